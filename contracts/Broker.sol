@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IBroker} from "./interfaces/IBroker.sol";
+import {IExecution} from "./interfaces/IExecution.sol";
+import {IFactory} from "./interfaces/IFactory.sol";
+import {Bisection} from "./libraries/Bisection.sol";
+import {MAX_STATE_BYTES, Trace} from "./libraries/Trace.sol";
+
+/// @title Broker
+/// @notice The request lifecycle, deposits, disputes and pull payments of ecm (see IBroker).
+/// @dev Accounting: at every moment the Broker's balance is the sum of the credited balances
+/// plus, for each unsettled request, its payment and the deposits locked in it (less the gas
+/// already reimbursed from them). Every transfer of value out of a request is a credit; ether
+/// only leaves through `withdraw`.
+contract Broker is IBroker {
+    using Bisection for IBroker.Game;
+
+    // ---------------------------------------------------------------------------------------
+    // Constants
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice Inputs and results are states: at most this many bytes.
+    uint256 public constant MAX_INPUT_BYTES = MAX_STATE_BYTES;
+    /// @notice Bounds on the challenge window, in blocks.
+    uint256 public constant MIN_WINDOW_BLOCKS = 1;
+    uint256 public constant MAX_WINDOW_BLOCKS = type(uint32).max;
+    /// @notice `maxSteps` of a request made without options.
+    uint64 public constant DEFAULT_MAX_STEPS = 2 ** 40;
+    /// @notice Full re-execution runs every step on-chain, so its traces are kept short.
+    uint64 public constant MAX_FULL_EXECUTION_STEPS = 2 ** 20;
+    /// @notice Bounds on the bisection arity.
+    uint256 public constant MIN_ARITY = 2;
+    uint256 public constant MAX_ARITY = 32;
+
+    /// @notice Gas one side spends on a bisection dispute besides its rounds and the step:
+    /// challenge or answer, start, one-step proof and settlement, with transaction overheads.
+    uint256 public constant BISECTION_FIXED_GAS = 400_000;
+    /// @notice Gas of one bisection round (a defender and a challenger move, with overheads).
+    uint256 public constant BISECTION_ROUND_GAS = 150_000;
+    /// @notice Gas of a full re-execution besides its steps: building the instance, settling.
+    uint256 public constant FULL_EXECUTION_FIXED_GAS = 600_000;
+    /// @notice Gas each on-chain step costs on top of the step itself.
+    uint256 public constant FULL_EXECUTION_STEP_GAS = 10_000;
+    /// @notice Gas of an `executeExecutable` transaction not seen by `gasleft()` (intrinsic
+    /// cost and calldata), added to the measured gas when reimbursing.
+    uint256 public constant EXECUTE_CALL_OVERHEAD_GAS = 25_000;
+
+    // ---------------------------------------------------------------------------------------
+    // Storage
+    // ---------------------------------------------------------------------------------------
+
+    IFactory internal immutable _factory;
+    uint256 internal immutable _arity;
+    uint32 internal immutable _clockBlocks;
+
+    uint256 internal _requestCount;
+    mapping(uint256 id => Request) internal _requests;
+    mapping(uint256 id => Challenge) internal _challenges;
+    mapping(uint256 id => Game) internal _games;
+    mapping(uint256 id => FullExecution) internal _fullExecutions;
+    /// @dev Inputs of full-execution requests, needed to build the instance; bisection
+    /// requests keep only the input's commitment.
+    mapping(uint256 id => bytes) internal _fullExecutionInputs;
+    mapping(address account => uint256) internal _balances;
+
+    bool private transient _entered;
+
+    // ---------------------------------------------------------------------------------------
+    // Constructor
+    // ---------------------------------------------------------------------------------------
+
+    /// @param factory_ The program registry.
+    /// @param arity_ Sub-segments per bisection round (16 is the measured optimum).
+    /// @param clockBlocks_ Each party's chess clock per game, in blocks; also the time a
+    /// challenger has to start the dispute.
+    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_) {
+        if (arity_ < MIN_ARITY || arity_ > MAX_ARITY) revert ArityOutOfRange(arity_, MIN_ARITY, MAX_ARITY);
+        if (clockBlocks_ == 0) revert ZeroClock();
+        _factory = factory_;
+        _arity = arity_;
+        _clockBlocks = clockBlocks_;
+    }
+
+    modifier nonReentrant() {
+        if (_entered) revert Reentrancy();
+        _entered = true;
+        _;
+        _entered = false;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Lifecycle
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IBroker
+    function requestExecution(bytes32 programId, bytes calldata input, uint256 softResolutionBlocks)
+        external
+        payable
+        nonReentrant
+        returns (uint256 id)
+    {
+        uint256 gasPrice = tx.gasprice > type(uint64).max ? type(uint64).max : tx.gasprice;
+        // forge-lint: disable-next-line(unsafe-typecast) -- clamped to the uint64 range just above
+        RequestOptions memory options = RequestOptions(DEFAULT_MAX_STEPS, uint64(gasPrice), DisputeMode.Bisection);
+        return _request(programId, input, softResolutionBlocks, options);
+    }
+
+    /// @inheritdoc IBroker
+    function requestExecution(
+        bytes32 programId,
+        bytes calldata input,
+        uint256 softResolutionBlocks,
+        RequestOptions calldata options
+    ) external payable nonReentrant returns (uint256 id) {
+        return _request(programId, input, softResolutionBlocks, options);
+    }
+
+    /// @inheritdoc IBroker
+    function cancelRequest(uint256 id) external nonReentrant {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.Pending);
+        address requester = r.requester;
+        if (msg.sender != requester) revert NotRequester(id, msg.sender, requester);
+        r.status = Status.Cancelled;
+        if (r.mode == DisputeMode.FullExecution) delete _fullExecutionInputs[id];
+        emit Cancelled(id);
+        _credit(requester, id, r.payment, CreditReason.Refund);
+    }
+
+    /// @inheritdoc IBroker
+    function answerRequest(uint256 id, bytes calldata result, uint64 steps) external payable nonReentrant {
+        _answer(id, result, steps, true);
+    }
+
+    /// @inheritdoc IBroker
+    function answerRequest(uint256 id, bytes calldata result, uint64 steps, bool final_)
+        external
+        payable
+        nonReentrant
+    {
+        _answer(id, result, steps, final_);
+    }
+
+    /// @inheritdoc IBroker
+    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps) external payable nonReentrant {
+        _challenge(id, result, steps, true);
+    }
+
+    /// @inheritdoc IBroker
+    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_)
+        external
+        payable
+        nonReentrant
+    {
+        _challenge(id, result, steps, final_);
+    }
+
+    /// @inheritdoc IBroker
+    function softResolveAnswer(uint256 id) external nonReentrant {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.WaitingForResolution);
+        if (msg.sender != r.requester && block.number <= r.deadline) revert WindowOpen(id, r.deadline);
+        r.status = Status.SoftResolution;
+        emit SoftResolved(id, msg.sender);
+    }
+
+    /// @inheritdoc IBroker
+    function initializeDispute(uint256 id) external nonReentrant {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.NeedsResolution);
+        if (block.number > r.deadline) revert DeadlinePassed(id, r.deadline);
+        r.status = Status.Resolving;
+        address instance;
+        if (r.mode == DisputeMode.Bisection) {
+            _games[id].start(r.inputCommitment, r.claim, r.steps, _clockBlocks);
+        } else {
+            instance = _factory.build(r.programId, _fullExecutionInputs[id]);
+            _fullExecutions[id].instance = instance;
+        }
+        emit DisputeStarted(id, r.mode, instance);
+    }
+
+    /// @inheritdoc IBroker
+    function executeExecutable(uint256 id, uint256 maxSteps) external nonReentrant {
+        uint256 gasAtStart = gasleft();
+        Request storage r = _get(id);
+        _expectResolving(id, r, DisputeMode.FullExecution);
+        FullExecution storage fx = _fullExecutions[id];
+        (uint256 executed, bool finished) = _runInstance(id, r, IExecution(fx.instance), maxSteps);
+        _reimburse(id, r, fx, executed, gasAtStart - gasleft() + EXECUTE_CALL_OVERHEAD_GAS);
+        if (finished) _settleFullExecution(id, r, fx, IExecution(fx.instance).commitment());
+    }
+
+    /// @inheritdoc IBroker
+    function bisect(uint256 id, bytes32[] calldata points) external nonReentrant {
+        Request storage r = _get(id);
+        _expectResolving(id, r, DisputeMode.Bisection);
+        Game storage g = _games[id];
+        g.takeTurn(id, Phase.Bisect, r.host, _challenges[id].challenger, false);
+        g.bisect(points, _arity);
+        emit Bisected(id, g.lo, g.hi, points);
+    }
+
+    /// @inheritdoc IBroker
+    function selectSegment(uint256 id, bytes32[] calldata points, uint256 index) external nonReentrant {
+        Request storage r = _get(id);
+        _expectResolving(id, r, DisputeMode.Bisection);
+        Game storage g = _games[id];
+        g.takeTurn(id, Phase.Select, r.host, _challenges[id].challenger, false);
+        g.select(points, index);
+        emit SegmentSelected(id, g.lo, g.hi, g.cLo, g.cHi);
+    }
+
+    /// @inheritdoc IBroker
+    function proveStep(uint256 id, bool final_, bytes calldata state) external nonReentrant {
+        Request storage r = _get(id);
+        _expectResolving(id, r, DisputeMode.Bisection);
+        Game storage g = _games[id];
+        g.takeTurn(id, Phase.OneStep, r.host, address(0), true);
+        bytes32 revealed = Trace.commit(final_, state);
+        bytes32 agreed = g.cLo;
+        if (revealed != agreed) revert PreimageMismatch(revealed, agreed);
+
+        uint256 maxStepGas = r.maxStepGas;
+        if (!final_) {
+            // Without the full step gas the step could fail for want of gas, not by its own
+            // doing; refuse rather than decide on it.
+            uint256 needed = Trace.gasNeeded(maxStepGas);
+            if (gasleft() < needed) revert InsufficientGasForStep(gasleft(), needed);
+        }
+        (address execution,) = _factory.stepInfo(r.programId);
+        uint64 stepNumber = g.lo + 1;
+        (bytes memory next, bool nextFinal) = Trace.next(execution, maxStepGas, stepNumber, final_, state);
+        bytes32 computed = Trace.commit(nextFinal, next);
+        bool defenderWon = computed == g.cHi;
+        emit StepProven(id, stepNumber, computed, defenderWon);
+        _resolveChallenge(id, r, defenderWon, false);
+    }
+
+    /// @inheritdoc IBroker
+    function claimTimeout(uint256 id) external nonReentrant {
+        Request storage r = _get(id);
+        Status status = r.status;
+        if (status == Status.NeedsResolution) {
+            // The challenger did not start the dispute it opened.
+            if (block.number <= r.deadline) revert DeadlineNotReached(id, r.deadline);
+            _resolveChallenge(id, r, true, true);
+        } else if (status == Status.Resolving) {
+            if (r.mode != DisputeMode.Bisection) revert WrongMode(id, r.mode);
+            (bool expired, bool defenderMoves, uint256 deadline) = _games[id].timeout();
+            if (!expired) revert DeadlineNotReached(id, deadline);
+            _resolveChallenge(id, r, !defenderMoves, true);
+        } else {
+            revert WrongStatus(id, status, Status.Resolving);
+        }
+    }
+
+    /// @inheritdoc IBroker
+    function finalize(uint256 id) external nonReentrant {
+        Request storage r = _get(id);
+        Status status = r.status;
+        if (status != Status.SoftResolution && status != Status.FirmResolution) {
+            revert WrongStatus(id, status, Status.SoftResolution);
+        }
+        r.status = Status.Finalized;
+        if (r.mode == DisputeMode.FullExecution) delete _fullExecutionInputs[id];
+        address host = r.host;
+        uint256 payment = r.payment;
+        if (host != address(0)) {
+            uint256 deposit = _deposit(r);
+            _balances[host] += payment + deposit;
+            emit Credited(host, id, payment, CreditReason.Payment);
+            emit Credited(host, id, deposit, CreditReason.DepositReturned);
+            emit Finalized(id, host, payment + deposit);
+        } else {
+            address requester = r.requester;
+            _credit(requester, id, payment, CreditReason.Refund);
+            emit Finalized(id, requester, payment);
+        }
+    }
+
+    /// @inheritdoc IBroker
+    function withdraw() external nonReentrant {
+        _withdraw(payable(msg.sender));
+    }
+
+    /// @inheritdoc IBroker
+    function withdrawTo(address payable to) external nonReentrant {
+        _withdraw(to);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IBroker
+    function getRequest(uint256 id) external view returns (Request memory) {
+        return _get(id);
+    }
+
+    /// @inheritdoc IBroker
+    function requiredDeposit(uint256 id) external view returns (uint256) {
+        return _deposit(_get(id));
+    }
+
+    /// @inheritdoc IBroker
+    function getChallenge(uint256 id) external view returns (Challenge memory) {
+        return _challenges[id];
+    }
+
+    /// @inheritdoc IBroker
+    function getGame(uint256 id) external view returns (Game memory) {
+        return _games[id];
+    }
+
+    /// @inheritdoc IBroker
+    function getFullExecution(uint256 id) external view returns (FullExecution memory) {
+        return _fullExecutions[id];
+    }
+
+    /// @inheritdoc IBroker
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account];
+    }
+
+    /// @inheritdoc IBroker
+    function requestCount() external view returns (uint256) {
+        return _requestCount;
+    }
+
+    /// @inheritdoc IBroker
+    function roundsFor(uint64 steps) external view returns (uint256) {
+        return Bisection.rounds(steps, _arity);
+    }
+
+    /// @inheritdoc IBroker
+    function splitPoint(uint64 lo, uint64 hi, uint256 parts, uint256 j) external pure returns (uint64) {
+        return Bisection.splitPoint(lo, hi, parts, j);
+    }
+
+    /// @inheritdoc IBroker
+    function factory() external view returns (address) {
+        return address(_factory);
+    }
+
+    /// @inheritdoc IBroker
+    function arity() external view returns (uint256) {
+        return _arity;
+    }
+
+    /// @inheritdoc IBroker
+    function clockBlocks() external view returns (uint32) {
+        return _clockBlocks;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Internal: lifecycle steps
+    // ---------------------------------------------------------------------------------------
+
+    function _request(
+        bytes32 programId,
+        bytes calldata input,
+        uint256 softResolutionBlocks,
+        RequestOptions memory options
+    ) internal returns (uint256 id) {
+        if (msg.value == 0) revert ZeroPayment();
+        if (msg.value > type(uint96).max) revert PaymentTooLarge(msg.value, type(uint96).max);
+        if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
+        if (softResolutionBlocks < MIN_WINDOW_BLOCKS || softResolutionBlocks > MAX_WINDOW_BLOCKS) {
+            revert WindowOutOfRange(softResolutionBlocks, MIN_WINDOW_BLOCKS, MAX_WINDOW_BLOCKS);
+        }
+        uint256 stepsCap = options.mode == DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
+        if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
+            revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
+        }
+        (address execution, uint32 maxStepGas) = _factory.stepInfo(programId);
+        if (execution == address(0)) revert UnknownProgram(programId);
+        uint256 deposit =
+            _depositFor(options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas);
+        if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+
+        id = ++_requestCount;
+        _requests[id] = Request({
+            requester: msg.sender,
+            status: Status.Pending,
+            mode: options.mode,
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
+            softResolutionBlocks: uint32(softResolutionBlocks),
+            deadline: 0,
+            programId: programId,
+            inputCommitment: Trace.commit(false, input),
+            payment: uint96(msg.value),
+            maxGasPrice: options.maxGasPrice,
+            maxSteps: options.maxSteps,
+            maxStepGas: maxStepGas,
+            host: address(0),
+            steps: 0,
+            claim: bytes32(0)
+        });
+        if (options.mode == DisputeMode.FullExecution) _fullExecutionInputs[id] = input;
+        emit Created(id, programId, msg.sender);
+        emit RequestInput(
+            id,
+            input,
+            msg.value,
+            options.maxSteps,
+            options.maxGasPrice,
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
+            uint32(softResolutionBlocks),
+            options.mode
+        );
+    }
+
+    function _answer(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.Pending);
+        _checkClaim(r, result, steps, final_);
+        _takeDeposit(id, _deposit(r));
+        uint256 windowEnd = block.number + r.softResolutionBlocks;
+        r.status = Status.WaitingForResolution;
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
+        r.deadline = uint48(windowEnd);
+        r.host = msg.sender;
+        r.steps = steps;
+        r.claim = Trace.commit(final_, result);
+        emit Answered(id, msg.sender, result, steps, final_, windowEnd);
+    }
+
+    function _challenge(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.WaitingForResolution);
+        if (block.number > r.deadline) revert WindowClosed(id, r.deadline);
+        _checkClaim(r, result, steps, final_);
+        bytes32 claim = Trace.commit(final_, result);
+        if (claim == r.claim) revert SameClaim(claim);
+        _takeDeposit(id, _deposit(r));
+        _challenges[id] = Challenge({challenger: msg.sender, steps: steps, claim: claim});
+        uint256 startDeadline = block.number + _clockBlocks;
+        r.status = Status.NeedsResolution;
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 clock stay far below 2^48
+        r.deadline = uint48(startDeadline);
+        emit Challenged(id, msg.sender, result, steps, final_, startDeadline);
+    }
+
+    /// @dev Ends a bisection dispute (or a dispute never started): the loser's deposit goes half
+    /// to the winner and half to the requester; the winner's answer stands with a fresh window.
+    function _resolveChallenge(uint256 id, Request storage r, bool defenderWon, bool byTimeout) internal {
+        Challenge memory c = _challenges[id];
+        address defender = r.host;
+        (address winner, address loser) = defenderWon ? (defender, c.challenger) : (c.challenger, defender);
+        _forfeit(id, r.requester, winner, _deposit(r));
+        if (!defenderWon) {
+            r.host = c.challenger;
+            r.steps = c.steps;
+            r.claim = c.claim;
+        }
+        uint256 windowEnd = block.number + r.softResolutionBlocks;
+        r.status = Status.WaitingForResolution;
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
+        r.deadline = uint48(windowEnd);
+        delete _challenges[id];
+        delete _games[id];
+        emit DisputeResolved(id, winner, loser, byTimeout);
+    }
+
+    /// @dev Ends a full re-execution: the computed commitment decides who was right.
+    function _settleFullExecution(uint256 id, Request storage r, FullExecution storage fx, bytes32 computed)
+        internal
+    {
+        Challenge memory c = _challenges[id];
+        uint256 deposit = _deposit(r);
+        uint256 reimbursed = fx.reimbursed;
+        address defender = r.host;
+        address winner;
+        address loser;
+        if (computed == r.claim) {
+            (winner, loser) = (defender, c.challenger);
+            _forfeit(id, r.requester, winner, deposit - reimbursed);
+        } else if (computed == c.claim) {
+            (winner, loser) = (c.challenger, defender);
+            _forfeit(id, r.requester, winner, deposit - reimbursed);
+            r.host = c.challenger;
+            r.steps = c.steps;
+            r.claim = c.claim;
+        } else {
+            // Nobody was right: both deposits (less the gas reimbursed) go to the requester,
+            // who is also refunded the payment on `finalize`.
+            _credit(r.requester, id, 2 * deposit - reimbursed, CreditReason.DelayCompensation);
+            r.host = address(0);
+            r.steps = 0;
+            r.claim = computed;
+        }
+        r.status = Status.FirmResolution;
+        delete _challenges[id];
+        delete _fullExecutionInputs[id];
+        emit DisputeResolved(id, winner, loser, false);
+        emit FirmlyResolved(id, winner, computed);
+    }
+
+    /// @dev Advances a full re-execution by up to `maxSteps` steps (never past the request's
+    /// `maxSteps`); finished when final or out of steps.
+    function _runInstance(uint256 id, Request storage r, IExecution instance, uint256 maxSteps)
+        internal
+        returns (uint256 executed, bool finished)
+    {
+        uint64 done = instance.stepCount();
+        uint64 limit = r.maxSteps;
+        uint256 remaining = limit - done;
+        bool final_;
+        (executed, final_) = instance.executeN(maxSteps < remaining ? maxSteps : remaining);
+        if (executed == 0 || executed > remaining) revert NoProgress(id);
+        // forge-lint: disable-next-line(unsafe-typecast) -- executed <= remaining <= maxSteps, a uint64
+        uint64 count = done + uint64(executed);
+        finished = final_ || count == limit;
+        emit Executed(id, msg.sender, count, finished);
+    }
+
+    /// @dev Reimburses the caller's gas at the request's gas price bound, out of what the
+    /// loser will forfeit: at most half a deposit in all, and only for calls that ran steps.
+    function _reimburse(uint256 id, Request storage r, FullExecution storage fx, uint256 executed, uint256 gasUsed)
+        internal
+    {
+        uint256 price = tx.gasprice < r.maxGasPrice ? tx.gasprice : r.maxGasPrice;
+        uint256 maxStepGas = r.maxStepGas;
+        uint256 gasCap = EXECUTE_CALL_OVERHEAD_GAS + executed * (maxStepGas + FULL_EXECUTION_STEP_GAS);
+        uint256 amount = (gasUsed < gasCap ? gasUsed : gasCap) * price;
+        uint256 reimbursed = fx.reimbursed;
+        uint256 budget = _deposit(r) / 2 - reimbursed;
+        if (amount > budget) amount = budget;
+        if (amount == 0) return;
+        // forge-lint: disable-next-line(unsafe-typecast) -- at most half a deposit, which fits 96 bits (checked at request time)
+        fx.reimbursed = uint96(reimbursed + amount);
+        _credit(msg.sender, id, amount, CreditReason.GasReimbursement);
+    }
+
+    function _forfeit(uint256 id, address requester, address winner, uint256 amount) internal {
+        uint256 reward = amount / 2;
+        _credit(winner, id, reward, CreditReason.DisputeReward);
+        _credit(requester, id, amount - reward, CreditReason.DelayCompensation);
+    }
+
+    function _takeDeposit(uint256 id, uint256 required) internal {
+        if (msg.value < required) revert DepositTooLow(msg.value, required);
+        if (msg.value > required) _credit(msg.sender, id, msg.value - required, CreditReason.Surplus);
+    }
+
+    function _credit(address account, uint256 id, uint256 amount, CreditReason reason) internal {
+        if (amount == 0) return;
+        _balances[account] += amount;
+        emit Credited(account, id, amount, reason);
+    }
+
+    function _withdraw(address payable to) internal {
+        uint256 amount = _balances[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        _balances[msg.sender] = 0;
+        emit Withdrawn(msg.sender, to, amount);
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert WithdrawFailed(to, amount);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Internal: checks and arithmetic
+    // ---------------------------------------------------------------------------------------
+
+    function _get(uint256 id) internal view returns (Request storage r) {
+        r = _requests[id];
+        if (r.requester == address(0)) revert NoSuchRequest(id);
+    }
+
+    function _expectStatus(uint256 id, Status actual, Status expected) internal pure {
+        if (actual != expected) revert WrongStatus(id, actual, expected);
+    }
+
+    function _expectResolving(uint256 id, Request storage r, DisputeMode mode) internal view {
+        _expectStatus(id, r.status, Status.Resolving);
+        if (r.mode != mode) revert WrongMode(id, r.mode);
+    }
+
+    /// @dev An answer claims the state after `steps` steps: final, or not final at exactly
+    /// `maxSteps` ("out of steps").
+    function _checkClaim(Request storage r, bytes calldata result, uint64 steps, bool final_) internal view {
+        if (result.length > MAX_STATE_BYTES) revert ResultTooLarge(result.length, MAX_STATE_BYTES);
+        uint64 maxSteps = r.maxSteps;
+        if (steps == 0 || steps > maxSteps) revert StepsOutOfRange(steps, maxSteps);
+        if (!final_ && steps != maxSteps) revert NotFinalBeforeMaxSteps(steps, maxSteps);
+    }
+
+    function _deposit(Request storage r) internal view returns (uint256) {
+        return _depositFor(r.mode, r.payment, r.maxGasPrice, r.maxSteps, r.maxStepGas);
+    }
+
+    /// @dev A deposit covers the winner's dispute gas twice over at the request's gas price
+    /// bound (half goes to the winner, half to the requester), plus the payment as a bounty.
+    function _depositFor(DisputeMode mode, uint256 payment, uint256 maxGasPrice, uint256 maxSteps, uint256 maxStepGas)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 disputeGas = mode == DisputeMode.Bisection
+            ? BISECTION_FIXED_GAS + Bisection.rounds(maxSteps, _arity) * BISECTION_ROUND_GAS + maxStepGas
+            : FULL_EXECUTION_FIXED_GAS + maxSteps * (maxStepGas + FULL_EXECUTION_STEP_GAS);
+        return payment + 2 * maxGasPrice * disputeGas;
+    }
+}

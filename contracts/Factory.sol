@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+import {IExecution} from "./interfaces/IExecution.sol";
+import {IFactory} from "./interfaces/IFactory.sol";
+
+/// @title Factory
+/// @notice Permissionless program registry and builder of Execution instances.
+contract Factory is IFactory {
+    /// @notice Bounds on a program's step gas: enough for a trivial step, and small enough that a
+    /// one-step proof always fits in a block with room to spare.
+    uint256 public constant MIN_STEP_GAS = 1_000;
+    uint256 public constant MAX_STEP_GAS = 10_000_000;
+
+    mapping(bytes32 programId => Program) internal _programs;
+    bytes32[] internal _programIds;
+
+    /// @inheritdoc IFactory
+    function registerProgram(address execution, bytes32 wasmHash, uint32 maxStepGas, string calldata metadataURI)
+        external
+        returns (bytes32 programId)
+    {
+        if (execution.code.length == 0) revert NotAContract(execution);
+        if (wasmHash == bytes32(0)) revert ZeroWasmHash();
+        if (maxStepGas < MIN_STEP_GAS || maxStepGas > MAX_STEP_GAS) {
+            revert StepGasOutOfRange(maxStepGas, MIN_STEP_GAS, MAX_STEP_GAS);
+        }
+        programId = programIdOf(execution, wasmHash, maxStepGas);
+        if (_programs[programId].execution != address(0)) revert ProgramExists(programId);
+        _programs[programId] = Program({
+            execution: execution,
+            maxStepGas: maxStepGas,
+            registrant: msg.sender,
+            wasmHash: wasmHash,
+            metadataURI: metadataURI
+        });
+        _programIds.push(programId);
+        emit ProgramRegistered(programId, execution, msg.sender, wasmHash, maxStepGas, metadataURI);
+    }
+
+    /// @inheritdoc IFactory
+    function build(bytes32 programId, bytes calldata input) external returns (address instance) {
+        Program storage program = _programs[programId];
+        address execution = program.execution;
+        if (execution == address(0)) revert UnknownProgram(programId);
+        instance = Clones.clone(execution);
+        IExecution(instance).initialize(input, program.maxStepGas, msg.sender);
+        emit InstanceBuilt(programId, instance, msg.sender);
+    }
+
+    /// @inheritdoc IFactory
+    function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) public pure returns (bytes32) {
+        return keccak256(abi.encode(execution, wasmHash, maxStepGas));
+    }
+
+    /// @inheritdoc IFactory
+    function getProgram(bytes32 programId) external view returns (Program memory program) {
+        program = _programs[programId];
+        if (program.execution == address(0)) revert UnknownProgram(programId);
+    }
+
+    /// @inheritdoc IFactory
+    function stepInfo(bytes32 programId) external view returns (address execution, uint32 maxStepGas) {
+        Program storage program = _programs[programId];
+        return (program.execution, program.maxStepGas);
+    }
+
+    /// @inheritdoc IFactory
+    function programCount() external view returns (uint256) {
+        return _programIds.length;
+    }
+
+    /// @inheritdoc IFactory
+    function programAt(uint256 index) external view returns (bytes32) {
+        return _programIds[index];
+    }
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IBroker
+/// @notice The request lifecycle of the Ethereum Computation Market, with verifiable disputes.
+///
+/// A requester pays for a computation (`requestExecution`); a host answers with the result and
+/// a deposit (`answerRequest`); during the challenge window anyone may dispute the answer with a
+/// different result and an equal deposit (`challengeAnswer`). Unchallenged answers resolve
+/// softly (`softResolveAnswer`) and are paid out (`finalize`). A challenged answer is settled
+/// by a dispute in the mode the requester chose:
+/// - Bisection (default): a k-ary game narrows the disagreement to one step that the Broker
+///   runs on-chain (`bisect`, `selectSegment`, `proveStep`); the loser forfeits its deposit, the
+///   winner's answer stands with a fresh challenge window.
+/// - FullExecution (ECM): the program is re-executed on-chain (`executeExecutable`) and the
+///   result decides (host right, challenger right, or neither).
+///
+/// Money moves by pull: every outcome credits balances, `withdraw` pays them out. Each
+/// request's money is its own: the Broker always holds exactly the sum of what it owes.
+///
+/// Statuses keep ECM's numbers:
+/// 0 Pending -> 1 WaitingForResolution -> 4 SoftResolution -> 6 Finalized, or
+/// 1 -> 2 NeedsResolution -> 3 Resolving -> (bisection) 1 again | (full) 5 FirmResolution -> 6;
+/// 0 -> 7 Cancelled.
+interface IBroker {
+    // ---------------------------------------------------------------------------------------
+    // Types
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice Where a request is in its lifecycle (ECM's numbering).
+    enum Status {
+        Pending,
+        WaitingForResolution,
+        NeedsResolution,
+        Resolving,
+        SoftResolution,
+        FirmResolution,
+        Finalized,
+        Cancelled
+    }
+
+    /// @notice How a challenged answer is settled.
+    enum DisputeMode {
+        Bisection,
+        FullExecution
+    }
+
+    /// @notice The phase of a bisection game: whose move it is and what it must be.
+    enum Phase {
+        None,
+        /// The defender posts the commitments that split the current segment.
+        Bisect,
+        /// The challenger picks the sub-segment it disputes.
+        Select,
+        /// The segment is one step long: the defender (or anyone) reveals its left end.
+        OneStep
+    }
+
+    /// @notice Why a balance was credited (see `Credited`).
+    enum CreditReason {
+        /// Payment returned to the requester (cancel, or nobody was right).
+        Refund,
+        /// Payment to the author of the accepted answer.
+        Payment,
+        /// A deposit returned to its owner.
+        DepositReturned,
+        /// The winner's share of the loser's deposit.
+        DisputeReward,
+        /// The requester's share of a loser's deposit, for the delay.
+        DelayCompensation,
+        /// Gas refunded to whoever drove a full re-execution.
+        GasReimbursement,
+        /// The part of a deposit sent above the required amount.
+        Surplus
+    }
+
+    /// @notice Optional parameters of a request (see the 4-argument `requestExecution`).
+    struct RequestOptions {
+        /// The most steps the computation may take; an answer at `maxSteps` that is not final
+        /// reports "out of steps". Bisection: 1..2^64-1; full execution: 1..MAX_FULL_EXECUTION_STEPS.
+        uint64 maxSteps;
+        /// The gas price (wei) at which dispute gas is valued when sizing deposits and
+        /// reimbursing full re-execution.
+        uint64 maxGasPrice;
+        /// How a challenge is settled.
+        DisputeMode mode;
+    }
+
+    /// @notice One request, packed into six storage slots.
+    struct Request {
+        address requester;
+        Status status;
+        DisputeMode mode;
+        /// Length of every challenge window, in blocks.
+        uint32 softResolutionBlocks;
+        /// The block after which the current wait ends: the challenge window while
+        /// WaitingForResolution, the dispute start while NeedsResolution.
+        uint48 deadline;
+        bytes32 programId;
+        /// `c_0 = keccak256(abi.encodePacked(false, input))`; the input itself is in `RequestInput`.
+        bytes32 inputCommitment;
+        /// Payment in wei, held until the request settles.
+        uint96 payment;
+        uint64 maxGasPrice;
+        uint64 maxSteps;
+        /// The program's step gas, fixed when the request was made.
+        uint32 maxStepGas;
+        /// Author of the standing answer (zero before the first answer, and after a full
+        /// re-execution found nobody right).
+        address host;
+        /// Steps claimed by the standing answer.
+        uint64 steps;
+        /// `keccak256(abi.encodePacked(final, result))` of the standing answer: the claimed `c_N`.
+        bytes32 claim;
+    }
+
+    /// @notice An open challenge to the standing answer.
+    struct Challenge {
+        address challenger;
+        uint64 steps;
+        bytes32 claim;
+    }
+
+    /// @notice The bisection game of a request, updated in place.
+    struct Game {
+        /// The disputed segment: the challenger agrees with `cLo` at step `lo` and rejects
+        /// the defender's `cHi` at step `hi`.
+        uint64 lo;
+        uint64 hi;
+        /// The block at which the current mover's clock started running.
+        uint48 turnStart;
+        /// Blocks left on each party's chess clock.
+        uint32 defenderClock;
+        uint32 challengerClock;
+        Phase phase;
+        bytes32 cLo;
+        bytes32 cHi;
+        /// keccak256 of the commitments the defender posted this round (`Bisected` has them).
+        bytes32 pointsHash;
+    }
+
+    /// @notice The on-chain re-execution of a request in full execution mode.
+    struct FullExecution {
+        address instance;
+        /// Gas reimbursed so far (wei), out of the loser's deposit.
+        uint96 reimbursed;
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Errors
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice The bisection arity must lie in `[min, max]`.
+    error ArityOutOfRange(uint256 given, uint256 min, uint256 max);
+    /// @notice The chess clock must be at least one block.
+    error ZeroClock();
+    /// @notice No program with this id is registered in the Factory.
+    error UnknownProgram(bytes32 programId);
+    /// @notice A request must pay something: send the payment as the call's value.
+    error ZeroPayment();
+    /// @notice The payment does not fit the request record (at most `max` wei).
+    error PaymentTooLarge(uint256 sent, uint256 max);
+    /// @notice The input is longer than the protocol's maximum state size.
+    error InputTooLarge(uint256 length, uint256 max);
+    /// @notice `softResolutionBlocks` must lie in `[min, max]`.
+    error WindowOutOfRange(uint256 given, uint256 min, uint256 max);
+    /// @notice `maxSteps` must lie in `[min, max]` for the chosen dispute mode.
+    error MaxStepsOutOfRange(uint256 given, uint256 min, uint256 max);
+    /// @notice The deposit this request would need does not fit in 96 bits: lower
+    /// `maxGasPrice` or `maxSteps`.
+    error DepositTooLarge(uint256 deposit, uint256 max);
+    /// @notice There is no request with this id.
+    error NoSuchRequest(uint256 id);
+    /// @notice The request is not in the status this call needs.
+    error WrongStatus(uint256 id, Status actual, Status expected);
+    /// @notice Only the requester may do this.
+    error NotRequester(uint256 id, address caller, address requester);
+    /// @notice A result is a state, so it is at most `MAX_STATE_BYTES` long.
+    error ResultTooLarge(uint256 length, uint256 max);
+    /// @notice The deposit sent is below `requiredDeposit(id)`.
+    error DepositTooLow(uint256 sent, uint256 required);
+    /// @notice An answer's step count must lie in `[1, maxSteps]`.
+    error StepsOutOfRange(uint64 steps, uint64 maxSteps);
+    /// @notice An answer that is not final must be the state at exactly `maxSteps` ("out of
+    /// steps"): a trace cannot stop early without being final.
+    error NotFinalBeforeMaxSteps(uint64 steps, uint64 maxSteps);
+    /// @notice A challenge must claim a different result (or final flag) than the standing answer.
+    error SameClaim(bytes32 claim);
+    /// @notice The challenge window ended at block `deadline`.
+    error WindowClosed(uint256 id, uint256 deadline);
+    /// @notice Only the requester may resolve before the window ends at block `deadline`.
+    error WindowOpen(uint256 id, uint256 deadline);
+    /// @notice The wait for this move ended at block `deadline`: call `claimTimeout`.
+    error DeadlinePassed(uint256 id, uint256 deadline);
+    /// @notice Nothing has timed out yet; the current wait ends at block `deadline`.
+    error DeadlineNotReached(uint256 id, uint256 deadline);
+    /// @notice The request uses the other dispute mode.
+    error WrongMode(uint256 id, DisputeMode mode);
+    /// @notice The account has no credited balance.
+    error NothingToWithdraw(address account);
+    /// @notice Sending the withdrawal failed; the balance is kept. Use `withdrawTo` with an
+    /// address that accepts ether.
+    error WithdrawFailed(address to, uint256 amount);
+    /// @notice A state-changing call re-entered the Broker.
+    error Reentrancy();
+    /// @notice It is not this account's move in the game.
+    error NotYourMove(uint256 id, address caller, address mover);
+    /// @notice The game is in another phase.
+    error WrongPhase(uint256 id, Phase actual, Phase expected);
+    /// @notice A bisection must post exactly `expected` commitments for the current segment.
+    error WrongPointCount(uint256 given, uint256 expected);
+    /// @notice The commitments passed are not the ones the defender posted this round.
+    error PointsMismatch(bytes32 given, bytes32 posted);
+    /// @notice The chosen sub-segment index must be below the number of sub-segments.
+    error SegmentIndexOutOfRange(uint256 index, uint256 segments);
+    /// @notice The revealed state does not hash to the agreed commitment.
+    error PreimageMismatch(bytes32 revealed, bytes32 committed);
+    /// @notice The mover's clock ran out at block `deadline`: call `claimTimeout`.
+    error ClockExpired(address mover, uint256 deadline);
+    /// @notice The call did not carry enough gas to give the step its full `maxStepGas`; resend
+    /// with a higher gas limit.
+    error InsufficientGasForStep(uint256 available, uint256 required);
+    /// @notice The full re-execution has not made progress: no step fitted in the gas given.
+    error NoProgress(uint256 id);
+
+    // ---------------------------------------------------------------------------------------
+    // Events
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice A request was made (ECM's event; the input and terms are in `RequestInput`).
+    event Created(uint256 indexed id, bytes32 indexed programId, address indexed requester);
+    /// @notice The input and terms of request `id`.
+    event RequestInput(
+        uint256 indexed id,
+        bytes input,
+        uint256 payment,
+        uint64 maxSteps,
+        uint64 maxGasPrice,
+        uint32 softResolutionBlocks,
+        DisputeMode mode
+    );
+    /// @notice The requester cancelled a pending request.
+    event Cancelled(uint256 indexed id);
+    /// @notice A host answered; the challenge window ends at block `windowEnd`.
+    event Answered(uint256 indexed id, address indexed host, bytes result, uint64 steps, bool final_, uint256 windowEnd);
+    /// @notice The standing answer was challenged; the dispute must start by block `startDeadline`.
+    event Challenged(
+        uint256 indexed id, address indexed challenger, bytes result, uint64 steps, bool final_, uint256 startDeadline
+    );
+    /// @notice The answer was accepted without dispute.
+    event SoftResolved(uint256 indexed id, address indexed by);
+    /// @notice The dispute started (status Resolving).
+    event DisputeStarted(uint256 indexed id, DisputeMode mode, address instance);
+    /// @notice The defender split segment `[lo, hi]` with `points` (their step numbers follow
+    /// from `splitPoint`).
+    event Bisected(uint256 indexed id, uint64 lo, uint64 hi, bytes32[] points);
+    /// @notice The challenger chose `[lo, hi]`, agreeing with `cLo` and rejecting `cHi`.
+    event SegmentSelected(uint256 indexed id, uint64 lo, uint64 hi, bytes32 cLo, bytes32 cHi);
+    /// @notice The one step `lo -> lo + 1` was run on-chain.
+    event StepProven(uint256 indexed id, uint64 step, bytes32 computed, bool defenderWon);
+    /// @notice A full re-execution advanced to `stepCount`.
+    event Executed(uint256 indexed id, address indexed executor, uint64 stepCount, bool finished);
+    /// @notice A dispute ended: `winner`'s answer stands (zero if nobody was right).
+    event DisputeResolved(uint256 indexed id, address indexed winner, address indexed loser, bool byTimeout);
+    /// @notice A full re-execution settled the request (status FirmResolution).
+    event FirmlyResolved(uint256 indexed id, address indexed host, bytes32 computed);
+    /// @notice The request was settled and paid out.
+    event Finalized(uint256 indexed id, address indexed paidTo, uint256 amount);
+    /// @notice `amount` wei of request `id` became withdrawable by `account`.
+    event Credited(address indexed account, uint256 indexed id, uint256 amount, CreditReason reason);
+    /// @notice `account` withdrew its balance to `to`.
+    event Withdrawn(address indexed account, address indexed to, uint256 amount);
+
+    // ---------------------------------------------------------------------------------------
+    // Lifecycle
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice Requests a computation of `programId` on `input`, paying `msg.value` to whoever
+    /// answers correctly. Defaults: bisection disputes, `DEFAULT_MAX_STEPS`, and dispute gas
+    /// valued at the transaction's gas price.
+    /// @param softResolutionBlocks The challenge window, in blocks, counted from each answer.
+    function requestExecution(bytes32 programId, bytes calldata input, uint256 softResolutionBlocks)
+        external
+        payable
+        returns (uint256 id);
+
+    /// @notice Requests a computation with explicit options.
+    function requestExecution(
+        bytes32 programId,
+        bytes calldata input,
+        uint256 softResolutionBlocks,
+        RequestOptions calldata options
+    ) external payable returns (uint256 id);
+
+    /// @notice Cancels a request nobody has answered; the payment is credited back.
+    function cancelRequest(uint256 id) external;
+
+    /// @notice Answers request `id` with the final state `result` after `steps` steps, with a
+    /// deposit of at least `requiredDeposit(id)` (any surplus is credited back).
+    function answerRequest(uint256 id, bytes calldata result, uint64 steps) external payable;
+
+    /// @notice Answers with an explicit final flag: `final_ = false` is only valid at
+    /// `steps == maxSteps` and reports "out of steps" with the state reached.
+    function answerRequest(uint256 id, bytes calldata result, uint64 steps, bool final_) external payable;
+
+    /// @notice Challenges the standing answer with a different (final) result and an equal
+    /// deposit, inside the challenge window.
+    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps) external payable;
+
+    /// @notice Challenges with an explicit final flag (see `answerRequest`).
+    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_) external payable;
+
+    /// @notice Accepts the standing answer: the requester at any time, anyone once the window
+    /// has ended.
+    function softResolveAnswer(uint256 id) external;
+
+    /// @notice Starts the dispute of a challenged answer (anyone may call, before the start
+    /// deadline; after it, `claimTimeout` makes the challenger lose).
+    function initializeDispute(uint256 id) external;
+
+    /// @notice Full execution mode: runs up to `maxSteps` more steps on-chain, as many as the
+    /// gas given allows; the caller is reimbursed for its gas from the loser's deposit.
+    function executeExecutable(uint256 id, uint256 maxSteps) external;
+
+    /// @notice Bisection: the defender posts the `k - 1` (fewer on short segments)
+    /// commitments that split the current segment.
+    function bisect(uint256 id, bytes32[] calldata points) external;
+
+    /// @notice Bisection: the challenger picks the sub-segment `index` whose left end it agrees
+    /// with and whose right end it rejects; `points` are the defender's commitments of this round.
+    function selectSegment(uint256 id, bytes32[] calldata points, uint256 index) external;
+
+    /// @notice Bisection, one step left: reveals `(final_, state)`, the preimage of the agreed
+    /// commitment at `lo`; the Broker runs step `lo + 1` and compares with the defender's `cHi`.
+    /// Anyone may call; the arithmetic decides who wins.
+    function proveStep(uint256 id, bool final_, bytes calldata state) external;
+
+    /// @notice Ends a wait whose deadline passed: the party that missed it loses.
+    function claimTimeout(uint256 id) external;
+
+    /// @notice Pays out a resolved request: the answer's author gets the payment and its
+    /// deposit back; if nobody was right, the requester gets the payment back.
+    function finalize(uint256 id) external;
+
+    /// @notice Sends the caller everything credited to it.
+    function withdraw() external;
+
+    /// @notice Sends the caller's credited balance to `to`.
+    function withdrawTo(address payable to) external;
+
+    // ---------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------
+
+    /// @notice The request record; reverts `NoSuchRequest` for unknown ids.
+    function getRequest(uint256 id) external view returns (Request memory);
+
+    /// @notice The deposit (wei) an answer or a challenge of request `id` must carry.
+    function requiredDeposit(uint256 id) external view returns (uint256);
+
+    /// @notice The open challenge of request `id` (zero if none).
+    function getChallenge(uint256 id) external view returns (Challenge memory);
+
+    /// @notice The bisection game of request `id` (zero if none).
+    function getGame(uint256 id) external view returns (Game memory);
+
+    /// @notice The full re-execution of request `id` (zero if none).
+    function getFullExecution(uint256 id) external view returns (FullExecution memory);
+
+    /// @notice Wei credited to `account` and not yet withdrawn.
+    function balanceOf(address account) external view returns (uint256);
+
+    /// @notice The number of requests made so far; ids run from 1 to `requestCount()`.
+    function requestCount() external view returns (uint256);
+
+    /// @notice The most rounds a bisection game over `steps` steps takes: `ceil(log_arity(steps))`.
+    function roundsFor(uint64 steps) external view returns (uint256);
+
+    /// @notice The step number of split point `j` of segment `[lo, hi]` cut into `parts`.
+    function splitPoint(uint64 lo, uint64 hi, uint256 parts, uint256 j) external pure returns (uint64);
+
+    /// @notice The Factory programs are looked up in.
+    function factory() external view returns (address);
+
+    /// @notice The arity of the bisection game (sub-segments per round).
+    function arity() external view returns (uint256);
+
+    /// @notice Each party's chess clock, in blocks, at the start of a game.
+    function clockBlocks() external view returns (uint32);
+}

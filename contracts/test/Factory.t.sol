@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Factory} from "../Factory.sol";
+import {IExecution} from "../interfaces/IExecution.sol";
+import {IFactory} from "../interfaces/IFactory.sol";
+import {Counter} from "../programs/Counter.sol";
+import {Test} from "./utils/Test.sol";
+
+contract FactoryTest is Test {
+    Factory internal factory;
+    Counter internal counter;
+    bytes32 internal constant WASM = keccak256("counter.wasm");
+
+    function setUp() public {
+        factory = new Factory();
+        counter = new Counter();
+    }
+
+    function test_registerProgram_RecordsAndEmits() public {
+        bytes32 expected = keccak256(abi.encode(address(counter), WASM, uint32(20_000)));
+        vm.expectEmit(address(factory));
+        emit IFactory.ProgramRegistered(expected, address(counter), address(this), WASM, 20_000, "ipfs://counter");
+        bytes32 id = factory.registerProgram(address(counter), WASM, 20_000, "ipfs://counter");
+
+        vm.assertEq(id, expected);
+        vm.assertEq(id, factory.programIdOf(address(counter), WASM, 20_000));
+        IFactory.Program memory p = factory.getProgram(id);
+        vm.assertEq(p.execution, address(counter));
+        vm.assertEq(p.maxStepGas, 20_000);
+        vm.assertEq(p.registrant, address(this));
+        vm.assertEq(p.wasmHash, WASM);
+        vm.assertEq(bytes(p.metadataURI), bytes("ipfs://counter"));
+        (address execution, uint32 gas) = factory.stepInfo(id);
+        vm.assertEq(execution, address(counter));
+        vm.assertEq(gas, 20_000);
+        vm.assertEq(factory.programCount(), 1);
+        vm.assertEq(factory.programAt(0), id);
+    }
+
+    function test_registerProgram_SameProgramTwice_RevertWhen_ProgramExists() public {
+        bytes32 id = factory.registerProgram(address(counter), WASM, 20_000, "a");
+        vm.expectRevert(abi.encodeWithSelector(IFactory.ProgramExists.selector, id));
+        vm.prank(address(0xbeef));
+        factory.registerProgram(address(counter), WASM, 20_000, "b");
+        // A different step gas is a different program.
+        bytes32 other = factory.registerProgram(address(counter), WASM, 30_000, "b");
+        vm.assertNotEq(id, other);
+    }
+
+    function test_registerProgram_RevertWhen_NotAContract() public {
+        vm.expectRevert(abi.encodeWithSelector(IFactory.NotAContract.selector, address(0x1234)));
+        factory.registerProgram(address(0x1234), WASM, 20_000, "");
+    }
+
+    function test_registerProgram_RevertWhen_ZeroWasmHash() public {
+        vm.expectRevert(IFactory.ZeroWasmHash.selector);
+        factory.registerProgram(address(counter), bytes32(0), 20_000, "");
+    }
+
+    function test_registerProgram_RevertWhen_StepGasOutOfRange() public {
+        vm.expectRevert(abi.encodeWithSelector(IFactory.StepGasOutOfRange.selector, 999, 1_000, 10_000_000));
+        factory.registerProgram(address(counter), WASM, 999, "");
+        vm.expectRevert(abi.encodeWithSelector(IFactory.StepGasOutOfRange.selector, 10_000_001, 1_000, 10_000_000));
+        factory.registerProgram(address(counter), WASM, 10_000_001, "");
+    }
+
+    function test_getProgram_RevertWhen_UnknownProgram() public {
+        vm.expectRevert(abi.encodeWithSelector(IFactory.UnknownProgram.selector, bytes32(uint256(1))));
+        factory.getProgram(bytes32(uint256(1)));
+        (address execution,) = factory.stepInfo(bytes32(uint256(1)));
+        vm.assertEq(execution, address(0));
+    }
+
+    function test_build_ClonesWithInputAndController() public {
+        bytes32 id = factory.registerProgram(address(counter), WASM, 20_000, "");
+        bytes memory input = hex"0300000000000000";
+        address instance = factory.build(id, input);
+        IExecution e = IExecution(instance);
+        vm.assertEq(e.implementation(), address(counter));
+        vm.assertEq(e.controller(), address(this));
+        vm.assertEq(e.maxStepGas(), 20_000);
+        vm.assertEq(e.state(), input);
+        vm.assertEq(e.stepCount(), 0);
+        vm.assertFalse(e.isFinal());
+        vm.assertEq(e.commitment(), keccak256(abi.encodePacked(false, input)));
+        // EIP-1167: 45 bytes of runtime code.
+        vm.assertEq(instance.code.length, 45);
+    }
+
+    function test_build_RevertWhen_UnknownProgram() public {
+        vm.expectRevert(abi.encodeWithSelector(IFactory.UnknownProgram.selector, bytes32(uint256(7))));
+        factory.build(bytes32(uint256(7)), "");
+    }
+}
