@@ -58,6 +58,7 @@ interface Vm {
     function assertFalse(bool condition) external pure;
     function assertFalse(bool condition, string calldata error) external pure;
     function assertEq(bool left, bool right) external pure;
+    function assertEq(bool left, bool right, string calldata error) external pure;
     function assertEq(uint256 left, uint256 right) external pure;
     function assertEq(uint256 left, uint256 right, string calldata error) external pure;
     function assertEq(int256 left, int256 right) external pure;

@@ -1,0 +1,634 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Broker} from "../Broker.sol";
+import {IBroker} from "../interfaces/IBroker.sol";
+import {GameDriver} from "./utils/GameDriver.sol";
+
+/// @notice Bisection disputes: every move, every revert, every outcome with balances, and
+/// liars of each kind on either side losing to the honest side.
+contract BrokerDisputeTest is GameDriver {
+    uint64 internal constant LENGTH = 37; // keccak-chain length: final at step 37
+    uint64 internal constant MAX_STEPS = 45;
+    uint64 internal constant GAS_PRICE = 1 gwei;
+
+    bytes internal input;
+    View internal truth;
+
+    function setUp() public override {
+        super.setUp();
+        input = abi.encodePacked(_u64le(LENGTH), keccak256("seed"));
+        View memory t = _view(keccakChain, input, MAX_STEPS, 0, Lie.State);
+        _store(t);
+    }
+
+    function _store(View memory t) internal {
+        delete truth.states;
+        delete truth.finals;
+        delete truth.cs;
+        for (uint256 i = 0; i < t.states.length; ++i) {
+            truth.states.push(t.states[i]);
+            truth.finals.push(t.finals[i]);
+            truth.cs.push(t.cs[i]);
+        }
+    }
+
+    function _truth() internal view returns (View memory) {
+        return truth;
+    }
+
+    function _newRequest() internal returns (uint256) {
+        return _requestWith(keccakChainId, input, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.Bisection);
+    }
+
+    /// @dev A request answered from `d` by the host and challenged from `c` by the challenger.
+    function _disputed(View memory d, View memory c) internal returns (uint256 id) {
+        id = _newRequest();
+        (bytes memory dr, uint64 ds, bool df) = _claimOf(d);
+        (bytes memory cr, uint64 cs, bool cf) = _claimOf(c);
+        _answer(id, host, dr, ds, df);
+        _challenge(id, challenger, cr, cs, cf);
+    }
+
+    function _lie(uint256 at, Lie lie) internal view returns (View memory) {
+        return _view(keccakChain, input, MAX_STEPS, at, lie);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Outcomes with balances
+    // ---------------------------------------------------------------------------------------
+
+    function test_bisection_HonestDefenderWins_AndIsPaid() public {
+        uint256 id = _disputed(_truth(), _lie(20, Lie.State));
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
+
+        // The challenger's deposit is split: half to the host, half to the requester.
+        vm.assertEq(broker.balanceOf(host), deposit / 2);
+        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
+        vm.assertEq(broker.balanceOf(challenger), 0);
+        IBroker.Request memory r = broker.getRequest(id);
+        vm.assertEq(r.host, host);
+        vm.assertEq(r.deadline, block.number + WINDOW, "a fresh window");
+        vm.assertEq(uint8(r.status), uint8(IBroker.Status.WaitingForResolution));
+
+        _settleAfterWindow(id);
+        vm.assertEq(_withdrawAll(host), PAYMENT + deposit + deposit / 2);
+        _withdrawAll(requester);
+        vm.assertEq(host.balance, FUNDS + PAYMENT + deposit / 2);
+        vm.assertEq(challenger.balance, FUNDS - deposit);
+        vm.assertEq(requester.balance, FUNDS - PAYMENT + (deposit - deposit / 2));
+        vm.assertEq(address(broker).balance, 0);
+    }
+
+    function test_bisection_HonestChallengerWins_AndIsPaid() public {
+        uint256 id = _disputed(_lie(20, Lie.State), _truth());
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.assertFalse(_play(id, host, _lie(20, Lie.State), challenger, _truth()));
+
+        IBroker.Request memory r = broker.getRequest(id);
+        vm.assertEq(r.host, challenger, "the challenger's answer stands");
+        vm.assertEq(r.claim, truth.cs[LENGTH]);
+        vm.assertEq(r.steps, LENGTH);
+        vm.assertEq(broker.balanceOf(challenger), deposit / 2);
+        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
+
+        _settleAfterWindow(id);
+        vm.assertEq(_withdrawAll(challenger), PAYMENT + deposit + deposit / 2);
+        _withdrawAll(requester);
+        vm.assertEq(challenger.balance, FUNDS + PAYMENT + deposit / 2);
+        vm.assertEq(host.balance, FUNDS - deposit);
+        vm.assertEq(requester.balance, FUNDS - PAYMENT + (deposit - deposit / 2));
+        vm.assertEq(address(broker).balance, 0);
+    }
+
+    function _settleAfterWindow(uint256 id) internal {
+        _rollPast(broker.getRequest(id).deadline);
+        vm.prank(stranger);
+        broker.softResolveAnswer(id);
+        broker.finalize(id);
+    }
+
+    function test_bisection_LieAtFirstMiddleAndLastStepIsCaught() public {
+        uint256[3] memory steps = [uint256(1), LENGTH / 2, LENGTH];
+        for (uint256 k = 0; k < 3; ++k) {
+            View memory liar = _lie(steps[k], Lie.State);
+            uint256 id = _disputed(liar, _truth());
+            vm.assertFalse(_play(id, host, liar, challenger, _truth()), "liar defender loses");
+            IBroker.Game memory g = broker.getGame(id);
+            vm.assertEq(uint8(g.phase), uint8(IBroker.Phase.None), "game record cleared");
+        }
+    }
+
+    function test_bisection_RoundsWithinCeilLogK() public {
+        View memory liar = _lie(LENGTH, Lie.State);
+        uint256 id = _disputed(liar, _truth());
+        broker.initializeDispute(id);
+        uint256 rounds;
+        while (broker.getGame(id).phase == IBroker.Phase.Bisect) {
+            _defenderBisects(id, host, liar);
+            IBroker.Game memory g = broker.getGame(id);
+            bytes32[] memory points = _lastPoints(id, liar, g);
+            uint256 index = _honestIndex(g, points, _truth());
+            vm.prank(challenger);
+            broker.selectSegment(id, points, index);
+            ++rounds;
+        }
+        vm.assertEq(uint8(broker.getGame(id).phase), uint8(IBroker.Phase.OneStep));
+        vm.assertLe(rounds, broker.roundsFor(LENGTH)); // ceil(log4 37) = 3
+        vm.assertEq(broker.roundsFor(LENGTH), 3);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // A cheating defender tries each deviation, and loses
+    // ---------------------------------------------------------------------------------------
+
+    function test_cheatingDefender_ClaimsFinalTooEarly() public {
+        View memory liar = _lie(10, Lie.FinalFlag); // claims final at step 10
+        (, uint64 steps, bool final_) = _claimOf(liar);
+        vm.assertEq(steps, 10);
+        vm.assertTrue(final_);
+        uint256 id = _disputed(liar, _truth());
+        vm.assertFalse(_play(id, host, liar, challenger, _truth()));
+    }
+
+    function test_cheatingDefender_ClaimsFinalTooLate() public {
+        View memory liar = _lie(LENGTH, Lie.FinalFlag); // not final at 37, so step 38 runs on
+        (, uint64 steps, bool final_) = _claimOf(liar);
+        vm.assertEq(steps, LENGTH + 1);
+        vm.assertTrue(final_);
+        uint256 id = _disputed(liar, _truth());
+        vm.assertFalse(_play(id, host, liar, challenger, _truth()));
+    }
+
+    function test_cheatingDefender_ClaimsOutOfStepsWhenFinal() public {
+        // Claims the computation never finished: the final state, not final, up to maxSteps.
+        View memory liar = _truth();
+        for (uint256 i = LENGTH; i <= MAX_STEPS; ++i) {
+            liar.finals[i] = false;
+            liar.cs[i] = keccak256(abi.encodePacked(false, liar.states[i]));
+        }
+        (, uint64 steps, bool final_) = _claimOf(liar);
+        vm.assertEq(steps, MAX_STEPS);
+        vm.assertFalse(final_);
+        uint256 id = _disputed(liar, _truth());
+        vm.assertFalse(_play(id, host, liar, challenger, _truth()));
+    }
+
+    function test_cheatingDefender_InconsistentCommitments() public {
+        View memory liar = _lie(LENGTH, Lie.State);
+        // Garbage commitments everywhere in between: no state hashes to them.
+        for (uint256 i = 1; i < LENGTH; ++i) {
+            liar.cs[i] = keccak256(abi.encode("garbage", i));
+        }
+        uint256 id = _disputed(liar, _truth());
+        vm.assertFalse(_play(id, host, liar, challenger, _truth()));
+    }
+
+    function test_cheatingDefender_WrongPreimage_RevertsThenTimesOut() public {
+        View memory liar = _lie(1, Lie.State);
+        uint256 id = _disputed(liar, _truth());
+        broker.initializeDispute(id);
+        _toOneStep(id, liar, _truth());
+        IBroker.Game memory g = broker.getGame(id);
+        vm.assertEq(g.lo, 0);
+        bytes32 wrong = keccak256(abi.encodePacked(false, hex"1234"));
+        vm.expectRevert(abi.encodeWithSelector(IBroker.PreimageMismatch.selector, wrong, g.cLo));
+        vm.prank(host);
+        broker.proveStep(id, false, hex"1234");
+
+        vm.roll(uint256(g.turnStart) + g.defenderClock + 1);
+        broker.claimTimeout(id);
+        vm.assertEq(broker.getRequest(id).host, challenger);
+    }
+
+    function test_cheatingDefender_CannotAnswerBeyondMaxSteps() public {
+        uint256 id = _newRequest();
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.StepsOutOfRange.selector, MAX_STEPS + 1, MAX_STEPS));
+        vm.prank(host);
+        broker.answerRequest{value: deposit}(id, hex"00", MAX_STEPS + 1);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // A cheating challenger tries each deviation, and loses
+    // ---------------------------------------------------------------------------------------
+
+    function test_cheatingChallenger_ConsistentLie() public {
+        View memory liar = _lie(5, Lie.State);
+        uint256 id = _disputed(_truth(), liar);
+        vm.assertTrue(_play(id, host, _truth(), challenger, liar));
+    }
+
+    function test_cheatingChallenger_FinalFlagLie() public {
+        View memory liar = _lie(12, Lie.FinalFlag);
+        uint256 id = _disputed(_truth(), liar);
+        vm.assertTrue(_play(id, host, _truth(), challenger, liar));
+    }
+
+    function test_cheatingChallenger_PicksSegmentsAtRandom() public {
+        uint256 id = _disputed(_truth(), _lie(3, Lie.State));
+        broker.initializeDispute(id);
+        uint256 salt;
+        while (_status(id) == IBroker.Status.Resolving) {
+            IBroker.Game memory g = broker.getGame(id);
+            if (g.phase == IBroker.Phase.Bisect) {
+                _defenderBisects(id, host, _truth());
+            } else if (g.phase == IBroker.Phase.Select) {
+                bytes32[] memory points = _lastPoints(id, _truth(), g);
+                uint256 index = uint256(keccak256(abi.encode(++salt))) % (points.length + 1);
+                vm.prank(challenger);
+                broker.selectSegment(id, points, index);
+            } else {
+                vm.prank(host);
+                broker.proveStep(id, truth.finals[g.lo], truth.states[g.lo]);
+            }
+        }
+        vm.assertEq(broker.getRequest(id).host, host, "every segment of an honest trace is consistent");
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The honest side always wins: random traces, a lie at a random step, either side lying
+    // ---------------------------------------------------------------------------------------
+
+    function testFuzz_bisection_HonestSideWins(uint256 lieAt, bool defenderLies, bool flagLie, uint256 delay) public {
+        lieAt = bound(lieAt, 1, MAX_STEPS);
+        moveDelay = bound(delay, 0, 2);
+        View memory liar = _lie(lieAt, flagLie ? Lie.FinalFlag : Lie.State);
+        (bytes memory lr,, bool lf) = _claimOf(liar);
+        // A lie that does not change the claim cannot be challenged; nothing to test then.
+        vm.assume(keccak256(abi.encodePacked(lf, lr)) != truth.cs[LENGTH]);
+        uint256 id = defenderLies ? _disputed(liar, _truth()) : _disputed(_truth(), liar);
+        bool defenderWon = defenderLies
+            ? _play(id, host, liar, challenger, _truth())
+            : _play(id, host, _truth(), challenger, liar);
+        vm.assertEq(defenderWon, !defenderLies, "the honest side wins");
+        vm.assertEq(broker.getRequest(id).claim, truth.cs[LENGTH], "the true answer stands");
+    }
+
+    function test_bisection_HonestSideWins_ConcreteTwin() public {
+        testFuzz_bisection_HonestSideWins(29, true, false, 1);
+        testFuzz_bisection_HonestSideWins(36, false, true, 0);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Timeouts: the party that misses its deadline loses
+    // ---------------------------------------------------------------------------------------
+
+    function test_timeout_DefenderSilent_ChallengerWins() public {
+        uint256 id = _disputed(_lie(4, Lie.State), _truth());
+        uint256 deposit = broker.requiredDeposit(id);
+        broker.initializeDispute(id);
+        IBroker.Game memory g = broker.getGame(id);
+        uint256 deadline = uint256(g.turnStart) + CLOCK;
+        vm.roll(deadline);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.DeadlineNotReached.selector, id, deadline));
+        broker.claimTimeout(id);
+        vm.roll(deadline + 1);
+        vm.expectEmit(address(broker));
+        emit IBroker.DisputeResolved(id, challenger, host, true);
+        vm.prank(stranger);
+        broker.claimTimeout(id);
+        vm.assertEq(broker.getRequest(id).host, challenger);
+        vm.assertEq(broker.balanceOf(challenger), deposit / 2);
+        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
+        vm.assertEq(broker.balanceOf(stranger), 0);
+    }
+
+    function test_timeout_ChallengerSilent_DefenderWins() public {
+        uint256 id = _disputed(_truth(), _lie(4, Lie.State));
+        uint256 deposit = broker.requiredDeposit(id);
+        broker.initializeDispute(id);
+        vm.roll(block.number + 7);
+        _defenderBisects(id, host, _truth());
+        IBroker.Game memory g = broker.getGame(id);
+        vm.assertEq(g.defenderClock, CLOCK - 7, "the defender's clock was charged 7 blocks");
+        vm.roll(block.number + CLOCK + 1);
+        broker.claimTimeout(id);
+        vm.assertEq(broker.getRequest(id).host, host);
+        vm.assertEq(broker.balanceOf(host), deposit / 2);
+    }
+
+    function test_timeout_DisputeNeverStarted_ChallengerLoses() public {
+        uint256 id = _disputed(_truth(), _lie(4, Lie.State));
+        uint256 deadline = broker.getRequest(id).deadline;
+        vm.expectRevert(abi.encodeWithSelector(IBroker.DeadlineNotReached.selector, id, deadline));
+        broker.claimTimeout(id);
+        _rollPast(deadline);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.DeadlinePassed.selector, id, deadline));
+        broker.initializeDispute(id);
+        broker.claimTimeout(id);
+        vm.assertEq(broker.getRequest(id).host, host);
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.WaitingForResolution));
+    }
+
+    function test_timeout_RevertWhen_NothingToTimeOut() public {
+        uint256 id = _newRequest();
+        vm.expectRevert(
+            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Pending, IBroker.Status.Resolving)
+        );
+        broker.claimTimeout(id);
+    }
+
+    function test_move_RevertWhen_ClockExpired() public {
+        uint256 id = _disputed(_truth(), _lie(4, Lie.State));
+        broker.initializeDispute(id);
+        IBroker.Game memory g = broker.getGame(id);
+        vm.roll(uint256(g.turnStart) + CLOCK + 1);
+        bytes32[] memory points = new bytes32[](3);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.ClockExpired.selector, host, uint256(g.turnStart) + CLOCK));
+        vm.prank(host);
+        broker.bisect(id, points);
+    }
+
+    function test_timeout_AfterChallengerWinsTheNewAnswerCanBeChallengedAgain() public {
+        uint256 id = _disputed(_lie(4, Lie.State), _truth());
+        vm.assertFalse(_play(id, host, _lie(4, Lie.State), challenger, _truth()));
+        // Someone with yet another (wrong) answer challenges the new standing answer, and loses.
+        View memory other = _lie(30, Lie.State);
+        (bytes memory r, uint64 s, bool f) = _claimOf(other);
+        _challenge(id, stranger, r, s, f);
+        vm.assertTrue(_play(id, challenger, _truth(), stranger, other));
+        vm.assertEq(broker.getRequest(id).host, challenger);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Move reverts
+    // ---------------------------------------------------------------------------------------
+
+    function _started() internal returns (uint256 id) {
+        id = _disputed(_truth(), _lie(4, Lie.State));
+        broker.initializeDispute(id);
+    }
+
+    function test_initializeDispute_StartsTheGame() public {
+        uint256 id = _disputed(_truth(), _lie(4, Lie.State));
+        vm.expectEmit(address(broker));
+        emit IBroker.DisputeStarted(id, IBroker.DisputeMode.Bisection, address(0));
+        broker.initializeDispute(id);
+        IBroker.Game memory g = broker.getGame(id);
+        vm.assertEq(g.lo, 0);
+        vm.assertEq(g.hi, LENGTH);
+        vm.assertEq(g.cLo, truth.cs[0]);
+        vm.assertEq(g.cHi, truth.cs[LENGTH]);
+        vm.assertEq(g.defenderClock, CLOCK);
+        vm.assertEq(g.challengerClock, CLOCK);
+        vm.assertEq(uint8(g.phase), uint8(IBroker.Phase.Bisect));
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving));
+    }
+
+    function test_initializeDispute_RevertWhen_NotChallenged() public {
+        uint256 id = _newRequest();
+        vm.expectRevert(
+            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Pending, IBroker.Status.NeedsResolution)
+        );
+        broker.initializeDispute(id);
+    }
+
+    function test_bisect_RevertWhen_NotStarted() public {
+        uint256 id = _disputed(_truth(), _lie(4, Lie.State));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IBroker.WrongStatus.selector, id, IBroker.Status.NeedsResolution, IBroker.Status.Resolving
+            )
+        );
+        vm.prank(host);
+        broker.bisect(id, new bytes32[](3));
+    }
+
+    function test_bisect_RevertWhen_NotYourMove() public {
+        uint256 id = _started();
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NotYourMove.selector, id, challenger, host));
+        vm.prank(challenger);
+        broker.bisect(id, new bytes32[](3));
+    }
+
+    function test_bisect_RevertWhen_WrongPointCount() public {
+        uint256 id = _started();
+        vm.expectRevert(abi.encodeWithSelector(IBroker.WrongPointCount.selector, 2, 3));
+        vm.prank(host);
+        broker.bisect(id, new bytes32[](2));
+    }
+
+    function test_bisect_RevertWhen_WrongPhase() public {
+        uint256 id = _started();
+        _defenderBisects(id, host, _truth());
+        vm.expectRevert(
+            abi.encodeWithSelector(IBroker.WrongPhase.selector, id, IBroker.Phase.Select, IBroker.Phase.Bisect)
+        );
+        vm.prank(host);
+        broker.bisect(id, new bytes32[](3));
+    }
+
+    function test_bisect_EmitsThePoints() public {
+        uint256 id = _started();
+        bytes32[] memory points = new bytes32[](3);
+        points[0] = truth.cs[9];
+        points[1] = truth.cs[18];
+        points[2] = truth.cs[27];
+        vm.expectEmit(address(broker));
+        emit IBroker.Bisected(id, 0, LENGTH, points);
+        vm.prank(host);
+        broker.bisect(id, points);
+        vm.assertEq(broker.getGame(id).pointsHash, keccak256(abi.encodePacked(points)));
+    }
+
+    function test_selectSegment_RevertWhen_NotYourMove() public {
+        uint256 id = _started();
+        bytes32[] memory points = _defenderBisects(id, host, _truth());
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NotYourMove.selector, id, host, challenger));
+        vm.prank(host);
+        broker.selectSegment(id, points, 0);
+    }
+
+    function test_selectSegment_RevertWhen_PointsMismatch() public {
+        uint256 id = _started();
+        bytes32[] memory points = _defenderBisects(id, host, _truth());
+        bytes32 posted = keccak256(abi.encodePacked(points));
+        points[1] = bytes32(uint256(1));
+        vm.expectRevert(
+            abi.encodeWithSelector(IBroker.PointsMismatch.selector, keccak256(abi.encodePacked(points)), posted)
+        );
+        vm.prank(challenger);
+        broker.selectSegment(id, points, 0);
+    }
+
+    function test_selectSegment_RevertWhen_SegmentIndexOutOfRange() public {
+        uint256 id = _started();
+        bytes32[] memory points = _defenderBisects(id, host, _truth());
+        vm.expectRevert(abi.encodeWithSelector(IBroker.SegmentIndexOutOfRange.selector, 4, 4));
+        vm.prank(challenger);
+        broker.selectSegment(id, points, 4);
+    }
+
+    function test_selectSegment_NarrowsTheSegment() public {
+        uint256 id = _started();
+        bytes32[] memory points = _defenderBisects(id, host, _truth());
+        vm.expectEmit(address(broker));
+        emit IBroker.SegmentSelected(id, 9, 18, truth.cs[9], truth.cs[18]);
+        vm.prank(challenger);
+        broker.selectSegment(id, points, 1);
+        IBroker.Game memory g = broker.getGame(id);
+        vm.assertEq(g.lo, 9);
+        vm.assertEq(g.hi, 18);
+        vm.assertEq(g.pointsHash, bytes32(0));
+        vm.assertEq(uint8(g.phase), uint8(IBroker.Phase.Bisect));
+    }
+
+    function test_proveStep_RevertWhen_WrongPhase() public {
+        uint256 id = _started();
+        vm.expectRevert(
+            abi.encodeWithSelector(IBroker.WrongPhase.selector, id, IBroker.Phase.Bisect, IBroker.Phase.OneStep)
+        );
+        broker.proveStep(id, false, input);
+    }
+
+    function test_proveStep_RevertWhen_InsufficientGasForStep() public {
+        View memory liar = _lie(1, Lie.State);
+        uint256 id = _disputed(liar, _truth());
+        broker.initializeDispute(id);
+        _toOneStep(id, liar, _truth());
+        (bool ok, bytes memory reason) =
+            address(broker).call{gas: 35_000}(abi.encodeCall(IBroker.proveStep, (id, false, input)));
+        vm.assertFalse(ok);
+        vm.assertEq(bytes4(reason), IBroker.InsufficientGasForStep.selector);
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving), "nothing decided");
+    }
+
+    function test_proveStep_ByTheChallengerWhenTheDefenderCannot() public {
+        View memory liar = _lie(6, Lie.State);
+        uint256 id = _disputed(liar, _truth());
+        broker.initializeDispute(id);
+        _toOneStep(id, liar, _truth());
+        IBroker.Game memory g = broker.getGame(id);
+        vm.expectEmit(address(broker));
+        emit IBroker.StepProven(id, g.lo + 1, truth.cs[g.lo + 1], false);
+        vm.prank(challenger);
+        broker.proveStep(id, truth.finals[g.lo], truth.states[g.lo]);
+        vm.assertEq(broker.getRequest(id).host, challenger);
+    }
+
+    function test_bisect_RevertWhen_FullExecutionMode() public {
+        uint256 id = _requestWith(keccakChainId, input, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.FullExecution);
+        _answer(id, host, truth.states[LENGTH], LENGTH);
+        _challenge(id, challenger, hex"00", LENGTH);
+        broker.initializeDispute(id);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.WrongMode.selector, id, IBroker.DisputeMode.FullExecution));
+        vm.prank(host);
+        broker.bisect(id, new bytes32[](3));
+        vm.expectRevert(abi.encodeWithSelector(IBroker.WrongMode.selector, id, IBroker.DisputeMode.FullExecution));
+        broker.claimTimeout(id);
+    }
+
+    function test_executeExecutable_RevertWhen_BisectionMode() public {
+        uint256 id = _started();
+        vm.expectRevert(abi.encodeWithSelector(IBroker.WrongMode.selector, id, IBroker.DisputeMode.Bisection));
+        broker.executeExecutable(id, 10);
+    }
+
+    function test_oneStepGame_WhenTheClaimIsOneStepLong() public {
+        bytes memory shortInput = abi.encodePacked(_u64le(1), keccak256("seed"));
+        uint256 id = _requestWith(keccakChainId, shortInput, 5, GAS_PRICE, IBroker.DisputeMode.Bisection);
+        _answer(id, host, hex"00", 1); // wrong: the true result is keccak(seed)
+        _challenge(id, challenger, abi.encodePacked(keccak256(abi.encodePacked(keccak256("seed")))), 1);
+        broker.initializeDispute(id);
+        vm.assertEq(uint8(broker.getGame(id).phase), uint8(IBroker.Phase.OneStep));
+        broker.proveStep(id, false, shortInput);
+        vm.assertEq(broker.getRequest(id).host, challenger);
+    }
+
+    /// @dev Plays until the one-step phase.
+    function _toOneStep(uint256 id, View memory d, View memory c) internal {
+        while (broker.getGame(id).phase != IBroker.Phase.OneStep) {
+            IBroker.Game memory g = broker.getGame(id);
+            if (g.phase == IBroker.Phase.Bisect) {
+                _defenderBisects(id, host, d);
+            } else {
+                bytes32[] memory points = _lastPoints(id, d, g);
+                uint256 index = _honestIndex(g, points, c);
+                vm.prank(challenger);
+                broker.selectSegment(id, points, index);
+            }
+        }
+    }
+}
+
+/// @notice The figures of ARCHITECTURE.md section 4 at the default arity (16), on a dispute over
+/// 2^32 steps of the Counter, whose trace points have a closed form.
+contract BisectionGasTest is GameDriver {
+    uint64 internal constant N = 2 ** 32;
+    uint64 internal constant COUNT_TO = N + 5; // truth: not final at N
+
+    function _deployBroker(uint256, uint32 clock) internal override returns (Broker) {
+        return new Broker(factory, 16, clock);
+    }
+
+    function _state(uint64 i) internal pure returns (bytes memory) {
+        return i == 0 ? _u64le(COUNT_TO) : abi.encodePacked(_u64le(COUNT_TO), _u64le(i));
+    }
+
+    /// @dev The defender claims final at N ("final too early"): its commitments are true below N.
+    function _defenderCommitment(uint64 i) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(i == N, _state(i)));
+    }
+
+    function _trueCommitment(uint64 i) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(false, _state(i)));
+    }
+
+    function test_gas_DisputeOver2To32Steps() public {
+        _request(counterId, hex"00"); // warm the request counter, as on a live Broker
+        uint256 id = _requestWith(counterId, _u64le(COUNT_TO), type(uint64).max, 0, IBroker.DisputeMode.Bisection);
+        _answer(id, host, _state(N), N, true);
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.prank(challenger);
+        broker.challengeAnswer{value: deposit}(id, _state(COUNT_TO), COUNT_TO);
+        uint256 total = vm.snapshotGasLastCall("bisection_challengeAnswer");
+        broker.initializeDispute(id);
+        total += vm.snapshotGasLastCall("bisection_initializeDispute");
+
+        uint256 rounds;
+        uint256 maxMove;
+        while (broker.getGame(id).phase == IBroker.Phase.Bisect) {
+            IBroker.Game memory g = broker.getGame(id);
+            uint256 parts = _parts(g.lo, g.hi);
+            bytes32[] memory points = new bytes32[](parts - 1);
+            for (uint256 j = 1; j < parts; ++j) {
+                points[j - 1] = _defenderCommitment(broker.splitPoint(g.lo, g.hi, parts, j));
+            }
+            vm.prank(host);
+            broker.bisect(id, points);
+            uint256 bisectGas = vm.snapshotGasLastCall("bisection_bisect");
+            uint256 index = parts - 1; // the only disagreement is at N
+            for (uint256 j = 0; j + 1 < parts; ++j) {
+                if (points[j] != _trueCommitment(broker.splitPoint(g.lo, g.hi, parts, j + 1))) {
+                    index = j;
+                    break;
+                }
+            }
+            vm.prank(challenger);
+            broker.selectSegment(id, points, index);
+            uint256 selectGas = vm.snapshotGasLastCall("bisection_selectSegment");
+            total += bisectGas + selectGas;
+            if (bisectGas > maxMove) maxMove = bisectGas;
+            if (selectGas > maxMove) maxMove = selectGas;
+            ++rounds;
+        }
+        IBroker.Game memory last = broker.getGame(id);
+        vm.assertEq(last.hi, N);
+        vm.prank(challenger);
+        broker.proveStep(id, false, _state(last.lo));
+        uint256 oneStep = vm.snapshotGasLastCall("bisection_proveStep");
+        total += oneStep;
+
+        vm.assertEq(broker.getRequest(id).host, challenger, "the honest challenger won");
+        vm.assertEq(rounds, 8, "ceil(log16 2^32)");
+        vm.assertLe(rounds, broker.roundsFor(N));
+        vm.assertLe(maxMove, 90_000, "gas per move");
+        vm.assertLe(oneStep, 60_000 + COUNTER_STEP_GAS, "one-step within 60k plus the step's gas");
+        vm.snapshotValue("bisection_2to32_rounds", rounds);
+        vm.snapshotValue("bisection_2to32_maxMove", maxMove);
+        vm.snapshotValue("bisection_2to32_total", total);
+        vm.assertLe(total, 1_500_000, "a whole dispute over 2^32 steps");
+    }
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Broker} from "../Broker.sol";
+import {Factory} from "../Factory.sol";
+import {IBroker} from "../interfaces/IBroker.sol";
+import {Counter} from "../programs/Counter.sol";
+import {Test} from "./utils/Test.sol";
+
+/// @notice Drives the Broker through random lifecycles: several requesters, an honest and a
+/// cheating host, an honest and a cheating challenger, both dispute modes, timeouts, time warps
+/// and withdrawals. Every action is valid for the request's state, so that runs go deep.
+/// Requests run the Counter (`n` in 1..40), whose trace has a closed form.
+contract BrokerHandler is Test {
+    uint64 internal constant MAX_STEPS = 64;
+
+    Broker public immutable broker;
+    bytes32 public immutable counterId;
+
+    address[] public actors;
+    uint256[] public ids;
+    mapping(uint256 id => uint64) internal _n;
+    /// @dev The wrong state each liar claimed for a request (empty for honest claims).
+    mapping(uint256 id => mapping(address account => bytes)) internal _lies;
+
+    // Ghost counters, for the invariant's report.
+    uint256 public ghostDisputesResolved;
+    uint256 public ghostWithdrawn;
+
+    constructor(Broker broker_, bytes32 counterId_) {
+        broker = broker_;
+        counterId = counterId_;
+        for (uint256 k = 0; k < 7; ++k) {
+            address actor = vm.addr(uint256(keccak256(abi.encode("actor", k))));
+            vm.deal(actor, 1_000_000 ether);
+            actors.push(actor);
+        }
+    }
+
+    // Roles: 0..2 requesters, 3 honest host, 4 cheating host, 5 honest challenger, 6 cheater.
+    function _actor(uint256 seed, uint256 from, uint256 count) internal view returns (address) {
+        return actors[from + (seed % count)];
+    }
+
+    /// @dev Mostly one of the latest requests, so that lifecycles get carried to their end.
+    function _id(uint256 seed) internal view returns (uint256) {
+        uint256 count = ids.length;
+        if (count == 0) return 0;
+        if (seed % 4 != 0) return ids[count - 1 - (seed / 4) % (count < 3 ? count : 3)];
+        return ids[(seed / 4) % count];
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The closed-form Counter trace
+    // ---------------------------------------------------------------------------------------
+
+    function _u64le(uint64 v) internal pure returns (bytes memory out) {
+        out = new bytes(8);
+        for (uint256 j = 0; j < 8; ++j) {
+            out[j] = bytes1(uint8(v >> (8 * j)));
+        }
+    }
+
+    function _state(uint64 n, uint64 i) internal pure returns (bytes memory) {
+        if (i == 0) return _u64le(n);
+        return abi.encodePacked(_u64le(n), _u64le(i < n ? i : n));
+    }
+
+    function _commit(uint256 id, address party, uint64 i) internal view returns (bytes32) {
+        uint64 n = _n[id];
+        bytes memory lie = _lies[id][party];
+        if (lie.length != 0 && i >= n) return keccak256(abi.encodePacked(true, lie));
+        return keccak256(abi.encodePacked(i >= n && i > 0, _state(n, i)));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Actions
+    // ---------------------------------------------------------------------------------------
+
+    function request(uint256 actorSeed, uint256 nSeed, uint256 payment, uint256 gasPrice, bool full) external {
+        uint64 n = uint64(bound(nSeed, 1, 40));
+        payment = bound(payment, 1, 10 ether);
+        gasPrice = bound(gasPrice, 0, 10 gwei);
+        IBroker.DisputeMode mode = full ? IBroker.DisputeMode.FullExecution : IBroker.DisputeMode.Bisection;
+        vm.prank(_actor(actorSeed, 0, 3));
+        uint256 id = broker.requestExecution{value: payment}(
+            counterId, _u64le(n), 1 + (nSeed % 5), IBroker.RequestOptions(MAX_STEPS, uint64(gasPrice), mode)
+        );
+        _n[id] = n;
+        ids.push(id);
+    }
+
+    function cancel(uint256 idSeed) external {
+        uint256 id = _id(idSeed);
+        if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
+        vm.prank(broker.getRequest(id).requester);
+        broker.cancelRequest(id);
+    }
+
+    function answer(uint256 idSeed, bool honest, uint256 surplus) external {
+        uint256 id = _id(idSeed);
+        if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
+        address who = honest ? actors[3] : actors[4];
+        bytes memory result = _claim(id, who, honest);
+        uint256 value = broker.requiredDeposit(id) + bound(surplus, 0, 1 ether);
+        vm.prank(who);
+        broker.answerRequest{value: value}(id, result, _n[id]);
+    }
+
+    function challenge(uint256 idSeed, bool honest, bool start) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.WaitingForResolution || block.number > r.deadline) return;
+        address who = honest ? actors[5] : actors[6];
+        bytes memory result = _claim(id, who, honest);
+        if (keccak256(abi.encodePacked(true, result)) == r.claim) return;
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.prank(who);
+        broker.challengeAnswer{value: deposit}(id, result, _n[id]);
+        if (start) broker.initializeDispute(id);
+    }
+
+    function _claim(uint256 id, address who, bool honest) internal returns (bytes memory result) {
+        uint64 n = _n[id];
+        if (honest) {
+            delete _lies[id][who];
+            return _state(n, n);
+        }
+        // A wrong final state, different per liar so two liars can disagree.
+        result = abi.encodePacked(_u64le(n), _u64le(n + 7 + uint64(uint160(who) % 5)));
+        _lies[id][who] = result;
+    }
+
+    function softResolve(uint256 idSeed, bool byRequester) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.WaitingForResolution) return;
+        if (!byRequester && block.number <= r.deadline) vm.roll(uint256(r.deadline) + 1);
+        vm.prank(byRequester ? r.requester : actors[6]);
+        broker.softResolveAnswer(id);
+    }
+
+    function initializeDispute(uint256 idSeed) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.NeedsResolution || block.number > r.deadline) return;
+        broker.initializeDispute(id);
+    }
+
+    /// @dev Up to a few moves of a bisection game, each by whoever's turn it is, from their
+    /// own view.
+    function move(uint256 idSeed, uint256 moves) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        moves = bound(moves, 1, 8);
+        for (uint256 k = 0; k < moves; ++k) {
+            if (!_move(id)) return;
+        }
+    }
+
+    function _move(uint256 id) internal returns (bool moved) {
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.Resolving || r.mode != IBroker.DisputeMode.Bisection) return false;
+        IBroker.Game memory g = broker.getGame(id);
+        (bool expired,) = _expired(g);
+        if (expired) return false;
+        moved = true;
+        address defender = r.host;
+        address challengerAccount = broker.getChallenge(id).challenger;
+        if (g.phase == IBroker.Phase.Bisect) {
+            bytes32[] memory points = _points(id, defender, g);
+            vm.prank(defender);
+            broker.bisect(id, points);
+        } else if (g.phase == IBroker.Phase.Select) {
+            bytes32[] memory points = _points(id, defender, g);
+            uint256 parts = points.length + 1;
+            uint256 index = parts - 1;
+            for (uint256 j = 0; j + 1 < parts; ++j) {
+                if (_commit(id, challengerAccount, broker.splitPoint(g.lo, g.hi, parts, j + 1)) != points[j]) {
+                    index = j;
+                    break;
+                }
+            }
+            vm.prank(challengerAccount);
+            broker.selectSegment(id, points, index);
+        } else if (g.phase == IBroker.Phase.OneStep) {
+            // Below n every view is the truth, and lo < hi <= n.
+            uint64 n = _n[id];
+            broker.proveStep(id, g.lo >= n && g.lo > 0, _state(n, g.lo));
+            ++ghostDisputesResolved;
+        }
+    }
+
+    function _points(uint256 id, address defender, IBroker.Game memory g) internal view returns (bytes32[] memory points) {
+        uint256 span = g.hi - g.lo;
+        uint256 parts = span < broker.arity() ? span : broker.arity();
+        points = new bytes32[](parts - 1);
+        for (uint256 j = 1; j < parts; ++j) {
+            points[j - 1] = _commit(id, defender, broker.splitPoint(g.lo, g.hi, parts, j));
+        }
+    }
+
+    function _expired(IBroker.Game memory g) internal view returns (bool expired, uint256 deadline) {
+        uint256 clock = g.phase == IBroker.Phase.Select ? g.challengerClock : g.defenderClock;
+        deadline = uint256(g.turnStart) + clock;
+        expired = block.number > deadline;
+    }
+
+    function timeout(uint256 idSeed) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status == IBroker.Status.NeedsResolution) {
+            if (block.number <= r.deadline) vm.roll(uint256(r.deadline) + 1);
+        } else if (r.status == IBroker.Status.Resolving && r.mode == IBroker.DisputeMode.Bisection) {
+            (bool expired, uint256 deadline) = _expired(broker.getGame(id));
+            if (!expired) vm.roll(deadline + 1);
+        } else {
+            return;
+        }
+        broker.claimTimeout(id);
+        ++ghostDisputesResolved;
+    }
+
+    function execute(uint256 idSeed, uint256 steps, uint256 gasPrice, uint256 executorSeed) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.Resolving || r.mode != IBroker.DisputeMode.FullExecution) return;
+        vm.txGasPrice(bound(gasPrice, 0, 20 gwei));
+        vm.prank(actors[executorSeed % actors.length]);
+        broker.executeExecutable(id, bound(steps, 1, 70));
+        vm.txGasPrice(0);
+        if (broker.getRequest(id).status == IBroker.Status.FirmResolution) ++ghostDisputesResolved;
+    }
+
+    function finalize(uint256 idSeed) external {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Status status = broker.getRequest(id).status;
+        if (status != IBroker.Status.SoftResolution && status != IBroker.Status.FirmResolution) return;
+        broker.finalize(id);
+    }
+
+    function withdraw(uint256 actorSeed) external {
+        address who = actors[actorSeed % actors.length];
+        uint256 owed = broker.balanceOf(who);
+        if (owed == 0) return;
+        uint256 before = who.balance;
+        vm.prank(who);
+        broker.withdraw();
+        require(who.balance - before == owed, "withdrew a different amount than credited");
+        ghostWithdrawn += owed;
+    }
+
+    function warp(uint256 blocks) external {
+        vm.roll(block.number + bound(blocks, 1, 30));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Views for the invariants
+    // ---------------------------------------------------------------------------------------
+
+    function idCount() external view returns (uint256) {
+        return ids.length;
+    }
+
+    function actorCount() external view returns (uint256) {
+        return actors.length;
+    }
+
+    /// @notice What request `id` still holds, from its public state alone.
+    function held(uint256 id) public view returns (uint256) {
+        IBroker.Request memory r = broker.getRequest(id);
+        uint256 deposit = broker.requiredDeposit(id);
+        IBroker.Status s = r.status;
+        if (s == IBroker.Status.Pending) return r.payment;
+        if (s == IBroker.Status.WaitingForResolution || s == IBroker.Status.SoftResolution) return r.payment + deposit;
+        if (s == IBroker.Status.NeedsResolution || s == IBroker.Status.Resolving) {
+            return r.payment + 2 * deposit - broker.getFullExecution(id).reimbursed;
+        }
+        if (s == IBroker.Status.FirmResolution) return r.payment + (r.host != address(0) ? deposit : 0);
+        return 0;
+    }
+
+    function selectors() external pure returns (bytes4[] memory s) {
+        s = new bytes4[](12);
+        s[0] = this.request.selector;
+        s[1] = this.cancel.selector;
+        s[2] = this.answer.selector;
+        s[3] = this.challenge.selector;
+        s[4] = this.softResolve.selector;
+        s[5] = this.initializeDispute.selector;
+        s[6] = this.move.selector;
+        s[7] = this.timeout.selector;
+        s[8] = this.execute.selector;
+        s[9] = this.finalize.selector;
+        s[10] = this.withdraw.selector;
+        s[11] = this.warp.selector;
+    }
+}
+
+/// @notice Conservation of funds: the Broker always holds exactly what it owes.
+contract BrokerInvariantTest is Test {
+    Broker internal broker;
+    BrokerHandler internal handler;
+
+    function setUp() public {
+        Factory factory = new Factory();
+        Counter counter = new Counter();
+        bytes32 counterId = factory.registerProgram(address(counter), keccak256("counter"), 20_000, "");
+        broker = new Broker(factory, 4, 20);
+        handler = new BrokerHandler(broker, counterId);
+        targetContract(address(handler));
+        targetSelector(FuzzSelector(address(handler), handler.selectors()));
+    }
+
+    function invariant_BrokerHoldsExactlyWhatItOwes() public view {
+        uint256 owed;
+        for (uint256 k = 0; k < handler.actorCount(); ++k) {
+            owed += broker.balanceOf(handler.actors(k));
+        }
+        for (uint256 k = 0; k < handler.idCount(); ++k) {
+            owed += handler.held(handler.ids(k));
+        }
+        vm.assertEq(address(broker).balance, owed, "Broker balance == credited balances + what requests hold");
+    }
+
+    function invariant_NoLockedDepositOutlivesItsRequest() public view {
+        for (uint256 k = 0; k < handler.idCount(); ++k) {
+            uint256 id = handler.ids(k);
+            IBroker.Status s = broker.getRequest(id).status;
+            if (s == IBroker.Status.Finalized || s == IBroker.Status.Cancelled) {
+                vm.assertEq(handler.held(id), 0);
+            }
+        }
+    }
+}
