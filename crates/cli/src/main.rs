@@ -1,0 +1,2 @@
+//! The `ecm` command.
+fn main() {}

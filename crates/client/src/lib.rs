@@ -1,0 +1,1 @@
+//! ecm-client (in progress).

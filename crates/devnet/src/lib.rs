@@ -1,0 +1,1 @@
+//! ecm-devnet (in progress).

@@ -1,0 +1,1 @@
+//! ecm-host (in progress).

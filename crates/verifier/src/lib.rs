@@ -1,0 +1,1 @@
+//! ecm-verifier (in progress).
