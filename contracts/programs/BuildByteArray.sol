@@ -10,18 +10,17 @@ import {IExecution} from "../interfaces/IExecution.sol";
 /// after `max(L, 1)` steps, as in ECM.
 /// @dev ECM's step read the input length from storage. A step here sees only its state, so the
 /// state keeps the input's length: step `k` overwrites byte `k - 1` of the state (appending
-/// when the state is shorter, which only happens for the empty input).
+/// when the state is exactly `k - 1` long, which only happens for the empty input). A state
+/// shorter than that is malformed and halts the trace (empty, final).
 contract BuildByteArray is Execution {
     /// @inheritdoc IExecution
     function step(uint256 i, bytes calldata state) external pure returns (bytes memory next, bool final_) {
         uint256 index = i - 1;
+        if (index > state.length) return (new bytes(0), true);
         if (index < state.length) {
             next = state;
         } else {
-            next = new bytes(index + 1);
-            for (uint256 j = 0; j < state.length; ++j) {
-                next[j] = state[j];
-            }
+            next = bytes.concat(state, bytes1(0));
         }
         // forge-lint: disable-next-line(unsafe-typecast) -- byte k is k modulo 256, as in ECM
         next[index] = bytes1(uint8(i));

@@ -96,6 +96,12 @@ contract ProgramsTest is Fixtures {
         vm.assertFalse(f1);
     }
 
+    function test_buildByteArray_MalformedStateHalts() public view {
+        (bytes memory next, bool final_) = buildByteArray.step(10, "abc");
+        vm.assertEq(next, "");
+        vm.assertTrue(final_);
+    }
+
     function test_counter_CountsToN() public view {
         (bytes memory result, uint256 steps) = _run(counter, _counterInput(7), 100);
         vm.assertEq(result, _counterResult(7));

@@ -23,6 +23,9 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("programs/Counter.sol", "Counter"),
     ("programs/KeccakChain.sol", "KeccakChain"),
     ("programs/Blake2b.sol", "Blake2b"),
+    ("verifier/StepHarness.sol", "StepHarness"),
+    // A test fixture: a program whose EVM side diverges from its WASM module.
+    ("test/utils/Divergent.sol", "DivergentCounter"),
 ];
 
 fn main() {

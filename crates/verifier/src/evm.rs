@@ -1,0 +1,120 @@
+//! One step of a program in revm, exactly as the Broker runs it.
+
+use crate::{Error, Result};
+use alloy::{providers::Provider, sol_types::SolCall};
+use alloy_primitives::{Address, Bytes, TxKind, U256, address};
+use ecm_bindings::StepHarness;
+use ecm_runtime::{RunOutput, Stepper};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainnetEvm,
+    context::{BlockEnv, CfgEnv, Journal, TxEnv, result::ExecutionResult},
+    database::{CacheDB, EmptyDB},
+    primitives::hardfork::SpecId,
+    state::{AccountInfo, Bytecode},
+};
+
+/// The hardfork the contracts are compiled for (`evm_version` in foundry.toml) and devnets run.
+pub const SPEC: SpecId = SpecId::PRAGUE;
+
+const HARNESS: Address = address!("0x000000000000000000000000000000000000ec01");
+const EXECUTION: Address = address!("0x000000000000000000000000000000000000ec02");
+const CALLER: Address = address!("0x000000000000000000000000000000000000ec00");
+/// Gas for the harness transaction: the step's own gas plus ample room around it.
+const HARNESS_GAS: u64 = 30_000_000;
+
+type Db = CacheDB<EmptyDB>;
+type Evm = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Db, Journal<Db>, ()>>;
+
+/// One step as the chain computes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmStep {
+    /// `s_i`.
+    pub state: Vec<u8>,
+    /// `f_i`.
+    pub final_: bool,
+    /// Gas the step took (the CALL and decoding included, as in the one-step proof).
+    pub gas_used: u64,
+}
+
+/// Runs one program's Execution contract in an in-memory revm.
+pub struct EvmStepper {
+    evm: Evm,
+    max_step_gas: u64,
+}
+
+impl std::fmt::Debug for EvmStepper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvmStepper").field("max_step_gas", &self.max_step_gas).finish_non_exhaustive()
+    }
+}
+
+impl EvmStepper {
+    /// A stepper over an Execution contract's runtime code, giving each step `max_step_gas`.
+    pub fn new(runtime_code: Bytes, max_step_gas: u32) -> Self {
+        let mut db = CacheDB::new(EmptyDB::new());
+        db.insert_account_info(EXECUTION, AccountInfo::from_bytecode(Bytecode::new_raw(runtime_code)));
+        db.insert_account_info(
+            HARNESS,
+            AccountInfo::from_bytecode(Bytecode::new_raw(StepHarness::DEPLOYED_BYTECODE.clone())),
+        );
+        let evm = Context::new(db, SPEC)
+            .modify_block_chained(|block: &mut BlockEnv| block.gas_limit = u64::MAX)
+            .build_mainnet();
+        Self { evm, max_step_gas: u64::from(max_step_gas) }
+    }
+
+    /// A stepper over the code deployed at `execution`, fetched with `eth_getCode`.
+    pub async fn from_chain(provider: &impl Provider, execution: Address, max_step_gas: u32) -> Result<Self> {
+        let code = provider.get_code_at(execution).await.map_err(|e| Error::Rpc(e.to_string()))?;
+        if code.is_empty() {
+            return Err(Error::NoCode(execution));
+        }
+        Ok(Self::new(code, max_step_gas))
+    }
+
+    /// The gas each step is given.
+    pub fn max_step_gas(&self) -> u64 {
+        self.max_step_gas
+    }
+
+    /// `(s_i, f_i)` from `(f_{i-1}, s_{i-1})` with the Broker's rules.
+    pub fn next(&mut self, i: u64, final_: bool, state: &[u8]) -> Result<EvmStep> {
+        let call = StepHarness::nextCall {
+            execution: EXECUTION,
+            maxStepGas: U256::from(self.max_step_gas),
+            i: U256::from(i),
+            final_,
+            state: Bytes::copy_from_slice(state),
+        };
+        let tx = TxEnv::builder()
+            .caller(CALLER)
+            .kind(TxKind::Call(HARNESS))
+            .data(call.abi_encode().into())
+            .gas_limit(HARNESS_GAS)
+            .gas_price(0)
+            .build_fill();
+        let outcome = self.evm.transact(tx).map_err(|e| Error::Evm(e.to_string()))?;
+        match outcome.result {
+            ExecutionResult::Success { output, .. } => {
+                let ret = StepHarness::nextCall::abi_decode_returns(output.data())
+                    .map_err(|e| Error::Harness(format!("undecodable output: {e}")))?;
+                Ok(EvmStep { state: ret.nextState.to_vec(), final_: ret.nextFinal, gas_used: ret.gasUsed.to::<u64>() })
+            }
+            ExecutionResult::Revert { output, .. } => Err(Error::Harness(format!("reverted with {output}"))),
+            ExecutionResult::Halt { reason, .. } => Err(Error::Harness(format!("halted: {reason:?}"))),
+        }
+    }
+}
+
+impl Stepper for EvmStepper {
+    fn run(&mut self, first: u64, n: u64, state: &[u8]) -> ecm_runtime::Result<RunOutput> {
+        let mut out = RunOutput { state: state.to_vec(), final_: false, steps: 0 };
+        while out.steps < n && !out.final_ {
+            let step = self
+                .next(first + out.steps, false, &out.state)
+                .map_err(|e| ecm_runtime::Error::Wasmtime(format!("revm: {e}")))?;
+            out = RunOutput { state: step.state, final_: step.final_, steps: out.steps + 1 };
+        }
+        Ok(out)
+    }
+}
