@@ -1,1 +1,37 @@
-//! ecm-devnet (in progress).
+//! A local ecm network in one call.
+//!
+//! ```text
+//!  Anvil::spawn  -- node_modules/@foundry-rs/anvil-*/bin/anvil on 127.0.0.1:<free port>,
+//!                   chain 31337, hardfork prague; killed when dropped
+//!  deploy        -- Factory, Broker(factory, arity, clock), one Execution contract per example
+//!                   program, registered with its WASM module hash  ->  Deployment
+//! ```
+//!
+//! `ecm devnet`, `ecm demo` and the end-to-end tests all deploy through [`deploy`], so the tests
+//! exercise exactly what users run.
+
+pub mod anvil;
+pub mod deploy;
+pub mod error;
+
+pub use anvil::{Anvil, AnvilConfig, DEV_KEYS, find_anvil};
+pub use deploy::{DeployConfig, deploy};
+pub use error::{Error, Result};
+
+use ecm_primitives::Deployment;
+
+/// A running Anvil with ecm deployed on it.
+#[derive(Debug)]
+pub struct Devnet {
+    /// The node (stopped when this is dropped).
+    pub anvil: Anvil,
+    /// What was deployed.
+    pub deployment: Deployment,
+}
+
+/// Starts Anvil and deploys ecm on it.
+pub async fn start(anvil: AnvilConfig, deploy_config: DeployConfig) -> Result<Devnet> {
+    let anvil = Anvil::spawn(anvil).await?;
+    let deployment = deploy(anvil.url(), DEV_KEYS[0], &deploy_config).await?;
+    Ok(Devnet { anvil, deployment })
+}

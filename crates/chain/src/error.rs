@@ -1,0 +1,105 @@
+//! Errors of chain access, each with what to do about it.
+
+use alloy::primitives::{Address, B256};
+
+/// What can go wrong talking to the chain.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The RPC URL does not parse.
+    #[error("invalid RPC URL `{url}`: {reason}")]
+    BadUrl {
+        /// The URL given.
+        url: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The node does not answer.
+    #[error("cannot reach the node at {url}: {reason} (is it running? `ecm devnet` starts a local one)")]
+    Unreachable {
+        /// The URL.
+        url: String,
+        /// The transport error.
+        reason: String,
+    },
+    /// The node is on another chain than the deployment.
+    #[error("the node at {url} is on chain {found}, the deployment is on chain {expected}: check --rpc-url and --deployment")]
+    WrongChain {
+        /// The deployment's chain.
+        expected: u64,
+        /// The node's chain.
+        found: u64,
+        /// The URL.
+        url: String,
+    },
+    /// No Broker at the address.
+    #[error("no Broker contract at {address} on chain {chain_id}: the deployment file is for another network, or the devnet was restarted (rerun `ecm devnet`)")]
+    NoBroker {
+        /// The address.
+        address: Address,
+        /// The chain.
+        chain_id: u64,
+    },
+    /// The private key does not parse.
+    #[error("invalid private key: {0} (expected 32 bytes of hex)")]
+    BadKey(String),
+    /// A transaction was asked for without a key.
+    #[error("this sends a transaction: pass --private-key or set ECM_PRIVATE_KEY")]
+    NoSigner,
+    /// The call reverts with one of the Broker's errors.
+    #[error("{action} reverted: {message}")]
+    Revert {
+        /// What was attempted.
+        action: String,
+        /// The error's name.
+        name: String,
+        /// The error with its values, and a hint.
+        message: String,
+    },
+    /// The account cannot pay for the transaction.
+    #[error("{action}: insufficient funds: {reason} (fund the account, or lower --payment)")]
+    InsufficientFunds {
+        /// What was attempted.
+        action: String,
+        /// The node's message.
+        reason: String,
+    },
+    /// The transaction was mined but failed.
+    #[error("{action}: transaction {tx} was mined but failed")]
+    Failed {
+        /// What was attempted.
+        action: String,
+        /// The transaction.
+        tx: B256,
+    },
+    /// No receipt came in time.
+    #[error("{action}: no receipt for transaction {tx}: {reason}")]
+    NoReceipt {
+        /// What was attempted.
+        action: String,
+        /// The transaction.
+        tx: B256,
+        /// Why.
+        reason: String,
+    },
+    /// Any other RPC failure (after retries, for reads).
+    #[error("{action}: {reason}")]
+    Rpc {
+        /// What was attempted.
+        action: String,
+        /// The error.
+        reason: String,
+    },
+}
+
+impl Error {
+    /// The name of the Broker error this is a revert with, if it is one.
+    pub fn revert_name(&self) -> Option<&str> {
+        match self {
+            Self::Revert { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

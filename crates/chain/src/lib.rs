@@ -1,0 +1,299 @@
+//! Talking to an ecm deployment.
+//!
+//! Every agent and command goes through a [`Chain`]: one provider, at most one signer, and the
+//! Broker. It adds what a long-running process needs on top of alloy:
+//!
+//! ```text
+//!  reads  --retry with backoff on transport errors--> node
+//!  sends  --simulate (eth_call) -> decode revert into BrokerErrors -> one send at a time per
+//!           account (nonce order) -> wait for the receipt and confirmations--> node
+//!  events --Broker logs in block ranges, decoded--> agents
+//! ```
+//!
+//! Reverts are decoded into the `sol!`-generated [`ecm_bindings::Broker::BrokerErrors`] and
+//! reported with the values they carry and a hint on how to fix the call.
+
+pub mod error;
+mod events;
+mod revert;
+
+pub use error::{Error, Result};
+pub use events::BrokerLog;
+pub use revert::describe;
+
+use alloy::{
+    contract::{CallBuilder, CallDecoder},
+    network::EthereumWallet,
+    primitives::{Address, B256, U256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
+    signers::local::PrivateKeySigner,
+};
+use ecm_bindings::Broker::{self, BrokerInstance};
+use std::{future::Future, time::Duration};
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+/// Chain id of Anvil devnets.
+pub const ANVIL_CHAIN_ID: u64 = 31337;
+
+/// How to connect.
+#[derive(Clone, Debug)]
+pub struct ChainConfig {
+    /// JSON-RPC endpoint (http).
+    pub rpc_url: String,
+    /// Key to send transactions with; reads only without one.
+    pub private_key: Option<String>,
+    /// The Broker's address.
+    pub broker: Address,
+    /// The chain id the deployment lives on: connecting elsewhere is refused.
+    pub chain_id: Option<u64>,
+    /// Blocks to wait after a transaction's own block before treating it as done.
+    pub confirmations: u64,
+    /// Attempts for a read before giving up on transport errors.
+    pub read_attempts: u32,
+    /// How long to wait for a transaction's receipt.
+    pub receipt_timeout: Duration,
+}
+
+impl ChainConfig {
+    /// Defaults suited to a local devnet.
+    pub fn new(rpc_url: impl Into<String>, broker: Address) -> Self {
+        Self {
+            rpc_url: rpc_url.into(),
+            private_key: None,
+            broker,
+            chain_id: None,
+            confirmations: 0,
+            read_attempts: 8,
+            receipt_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A connection to one ecm deployment, with at most one signing account.
+#[derive(Debug)]
+pub struct Chain {
+    provider: DynProvider,
+    broker: BrokerInstance<DynProvider>,
+    account: Option<Address>,
+    chain_id: u64,
+    config: ChainConfig,
+    /// Sends are serialised so that nonces are taken in order, one transaction at a time.
+    send_lock: Mutex<()>,
+}
+
+impl Chain {
+    /// Connects, checks the chain id and that the Broker has code.
+    pub async fn connect(config: ChainConfig) -> Result<Self> {
+        let url: alloy::transports::http::reqwest::Url =
+            config.rpc_url.parse().map_err(|e| Error::BadUrl { url: config.rpc_url.clone(), reason: format!("{e}") })?;
+        let (provider, account) = match &config.private_key {
+            Some(key) => {
+                let signer: PrivateKeySigner = key.trim().parse().map_err(|e| Error::BadKey(format!("{e}")))?;
+                let account = signer.address();
+                let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
+                (provider, Some(account))
+            }
+            None => (ProviderBuilder::new().connect_http(url).erased(), None),
+        };
+        let chain_id = retry(&config, "eth_chainId", || provider.get_chain_id())
+            .await
+            .map_err(|e| Error::Unreachable { url: config.rpc_url.clone(), reason: e.to_string() })?;
+        if let Some(expected) = config.chain_id {
+            if expected != chain_id {
+                return Err(Error::WrongChain { expected, found: chain_id, url: config.rpc_url.clone() });
+            }
+        }
+        let code = retry(&config, "eth_getCode", || async { provider.get_code_at(config.broker).await }).await?;
+        if code.is_empty() {
+            return Err(Error::NoBroker { address: config.broker, chain_id });
+        }
+        let broker = Broker::new(config.broker, provider.clone());
+        Ok(Self { provider, broker, account, chain_id, config, send_lock: Mutex::new(()) })
+    }
+
+    /// The provider, for reads the helpers do not cover.
+    pub fn provider(&self) -> &DynProvider {
+        &self.provider
+    }
+
+    /// The Broker.
+    pub fn broker(&self) -> &BrokerInstance<DynProvider> {
+        &self.broker
+    }
+
+    /// The signing account.
+    pub fn account(&self) -> Result<Address> {
+        self.account.ok_or(Error::NoSigner)
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> u64 {
+        self.chain_id
+    }
+
+    /// The connection settings.
+    pub fn config(&self) -> &ChainConfig {
+        &self.config
+    }
+
+    /// Runs a read, retrying transport errors with exponential backoff.
+    pub async fn read<T, E, F, Fut>(&self, what: &str, f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
+        E: Into<ReadError>,
+    {
+        retry(&self.config, what, f).await
+    }
+
+    /// The latest block number.
+    pub async fn block_number(&self) -> Result<u64> {
+        self.read("eth_blockNumber", || self.provider.get_block_number()).await
+    }
+
+    /// Wei held by `account`.
+    pub async fn balance(&self, account: Address) -> Result<U256> {
+        self.read("eth_getBalance", || async { self.provider.get_balance(account).await }).await
+    }
+
+    /// Request `id`; reverts `NoSuchRequest` are reported as such.
+    pub async fn request(&self, id: U256) -> Result<ecm_bindings::IBroker::Request> {
+        self.call("getRequest", self.broker.getRequest(id)).await
+    }
+
+    /// Calls a view function (with retries), decoding reverts.
+    pub async fn call<D>(&self, what: &str, call: CallBuilder<&DynProvider, D>) -> Result<D::CallOutput>
+    where
+        D: CallDecoder + Send + Sync + Unpin,
+        D::CallOutput: Send,
+    {
+        let mut attempt = 0;
+        loop {
+            match call.call().await {
+                Ok(out) => return Ok(out),
+                Err(e) => {
+                    if let Some(revert) = revert::decode(what, &e) {
+                        return Err(revert);
+                    }
+                    attempt += 1;
+                    if attempt >= self.config.read_attempts || !is_transport(&e) {
+                        return Err(Error::Rpc { action: what.into(), reason: e.to_string() });
+                    }
+                    backoff(what, attempt, &e.to_string()).await;
+                }
+            }
+        }
+    }
+
+    /// Sends a transaction: simulates it first (a revert is reported decoded and nothing is
+    /// sent), then sends under the account's send lock, then waits for its receipt.
+    pub async fn send<D>(&self, action: &str, call: CallBuilder<&DynProvider, D>) -> Result<TransactionReceipt>
+    where
+        D: CallDecoder + Send + Sync + Unpin,
+        D::CallOutput: Send,
+    {
+        let account = self.account()?;
+        let call = call.from(account);
+        if let Err(e) = call.call().await {
+            return Err(revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)));
+        }
+        let pending = {
+            let _guard = self.send_lock.lock().await;
+            call.send().await.map_err(|e| revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)))?
+        };
+        let hash = *pending.tx_hash();
+        debug!(target: "chain", %hash, action, "sent");
+        let receipt = pending
+            .with_required_confirmations(self.config.confirmations + 1)
+            .with_timeout(Some(self.config.receipt_timeout))
+            .get_receipt()
+            .await
+            .map_err(|e| Error::NoReceipt { action: action.into(), tx: hash, reason: e.to_string() })?;
+        if !receipt.status() {
+            return Err(Error::Failed { action: action.into(), tx: hash });
+        }
+        Ok(receipt)
+    }
+
+    /// Decoded Broker logs in blocks `from..=to`.
+    pub async fn broker_logs(&self, from: u64, to: u64) -> Result<Vec<BrokerLog>> {
+        events::broker_logs(self, from, to).await
+    }
+
+    /// Mines `blocks` blocks at once (Anvil only): for tests and demos that skip windows.
+    pub async fn anvil_mine(&self, blocks: u64) -> Result<()> {
+        use alloy::providers::ext::AnvilApi;
+        self.provider
+            .anvil_mine(Some(blocks), None)
+            .await
+            .map_err(|e| Error::Rpc { action: "anvil_mine".into(), reason: e.to_string() })
+    }
+
+    /// A transaction's hash, for logs.
+    pub fn tx_hash(receipt: &TransactionReceipt) -> B256 {
+        receipt.transaction_hash
+    }
+}
+
+/// Errors a read may retry on.
+#[derive(Debug)]
+pub struct ReadError(alloy::transports::TransportError);
+
+impl From<alloy::transports::TransportError> for ReadError {
+    fn from(e: alloy::transports::TransportError) -> Self {
+        Self(e)
+    }
+}
+
+fn is_transport(e: &alloy::contract::Error) -> bool {
+    matches!(e, alloy::contract::Error::TransportError(t) if is_retryable(t))
+}
+
+/// Transport-level failures (connection refused or dropped, timeouts, 5xx, truncated bodies)
+/// are worth retrying; JSON-RPC error responses are answers and are not.
+fn is_retryable(e: &alloy::transports::TransportError) -> bool {
+    use alloy::transports::RpcError;
+    match e {
+        RpcError::Transport(_) => true,
+        RpcError::NullResp | RpcError::DeserError { .. } => true,
+        RpcError::ErrorResp(payload) => payload.is_retry_err(),
+        _ => false,
+    }
+}
+
+async fn retry<T, E, F, Fut>(config: &ChainConfig, what: &str, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, E>>,
+    E: Into<ReadError>,
+{
+    let mut attempt = 0;
+    loop {
+        match f().await.map_err(Into::into) {
+            Ok(value) => return Ok(value),
+            Err(ReadError(e)) => {
+                attempt += 1;
+                if attempt >= config.read_attempts || !is_retryable(&e) {
+                    return Err(Error::Rpc { action: what.into(), reason: e.to_string() });
+                }
+                backoff(what, attempt, &e.to_string()).await;
+            }
+        }
+    }
+}
+
+async fn backoff(what: &str, attempt: u32, reason: &str) {
+    let delay = Duration::from_millis(50u64 << attempt.min(6));
+    warn!(target: "chain", what, attempt, ?delay, reason, "transport error, retrying");
+    tokio::time::sleep(delay).await;
+}
+
+fn send_error(action: &str, e: &alloy::contract::Error) -> Error {
+    let reason = e.to_string();
+    if reason.to_lowercase().contains("insufficient funds") {
+        return Error::InsufficientFunds { action: action.into(), reason };
+    }
+    Error::Rpc { action: action.into(), reason }
+}

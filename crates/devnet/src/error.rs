@@ -1,0 +1,33 @@
+//! Errors of starting a devnet.
+
+use std::path::PathBuf;
+
+/// What can go wrong starting Anvil or deploying.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No Anvil binary was found.
+    #[error("anvil not found (looked in {looked}): run `npm ci` in the repository root, which installs Foundry from npm, or set ECM_ANVIL to an anvil binary")]
+    AnvilNotFound {
+        /// Where it looked.
+        looked: String,
+    },
+    /// Anvil could not be started or exited early.
+    #[error("anvil ({path}) failed to start: {reason}")]
+    AnvilFailed {
+        /// The binary.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// A deployment transaction failed.
+    #[error("deploying {what} failed: {reason}")]
+    Deploy {
+        /// What was being deployed.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
