@@ -1,1 +1,31 @@
-//! ecm-host (in progress).
+//! The ecm agents: hosts answer requests and defend their answers, challengers check answers
+//! and dispute wrong ones. Both are one [`engine`] with different [`Roles`]; both play the
+//! bisection game with the runtime's checkpointed trace oracle, checking the final one step in
+//! revm before sending it.
+//!
+//! ```text
+//!  Broker logs --discover--> jobs (JobStore, on disk) --compute (blocking pool)--> TraceOracle + Claim
+//!                                  |                                                    |
+//!             every tick: jobs with news, passed deadlines or fresh results             |
+//!                                  v                                                    |
+//!         decide(request, game, our claim) -> Action --send (ecm-chain)--> Broker <------+
+//!   (answer, challenge, start, bisect, select, prove, timeout, execute, resolve, finalize)
+//! ```
+//!
+//! Everything the agent needs to resume is either on-chain or in the job store: a restart reads
+//! the store, re-reads each open request, and carries on (recomputing a trace when a dispute
+//! needs it). [`run`] stops taking work when `shutdown` resolves, waits for transactions in
+//! flight and saves the store.
+
+pub mod compute;
+pub mod config;
+pub mod decide;
+pub mod engine;
+pub mod error;
+pub mod store;
+
+pub use config::{AgentConfig, Cheat, Roles};
+pub use decide::{Action, decide};
+pub use engine::run;
+pub use error::{Error, Result};
+pub use store::{Job, JobStore, Stance};

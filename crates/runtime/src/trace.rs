@@ -20,6 +20,12 @@ pub trait Stepper {
     fn run(&mut self, first: u64, n: u64, state: &[u8]) -> Result<RunOutput>;
 }
 
+impl<S: Stepper + ?Sized> Stepper for Box<S> {
+    fn run(&mut self, first: u64, n: u64, state: &[u8]) -> Result<RunOutput> {
+        (**self).run(first, n, state)
+    }
+}
+
 /// The result of running steps.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunOutput {

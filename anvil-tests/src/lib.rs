@@ -1,0 +1,142 @@
+//! Harness for the end-to-end tests: a devnet per test (real Anvil on a free port, deployed with
+//! the same code as `ecm devnet`), agents run in-process with their real engine, clients per
+//! role, and balance bookkeeping.
+
+use alloy::primitives::{Address, U256};
+use ecm_client::{Client, NewRequest};
+use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
+use ecm_host::{AgentConfig, Roles};
+use ecm_primitives::Deployment;
+use std::{future::Future, path::PathBuf, time::Duration};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// One ether.
+pub const ETHER: u128 = 1_000_000_000_000_000_000;
+
+/// A devnet for one test.
+pub struct TestNet {
+    /// The running node and deployment.
+    pub devnet: Devnet,
+    dirs: tempfile::TempDir,
+}
+
+impl TestNet {
+    /// Starts Anvil (automine) and deploys, with a chess clock of `clock` blocks.
+    pub async fn start(clock: u32) -> Self {
+        init_tracing();
+        let config = DeployConfig { clock_blocks: clock, ..DeployConfig::default() };
+        let devnet = ecm_devnet::start(AnvilConfig::default(), config).await.expect("devnet starts");
+        Self { devnet, dirs: tempfile::tempdir().unwrap() }
+    }
+
+    /// The deployment.
+    pub fn deployment(&self) -> &Deployment {
+        &self.devnet.deployment
+    }
+
+    /// The dev account with this role.
+    pub fn key(&self, role: &str) -> String {
+        self.deployment().account(role).unwrap_or_else(|| panic!("no dev account {role}")).private_key.clone()
+    }
+
+    /// The address of the dev account with this role.
+    pub fn address(&self, role: &str) -> Address {
+        self.deployment().account(role).unwrap().address
+    }
+
+    /// A client signing as `role`.
+    pub async fn client(&self, role: &str) -> Client {
+        Client::connect(self.deployment().clone(), None, Some(self.key(role))).await.expect("client connects")
+    }
+
+    /// An agent configuration for `role`, with its own data directory.
+    pub fn agent_config(&self, role: &str, roles: Roles) -> AgentConfig {
+        let mut config = AgentConfig::new(self.deployment().clone(), self.key(role), self.data_dir(role), roles);
+        config.poll_interval = Duration::from_millis(50);
+        config
+    }
+
+    /// The data directory of `role`'s agent (stable across restarts within the test).
+    pub fn data_dir(&self, role: &str) -> PathBuf {
+        self.dirs.path().join(role)
+    }
+
+    /// Mines `n` blocks.
+    pub async fn mine(&self, n: u64) {
+        let client = self.client("deployer").await;
+        client.chain().anvil_mine(n).await.unwrap();
+    }
+
+    /// Wei held by `address` on-chain.
+    pub async fn balance(&self, address: Address) -> U256 {
+        let client = self.client("deployer").await;
+        client.chain().balance(address).await.unwrap()
+    }
+}
+
+/// A running agent, stopped gracefully by [`AgentHandle::stop`] or abruptly by dropping it.
+pub struct AgentHandle {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<ecm_host::Result<()>>,
+}
+
+impl AgentHandle {
+    /// Starts the agent's real engine in this process.
+    pub fn spawn(config: AgentConfig) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ecm_host::run(config, async move {
+            let _ = stopped.await;
+        }));
+        Self { stop: Some(stop), task }
+    }
+
+    /// Graceful shutdown; returns the agent's result.
+    pub async fn stop(mut self) -> ecm_host::Result<()> {
+        let _ = self.stop.take().unwrap().send(());
+        tokio::time::timeout(Duration::from_secs(60), &mut self.task).await.expect("agent stops in time").expect("agent task")
+    }
+
+    /// Kills the agent without letting it clean up (a crash).
+    pub fn kill(self) {
+        self.task.abort();
+    }
+}
+
+/// A plain request for `program` on a typed input.
+pub fn request(program: &str, input: &str, payment: u128, window: u64) -> NewRequest {
+    let spec = ecm_programs::by_name(program).unwrap();
+    NewRequest {
+        program: program.into(),
+        input: spec.parse_input(input).unwrap(),
+        payment: U256::from(payment),
+        window,
+        max_steps: None,
+        max_gas_price: None,
+        mode: ecm_client::DisputeMode::Bisection,
+    }
+}
+
+/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_test_writer()
+        .try_init();
+}

@@ -1,0 +1,37 @@
+//! Errors of the client library.
+
+use crate::Status;
+
+/// What can go wrong for a requester.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The chain refused or could not be reached.
+    #[error(transparent)]
+    Chain(#[from] ecm_chain::Error),
+    /// The program is not known.
+    #[error("{0}")]
+    UnknownProgram(String),
+    /// The request transaction emitted no `Created` event.
+    #[error("the request transaction emitted no Created event: is the deployment's Broker address right?")]
+    NoCreatedEvent,
+    /// No `RequestInput` log for the request.
+    #[error("no RequestInput log for request {0}: was it made on this deployment?")]
+    NoInput(u64),
+    /// Waiting timed out.
+    #[error("request {id} is still {status} after the timeout")]
+    Timeout {
+        /// The request.
+        id: u64,
+        /// Its status then.
+        status: Status,
+    },
+    /// Recomputing failed.
+    #[error("replay failed: {0}")]
+    Replay(String),
+    /// The runtime failed while replaying.
+    #[error("replay: {0}")]
+    Runtime(#[from] ecm_runtime::Error),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,173 @@
+//! A request's status as a user sees it.
+
+use crate::{Client, Result};
+use alloy::{
+    primitives::{Address, B256, Bytes, U256},
+    sol_types::SolEvent,
+};
+use ecm_bindings::Broker;
+use serde::Serialize;
+use std::fmt;
+
+/// Where a request is in its lifecycle (ECM's numbering).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Status {
+    /// Waiting for an answer.
+    Pending,
+    /// Answered; the challenge window is open (or passed, awaiting resolution).
+    WaitingForResolution,
+    /// Challenged; the dispute must start.
+    NeedsResolution,
+    /// A dispute is being played.
+    Resolving,
+    /// Accepted without dispute; awaiting payout.
+    SoftResolution,
+    /// Settled by full re-execution; awaiting payout.
+    FirmResolution,
+    /// Paid out.
+    Finalized,
+    /// Cancelled by the requester.
+    Cancelled,
+}
+
+impl Status {
+    fn from_u8(value: u8) -> Self {
+        match value {
+            0 => Self::Pending,
+            1 => Self::WaitingForResolution,
+            2 => Self::NeedsResolution,
+            3 => Self::Resolving,
+            4 => Self::SoftResolution,
+            5 => Self::FirmResolution,
+            6 => Self::Finalized,
+            _ => Self::Cancelled,
+        }
+    }
+
+    /// Whether nothing more will happen.
+    pub fn is_settled(self) -> bool {
+        matches!(self, Self::Finalized | Self::Cancelled)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// A bisection game in progress.
+#[derive(Clone, Debug, Serialize)]
+pub struct GameView {
+    /// The disputed segment.
+    pub lo: u64,
+    /// Its end.
+    pub hi: u64,
+    /// Whose move: "defender" or "challenger".
+    pub mover: &'static str,
+    /// The last block the mover may move at.
+    pub deadline: u64,
+}
+
+/// What a user wants to know about a request.
+#[derive(Clone, Debug, Serialize)]
+pub struct RequestStatus {
+    /// The request id.
+    pub id: u64,
+    /// Its status.
+    pub status: Status,
+    /// The program's name.
+    pub program: String,
+    /// Who asked.
+    pub requester: Address,
+    /// The payment, wei.
+    pub payment: U256,
+    /// The deposit answers and challenges carry, wei.
+    pub deposit: U256,
+    /// How disputes are settled.
+    pub mode: crate::DisputeMode,
+    /// The author of the standing answer.
+    pub host: Option<Address>,
+    /// The standing claim's commitment.
+    pub claim: B256,
+    /// Steps claimed.
+    pub steps: u64,
+    /// The standing answer's result, if found in the logs.
+    pub result: Option<Bytes>,
+    /// Whether the result is final (else "out of steps").
+    pub final_: Option<bool>,
+    /// The result in the program's own terms.
+    pub result_display: Option<String>,
+    /// The current wait's last block (window or dispute start).
+    pub deadline: u64,
+    /// The latest block.
+    pub block: u64,
+    /// The game, if one is being played.
+    pub game: Option<GameView>,
+}
+
+pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
+    let chain = client.chain();
+    let broker = chain.broker();
+    let r = chain.request(U256::from(id)).await?;
+    let deposit = chain.call("requiredDeposit", broker.requiredDeposit(U256::from(id))).await?;
+    let block = chain.block_number().await?;
+    let status = Status::from_u8(r.status);
+    let program = client.deployment().program_name(r.programId).unwrap_or("unknown").to_string();
+    let host = (r.host != Address::ZERO).then_some(r.host);
+    let (result, final_) = if r.claim == B256::ZERO { (None, None) } else { standing_result(client, id, r.claim).await? };
+    let result_display = match (&result, ecm_programs::by_name(&program)) {
+        (Some(result), Ok(spec)) => Some(spec.show_result(result)),
+        _ => None,
+    };
+    let game = if status == Status::Resolving && r.mode == 0 {
+        let g = chain.call("getGame", broker.getGame(U256::from(id))).await?;
+        let defender_moves = g.phase != 2;
+        let clock = if defender_moves { g.defenderClock } else { g.challengerClock };
+        Some(GameView {
+            lo: g.lo,
+            hi: g.hi,
+            mover: if defender_moves { "defender" } else { "challenger" },
+            deadline: u64::try_from(g.turnStart).unwrap_or_default() + u64::from(clock),
+        })
+    } else {
+        None
+    };
+    Ok(RequestStatus {
+        id,
+        status,
+        program,
+        requester: r.requester,
+        payment: U256::from(r.payment),
+        deposit,
+        mode: if r.mode == 0 { crate::DisputeMode::Bisection } else { crate::DisputeMode::FullExecution },
+        host,
+        claim: r.claim,
+        steps: r.steps,
+        result,
+        final_,
+        result_display,
+        deadline: u64::try_from(r.deadline).unwrap_or_default(),
+        block,
+        game,
+    })
+}
+
+/// The result behind the standing claim, from the answers and challenges logged for `id`.
+async fn standing_result(client: &Client, id: u64, claim: B256) -> Result<(Option<Bytes>, Option<bool>)> {
+    for event in [Broker::Answered::SIGNATURE_HASH, Broker::Challenged::SIGNATURE_HASH] {
+        for log in client.request_logs(id, event).await? {
+            let (result, final_) = if let Ok(e) = Broker::Answered::decode_raw_log(log.topics(), &log.data().data) {
+                (e.result, e.final_)
+            } else if let Ok(e) = Broker::Challenged::decode_raw_log(log.topics(), &log.data().data) {
+                (e.result, e.final_)
+            } else {
+                continue;
+            };
+            if ecm_primitives::commitment(final_, &result) == claim {
+                return Ok((Some(result), Some(final_)));
+            }
+        }
+    }
+    Ok((None, None))
+}
