@@ -24,9 +24,17 @@ impl TestNet {
     /// Starts Anvil (automine) and deploys, with a chess clock of `clock` blocks.
     pub async fn start(clock: u32) -> Self {
         init_tracing();
-        let config = DeployConfig { clock_blocks: clock, ..DeployConfig::default() };
-        let devnet = ecm_devnet::start(AnvilConfig::default(), config).await.expect("devnet starts");
-        Self { devnet, dirs: tempfile::tempdir().unwrap() }
+        let config = DeployConfig {
+            clock_blocks: clock,
+            ..DeployConfig::default()
+        };
+        let devnet = ecm_devnet::start(AnvilConfig::default(), config)
+            .await
+            .expect("devnet starts");
+        Self {
+            devnet,
+            dirs: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// The deployment.
@@ -36,7 +44,11 @@ impl TestNet {
 
     /// The dev account with this role.
     pub fn key(&self, role: &str) -> String {
-        self.deployment().account(role).unwrap_or_else(|| panic!("no dev account {role}")).private_key.clone()
+        self.deployment()
+            .account(role)
+            .unwrap_or_else(|| panic!("no dev account {role}"))
+            .private_key
+            .clone()
     }
 
     /// The address of the dev account with this role.
@@ -46,12 +58,19 @@ impl TestNet {
 
     /// A client signing as `role`.
     pub async fn client(&self, role: &str) -> Client {
-        Client::connect(self.deployment().clone(), None, Some(self.key(role))).await.expect("client connects")
+        Client::connect(self.deployment().clone(), None, Some(self.key(role)))
+            .await
+            .expect("client connects")
     }
 
     /// An agent configuration for `role`, with its own data directory.
     pub fn agent_config(&self, role: &str, roles: Roles) -> AgentConfig {
-        let mut config = AgentConfig::new(self.deployment().clone(), self.key(role), self.data_dir(role), roles);
+        let mut config = AgentConfig::new(
+            self.deployment().clone(),
+            self.key(role),
+            self.data_dir(role),
+            roles,
+        );
         config.poll_interval = Duration::from_millis(50);
         config
     }
@@ -87,13 +106,19 @@ impl AgentHandle {
         let task = tokio::spawn(ecm_host::run(config, async move {
             let _ = stopped.await;
         }));
-        Self { stop: Some(stop), task }
+        Self {
+            stop: Some(stop),
+            task,
+        }
     }
 
     /// Graceful shutdown; returns the agent's result.
     pub async fn stop(mut self) -> ecm_host::Result<()> {
         let _ = self.stop.take().unwrap().send(());
-        tokio::time::timeout(Duration::from_secs(60), &mut self.task).await.expect("agent stops in time").expect("agent task")
+        tokio::time::timeout(Duration::from_secs(60), &mut self.task)
+            .await
+            .expect("agent stops in time")
+            .expect("agent task")
     }
 
     /// Kills the agent without letting it clean up (a crash).
@@ -136,7 +161,10 @@ where
 
 fn init_tracing() {
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_test_writer()
         .try_init();
 }

@@ -19,11 +19,15 @@ async fn cheater_is_caught(cheat: Cheat) {
     let challenger = AgentHandle::spawn(net.agent_config("challenger", Roles::CHALLENGER));
     let requester = net.client("requester").await;
 
-    let id = requester.request(request("keccak-chain", "200", PAYMENT, 20)).await.unwrap();
+    let id = requester
+        .request(request("keccak-chain", "200", PAYMENT, 20))
+        .await
+        .unwrap();
     let deposit = requester.status(id).await.unwrap().deposit;
     let won = eventually("the challenger's win", Duration::from_secs(120), || async {
         let s = requester.status(id).await.unwrap();
-        (s.host == Some(net.address("challenger")) && s.status == Status::WaitingForResolution).then_some(s)
+        (s.host == Some(net.address("challenger")) && s.status == Status::WaitingForResolution)
+            .then_some(s)
     })
     .await;
     // The true result stands.
@@ -43,11 +47,23 @@ async fn cheater_is_caught(cheat: Cheat) {
     .await;
     assert_eq!(settled.host, Some(net.address("challenger")));
     // The requester got half the cheater's deposit for the delay.
-    assert_eq!(requester.credited(net.address("requester")).await.unwrap(), deposit - deposit / U256::from(2));
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        deposit - deposit / U256::from(2)
+    );
     // The challenger: payment + its deposit back + half the cheater's (withdrawn by its agent).
-    eventually("the challenger's withdrawal", Duration::from_secs(30), || async {
-        requester.credited(net.address("challenger")).await.unwrap().is_zero().then_some(())
-    })
+    eventually(
+        "the challenger's withdrawal",
+        Duration::from_secs(30),
+        || async {
+            requester
+                .credited(net.address("challenger"))
+                .await
+                .unwrap()
+                .is_zero()
+                .then_some(())
+        },
+    )
     .await;
     cheater.stop().await.unwrap();
     challenger.stop().await.unwrap();
@@ -77,7 +93,10 @@ async fn false_challenge_is_defeated() {
     let liar = AgentHandle::spawn(liar);
     let requester = net.client("requester").await;
 
-    let id = requester.request(request("keccak-chain", "120", PAYMENT, 20)).await.unwrap();
+    let id = requester
+        .request(request("keccak-chain", "120", PAYMENT, 20))
+        .await
+        .unwrap();
     let deposit = requester.status(id).await.unwrap().deposit;
     // The liar challenges, loses the game, and the host's answer stands with a fresh window.
     eventually("the dispute to end", Duration::from_secs(120), || async {
@@ -87,8 +106,14 @@ async fn false_challenge_is_defeated() {
     .await;
     let s = requester.status(id).await.unwrap();
     assert_eq!(s.host, Some(net.address("host")));
-    assert_eq!(requester.credited(net.address("requester")).await.unwrap(), deposit - deposit / U256::from(2));
-    assert!(requester.replay(id).await.unwrap().matches, "the standing answer is the true one");
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        deposit - deposit / U256::from(2)
+    );
+    assert!(
+        requester.replay(id).await.unwrap().matches,
+        "the standing answer is the true one"
+    );
     net.mine(25).await;
     eventually("payout", Duration::from_secs(60), || async {
         (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
@@ -105,7 +130,10 @@ async fn silent_defender_loses_by_timeout() {
     cheater.cheat = Some(Cheat::LastStep);
     let cheater = AgentHandle::spawn(cheater);
     let requester = net.client("requester").await;
-    let id = requester.request(request("counter", "500", PAYMENT, 20)).await.unwrap();
+    let id = requester
+        .request(request("counter", "500", PAYMENT, 20))
+        .await
+        .unwrap();
     eventually("the wrong answer", Duration::from_secs(60), || async {
         (requester.status(id).await.unwrap().status == Status::WaitingForResolution).then_some(())
     })
@@ -131,7 +159,10 @@ async fn silent_challenger_loses_by_timeout() {
     let net = TestNet::start(30).await;
     let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
     let requester = net.client("requester").await;
-    let id = requester.request(request("counter", "500", PAYMENT, 20)).await.unwrap();
+    let id = requester
+        .request(request("counter", "500", PAYMENT, 20))
+        .await
+        .unwrap();
     eventually("the answer", Duration::from_secs(60), || async {
         (requester.status(id).await.unwrap().status == Status::WaitingForResolution).then_some(())
     })
@@ -140,26 +171,53 @@ async fn silent_challenger_loses_by_timeout() {
     let griefer = net.client("cheater").await;
     let broker = griefer.chain().broker();
     let deposit = griefer.status(id).await.unwrap().deposit;
-    let wrong = ecm_programs::by_name("counter").unwrap().parse_input("7").unwrap();
-    griefer.chain().send("challenge", broker.challengeAnswer_0(U256::from(id), wrong.into(), 500).value(deposit)).await.unwrap();
-    griefer.chain().send("start", broker.initializeDispute(U256::from(id))).await.unwrap();
+    let wrong = ecm_programs::by_name("counter")
+        .unwrap()
+        .parse_input("7")
+        .unwrap();
+    griefer
+        .chain()
+        .send(
+            "challenge",
+            broker
+                .challengeAnswer_0(U256::from(id), wrong.into(), 500)
+                .value(deposit),
+        )
+        .await
+        .unwrap();
+    griefer
+        .chain()
+        .send("start", broker.initializeDispute(U256::from(id)))
+        .await
+        .unwrap();
     eventually("the host's bisection", Duration::from_secs(60), || async {
         let s = requester.status(id).await.unwrap();
         s.game.filter(|g| g.mover == "challenger").map(|_| ())
     })
     .await;
     net.mine(31).await;
-    eventually("the host's timeout claim", Duration::from_secs(60), || async {
-        let s = requester.status(id).await.unwrap();
-        (s.status == Status::WaitingForResolution && s.host == Some(net.address("host"))).then_some(())
-    })
+    eventually(
+        "the host's timeout claim",
+        Duration::from_secs(60),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            (s.status == Status::WaitingForResolution && s.host == Some(net.address("host")))
+                .then_some(())
+        },
+    )
     .await;
-    assert_eq!(requester.credited(net.address("requester")).await.unwrap(), deposit - deposit / U256::from(2));
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        deposit - deposit / U256::from(2)
+    );
     host.stop().await.unwrap();
 }
 
 /// A full re-execution request for Fibonacci(100), disputed by the given agents.
-async fn full_execution(host_cheat: Option<Cheat>, challenger_cheat: Option<Cheat>) -> (TestNet, u64, U256) {
+async fn full_execution(
+    host_cheat: Option<Cheat>,
+    challenger_cheat: Option<Cheat>,
+) -> (TestNet, u64, U256) {
     let net = TestNet::start(100).await;
     let mut host = net.agent_config("host", Roles::HOST);
     host.cheat = host_cheat;

@@ -15,7 +15,10 @@ async fn honest_job_is_answered_accepted_and_paid() {
     let payment = ETHER / 10;
     let host_before = net.balance(net.address("host")).await;
 
-    let id = requester.request(request("fibonacci", "60", payment, 5)).await.unwrap();
+    let id = requester
+        .request(request("fibonacci", "60", payment, 5))
+        .await
+        .unwrap();
     let answered = eventually("the answer", Duration::from_secs(60), || async {
         let s = requester.status(id).await.unwrap();
         (s.status == Status::WaitingForResolution).then_some(s)
@@ -40,7 +43,10 @@ async fn honest_job_is_answered_accepted_and_paid() {
     })
     .await;
     assert!(host_after - host_before < U256::from(payment));
-    assert!(host_after - host_before > U256::from(payment * 9 / 10), "gas is small next to the payment");
+    assert!(
+        host_after - host_before > U256::from(payment * 9 / 10),
+        "gas is small next to the payment"
+    );
     host.stop().await.unwrap();
 }
 
@@ -49,13 +55,25 @@ async fn cancelled_request_is_refunded() {
     let net = TestNet::start(100).await;
     let requester = net.client("requester").await;
     let before = net.balance(net.address("requester")).await;
-    let id = requester.request(request("fibonacci", "10", ETHER, 5)).await.unwrap();
+    let id = requester
+        .request(request("fibonacci", "10", ETHER, 5))
+        .await
+        .unwrap();
     requester.cancel(id).await.unwrap();
-    assert_eq!(requester.status(id).await.unwrap().status, Status::Cancelled);
-    assert_eq!(requester.credited(net.address("requester")).await.unwrap(), U256::from(ETHER));
+    assert_eq!(
+        requester.status(id).await.unwrap().status,
+        Status::Cancelled
+    );
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        U256::from(ETHER)
+    );
     assert_eq!(requester.withdraw().await.unwrap(), U256::from(ETHER));
     let after = net.balance(net.address("requester")).await;
-    assert!(before - after < U256::from(ETHER / 100), "only gas was spent");
+    assert!(
+        before - after < U256::from(ETHER / 100),
+        "only gas was spent"
+    );
     // Cancelling again is a decoded revert, not a mystery.
     let err = requester.cancel(id).await.unwrap_err().to_string();
     assert!(err.contains("WrongStatus"), "{err}");
@@ -66,17 +84,27 @@ async fn host_resolves_itself_once_the_window_passes() {
     let net = TestNet::start(100).await;
     let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
     let requester = net.client("requester").await;
-    let id = requester.request(request("build-byte-array", "40", ETHER / 10, 10)).await.unwrap();
+    let id = requester
+        .request(request("build-byte-array", "40", ETHER / 10, 10))
+        .await
+        .unwrap();
     let answered = eventually("the answer", Duration::from_secs(60), || async {
         let s = requester.status(id).await.unwrap();
         (s.status == Status::WaitingForResolution).then_some(s)
     })
     .await;
-    assert_eq!(answered.result.map(|r| r.to_vec()), Some((1..=40).collect::<Vec<u8>>()));
+    assert_eq!(
+        answered.result.map(|r| r.to_vec()),
+        Some((1..=40).collect::<Vec<u8>>())
+    );
     net.mine(11).await;
-    eventually("the host's soft resolution and payout", Duration::from_secs(60), || async {
-        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
-    })
+    eventually(
+        "the host's soft resolution and payout",
+        Duration::from_secs(60),
+        || async {
+            (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
+        },
+    )
     .await;
     host.stop().await.unwrap();
 }
@@ -86,7 +114,10 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     let net = TestNet::start(100).await;
     let requester = net.client("requester").await;
     let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
-    let id = requester.request(request("keccak-chain", "300", ETHER / 10, 10)).await.unwrap();
+    let id = requester
+        .request(request("keccak-chain", "300", ETHER / 10, 10))
+        .await
+        .unwrap();
     eventually("the answer", Duration::from_secs(60), || async {
         (requester.status(id).await.unwrap().status == Status::WaitingForResolution).then_some(())
     })
@@ -95,11 +126,18 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     net.mine(11).await;
     // Nothing happens while the host is down.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(requester.status(id).await.unwrap().status, Status::WaitingForResolution);
+    assert_eq!(
+        requester.status(id).await.unwrap().status,
+        Status::WaitingForResolution
+    );
     let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
-    eventually("the resumed job's payout", Duration::from_secs(60), || async {
-        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
-    })
+    eventually(
+        "the resumed job's payout",
+        Duration::from_secs(60),
+        || async {
+            (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
+        },
+    )
     .await;
     // The resumed agent closes the job (its store is saved after every change).
     let job = eventually("the job to be closed", Duration::from_secs(30), || async {
@@ -109,8 +147,18 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     .await;
     host.stop().await.unwrap();
     // Exactly one answer was sent for the request.
-    assert_eq!(job.log.iter().filter(|l| l.starts_with("answered")).count(), 1, "{:?}", job.log);
-    assert_eq!(job.stance, ecm_host::Stance::Done { outcome: "paid".into() });
+    assert_eq!(
+        job.log.iter().filter(|l| l.starts_with("answered")).count(),
+        1,
+        "{:?}",
+        job.log
+    );
+    assert_eq!(
+        job.stance,
+        ecm_host::Stance::Done {
+            outcome: "paid".into()
+        }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -122,7 +170,10 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     let mut ids = Vec::new();
     let mut requested_at = std::collections::HashMap::new();
     for k in 0..50u64 {
-        let id = requester.request(request("fibonacci", &(20 + k).to_string(), ETHER / 100, 5)).await.unwrap();
+        let id = requester
+            .request(request("fibonacci", &(20 + k).to_string(), ETHER / 100, 5))
+            .await
+            .unwrap();
         requested_at.insert(id, std::time::Instant::now());
         ids.push(id);
     }
@@ -130,7 +181,11 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     let mut pending: std::collections::HashSet<u64> = ids.iter().copied().collect();
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     while !pending.is_empty() {
-        assert!(std::time::Instant::now() < deadline, "{} requests never answered", pending.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} requests never answered",
+            pending.len()
+        );
         for id in pending.clone() {
             let s = requester.status(id).await.unwrap();
             if s.status != Status::Pending {
@@ -163,6 +218,11 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     let store = ecm_host::JobStore::open(&net.data_dir("host")).unwrap();
     for id in &ids {
         let job = store.get(*id).unwrap();
-        assert_eq!(job.log.iter().filter(|l| l.starts_with("answered")).count(), 1, "request {id}: {:?}", job.log);
+        assert_eq!(
+            job.log.iter().filter(|l| l.starts_with("answered")).count(),
+            1,
+            "request {id}: {:?}",
+            job.log
+        );
     }
 }

@@ -8,7 +8,13 @@
 
 use std::{env, path::PathBuf, process::Command};
 
-const MODULES: &[&str] = &["fibonacci", "build_byte_array", "counter", "keccak_chain", "blake2b"];
+const MODULES: &[&str] = &[
+    "fibonacci",
+    "build_byte_array",
+    "counter",
+    "keccak_chain",
+    "blake2b",
+];
 
 fn main() {
     if let Err(message) = run() {
@@ -19,7 +25,10 @@ fn main() {
 
 fn run() -> Result<(), String> {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let root = manifest_dir.join("../..").canonicalize().map_err(|e| e.to_string())?;
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .map_err(|e| e.to_string())?;
     let programs = root.join("programs");
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
     println!("cargo::rerun-if-changed={}", programs.display());
@@ -30,7 +39,8 @@ fn run() -> Result<(), String> {
         .unwrap_or_else(|| root.join("target"))
         .join("wasm-programs");
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let cargo_home = env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
+    let cargo_home = env::var("CARGO_HOME")
+        .unwrap_or_else(|_| format!("{}/.cargo", env::var("HOME").unwrap_or_default()));
     let rustflags = format!(
         "--remap-path-prefix={}=/ecm --remap-path-prefix={cargo_home}=/cargo",
         root.display()
@@ -39,7 +49,14 @@ fn run() -> Result<(), String> {
     let mut command = Command::new(&cargo);
     command
         .current_dir(&programs)
-        .args(["build", "--release", "--locked", "--target", "wasm32-unknown-unknown", "--workspace"])
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--workspace",
+        ])
         .arg("--target-dir")
         .arg(&target_dir)
         // Flags meant for the outer build must not leak into the guest build.
@@ -50,15 +67,21 @@ fn run() -> Result<(), String> {
         .env_remove("RUSTC_WORKSPACE_WRAPPER")
         .env_remove("CARGO_PRIMARY_PACKAGE")
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags.replace(' ', "\u{1f}"));
-    let output = command.output().map_err(|e| format!("cannot run {cargo}: {e}"))?;
+    let output = command
+        .output()
+        .map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("wasm32-unknown-unknown") && stderr.contains("target may not be installed") {
+        let hint = if stderr.contains("wasm32-unknown-unknown")
+            && stderr.contains("target may not be installed")
+        {
             "\nhint: install the WASM target with `rustup target add wasm32-unknown-unknown` (rust-toolchain.toml lists it; `rustup toolchain install` adds it)"
         } else {
             ""
         };
-        return Err(format!("building the guest programs in programs/ failed:\n{stderr}{hint}"));
+        return Err(format!(
+            "building the guest programs in programs/ failed:\n{stderr}{hint}"
+        ));
     }
 
     let built = target_dir.join("wasm32-unknown-unknown/release");

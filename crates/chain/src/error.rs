@@ -14,7 +14,9 @@ pub enum Error {
         reason: String,
     },
     /// The node does not answer.
-    #[error("cannot reach the node at {url}: {reason} (is it running? `ecm devnet` starts a local one)")]
+    #[error(
+        "cannot reach the node at {url}: {reason} (is it running? `ecm devnet` starts a local one)"
+    )]
     Unreachable {
         /// The URL.
         url: String,
@@ -22,7 +24,9 @@ pub enum Error {
         reason: String,
     },
     /// The node is on another chain than the deployment.
-    #[error("the node at {url} is on chain {found}, the deployment is on chain {expected}: check --rpc-url and --deployment")]
+    #[error(
+        "the node at {url} is on chain {found}, the deployment is on chain {expected}: check --rpc-url and --deployment"
+    )]
     WrongChain {
         /// The deployment's chain.
         expected: u64,
@@ -32,7 +36,9 @@ pub enum Error {
         url: String,
     },
     /// No Broker at the address.
-    #[error("no Broker contract at {address} on chain {chain_id}: the deployment file is for another network, or the devnet was restarted (rerun `ecm devnet`)")]
+    #[error(
+        "no Broker contract at {address} on chain {chain_id}: the deployment file is for another network, or the devnet was restarted (rerun `ecm devnet`)"
+    )]
     NoBroker {
         /// The address.
         address: Address,

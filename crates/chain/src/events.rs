@@ -16,13 +16,22 @@ pub struct BrokerLog {
 }
 
 pub(crate) async fn broker_logs(chain: &Chain, from: u64, to: u64) -> Result<Vec<BrokerLog>> {
-    let filter = Filter::new().address(chain.config.broker).from_block(from).to_block(to);
-    let logs = chain.read("eth_getLogs", || chain.provider.get_logs(&filter)).await?;
+    let filter = Filter::new()
+        .address(chain.config.broker)
+        .from_block(from)
+        .to_block(to);
+    let logs = chain
+        .read("eth_getLogs", || chain.provider.get_logs(&filter))
+        .await?;
     Ok(logs
         .into_iter()
         .filter_map(|log| {
             let event = BrokerEvents::decode_raw_log(log.topics(), &log.data().data).ok()?;
-            Some(BrokerLog { event, block: log.block_number.unwrap_or_default(), tx: log.transaction_hash })
+            Some(BrokerLog {
+                event,
+                block: log.block_number.unwrap_or_default(),
+                tx: log.transaction_hash,
+            })
         })
         .collect())
 }

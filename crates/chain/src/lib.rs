@@ -87,30 +87,64 @@ impl Chain {
     /// Connects, checks the chain id and that the Broker has code.
     pub async fn connect(config: ChainConfig) -> Result<Self> {
         let url: alloy::transports::http::reqwest::Url =
-            config.rpc_url.parse().map_err(|e| Error::BadUrl { url: config.rpc_url.clone(), reason: format!("{e}") })?;
+            config.rpc_url.parse().map_err(|e| Error::BadUrl {
+                url: config.rpc_url.clone(),
+                reason: format!("{e}"),
+            })?;
         let (provider, account) = match &config.private_key {
             Some(key) => {
-                let signer: PrivateKeySigner = key.trim().parse().map_err(|e| Error::BadKey(format!("{e}")))?;
+                let signer: PrivateKeySigner = key
+                    .trim()
+                    .parse()
+                    .map_err(|e| Error::BadKey(format!("{e}")))?;
                 let account = signer.address();
-                let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(url).erased();
+                let provider = ProviderBuilder::new()
+                    .wallet(EthereumWallet::from(signer))
+                    .connect_http(url)
+                    .erased();
                 (provider, Some(account))
             }
             None => (ProviderBuilder::new().connect_http(url).erased(), None),
         };
-        let chain_id = retry(&config, "eth_chainId", || provider.get_chain_id())
+        // A node that does not answer at all is reported quickly; later reads retry longer.
+        let probe = ChainConfig {
+            read_attempts: config.read_attempts.min(3),
+            ..config.clone()
+        };
+        let chain_id = retry(&probe, "eth_chainId", || provider.get_chain_id())
             .await
-            .map_err(|e| Error::Unreachable { url: config.rpc_url.clone(), reason: e.to_string() })?;
+            .map_err(|e| Error::Unreachable {
+                url: config.rpc_url.clone(),
+                reason: e.to_string(),
+            })?;
         if let Some(expected) = config.chain_id {
             if expected != chain_id {
-                return Err(Error::WrongChain { expected, found: chain_id, url: config.rpc_url.clone() });
+                return Err(Error::WrongChain {
+                    expected,
+                    found: chain_id,
+                    url: config.rpc_url.clone(),
+                });
             }
         }
-        let code = retry(&config, "eth_getCode", || async { provider.get_code_at(config.broker).await }).await?;
+        let code = retry(&config, "eth_getCode", || async {
+            provider.get_code_at(config.broker).await
+        })
+        .await?;
         if code.is_empty() {
-            return Err(Error::NoBroker { address: config.broker, chain_id });
+            return Err(Error::NoBroker {
+                address: config.broker,
+                chain_id,
+            });
         }
         let broker = Broker::new(config.broker, provider.clone());
-        Ok(Self { provider, broker, account, chain_id, config, send_lock: Mutex::new(()) })
+        Ok(Self {
+            provider,
+            broker,
+            account,
+            chain_id,
+            config,
+            send_lock: Mutex::new(()),
+        })
     }
 
     /// The provider, for reads the helpers do not cover.
@@ -150,12 +184,16 @@ impl Chain {
 
     /// The latest block number.
     pub async fn block_number(&self) -> Result<u64> {
-        self.read("eth_blockNumber", || self.provider.get_block_number()).await
+        self.read("eth_blockNumber", || self.provider.get_block_number())
+            .await
     }
 
     /// Wei held by `account`.
     pub async fn balance(&self, account: Address) -> Result<U256> {
-        self.read("eth_getBalance", || async { self.provider.get_balance(account).await }).await
+        self.read("eth_getBalance", || async {
+            self.provider.get_balance(account).await
+        })
+        .await
     }
 
     /// Request `id`; reverts `NoSuchRequest` are reported as such.
@@ -164,7 +202,11 @@ impl Chain {
     }
 
     /// Calls a view function (with retries), decoding reverts.
-    pub async fn call<D>(&self, what: &str, call: CallBuilder<&DynProvider, D>) -> Result<D::CallOutput>
+    pub async fn call<D>(
+        &self,
+        what: &str,
+        call: CallBuilder<&DynProvider, D>,
+    ) -> Result<D::CallOutput>
     where
         D: CallDecoder + Send + Sync + Unpin,
         D::CallOutput: Send,
@@ -179,7 +221,10 @@ impl Chain {
                     }
                     attempt += 1;
                     if attempt >= self.config.read_attempts || !is_transport(&e) {
-                        return Err(Error::Rpc { action: what.into(), reason: e.to_string() });
+                        return Err(Error::Rpc {
+                            action: what.into(),
+                            reason: e.to_string(),
+                        });
                     }
                     backoff(what, attempt, &e.to_string()).await;
                 }
@@ -189,7 +234,11 @@ impl Chain {
 
     /// Sends a transaction: simulates it first (a revert is reported decoded and nothing is
     /// sent), then sends under the account's send lock, then waits for its receipt.
-    pub async fn send<D>(&self, action: &str, call: CallBuilder<&DynProvider, D>) -> Result<TransactionReceipt>
+    pub async fn send<D>(
+        &self,
+        action: &str,
+        call: CallBuilder<&DynProvider, D>,
+    ) -> Result<TransactionReceipt>
     where
         D: CallDecoder + Send + Sync + Unpin,
         D::CallOutput: Send,
@@ -201,7 +250,9 @@ impl Chain {
         }
         let pending = {
             let _guard = self.send_lock.lock().await;
-            call.send().await.map_err(|e| revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)))?
+            call.send()
+                .await
+                .map_err(|e| revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)))?
         };
         let hash = *pending.tx_hash();
         debug!(target: "chain", %hash, action, "sent");
@@ -210,9 +261,16 @@ impl Chain {
             .with_timeout(Some(self.config.receipt_timeout))
             .get_receipt()
             .await
-            .map_err(|e| Error::NoReceipt { action: action.into(), tx: hash, reason: e.to_string() })?;
+            .map_err(|e| Error::NoReceipt {
+                action: action.into(),
+                tx: hash,
+                reason: e.to_string(),
+            })?;
         if !receipt.status() {
-            return Err(Error::Failed { action: action.into(), tx: hash });
+            return Err(Error::Failed {
+                action: action.into(),
+                tx: hash,
+            });
         }
         Ok(receipt)
     }
@@ -228,7 +286,10 @@ impl Chain {
         self.provider
             .anvil_mine(Some(blocks), None)
             .await
-            .map_err(|e| Error::Rpc { action: "anvil_mine".into(), reason: e.to_string() })
+            .map_err(|e| Error::Rpc {
+                action: "anvil_mine".into(),
+                reason: e.to_string(),
+            })
     }
 
     /// A transaction's hash, for logs.
@@ -276,7 +337,10 @@ where
             Err(ReadError(e)) => {
                 attempt += 1;
                 if attempt >= config.read_attempts || !is_retryable(&e) {
-                    return Err(Error::Rpc { action: what.into(), reason: e.to_string() });
+                    return Err(Error::Rpc {
+                        action: what.into(),
+                        reason: e.to_string(),
+                    });
                 }
                 backoff(what, attempt, &e.to_string()).await;
             }
@@ -286,14 +350,24 @@ where
 
 async fn backoff(what: &str, attempt: u32, reason: &str) {
     let delay = Duration::from_millis(50u64 << attempt.min(6));
-    warn!(target: "chain", what, attempt, ?delay, reason, "transport error, retrying");
+    if attempt >= 3 {
+        warn!(target: "chain", what, attempt, ?delay, reason, "transport error, retrying");
+    } else {
+        debug!(target: "chain", what, attempt, ?delay, reason, "transport error, retrying");
+    }
     tokio::time::sleep(delay).await;
 }
 
 fn send_error(action: &str, e: &alloy::contract::Error) -> Error {
     let reason = e.to_string();
     if reason.to_lowercase().contains("insufficient funds") {
-        return Error::InsufficientFunds { action: action.into(), reason };
+        return Error::InsufficientFunds {
+            action: action.into(),
+            reason,
+        };
     }
-    Error::Rpc { action: action.into(), reason }
+    Error::Rpc {
+        action: action.into(),
+        reason,
+    }
 }

@@ -7,48 +7,129 @@ use ecm_bindings::{Broker::BrokerErrors, Factory::FactoryErrors};
 pub(crate) fn decode(action: &str, e: &alloy::contract::Error) -> Option<Error> {
     if let Some(error) = e.as_decoded_interface_error::<BrokerErrors>() {
         let (name, message) = describe(&error);
-        return Some(Error::Revert { action: action.into(), name, message });
+        return Some(Error::Revert {
+            action: action.into(),
+            name,
+            message,
+        });
     }
     if let Some(error) = e.as_decoded_interface_error::<FactoryErrors>() {
         let (name, message) = split(&format!("{error:?}"));
-        return Some(Error::Revert { action: action.into(), name, message });
+        return Some(Error::Revert {
+            action: action.into(),
+            name,
+            message,
+        });
     }
     let data = e.as_revert_data()?;
-    Some(Error::Revert { action: action.into(), name: "Unknown".into(), message: format!("undecoded revert data {data}") })
+    Some(Error::Revert {
+        action: action.into(),
+        name: "Unknown".into(),
+        message: format!("undecoded revert data {data}"),
+    })
 }
 
 /// A Broker error's name, and the error with its values followed by a hint on what to do.
 pub fn describe(error: &BrokerErrors) -> (String, String) {
-    let (name, body) = split(&format!("{error:?}"));
+    let (name, mut body) = split(&format!("{error:?}"));
+    // Statuses and phases by name, not number.
+    if let BrokerErrors::WrongStatus(e) = error {
+        body = format!(
+            "WrongStatus {{ id: {}, actual: {}, expected: {} }}",
+            e.id,
+            status_name(e.actual),
+            status_name(e.expected)
+        );
+    }
+    if let BrokerErrors::WrongPhase(e) = error {
+        body = format!(
+            "WrongPhase {{ id: {}, actual: {}, expected: {} }}",
+            e.id,
+            phase_name(e.actual),
+            phase_name(e.expected)
+        );
+    }
     let hint = match error {
-        BrokerErrors::DepositTooLow(_) => "send at least `requiredDeposit(id)` wei (`ecm client status ID` shows it)",
+        BrokerErrors::DepositTooLow(_) => {
+            "send at least `requiredDeposit(id)` wei (`ecm client status ID` shows it)"
+        }
         BrokerErrors::ZeroPayment(_) => "pass a payment (--payment, or the call's value)",
-        BrokerErrors::UnknownProgram(_) => "register the program first, or check `ecm program list` for its id",
-        BrokerErrors::NoSuchRequest(_) => "check the id (`ecm client status` lists requests by id)",
-        BrokerErrors::WrongStatus(_) => "the request is not in the state this needs (`ecm client status ID`)",
+        BrokerErrors::UnknownProgram(_) => {
+            "register the program first, or check `ecm program list` for its id"
+        }
+        BrokerErrors::NoSuchRequest(_) => {
+            "check the id: requests are numbered from 1 (`requestCount()` is the last)"
+        }
+        BrokerErrors::WrongStatus(_) => {
+            "the request is not in the state this needs (`ecm client status ID`)"
+        }
         BrokerErrors::NotRequester(_) => "only the account that made the request may do this",
-        BrokerErrors::WindowClosed(_) => "the challenge window is over; the answer can no longer be challenged",
-        BrokerErrors::WindowOpen(_) => "only the requester may accept before the window ends; wait for the deadline block",
-        BrokerErrors::SameClaim(_) => "a challenge must claim a different result than the standing answer",
+        BrokerErrors::WindowClosed(_) => {
+            "the challenge window is over; the answer can no longer be challenged"
+        }
+        BrokerErrors::WindowOpen(_) => {
+            "only the requester may accept before the window ends; wait for the deadline block"
+        }
+        BrokerErrors::SameClaim(_) => {
+            "a challenge must claim a different result than the standing answer"
+        }
         BrokerErrors::NothingToWithdraw(_) => "nothing is credited to this account yet",
-        BrokerErrors::WithdrawFailed(_) => "the recipient rejects ether; use `withdrawTo` with another address",
-        BrokerErrors::InputTooLarge(_) | BrokerErrors::ResultTooLarge(_) => "states are at most 8192 bytes",
+        BrokerErrors::WithdrawFailed(_) => {
+            "the recipient rejects ether; use `withdrawTo` with another address"
+        }
+        BrokerErrors::InputTooLarge(_) | BrokerErrors::ResultTooLarge(_) => {
+            "states are at most 8192 bytes"
+        }
         BrokerErrors::WindowOutOfRange(_) => "pick a window between 1 and 2^32 - 1 blocks",
-        BrokerErrors::MaxStepsOutOfRange(_) => "full re-execution requests are limited to 2^20 steps",
-        BrokerErrors::NotYourMove(_) | BrokerErrors::WrongPhase(_) => "it is the other party's move",
-        BrokerErrors::ClockExpired(_) | BrokerErrors::DeadlinePassed(_) => "the deadline passed: call claimTimeout",
+        BrokerErrors::MaxStepsOutOfRange(_) => {
+            "full re-execution requests are limited to 2^20 steps"
+        }
+        BrokerErrors::NotYourMove(_) | BrokerErrors::WrongPhase(_) => {
+            "it is the other party's move"
+        }
+        BrokerErrors::ClockExpired(_) | BrokerErrors::DeadlinePassed(_) => {
+            "the deadline passed: call claimTimeout"
+        }
         BrokerErrors::DeadlineNotReached(_) => "the deadline has not passed yet",
         BrokerErrors::InsufficientGasForStep(_) => "resend with a higher gas limit",
         _ => "",
     };
-    let message = if hint.is_empty() { body } else { format!("{body}: {hint}") };
+    let message = if hint.is_empty() {
+        body
+    } else {
+        format!("{body}: {hint}")
+    };
     (name, message)
+}
+
+fn status_name(status: u8) -> &'static str {
+    const NAMES: [&str; 8] = [
+        "Pending",
+        "WaitingForResolution",
+        "NeedsResolution",
+        "Resolving",
+        "SoftResolution",
+        "FirmResolution",
+        "Finalized",
+        "Cancelled",
+    ];
+    NAMES.get(usize::from(status)).copied().unwrap_or("Unknown")
+}
+
+fn phase_name(phase: u8) -> &'static str {
+    ["None", "Bisect", "Select", "OneStep"]
+        .get(usize::from(phase))
+        .copied()
+        .unwrap_or("Unknown")
 }
 
 /// `Name(Name { a: 1 })` into `("Name", "Name { a: 1 }")`.
 fn split(debug: &str) -> (String, String) {
     match debug.split_once('(') {
-        Some((name, rest)) => (name.to_string(), rest.strip_suffix(')').unwrap_or(rest).to_string()),
+        Some((name, rest)) => (
+            name.to_string(),
+            rest.strip_suffix(')').unwrap_or(rest).to_string(),
+        ),
         None => (debug.to_string(), debug.to_string()),
     }
 }
@@ -61,13 +142,33 @@ mod tests {
 
     #[test]
     fn describes_with_values_and_hint() {
-        let error = BrokerErrors::DepositTooLow(Broker::DepositTooLow { sent: U256::from(5), required: U256::from(9) });
+        let error = BrokerErrors::DepositTooLow(Broker::DepositTooLow {
+            sent: U256::from(5),
+            required: U256::from(9),
+        });
         let (name, message) = describe(&error);
         assert_eq!(name, "DepositTooLow");
-        assert!(message.contains("sent: 5") && message.contains("required: 9"), "{message}");
+        assert!(
+            message.contains("sent: 5") && message.contains("required: 9"),
+            "{message}"
+        );
         assert!(message.contains("requiredDeposit"), "{message}");
         // Round trip through the ABI, as a revert would arrive.
         let decoded = BrokerErrors::abi_decode(&error.abi_encode()).unwrap();
         assert_eq!(describe(&decoded).0, "DepositTooLow");
+    }
+
+    #[test]
+    fn statuses_by_name() {
+        let error = BrokerErrors::WrongStatus(Broker::WrongStatus {
+            id: U256::from(1),
+            actual: 6,
+            expected: 0,
+        });
+        let (_, message) = describe(&error);
+        assert!(
+            message.contains("actual: Finalized, expected: Pending"),
+            "{message}"
+        );
     }
 }

@@ -1,2 +1,18 @@
-//! The `ecm` command.
-fn main() {}
+//! The `ecm` command: a verifiable compute market on Ethereum, from the terminal.
+
+use clap::Parser;
+
+mod cmd;
+mod opts;
+mod output;
+mod units;
+
+#[tokio::main]
+async fn main() {
+    let cli = opts::Cli::parse();
+    opts::init_logging(&cli);
+    if let Err(err) = cli.run().await {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}

@@ -12,7 +12,9 @@ pub enum Error {
     #[error("{0}")]
     UnknownProgram(String),
     /// The request transaction emitted no `Created` event.
-    #[error("the request transaction emitted no Created event: is the deployment's Broker address right?")]
+    #[error(
+        "the request transaction emitted no Created event: is the deployment's Broker address right?"
+    )]
     NoCreatedEvent,
     /// No `RequestInput` log for the request.
     #[error("no RequestInput log for request {0}: was it made on this deployment?")]

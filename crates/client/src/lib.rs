@@ -78,8 +78,15 @@ pub struct Client {
 
 impl Client {
     /// Connects to `deployment` (through `rpc_url` if given), signing with `private_key` if given.
-    pub async fn connect(deployment: Deployment, rpc_url: Option<String>, private_key: Option<String>) -> Result<Self> {
-        let mut config = ChainConfig::new(rpc_url.unwrap_or_else(|| deployment.rpc_url.clone()), deployment.broker);
+    pub async fn connect(
+        deployment: Deployment,
+        rpc_url: Option<String>,
+        private_key: Option<String>,
+    ) -> Result<Self> {
+        let mut config = ChainConfig::new(
+            rpc_url.unwrap_or_else(|| deployment.rpc_url.clone()),
+            deployment.broker,
+        );
         config.private_key = private_key;
         config.chain_id = Some(deployment.chain_id);
         let chain = Chain::connect(config).await?;
@@ -99,10 +106,17 @@ impl Client {
     /// The program id and name for a name or a `0x` id.
     pub fn program(&self, program: &str) -> Result<(B256, String)> {
         if let Ok(id) = program.parse::<B256>() {
-            let name = self.deployment.program_name(id).unwrap_or("unknown").to_string();
+            let name = self
+                .deployment
+                .program_name(id)
+                .unwrap_or("unknown")
+                .to_string();
             return Ok((id, name));
         }
-        let entry = self.deployment.program(program).map_err(|e| Error::UnknownProgram(e.to_string()))?;
+        let entry = self
+            .deployment
+            .program(program)
+            .map_err(|e| Error::UnknownProgram(e.to_string()))?;
         Ok((entry.id, program.to_string()))
     }
 
@@ -111,21 +125,50 @@ impl Client {
         let (program_id, _) = self.program(&new.program)?;
         let broker = self.chain.broker();
         let window = U256::from(new.window);
-        let receipt = if new.max_steps.is_none() && new.max_gas_price.is_none() && new.mode == DisputeMode::Bisection {
-            let call = broker.requestExecution_0(program_id, new.input.into(), window).value(new.payment);
+        let receipt = if new.max_steps.is_none()
+            && new.max_gas_price.is_none()
+            && new.mode == DisputeMode::Bisection
+        {
+            let call = broker
+                .requestExecution_0(program_id, new.input.into(), window)
+                .value(new.payment);
             self.chain.send("requestExecution", call).await?
         } else {
             let max_gas_price = match new.max_gas_price {
                 Some(price) => price,
-                None => u64::try_from(self.chain.read("eth_gasPrice", || async { self.chain.provider().get_gas_price().await }).await?).unwrap_or(u64::MAX),
+                None => u64::try_from(
+                    self.chain
+                        .read("eth_gasPrice", || async {
+                            self.chain.provider().get_gas_price().await
+                        })
+                        .await?,
+                )
+                .unwrap_or(u64::MAX),
             };
             let max_steps = match (new.max_steps, new.mode) {
                 (Some(steps), _) => steps,
-                (None, DisputeMode::Bisection) => self.chain.call("DEFAULT_MAX_STEPS", broker.DEFAULT_MAX_STEPS()).await?,
-                (None, DisputeMode::FullExecution) => self.chain.call("MAX_FULL_EXECUTION_STEPS", broker.MAX_FULL_EXECUTION_STEPS()).await?,
+                (None, DisputeMode::Bisection) => {
+                    self.chain
+                        .call("DEFAULT_MAX_STEPS", broker.DEFAULT_MAX_STEPS())
+                        .await?
+                }
+                (None, DisputeMode::FullExecution) => {
+                    self.chain
+                        .call(
+                            "MAX_FULL_EXECUTION_STEPS",
+                            broker.MAX_FULL_EXECUTION_STEPS(),
+                        )
+                        .await?
+                }
             };
-            let options = IBroker::RequestOptions { maxSteps: max_steps, maxGasPrice: max_gas_price, mode: new.mode as u8 };
-            let call = broker.requestExecution_1(program_id, new.input.into(), window, options).value(new.payment);
+            let options = IBroker::RequestOptions {
+                maxSteps: max_steps,
+                maxGasPrice: max_gas_price,
+                mode: new.mode as u8,
+            };
+            let call = broker
+                .requestExecution_1(program_id, new.input.into(), window, options)
+                .value(new.payment);
             self.chain.send("requestExecution", call).await?
         };
         let created = receipt
@@ -164,7 +207,10 @@ impl Client {
                 return Ok(status);
             }
             if timeout.is_some_and(|t| started.elapsed() > t) {
-                return Err(Error::Timeout { id, status: status.status });
+                return Err(Error::Timeout {
+                    id,
+                    status: status.status,
+                });
             }
             tokio::time::sleep(poll).await;
         }
@@ -172,40 +218,64 @@ impl Client {
 
     /// Accepts the standing answer now (the requester's soft resolution).
     pub async fn accept(&self, id: u64) -> Result<B256> {
-        let receipt = self.chain.send("softResolveAnswer", self.chain.broker().softResolveAnswer(U256::from(id))).await?;
+        let receipt = self
+            .chain
+            .send(
+                "softResolveAnswer",
+                self.chain.broker().softResolveAnswer(U256::from(id)),
+            )
+            .await?;
         Ok(receipt.transaction_hash)
     }
 
     /// Pays out a resolved request.
     pub async fn finalize(&self, id: u64) -> Result<B256> {
-        let receipt = self.chain.send("finalize", self.chain.broker().finalize(U256::from(id))).await?;
+        let receipt = self
+            .chain
+            .send("finalize", self.chain.broker().finalize(U256::from(id)))
+            .await?;
         Ok(receipt.transaction_hash)
     }
 
     /// Cancels a pending request (the payment is credited back).
     pub async fn cancel(&self, id: u64) -> Result<B256> {
-        let receipt = self.chain.send("cancelRequest", self.chain.broker().cancelRequest(U256::from(id))).await?;
+        let receipt = self
+            .chain
+            .send(
+                "cancelRequest",
+                self.chain.broker().cancelRequest(U256::from(id)),
+            )
+            .await?;
         Ok(receipt.transaction_hash)
     }
 
     /// Wei credited to `account` in the Broker.
     pub async fn credited(&self, account: Address) -> Result<U256> {
-        Ok(self.chain.call("balanceOf", self.chain.broker().balanceOf(account)).await?)
+        Ok(self
+            .chain
+            .call("balanceOf", self.chain.broker().balanceOf(account))
+            .await?)
     }
 
     /// Withdraws everything credited to the signing account; returns the amount.
     pub async fn withdraw(&self) -> Result<U256> {
         let account = self.chain.account()?;
         let amount = self.credited(account).await?;
-        self.chain.send("withdraw", self.chain.broker().withdraw()).await?;
+        self.chain
+            .send("withdraw", self.chain.broker().withdraw())
+            .await?;
         Ok(amount)
     }
 
     /// The request's input, from its `RequestInput` log.
     pub async fn input(&self, id: u64) -> Result<Bytes> {
-        let logs = self.request_logs(id, Broker::RequestInput::SIGNATURE_HASH).await?;
+        let logs = self
+            .request_logs(id, Broker::RequestInput::SIGNATURE_HASH)
+            .await?;
         logs.iter()
-            .find_map(|log| Broker::RequestInput::decode_raw_log(log.topics(), &log.data().data).ok())
+            .find_map(|log| {
+                Broker::RequestInput::decode_raw_log(log.topics(), &log.data().data).ok()
+            })
             .map(|e| e.input)
             .ok_or(Error::NoInput(id))
     }
@@ -213,21 +283,37 @@ impl Client {
     /// Recomputes the request locally and compares with the standing answer.
     pub async fn replay(&self, id: u64) -> Result<Replay> {
         let request = self.chain.request(U256::from(id)).await?;
-        let name = self.deployment.program_name(request.programId).ok_or_else(|| Error::UnknownProgram(format!("{}", request.programId)))?;
-        let entry = self.deployment.program(name).map_err(|e| Error::UnknownProgram(e.to_string()))?;
-        let spec = ecm_programs::by_wasm_hash(entry.wasm_hash).ok_or_else(|| Error::UnknownProgram(format!("no WASM module for {name}")))?;
+        let name = self
+            .deployment
+            .program_name(request.programId)
+            .ok_or_else(|| Error::UnknownProgram(format!("{}", request.programId)))?;
+        let entry = self
+            .deployment
+            .program(name)
+            .map_err(|e| Error::UnknownProgram(e.to_string()))?;
+        let spec = ecm_programs::by_wasm_hash(entry.wasm_hash)
+            .ok_or_else(|| Error::UnknownProgram(format!("no WASM module for {name}")))?;
         let input = self.input(id).await?;
         let max_steps = request.maxSteps;
         let computed = tokio::task::spawn_blocking(move || -> Result<Claim> {
             let program = Runtime::new(Limits::default())?.load(spec.wasm)?;
-            let mut oracle = TraceOracle::new(program.instantiate()?, input.to_vec(), max_steps, 16 << 20);
+            let mut oracle =
+                TraceOracle::new(program.instantiate()?, input.to_vec(), max_steps, 16 << 20);
             let outcome = oracle.run_to_end()?;
-            Ok(Claim { result: outcome.result.into(), steps: outcome.steps, final_: outcome.final_ })
+            Ok(Claim {
+                result: outcome.result.into(),
+                steps: outcome.steps,
+                final_: outcome.final_,
+            })
         })
         .await
         .map_err(|e| Error::Replay(e.to_string()))??;
         let matches = computed.commitment() == request.claim;
-        Ok(Replay { computed, on_chain: request.claim, matches })
+        Ok(Replay {
+            computed,
+            on_chain: request.claim,
+            matches,
+        })
     }
 
     /// The request's logs with topic0 `event`.
@@ -238,6 +324,9 @@ impl Client {
             .topic1(B256::from(U256::from(id)))
             .from_block(self.deployment.deployed_at_block);
         let provider = self.chain.provider();
-        Ok(self.chain.read("eth_getLogs", || async { provider.get_logs(&filter).await }).await?)
+        Ok(self
+            .chain
+            .read("eth_getLogs", || async { provider.get_logs(&filter).await })
+            .await?)
     }
 }

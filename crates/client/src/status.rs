@@ -110,24 +110,44 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
     let chain = client.chain();
     let broker = chain.broker();
     let r = chain.request(U256::from(id)).await?;
-    let deposit = chain.call("requiredDeposit", broker.requiredDeposit(U256::from(id))).await?;
+    let deposit = chain
+        .call("requiredDeposit", broker.requiredDeposit(U256::from(id)))
+        .await?;
     let block = chain.block_number().await?;
     let status = Status::from_u8(r.status);
-    let program = client.deployment().program_name(r.programId).unwrap_or("unknown").to_string();
+    let program = client
+        .deployment()
+        .program_name(r.programId)
+        .unwrap_or("unknown")
+        .to_string();
     let host = (r.host != Address::ZERO).then_some(r.host);
-    let (result, final_) = if r.claim == B256::ZERO { (None, None) } else { standing_result(client, id, r.claim).await? };
+    let (result, final_) = if r.claim == B256::ZERO {
+        (None, None)
+    } else {
+        standing_result(client, id, r.claim).await?
+    };
     let result_display = match (&result, ecm_programs::by_name(&program)) {
         (Some(result), Ok(spec)) => Some(spec.show_result(result)),
         _ => None,
     };
     let game = if status == Status::Resolving && r.mode == 0 {
-        let g = chain.call("getGame", broker.getGame(U256::from(id))).await?;
+        let g = chain
+            .call("getGame", broker.getGame(U256::from(id)))
+            .await?;
         let defender_moves = g.phase != 2;
-        let clock = if defender_moves { g.defenderClock } else { g.challengerClock };
+        let clock = if defender_moves {
+            g.defenderClock
+        } else {
+            g.challengerClock
+        };
         Some(GameView {
             lo: g.lo,
             hi: g.hi,
-            mover: if defender_moves { "defender" } else { "challenger" },
+            mover: if defender_moves {
+                "defender"
+            } else {
+                "challenger"
+            },
             deadline: u64::try_from(g.turnStart).unwrap_or_default() + u64::from(clock),
         })
     } else {
@@ -140,7 +160,11 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         requester: r.requester,
         payment: U256::from(r.payment),
         deposit,
-        mode: if r.mode == 0 { crate::DisputeMode::Bisection } else { crate::DisputeMode::FullExecution },
+        mode: if r.mode == 0 {
+            crate::DisputeMode::Bisection
+        } else {
+            crate::DisputeMode::FullExecution
+        },
         host,
         claim: r.claim,
         steps: r.steps,
@@ -154,12 +178,22 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
 }
 
 /// The result behind the standing claim, from the answers and challenges logged for `id`.
-async fn standing_result(client: &Client, id: u64, claim: B256) -> Result<(Option<Bytes>, Option<bool>)> {
-    for event in [Broker::Answered::SIGNATURE_HASH, Broker::Challenged::SIGNATURE_HASH] {
+async fn standing_result(
+    client: &Client,
+    id: u64,
+    claim: B256,
+) -> Result<(Option<Bytes>, Option<bool>)> {
+    for event in [
+        Broker::Answered::SIGNATURE_HASH,
+        Broker::Challenged::SIGNATURE_HASH,
+    ] {
         for log in client.request_logs(id, event).await? {
-            let (result, final_) = if let Ok(e) = Broker::Answered::decode_raw_log(log.topics(), &log.data().data) {
+            let (result, final_) = if let Ok(e) =
+                Broker::Answered::decode_raw_log(log.topics(), &log.data().data)
+            {
                 (e.result, e.final_)
-            } else if let Ok(e) = Broker::Challenged::decode_raw_log(log.topics(), &log.data().data) {
+            } else if let Ok(e) = Broker::Challenged::decode_raw_log(log.topics(), &log.data().data)
+            {
                 (e.result, e.final_)
             } else {
                 continue;

@@ -30,7 +30,8 @@ pub const DEV_KEYS: [&str; 10] = [
 pub struct AnvilConfig {
     /// Port on 127.0.0.1; a free one if `None`.
     pub port: Option<u16>,
-    /// Seconds between blocks; automine (a block per transaction) if `None`.
+    /// Seconds between blocks; automine (a block per transaction) if `None`. Set after the
+    /// deployment (see [`Anvil::set_block_time`]) so that deploying is quick either way.
     pub block_time: Option<u64>,
     /// The binary; found with [`find_anvil`] if `None`.
     pub binary: Option<PathBuf>,
@@ -53,22 +54,38 @@ impl Anvil {
         };
         let port = match config.port {
             Some(port) => port,
-            None => free_port().map_err(|e| Error::AnvilFailed { path: binary.clone(), reason: format!("no free port: {e}") })?,
+            None => free_port().map_err(|e| Error::AnvilFailed {
+                path: binary.clone(),
+                reason: format!("no free port: {e}"),
+            })?,
         };
         let mut command = tokio::process::Command::new(&binary);
         command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--chain-id", "31337", "--hardfork", "prague", "--accounts", "10", "--balance", "100000"])
+            .args([
+                "--chain-id",
+                "31337",
+                "--hardfork",
+                "prague",
+                "--accounts",
+                "10",
+                "--balance",
+                "100000",
+            ])
             .arg("--silent")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        if let Some(seconds) = config.block_time {
-            command.args(["--block-time", &seconds.to_string()]);
-        }
-        let child = command.spawn().map_err(|e| Error::AnvilFailed { path: binary.clone(), reason: e.to_string() })?;
-        let mut anvil = Self { child, url: format!("http://127.0.0.1:{port}"), port };
+        let child = command.spawn().map_err(|e| Error::AnvilFailed {
+            path: binary.clone(),
+            reason: e.to_string(),
+        })?;
+        let mut anvil = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+        };
         anvil.wait_ready(&binary).await?;
         Ok(anvil)
     }
@@ -76,6 +93,18 @@ impl Anvil {
     /// Its JSON-RPC URL.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// Switches from automine to a block every `seconds` (`evm_setIntervalMining`).
+    pub async fn set_block_time(&self, seconds: u64) -> Result<()> {
+        let provider = ProviderBuilder::new().connect_http(self.url.parse().expect("a valid url"));
+        provider
+            .raw_request::<_, ()>("evm_setIntervalMining".into(), (seconds,))
+            .await
+            .map_err(|e| Error::AnvilFailed {
+                path: "anvil".into(),
+                reason: format!("setting the block time: {e}"),
+            })
     }
 
     /// Its port.
@@ -97,13 +126,19 @@ impl Anvil {
                 if let Some(mut pipe) = self.child.stderr.take() {
                     let _ = pipe.read_to_string(&mut stderr).await;
                 }
-                return Err(Error::AnvilFailed { path: binary.into(), reason: format!("exited with {status}: {}", stderr.trim()) });
+                return Err(Error::AnvilFailed {
+                    path: binary.into(),
+                    reason: format!("exited with {status}: {}", stderr.trim()),
+                });
             }
             if provider.get_chain_id().await.is_ok() {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(Error::AnvilFailed { path: binary.into(), reason: "did not answer within 20 s".into() });
+                return Err(Error::AnvilFailed {
+                    path: binary.into(),
+                    reason: "did not answer within 20 s".into(),
+                });
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -121,7 +156,13 @@ pub fn find_anvil() -> Result<PathBuf> {
     if let Some(path) = std::env::var_os("ECM_ANVIL") {
         return Ok(PathBuf::from(path));
     }
-    let candidates = ["node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil", "node_modules/@foundry-rs/anvil-linux-arm64/bin/anvil", "node_modules/@foundry-rs/anvil-darwin-arm64/bin/anvil", "node_modules/@foundry-rs/anvil-darwin-amd64/bin/anvil", "node_modules/.bin/anvil"];
+    let candidates = [
+        "node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil",
+        "node_modules/@foundry-rs/anvil-linux-arm64/bin/anvil",
+        "node_modules/@foundry-rs/anvil-darwin-arm64/bin/anvil",
+        "node_modules/@foundry-rs/anvil-darwin-amd64/bin/anvil",
+        "node_modules/.bin/anvil",
+    ];
     let mut roots: Vec<PathBuf> = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.extend(cwd.ancestors().map(Path::to_path_buf));

@@ -9,7 +9,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use ecm_bindings::{Broker, Factory};
-use ecm_primitives::{DevAccount, Deployment, ProgramEntry};
+use ecm_primitives::{Deployment, DevAccount, ProgramEntry};
 use std::collections::BTreeMap;
 use tracing::info;
 
@@ -26,34 +26,70 @@ pub struct DeployConfig {
 
 impl Default for DeployConfig {
     fn default() -> Self {
-        Self { arity: 16, clock_blocks: 600, dev_accounts: true }
+        Self {
+            arity: 16,
+            clock_blocks: 600,
+            dev_accounts: true,
+        }
     }
 }
 
 /// Roles of Anvil's dev accounts in the deployment file (by index).
-pub const DEV_ROLES: [&str; 10] =
-    ["deployer", "requester", "host", "challenger", "cheater", "requester-2", "host-2", "challenger-2", "spare-1", "spare-2"];
+pub const DEV_ROLES: [&str; 10] = [
+    "deployer",
+    "requester",
+    "host",
+    "challenger",
+    "cheater",
+    "requester-2",
+    "host-2",
+    "challenger-2",
+    "spare-1",
+    "spare-2",
+];
 
 /// Deploys the Factory, the Broker and every example program through `rpc_url` with
 /// `deployer_key`, registering each program with its WASM module hash.
-pub async fn deploy(rpc_url: &str, deployer_key: &str, config: &DeployConfig) -> Result<Deployment> {
+pub async fn deploy(
+    rpc_url: &str,
+    deployer_key: &str,
+    config: &DeployConfig,
+) -> Result<Deployment> {
     let fail = |what: &str| {
         let what = what.to_string();
-        move |e: &dyn std::fmt::Display| Error::Deploy { what: what.clone(), reason: e.to_string() }
+        move |e: &dyn std::fmt::Display| Error::Deploy {
+            what: what.clone(),
+            reason: e.to_string(),
+        }
     };
-    let signer: PrivateKeySigner = deployer_key.parse().map_err(|e| fail("the deployer key")(&e))?;
+    let signer: PrivateKeySigner = deployer_key
+        .parse()
+        .map_err(|e| fail("the deployer key")(&e))?;
     let provider: DynProvider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
         .connect_http(rpc_url.parse().map_err(|e| fail("the rpc url")(&e))?)
         .erased();
-    let chain_id = provider.get_chain_id().await.map_err(|e| fail("(reading the chain id)")(&e))?;
-
-    let factory = Factory::deploy(provider.clone()).await.map_err(|e| fail("Factory")(&e))?;
-    let clock = config.clock_blocks;
-    let broker = Broker::deploy(provider.clone(), *factory.address(), U256::from(config.arity), clock)
+    let chain_id = provider
+        .get_chain_id()
         .await
-        .map_err(|e| fail("Broker")(&e))?;
-    let deployed_at_block = provider.get_block_number().await.map_err(|e| fail("(reading the block number)")(&e))?;
+        .map_err(|e| fail("(reading the chain id)")(&e))?;
+
+    let factory = Factory::deploy(provider.clone())
+        .await
+        .map_err(|e| fail("Factory")(&e))?;
+    let clock = config.clock_blocks;
+    let broker = Broker::deploy(
+        provider.clone(),
+        *factory.address(),
+        U256::from(config.arity),
+        clock,
+    )
+    .await
+    .map_err(|e| fail("Broker")(&e))?;
+    let deployed_at_block = provider
+        .get_block_number()
+        .await
+        .map_err(|e| fail("(reading the block number)")(&e))?;
 
     let mut programs = BTreeMap::new();
     for spec in ecm_programs::all() {
@@ -65,19 +101,38 @@ pub async fn deploy(rpc_url: &str, deployer_key: &str, config: &DeployConfig) ->
             .get_receipt()
             .await
             .map_err(|e| fail(spec.name)(&e))?;
-        let execution = receipt.contract_address.ok_or_else(|| fail(spec.name)(&"no contract address in the receipt"))?;
+        let execution = receipt
+            .contract_address
+            .ok_or_else(|| fail(spec.name)(&"no contract address in the receipt"))?;
         let wasm_hash = spec.wasm_hash();
         factory
-            .registerProgram(execution, wasm_hash, spec.max_step_gas, format!("ecm://programs/{}", spec.name))
+            .registerProgram(
+                execution,
+                wasm_hash,
+                spec.max_step_gas,
+                format!("ecm://programs/{}", spec.name),
+            )
             .send()
             .await
             .map_err(|e| fail(spec.name)(&e))?
             .get_receipt()
             .await
             .map_err(|e| fail(spec.name)(&e))?;
-        let id = factory.programIdOf(execution, wasm_hash, spec.max_step_gas).call().await.map_err(|e| fail(spec.name)(&e))?;
+        let id = factory
+            .programIdOf(execution, wasm_hash, spec.max_step_gas)
+            .call()
+            .await
+            .map_err(|e| fail(spec.name)(&e))?;
         info!(target: "devnet", program = spec.name, %id, %execution, "registered");
-        programs.insert(spec.name.to_string(), ProgramEntry { id, execution, wasm_hash, max_step_gas: spec.max_step_gas });
+        programs.insert(
+            spec.name.to_string(),
+            ProgramEntry {
+                id,
+                execution,
+                wasm_hash,
+                max_step_gas: spec.max_step_gas,
+            },
+        );
     }
 
     let accounts = if config.dev_accounts {
@@ -85,8 +140,15 @@ pub async fn deploy(rpc_url: &str, deployer_key: &str, config: &DeployConfig) ->
             .iter()
             .zip(DEV_ROLES)
             .map(|(key, role)| {
-                let address: Address = key.parse::<PrivateKeySigner>().expect("valid dev key").address();
-                DevAccount { role: role.into(), address, private_key: key.to_string() }
+                let address: Address = key
+                    .parse::<PrivateKeySigner>()
+                    .expect("valid dev key")
+                    .address();
+                DevAccount {
+                    role: role.into(),
+                    address,
+                    private_key: key.to_string(),
+                }
             })
             .collect()
     } else {

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No Anvil binary was found.
-    #[error("anvil not found (looked in {looked}): run `npm ci` in the repository root, which installs Foundry from npm, or set ECM_ANVIL to an anvil binary")]
+    #[error(
+        "anvil not found (looked in {looked}): run `npm ci` in the repository root, which installs Foundry from npm, or set ECM_ANVIL to an anvil binary"
+    )]
     AnvilNotFound {
         /// Where it looked.
         looked: String,

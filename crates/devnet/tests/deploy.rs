@@ -5,13 +5,18 @@ use ecm_devnet::{AnvilConfig, DeployConfig};
 
 #[tokio::test]
 async fn deploys_every_program_and_funds_the_dev_accounts() {
-    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default()).await.unwrap();
+    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default())
+        .await
+        .unwrap();
     let d = &devnet.deployment;
     let provider = ProviderBuilder::new().connect_http(d.rpc_url.parse().unwrap());
     assert_eq!(d.chain_id, 31337);
     assert!(!provider.get_code_at(d.broker).await.unwrap().is_empty());
     let factory = ecm_bindings::Factory::new(d.factory, &provider);
-    assert_eq!(factory.programCount().call().await.unwrap(), alloy::primitives::U256::from(ecm_programs::all().len()));
+    assert_eq!(
+        factory.programCount().call().await.unwrap(),
+        alloy::primitives::U256::from(ecm_programs::all().len())
+    );
     for spec in ecm_programs::all() {
         let entry = d.program(spec.name).unwrap();
         let program = factory.getProgram(entry.id).call().await.unwrap();
@@ -25,18 +30,28 @@ async fn deploys_every_program_and_funds_the_dev_accounts() {
         assert_eq!(masked, spec.runtime_bytecode.to_vec(), "{}", spec.name);
     }
     for account in &d.accounts {
-        assert!(provider.get_balance(account.address).await.unwrap() > alloy::primitives::U256::ZERO, "{}", account.role);
+        assert!(
+            provider.get_balance(account.address).await.unwrap() > alloy::primitives::U256::ZERO,
+            "{}",
+            account.role
+        );
     }
     let broker = ecm_bindings::Broker::new(d.broker, &provider);
-    assert_eq!(broker.arity().call().await.unwrap(), alloy::primitives::U256::from(16));
+    assert_eq!(
+        broker.arity().call().await.unwrap(),
+        alloy::primitives::U256::from(16)
+    );
 }
 
 #[tokio::test]
 async fn a_missing_binary_is_a_clear_error() {
-    let err = ecm_devnet::Anvil::spawn(AnvilConfig { binary: Some("/nonexistent/anvil".into()), ..Default::default() })
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = ecm_devnet::Anvil::spawn(AnvilConfig {
+        binary: Some("/nonexistent/anvil".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("/nonexistent/anvil"), "{err}");
 }
 

@@ -22,15 +22,24 @@ pub fn compute(
 ) -> Result<(Oracle, Claim), String> {
     let instance = program.instantiate().map_err(|e| e.to_string())?;
     let stepper: Box<dyn Stepper + Send> = match cheat {
-        Some(at) => Box::new(Lying { inner: instance, at }),
+        Some(at) => Box::new(Lying {
+            inner: instance,
+            at,
+        }),
         None => Box::new(instance),
     };
     let mut oracle = TraceOracle::new(stepper, input.to_vec(), max_steps.min(cap), budget);
     let outcome = oracle.run_to_end().map_err(|e| e.to_string())?;
     if !outcome.final_ && outcome.steps < max_steps {
-        return Err(format!("not final within this agent's cap of {cap} steps (maxSteps is {max_steps})"));
+        return Err(format!(
+            "not final within this agent's cap of {cap} steps (maxSteps is {max_steps})"
+        ));
     }
-    let claim = Claim { result: Bytes::from(outcome.result), steps: outcome.steps, final_: outcome.final_ };
+    let claim = Claim {
+        result: Bytes::from(outcome.result),
+        steps: outcome.steps,
+        final_: outcome.final_,
+    };
     Ok((oracle, claim))
 }
 
@@ -71,7 +80,11 @@ impl<S: Stepper> Stepper for Lying<S> {
                     return Ok(out);
                 }
                 let rest = self.inner.run(k + 1, n - out.steps, &out.state)?;
-                Ok(RunOutput { state: rest.state, final_: rest.final_, steps: out.steps + rest.steps })
+                Ok(RunOutput {
+                    state: rest.state,
+                    final_: rest.final_,
+                    steps: out.steps + rest.steps,
+                })
             }
             Cheat::AtStep(_) => self.inner.run(first, n, state),
         }
@@ -84,12 +97,18 @@ mod tests {
     use ecm_runtime::{Limits, Runtime};
 
     fn counter() -> WasmProgram {
-        Runtime::new(Limits::default()).unwrap().load(ecm_programs::by_name("counter").unwrap().wasm).unwrap()
+        Runtime::new(Limits::default())
+            .unwrap()
+            .load(ecm_programs::by_name("counter").unwrap().wasm)
+            .unwrap()
     }
 
     #[test]
     fn honest_claim() {
-        let input = ecm_programs::by_name("counter").unwrap().parse_input("10").unwrap();
+        let input = ecm_programs::by_name("counter")
+            .unwrap()
+            .parse_input("10")
+            .unwrap();
         let (_, claim) = compute(&counter(), &input, 100, 1000, 1 << 16, None).unwrap();
         assert_eq!((claim.steps, claim.final_), (10, true));
         assert_eq!(&claim.result[8..], &10u64.to_le_bytes());
@@ -97,21 +116,45 @@ mod tests {
 
     #[test]
     fn lies_where_asked_and_stays_consistent() {
-        let input = ecm_programs::by_name("counter").unwrap().parse_input("10").unwrap();
+        let input = ecm_programs::by_name("counter")
+            .unwrap()
+            .parse_input("10")
+            .unwrap();
         let (mut honest, truth) = compute(&counter(), &input, 100, 1000, 1 << 16, None).unwrap();
-        let (mut last, lie) = compute(&counter(), &input, 100, 1000, 1 << 16, Some(Cheat::LastStep)).unwrap();
+        let (mut last, lie) = compute(
+            &counter(),
+            &input,
+            100,
+            1000,
+            1 << 16,
+            Some(Cheat::LastStep),
+        )
+        .unwrap();
         assert_ne!(lie.commitment(), truth.commitment());
         assert_eq!(last.commitment(9).unwrap(), honest.commitment(9).unwrap());
         assert_ne!(last.commitment(10).unwrap(), honest.commitment(10).unwrap());
-        let (mut early, _) = compute(&counter(), &input, 100, 1000, 1 << 16, Some(Cheat::AtStep(4))).unwrap();
+        let (mut early, _) = compute(
+            &counter(),
+            &input,
+            100,
+            1000,
+            1 << 16,
+            Some(Cheat::AtStep(4)),
+        )
+        .unwrap();
         assert_eq!(early.commitment(3).unwrap(), honest.commitment(3).unwrap());
         assert_ne!(early.commitment(4).unwrap(), honest.commitment(4).unwrap());
     }
 
     #[test]
     fn refuses_traces_beyond_the_cap() {
-        let input = ecm_programs::by_name("counter").unwrap().parse_input("1000").unwrap();
-        let err = compute(&counter(), &input, 5000, 100, 1 << 16, None).err().unwrap();
+        let input = ecm_programs::by_name("counter")
+            .unwrap()
+            .parse_input("1000")
+            .unwrap();
+        let err = compute(&counter(), &input, 5000, 100, 1 << 16, None)
+            .err()
+            .unwrap();
         assert!(err.contains("cap of 100"), "{err}");
         // At maxSteps itself, "out of steps" is a valid answer.
         let (_, claim) = compute(&counter(), &input, 100, 100, 1 << 16, None).unwrap();

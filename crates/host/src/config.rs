@@ -16,9 +16,15 @@ pub struct Roles {
 
 impl Roles {
     /// A host.
-    pub const HOST: Self = Self { answer: true, challenge: false };
+    pub const HOST: Self = Self {
+        answer: true,
+        challenge: false,
+    };
     /// A challenger.
-    pub const CHALLENGER: Self = Self { answer: false, challenge: true };
+    pub const CHALLENGER: Self = Self {
+        answer: false,
+        challenge: true,
+    };
 }
 
 /// Deliberately wrong answers, for demos and tests (Anvil only).
@@ -67,7 +73,12 @@ pub struct AgentConfig {
 
 impl AgentConfig {
     /// Defaults around a deployment, a key and a data directory.
-    pub fn new(deployment: Deployment, private_key: impl Into<String>, data_dir: impl Into<PathBuf>, roles: Roles) -> Self {
+    pub fn new(
+        deployment: Deployment,
+        private_key: impl Into<String>,
+        data_dir: impl Into<PathBuf>,
+        roles: Roles,
+    ) -> Self {
         Self {
             rpc_url: deployment.rpc_url.clone(),
             deployment,
@@ -77,7 +88,9 @@ impl AgentConfig {
             programs: Vec::new(),
             min_payment: U256::from(1),
             poll_interval: Duration::from_millis(200),
-            workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            workers: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
             checkpoint_budget: 16 << 20,
             max_compute_steps: 1 << 34,
             limits: Limits::default(),

@@ -104,7 +104,9 @@ pub fn decide(v: &View<'_>) -> Action {
             if v.block > deadline {
                 Action::SoftResolve
             } else {
-                Action::Wait { until: Some(deadline + 1) }
+                Action::Wait {
+                    until: Some(deadline + 1),
+                }
             }
         }
         status::WAITING => {
@@ -115,18 +117,36 @@ pub fn decide(v: &View<'_>) -> Action {
             } else if v.block > deadline {
                 Action::Wait { until: None }
             } else {
-                Action::Wait { until: Some(deadline + 1) }
+                Action::Wait {
+                    until: Some(deadline + 1),
+                }
             }
         }
         status::NEEDS_RESOLUTION if challenging => {
-            if v.block <= deadline { Action::Start } else { Action::Wait { until: None } }
+            if v.block <= deadline {
+                Action::Start
+            } else {
+                Action::Wait { until: None }
+            }
         }
         status::NEEDS_RESOLUTION if ours => {
-            if v.block > deadline { Action::Timeout } else { Action::Wait { until: Some(deadline + 1) } }
+            if v.block > deadline {
+                Action::Timeout
+            } else {
+                Action::Wait {
+                    until: Some(deadline + 1),
+                }
+            }
         }
-        status::NEEDS_RESOLUTION => Action::Wait { until: Some(deadline + 1) },
+        status::NEEDS_RESOLUTION => Action::Wait {
+            until: Some(deadline + 1),
+        },
         status::RESOLVING if r.mode != MODE_BISECTION => {
-            if ours || challenging { Action::Execute } else { Action::Wait { until: None } }
+            if ours || challenging {
+                Action::Execute
+            } else {
+                Action::Wait { until: None }
+            }
         }
         status::RESOLVING => decide_move(v, ours, challenging),
         _ => Action::Wait { until: None },
@@ -136,7 +156,11 @@ pub fn decide(v: &View<'_>) -> Action {
 fn decide_move(v: &View<'_>, ours: bool, challenging: bool) -> Action {
     let g = v.game;
     let defender_moves = g.phase != PHASE_SELECT;
-    let clock = if defender_moves { g.defenderClock } else { g.challengerClock };
+    let clock = if defender_moves {
+        g.defenderClock
+    } else {
+        g.challengerClock
+    };
     let deadline = u64::try_from(g.turnStart).unwrap_or(u64::MAX) + u64::from(clock);
     let our_move = if defender_moves { ours } else { challenging };
     if our_move {
@@ -156,7 +180,9 @@ fn decide_move(v: &View<'_>, ours: bool, challenging: bool) -> Action {
         // The challenger agrees with the left end too: revealing it ends the game at once.
         Action::Prove
     } else {
-        Action::Wait { until: Some(deadline + 1) }
+        Action::Wait {
+            until: Some(deadline + 1),
+        }
     }
 }
 
@@ -216,7 +242,11 @@ mod tests {
         fn new(request: Request) -> Self {
             Self {
                 request,
-                challenge: Challenge { challenger: Address::ZERO, steps: 0, claim: B256::ZERO },
+                challenge: Challenge {
+                    challenger: Address::ZERO,
+                    steps: 0,
+                    claim: B256::ZERO,
+                },
                 game: game(0, 0, 0),
                 roles: Roles::HOST,
                 claim: Some(B256::repeat_byte(1)),
@@ -250,7 +280,11 @@ mod tests {
         assert_eq!(case.decide(), Action::Wait { until: None });
         case.roles = Roles::CHALLENGER;
         case.claim = Some(B256::ZERO);
-        assert_eq!(case.decide(), Action::Wait { until: None }, "challengers do not answer");
+        assert_eq!(
+            case.decide(),
+            Action::Wait { until: None },
+            "challengers do not answer"
+        );
     }
 
     #[test]
@@ -275,10 +309,18 @@ mod tests {
         assert_eq!(case.decide(), Action::Wait { until: Some(151) });
         case.block = 100;
         case.challenged = vec![B256::repeat_byte(1)];
-        assert_eq!(case.decide(), Action::Wait { until: Some(151) }, "never the same claim twice");
+        assert_eq!(
+            case.decide(),
+            Action::Wait { until: Some(151) },
+            "never the same claim twice"
+        );
         case.challenged = vec![];
         case.claim = Some(B256::repeat_byte(1));
-        assert_eq!(case.decide(), Action::Wait { until: Some(151) }, "the answer is right");
+        assert_eq!(
+            case.decide(),
+            Action::Wait { until: Some(151) },
+            "the answer is right"
+        );
     }
 
     #[test]
@@ -311,7 +353,11 @@ mod tests {
         challenger.game = game(PHASE_SELECT, 90, 20);
         assert_eq!(challenger.decide(), Action::Select);
         challenger.game.phase = PHASE_ONE_STEP;
-        assert_eq!(challenger.decide(), Action::Prove, "the challenger may reveal the agreed point");
+        assert_eq!(
+            challenger.decide(),
+            Action::Prove,
+            "the challenger may reveal the agreed point"
+        );
         challenger.game.phase = PHASE_BISECT;
         challenger.block = 200;
         assert_eq!(challenger.decide(), Action::Timeout);

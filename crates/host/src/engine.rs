@@ -49,8 +49,14 @@ impl Program {
 
 /// What a finished background task reports.
 enum Done {
-    Computed { id: u64, result: std::result::Result<(Oracle, Claim), String> },
-    Acted { id: u64, outcome: Acted },
+    Computed {
+        id: u64,
+        result: std::result::Result<(Oracle, Claim), String>,
+    },
+    Acted {
+        id: u64,
+        outcome: Acted,
+    },
 }
 
 /// What an action achieved.
@@ -124,14 +130,19 @@ struct Agent {
 impl Agent {
     async fn start(config: AgentConfig) -> Result<Self> {
         if !config.roles.answer && !config.roles.challenge {
-            return Err(Error::Config("the agent neither answers nor challenges".into()));
+            return Err(Error::Config(
+                "the agent neither answers nor challenges".into(),
+            ));
         }
         let mut chain_config = ChainConfig::new(&config.rpc_url, config.deployment.broker);
         chain_config.private_key = Some(config.private_key.clone());
         chain_config.chain_id = Some(config.deployment.chain_id);
         let chain = Arc::new(Chain::connect(chain_config).await?);
         if config.cheat.is_some() && chain.chain_id() != ecm_chain::ANVIL_CHAIN_ID {
-            return Err(Error::CheatOnRealNetwork { chain_id: chain.chain_id(), anvil: ecm_chain::ANVIL_CHAIN_ID });
+            return Err(Error::CheatOnRealNetwork {
+                chain_id: chain.chain_id(),
+                anvil: ecm_chain::ANVIL_CHAIN_ID,
+            });
         }
         let me = chain.account()?;
         let programs = load_programs(&config, &chain).await?;
@@ -159,7 +170,12 @@ impl Agent {
             done_rx,
             ticks: 0,
         };
-        let open: Vec<u64> = agent.store.jobs().filter(|j| j.is_open()).map(|j| j.id).collect();
+        let open: Vec<u64> = agent
+            .store
+            .jobs()
+            .filter(|j| j.is_open())
+            .map(|j| j.id)
+            .collect();
         info!(target: "agent", account = %me, roles = ?agent.config.roles, resumed = open.len(), "agent started");
         for id in open {
             agent.dirty.insert(id);
@@ -180,7 +196,11 @@ impl Agent {
             .store
             .jobs()
             .filter(|j| j.is_open() && !self.busy.contains(&j.id))
-            .filter(|j| self.dirty.contains(&j.id) || self.wake.get(&j.id).is_some_and(|b| block >= *b) || self.ticks % 25 == 0)
+            .filter(|j| {
+                self.dirty.contains(&j.id)
+                    || self.wake.get(&j.id).is_some_and(|b| block >= *b)
+                    || self.ticks % 25 == 0
+            })
             .map(|j| j.id)
             .collect();
         for id in due {
@@ -248,7 +268,10 @@ impl Agent {
             debug!(target: "agent", id, %program_id, "not a program we serve");
             return;
         };
-        if self.config.roles.answer && !self.config.roles.challenge && e.payment < self.config.min_payment {
+        if self.config.roles.answer
+            && !self.config.roles.challenge
+            && e.payment < self.config.min_payment
+        {
             debug!(target: "agent", id, payment = %e.payment, "payment below our minimum");
             return;
         }
@@ -274,8 +297,12 @@ impl Agent {
         if !self.computing.insert(id) {
             return;
         }
-        let Some(job) = self.store.get(id) else { return };
-        let Some(program) = self.programs.get(&job.program_id).cloned() else { return };
+        let Some(job) = self.store.get(id) else {
+            return;
+        };
+        let Some(program) = self.programs.get(&job.program_id).cloned() else {
+            return;
+        };
         let (input, max_steps) = (job.input.clone(), job.max_steps);
         let (cap, budget) = (self.config.max_compute_steps, self.config.checkpoint_budget);
         let cheat = self.config.cheat;
@@ -283,9 +310,11 @@ impl Agent {
         let permits = self.permits.clone();
         self.tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            let result = tokio::task::spawn_blocking(move || compute::compute(&program.wasm, &input, max_steps, cap, budget, cheat))
-                .await
-                .unwrap_or_else(|e| Err(format!("computation panicked: {e}")));
+            let result = tokio::task::spawn_blocking(move || {
+                compute::compute(&program.wasm, &input, max_steps, cap, budget, cheat)
+            })
+            .await
+            .unwrap_or_else(|e| Err(format!("computation panicked: {e}")));
             let _ = tx.send(Done::Computed { id, result });
         });
     }
@@ -294,7 +323,9 @@ impl Agent {
         match done {
             Done::Computed { id, result } => {
                 self.computing.remove(&id);
-                let Some(job) = self.store.get_mut(id) else { return Ok(()) };
+                let Some(job) = self.store.get_mut(id) else {
+                    return Ok(());
+                };
                 match result {
                     Ok((oracle, claim)) => {
                         if let Some(previous) = &job.claim {
@@ -310,7 +341,9 @@ impl Agent {
                     Err(reason) => {
                         warn!(target: "agent", id, %reason, "refusing the request");
                         if job.stance == Stance::Open {
-                            job.stance = Stance::Done { outcome: format!("refused: {reason}") };
+                            job.stance = Stance::Done {
+                                outcome: format!("refused: {reason}"),
+                            };
                         }
                     }
                 }
@@ -319,7 +352,9 @@ impl Agent {
             }
             Done::Acted { id, outcome } => {
                 self.busy.remove(&id);
-                let Some(job) = self.store.get_mut(id) else { return Ok(()) };
+                let Some(job) = self.store.get_mut(id) else {
+                    return Ok(());
+                };
                 match outcome {
                     Acted::Wait(until) => {
                         match until {
@@ -338,7 +373,9 @@ impl Agent {
                     }
                     Acted::Done(outcome) => {
                         info!(target: "agent", id, outcome, "job done");
-                        job.stance = Stance::Done { outcome: outcome.into() };
+                        job.stance = Stance::Done {
+                            outcome: outcome.into(),
+                        };
                         self.oracles.remove(&id);
                         self.wake.remove(&id);
                         self.store.save()?;
@@ -358,8 +395,12 @@ impl Agent {
 
     /// Decides and acts on job `id` in the background.
     fn spawn_act(&mut self, id: u64, block: u64) {
-        let Some(job) = self.store.get(id).cloned() else { return };
-        let Some(program) = self.programs.get(&job.program_id).cloned() else { return };
+        let Some(job) = self.store.get(id).cloned() else {
+            return;
+        };
+        let Some(program) = self.programs.get(&job.program_id).cloned() else {
+            return;
+        };
         self.busy.insert(id);
         let ctx = ActContext {
             chain: self.chain.clone(),
@@ -441,7 +482,10 @@ impl ActContext {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
         let request = self.chain.request(id).await?;
-        let challenge = self.chain.call("getChallenge", broker.getChallenge(id)).await?;
+        let challenge = self
+            .chain
+            .call("getChallenge", broker.getChallenge(id))
+            .await?;
         let game = self.chain.call("getGame", broker.getGame(id)).await?;
         let view = View {
             me: self.me,
@@ -461,52 +505,126 @@ impl ActContext {
             info!(target: "agent", id = self.job.id, tx = %receipt.transaction_hash, gas = receipt.gas_used, "{what}");
             let engages = matches!(action, Action::Answer | Action::Challenge);
             let challenged = matches!(action, Action::Challenge).then_some(request.claim);
-            Acted::Sent(Sent { what: format!("{what} tx={}", receipt.transaction_hash), engages, challenged })
+            Acted::Sent(Sent {
+                what: format!("{what} tx={}", receipt.transaction_hash),
+                engages,
+                challenged,
+            })
         };
         Ok(match action {
             Action::Wait { until } => Acted::Wait(until),
             Action::Done(outcome) => Acted::Done(outcome),
             Action::Answer => {
-                let claim = self.job.claim.clone().expect("decided to answer with a claim");
-                let deposit = self.chain.call("requiredDeposit", broker.requiredDeposit(id)).await?;
-                let call = broker.answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_).value(deposit);
-                sent(format!("answered {} steps", claim.steps), self.chain.send("answerRequest", call).await?)
+                let claim = self
+                    .job
+                    .claim
+                    .clone()
+                    .expect("decided to answer with a claim");
+                let deposit = self
+                    .chain
+                    .call("requiredDeposit", broker.requiredDeposit(id))
+                    .await?;
+                let call = broker
+                    .answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_)
+                    .value(deposit);
+                sent(
+                    format!("answered {} steps", claim.steps),
+                    self.chain.send("answerRequest", call).await?,
+                )
             }
             Action::Challenge => {
-                let claim = self.job.claim.clone().expect("decided to challenge with a claim");
-                let deposit = self.chain.call("requiredDeposit", broker.requiredDeposit(id)).await?;
-                let call = broker.challengeAnswer_1(id, claim.result.clone(), claim.steps, claim.final_).value(deposit);
+                let claim = self
+                    .job
+                    .claim
+                    .clone()
+                    .expect("decided to challenge with a claim");
+                let deposit = self
+                    .chain
+                    .call("requiredDeposit", broker.requiredDeposit(id))
+                    .await?;
+                let call = broker
+                    .challengeAnswer_1(id, claim.result.clone(), claim.steps, claim.final_)
+                    .value(deposit);
                 let receipt = self.chain.send("challengeAnswer", call).await?;
-                sent(format!("challenged {}'s answer with {} steps", request.host, claim.steps), receipt)
+                sent(
+                    format!(
+                        "challenged {}'s answer with {} steps",
+                        request.host, claim.steps
+                    ),
+                    receipt,
+                )
             }
-            Action::Start => sent("started the dispute".into(), self.chain.send("initializeDispute", broker.initializeDispute(id)).await?),
-            Action::Timeout => sent("claimed a timeout".into(), self.chain.send("claimTimeout", broker.claimTimeout(id)).await?),
-            Action::SoftResolve => {
-                sent("soft-resolved".into(), self.chain.send("softResolveAnswer", broker.softResolveAnswer(id)).await?)
-            }
-            Action::Finalize => sent("finalized".into(), self.chain.send("finalize", broker.finalize(id)).await?),
+            Action::Start => sent(
+                "started the dispute".into(),
+                self.chain
+                    .send("initializeDispute", broker.initializeDispute(id))
+                    .await?,
+            ),
+            Action::Timeout => sent(
+                "claimed a timeout".into(),
+                self.chain
+                    .send("claimTimeout", broker.claimTimeout(id))
+                    .await?,
+            ),
+            Action::SoftResolve => sent(
+                "soft-resolved".into(),
+                self.chain
+                    .send("softResolveAnswer", broker.softResolveAnswer(id))
+                    .await?,
+            ),
+            Action::Finalize => sent(
+                "finalized".into(),
+                self.chain.send("finalize", broker.finalize(id)).await?,
+            ),
             Action::Execute => {
-                let call = broker.executeExecutable(id, U256::from(EXECUTE_STEPS)).gas(EXECUTE_GAS);
-                sent("executed steps on-chain".into(), self.chain.send("executeExecutable", call).await?)
+                let call = broker
+                    .executeExecutable(id, U256::from(EXECUTE_STEPS))
+                    .gas(EXECUTE_GAS);
+                sent(
+                    "executed steps on-chain".into(),
+                    self.chain.send("executeExecutable", call).await?,
+                )
             }
             Action::Bisect => {
-                let Some(oracle) = self.oracle.clone() else { return Ok(Acted::NeedTrace) };
+                let Some(oracle) = self.oracle.clone() else {
+                    return Ok(Acted::NeedTrace);
+                };
                 let (lo, hi, arity) = (game.lo, game.hi, self.config.deployment.arity);
-                let points = blocking(move || strategy::defender_points(&mut oracle.lock().unwrap(), lo, hi, arity)).await?;
+                let points = blocking(move || {
+                    strategy::defender_points(&mut oracle.lock().unwrap(), lo, hi, arity)
+                })
+                .await?;
                 let receipt = self.chain.send("bisect", broker.bisect(id, points)).await?;
                 sent(format!("bisected [{lo}, {hi}]"), receipt)
             }
             Action::Select => {
-                let Some(oracle) = self.oracle.clone() else { return Ok(Acted::NeedTrace) };
+                let Some(oracle) = self.oracle.clone() else {
+                    return Ok(Acted::NeedTrace);
+                };
                 let posted = self.posted_points(id, &game).await?;
-                let (lo, hi, arity, c_hi) = (game.lo, game.hi, self.config.deployment.arity, game.cHi);
+                let (lo, hi, arity, c_hi) =
+                    (game.lo, game.hi, self.config.deployment.arity, game.cHi);
                 let index = blocking(move || {
-                    strategy::challenger_index(&mut oracle.lock().unwrap(), lo, hi, arity, &posted, c_hi).map(|i| (i, posted))
+                    strategy::challenger_index(
+                        &mut oracle.lock().unwrap(),
+                        lo,
+                        hi,
+                        arity,
+                        &posted,
+                        c_hi,
+                    )
+                    .map(|i| (i, posted))
                 })
                 .await?;
                 match index {
                     (Some(index), posted) => {
-                        let receipt = self.chain.send("selectSegment", broker.selectSegment(id, posted, U256::from(index))).await?;
+                        let receipt = self
+                            .chain
+                            .send(
+                                "selectSegment",
+                                broker.selectSegment(id, posted, U256::from(index)),
+                            )
+                            .await?;
                         sent(format!("selected segment {index} of [{lo}, {hi}]"), receipt)
                     }
                     (None, _) => {
@@ -520,26 +638,50 @@ impl ActContext {
     }
 
     /// The commitments the defender posted this round, from its `Bisected` log.
-    async fn posted_points(&self, id: U256, game: &IBroker::Game) -> std::result::Result<Vec<B256>, ecm_chain::Error> {
+    async fn posted_points(
+        &self,
+        id: U256,
+        game: &IBroker::Game,
+    ) -> std::result::Result<Vec<B256>, ecm_chain::Error> {
         let filter = Filter::new()
             .address(self.config.deployment.broker)
             .event_signature(Broker::Bisected::SIGNATURE_HASH)
             .topic1(B256::from(id))
             .from_block(self.config.deployment.deployed_at_block);
         let provider = self.chain.provider();
-        let logs = self.chain.read("eth_getLogs", || async { alloy::providers::Provider::get_logs(provider, &filter).await }).await?;
+        let logs = self
+            .chain
+            .read("eth_getLogs", || async {
+                alloy::providers::Provider::get_logs(provider, &filter).await
+            })
+            .await?;
         for log in logs.iter().rev() {
-            let Ok(event) = Broker::Bisected::decode_raw_log(log.topics(), &log.data().data) else { continue };
-            if event.lo == game.lo && event.hi == game.hi && alloy::primitives::keccak256(concat(&event.points)) == game.pointsHash {
+            let Ok(event) = Broker::Bisected::decode_raw_log(log.topics(), &log.data().data) else {
+                continue;
+            };
+            if event.lo == game.lo
+                && event.hi == game.hi
+                && alloy::primitives::keccak256(concat(&event.points)) == game.pointsHash
+            {
                 return Ok(event.points);
             }
         }
-        Err(ecm_chain::Error::Rpc { action: "reading the posted points".into(), reason: "no Bisected log matches the game".into() })
+        Err(ecm_chain::Error::Rpc {
+            action: "reading the posted points".into(),
+            reason: "no Bisected log matches the game".into(),
+        })
     }
 
     /// Reveals the agreed point, if revm says the one step goes our way.
-    async fn prove(&self, id: U256, request: &IBroker::Request, game: &IBroker::Game) -> std::result::Result<Acted, ecm_chain::Error> {
-        let Some(oracle) = self.oracle.clone() else { return Ok(Acted::NeedTrace) };
+    async fn prove(
+        &self,
+        id: U256,
+        request: &IBroker::Request,
+        game: &IBroker::Game,
+    ) -> std::result::Result<Acted, ecm_chain::Error> {
+        let Some(oracle) = self.oracle.clone() else {
+            return Ok(Acted::NeedTrace);
+        };
         let lo = game.lo;
         let point = blocking(move || strategy::reveal(&mut oracle.lock().unwrap(), lo)).await?;
         if point.commitment() != game.cLo {
@@ -548,21 +690,38 @@ impl ActContext {
         }
         let program = self.program.clone();
         let reveal = point.clone();
-        let computed = tokio::task::spawn_blocking(move || strategy::one_step_commitment(&mut program.evm(), lo, &reveal))
-            .await
-            .map_err(|e| ecm_chain::Error::Rpc { action: "one-step check".into(), reason: e.to_string() })?
-            .map_err(|e| ecm_chain::Error::Rpc { action: "one-step check".into(), reason: e.to_string() })?;
+        let computed = tokio::task::spawn_blocking(move || {
+            strategy::one_step_commitment(&mut program.evm(), lo, &reveal)
+        })
+        .await
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "one-step check".into(),
+            reason: e.to_string(),
+        })?
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "one-step check".into(),
+            reason: e.to_string(),
+        })?;
         let defending = request.host == self.me;
         if (computed == game.cHi) != defending {
             warn!(target: "agent", id = self.job.id, step = lo + 1, "revm says the one step would go against us; not sending it");
             return Ok(Acted::Wait(None));
         }
-        let gas = u64::from(request.maxStepGas) * 2 + PROVE_OVERHEAD_GAS + 16 * point.state.len() as u64;
-        let call = self.chain.broker().proveStep(id, point.final_, Bytes::from(point.state)).gas(gas);
+        let gas =
+            u64::from(request.maxStepGas) * 2 + PROVE_OVERHEAD_GAS + 16 * point.state.len() as u64;
+        let call = self
+            .chain
+            .broker()
+            .proveStep(id, point.final_, Bytes::from(point.state))
+            .gas(gas);
         let receipt = self.chain.send("proveStep", call).await?;
         info!(target: "agent", id = self.job.id, step = lo + 1, tx = %receipt.transaction_hash, gas = receipt.gas_used, "proved the one step");
         let what = format!("proved step {} tx={}", lo + 1, receipt.transaction_hash);
-        Ok(Acted::Sent(Sent { what, engages: false, challenged: None }))
+        Ok(Acted::Sent(Sent {
+            what,
+            engages: false,
+            challenged: None,
+        }))
     }
 }
 
@@ -576,8 +735,14 @@ async fn blocking<T: Send + 'static>(
 ) -> std::result::Result<T, ecm_chain::Error> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ecm_chain::Error::Rpc { action: "trace query".into(), reason: e.to_string() })?
-        .map_err(|e| ecm_chain::Error::Rpc { action: "trace query".into(), reason: e.to_string() })
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "trace query".into(),
+            reason: e.to_string(),
+        })?
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "trace query".into(),
+            reason: e.to_string(),
+        })
 }
 
 fn to_u64(id: U256) -> u64 {
@@ -592,12 +757,24 @@ async fn load_programs(config: &AgentConfig, chain: &Chain) -> Result<HashMap<B2
         .deployment
         .programs
         .iter()
-        .filter(|(name, _)| config.programs.is_empty() || config.programs.iter().any(|p| p == *name))
+        .filter(|(name, _)| {
+            config.programs.is_empty() || config.programs.iter().any(|p| p == *name)
+        })
         .collect();
-    if let Some(unknown) = config.programs.iter().find(|p| !config.deployment.programs.contains_key(*p)) {
+    if let Some(unknown) = config
+        .programs
+        .iter()
+        .find(|p| !config.deployment.programs.contains_key(*p))
+    {
         return Err(Error::Config(format!(
             "program `{unknown}` is not in the deployment (known: {})",
-            config.deployment.programs.keys().cloned().collect::<Vec<_>>().join(", ")
+            config
+                .deployment
+                .programs
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut programs = HashMap::new();
@@ -606,10 +783,13 @@ async fn load_programs(config: &AgentConfig, chain: &Chain) -> Result<HashMap<B2
             warn!(target: "agent", program = %name, "no WASM module with the registered hash: not serving it");
             continue;
         };
-        let wasm = runtime.load(spec.wasm).map_err(|e| Error::Config(format!("{name}: {e}")))?;
-        let execution_code = alloy::providers::Provider::get_code_at(chain.provider(), entry.execution)
-            .await
-            .map_err(|e| Error::Config(format!("{name}: fetching the Execution code: {e}")))?;
+        let wasm = runtime
+            .load(spec.wasm)
+            .map_err(|e| Error::Config(format!("{name}: {e}")))?;
+        let execution_code =
+            alloy::providers::Provider::get_code_at(chain.provider(), entry.execution)
+                .await
+                .map_err(|e| Error::Config(format!("{name}: fetching the Execution code: {e}")))?;
         let mut evm = EvmStepper::new(execution_code.clone(), entry.max_step_gas);
         let plan = conformance::Plan {
             inputs: vec![vec![], vec![3, 0, 0, 0, 0, 0, 0, 0], vec![7; 40]],
@@ -617,12 +797,18 @@ async fn load_programs(config: &AgentConfig, chain: &Chain) -> Result<HashMap<B2
             random_states: 24,
             seed: 1,
         };
-        let report = conformance::check(&wasm, &mut evm, &plan).map_err(|e| Error::Config(format!("{name}: {e}")))?;
+        let report = conformance::check(&wasm, &mut evm, &plan)
+            .map_err(|e| Error::Config(format!("{name}: {e}")))?;
         if let Some(d) = report.divergence {
             error!(target: "agent", program = %name, step = d.step, "WASM and EVM disagree: not serving this program");
             continue;
         }
-        let program = Program { name: name.clone(), wasm, execution_code, max_step_gas: entry.max_step_gas };
+        let program = Program {
+            name: name.clone(),
+            wasm,
+            execution_code,
+            max_step_gas: entry.max_step_gas,
+        };
         programs.insert(entry.id, Arc::new(program));
     }
     if programs.is_empty() {

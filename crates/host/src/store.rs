@@ -82,11 +82,15 @@ pub struct JobStore {
 impl JobStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let fail = |path: &Path, e: &dyn std::fmt::Display| Error::Store { path: path.into(), reason: e.to_string() };
+        let fail = |path: &Path, e: &dyn std::fmt::Display| Error::Store {
+            path: path.into(),
+            reason: e.to_string(),
+        };
         std::fs::create_dir_all(dir).map_err(|e| fail(dir, &e))?;
         let path = dir.join("jobs.json");
         let contents = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).map_err(|e| fail(&path, &format!("{e}; move the file away to start afresh")))?,
+            Ok(text) => serde_json::from_str(&text)
+                .map_err(|e| fail(&path, &format!("{e}; move the file away to start afresh")))?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
             Err(e) => return Err(fail(&path, &e)),
         };
@@ -99,7 +103,10 @@ impl JobStore {
         let text = serde_json::to_string_pretty(&self.contents).expect("jobs serialize");
         std::fs::write(&tmp, text)
             .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| Error::Store { path: self.path.clone(), reason: e.to_string() })
+            .map_err(|e| Error::Store {
+                path: self.path.clone(),
+                reason: e.to_string(),
+            })
     }
 
     /// The last block whose logs were processed.
@@ -149,7 +156,11 @@ mod tests {
             max_steps: 100,
             payment: U256::from(10),
             stance: Stance::Engaged,
-            claim: Some(Claim { result: Bytes::from_static(b"r"), steps: 5, final_: true }),
+            claim: Some(Claim {
+                result: Bytes::from_static(b"r"),
+                steps: 5,
+                final_: true,
+            }),
             challenged: vec![],
             log: vec!["answered 0xabc".into()],
         });

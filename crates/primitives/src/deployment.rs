@@ -62,29 +62,47 @@ pub struct DevAccount {
 impl Deployment {
     /// Reads a deployment file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Io { path: path.into(), source })?;
-        serde_json::from_str(&text).map_err(|source| Error::Malformed { path: path.into(), source })
+        let text = std::fs::read_to_string(path).map_err(|error| Error::Io {
+            path: path.into(),
+            error,
+        })?;
+        serde_json::from_str(&text).map_err(|error| Error::Malformed {
+            path: path.into(),
+            error,
+        })
     }
 
     /// Writes the deployment file (pretty JSON).
     pub fn save(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).expect("a deployment serializes");
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.into(), source })?;
+            std::fs::create_dir_all(dir).map_err(|error| Error::Io {
+                path: dir.into(),
+                error,
+            })?;
         }
-        std::fs::write(path, text + "\n").map_err(|source| Error::Io { path: path.into(), source })
+        std::fs::write(path, text + "\n").map_err(|error| Error::Io {
+            path: path.into(),
+            error,
+        })
     }
 
     /// The program named `name`.
     pub fn program(&self, name: &str) -> Result<&ProgramEntry> {
         self.programs.get(name).ok_or_else(|| {
-            Error::UnknownProgram(name.into(), self.programs.keys().cloned().collect::<Vec<_>>().join(", "))
+            Error::UnknownProgram(
+                name.into(),
+                self.programs.keys().cloned().collect::<Vec<_>>().join(", "),
+            )
         })
     }
 
     /// The name of the program with id `id`, if it is one of this deployment's.
     pub fn program_name(&self, id: B256) -> Option<&str> {
-        self.programs.iter().find(|(_, p)| p.id == id).map(|(name, _)| name.as_str())
+        self.programs
+            .iter()
+            .find(|(_, p)| p.id == id)
+            .map(|(name, _)| name.as_str())
     }
 
     /// The dev account with role `role`.
@@ -101,7 +119,12 @@ mod tests {
         let mut programs = BTreeMap::new();
         programs.insert(
             "counter".to_string(),
-            ProgramEntry { id: B256::repeat_byte(1), execution: Address::repeat_byte(2), wasm_hash: B256::repeat_byte(3), max_step_gas: 20_000 },
+            ProgramEntry {
+                id: B256::repeat_byte(1),
+                execution: Address::repeat_byte(2),
+                wasm_hash: B256::repeat_byte(3),
+                max_step_gas: 20_000,
+            },
         );
         Deployment {
             rpc_url: "http://127.0.0.1:8545".into(),

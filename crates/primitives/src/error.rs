@@ -6,20 +6,20 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The deployment file could not be read or written.
-    #[error("cannot access deployment file {path}: {source}")]
+    #[error("cannot access deployment file {path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The deployment file is not valid JSON of the expected shape.
-    #[error("deployment file {path} is malformed: {source} (write one with `ecm devnet`)")]
+    #[error("deployment file {path} is malformed: {error} (write one with `ecm devnet`)")]
     Malformed {
         /// The file.
         path: PathBuf,
         /// The cause.
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// The deployment has no program of that name.
     #[error("no program named `{0}` in the deployment (known: {1})")]

@@ -15,7 +15,7 @@ pub mod deployment;
 pub mod error;
 pub mod game;
 
-pub use deployment::{DevAccount, Deployment, ProgramEntry};
+pub use deployment::{Deployment, DevAccount, ProgramEntry};
 pub use error::{Error, Result};
 
 use alloy_primitives::{B256, Bytes, keccak256};
@@ -70,8 +70,15 @@ mod tests {
 
     #[test]
     fn claims_differ_by_final_flag() {
-        let a = Claim { result: Bytes::from_static(b"x"), steps: 3, final_: true };
-        let b = Claim { final_: false, ..a.clone() };
+        let a = Claim {
+            result: Bytes::from_static(b"x"),
+            steps: 3,
+            final_: true,
+        };
+        let b = Claim {
+            final_: false,
+            ..a.clone()
+        };
         assert_ne!(a.commitment(), b.commitment());
     }
 }

@@ -6,21 +6,39 @@ use ecm_example_programs as examples;
 use ecm_primitives::MAX_STATE_BYTES;
 
 /// Parses `text` as raw hex (`0x...`), else with the program's typed parser.
-pub(crate) fn parse(program: &'static str, expected: &'static str, text: &str, typed: fn(&str) -> Result<Vec<u8>, String>) -> Result<Vec<u8>> {
+pub(crate) fn parse(
+    program: &'static str,
+    expected: &'static str,
+    text: &str,
+    typed: fn(&str) -> Result<Vec<u8>, String>,
+) -> Result<Vec<u8>> {
     let text = text.trim();
     let bytes = if let Some(stripped) = text.strip_prefix("0x") {
-        hex::decode(stripped).map_err(|e| Error::InvalidInput { program, reason: format!("bad hex: {e}"), expected })?
+        hex::decode(stripped).map_err(|e| Error::InvalidInput {
+            program,
+            reason: format!("bad hex: {e}"),
+            expected,
+        })?
     } else {
-        typed(text).map_err(|reason| Error::InvalidInput { program, reason, expected })?
+        typed(text).map_err(|reason| Error::InvalidInput {
+            program,
+            reason,
+            expected,
+        })?
     };
     if bytes.len() > MAX_STATE_BYTES {
-        return Err(Error::InputTooLarge { len: bytes.len(), max: MAX_STATE_BYTES });
+        return Err(Error::InputTooLarge {
+            len: bytes.len(),
+            max: MAX_STATE_BYTES,
+        });
     }
     Ok(bytes)
 }
 
 fn decimal(text: &str) -> Result<u64, String> {
-    text.replace('_', "").parse::<u64>().map_err(|e| format!("`{text}` is not a decimal number: {e}"))
+    text.replace('_', "")
+        .parse::<u64>()
+        .map_err(|e| format!("`{text}` is not a decimal number: {e}"))
 }
 
 pub(crate) fn fibonacci(text: &str) -> Result<Vec<u8>, String> {
@@ -34,7 +52,9 @@ pub(crate) fn counter(text: &str) -> Result<Vec<u8>, String> {
 pub(crate) fn build_byte_array(text: &str) -> Result<Vec<u8>, String> {
     let len = decimal(text)? as usize;
     if len > MAX_STATE_BYTES {
-        return Err(format!("{len} bytes is above the maximum of {MAX_STATE_BYTES}"));
+        return Err(format!(
+            "{len} bytes is above the maximum of {MAX_STATE_BYTES}"
+        ));
     }
     Ok(examples::build_byte_array::input(len))
 }
@@ -42,8 +62,11 @@ pub(crate) fn build_byte_array(text: &str) -> Result<Vec<u8>, String> {
 pub(crate) fn keccak_chain(text: &str) -> Result<Vec<u8>, String> {
     let (n, seed) = match text.split_once(':') {
         Some((n, seed)) => {
-            let bytes = hex::decode(seed.trim_start_matches("0x")).map_err(|e| format!("bad seed hex: {e}"))?;
-            let seed: [u8; 32] = bytes.try_into().map_err(|_| "the seed must be 32 bytes".to_string())?;
+            let bytes = hex::decode(seed.trim_start_matches("0x"))
+                .map_err(|e| format!("bad seed hex: {e}"))?;
+            let seed: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| "the seed must be 32 bytes".to_string())?;
             (decimal(n)?, seed)
         }
         None => (decimal(text)?, [0u8; 32]),

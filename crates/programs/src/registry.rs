@@ -29,7 +29,9 @@ pub struct ProgramSpec {
 
 impl std::fmt::Debug for ProgramSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProgramSpec").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ProgramSpec")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -53,9 +55,11 @@ impl ProgramSpec {
 
 mod modules {
     pub(super) const FIBONACCI: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fibonacci.wasm"));
-    pub(super) const BUILD_BYTE_ARRAY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/build_byte_array.wasm"));
+    pub(super) const BUILD_BYTE_ARRAY: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/build_byte_array.wasm"));
     pub(super) const COUNTER: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/counter.wasm"));
-    pub(super) const KECCAK_CHAIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/keccak_chain.wasm"));
+    pub(super) const KECCAK_CHAIN: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/keccak_chain.wasm"));
     pub(super) const BLAKE2B: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/blake2b.wasm"));
 }
 
@@ -129,10 +133,17 @@ pub fn all() -> &'static [ProgramSpec] {
 
 /// The example program called `name`.
 pub fn by_name(name: &str) -> Result<&'static ProgramSpec> {
-    PROGRAMS.iter().find(|p| p.name == name).ok_or_else(|| Error::UnknownProgram {
-        name: name.into(),
-        known: PROGRAMS.iter().map(|p| p.name).collect::<Vec<_>>().join(", "),
-    })
+    PROGRAMS
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| Error::UnknownProgram {
+            name: name.into(),
+            known: PROGRAMS
+                .iter()
+                .map(|p| p.name)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
 }
 
 /// The example program whose module hashes to `hash`.
@@ -153,21 +164,42 @@ mod tests {
         assert_eq!(fib.show_result(&[0x59]), "89");
         let chain = by_name("keccak-chain").unwrap();
         assert_eq!(chain.parse_input("3").unwrap().len(), 40);
-        let seeded = chain.parse_input(&format!("3:0x{}", "11".repeat(32))).unwrap();
+        let seeded = chain
+            .parse_input(&format!("3:0x{}", "11".repeat(32)))
+            .unwrap();
         assert_eq!(&seeded[8..], &[0x11; 32]);
-        assert_eq!(by_name("counter").unwrap().show_result(&[5, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]), "counted 5 of 5");
+        assert_eq!(
+            by_name("counter")
+                .unwrap()
+                .show_result(&[5, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0]),
+            "counted 5 of 5"
+        );
     }
 
     #[test]
     fn bad_inputs_say_what_is_expected() {
-        let err = by_name("fibonacci").unwrap().parse_input("ten").unwrap_err().to_string();
+        let err = by_name("fibonacci")
+            .unwrap()
+            .parse_input("ten")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("decimal") && err.contains("e.g. 10"), "{err}");
-        let err = by_name("fibonacci").unwrap().parse_input("0xzz").unwrap_err().to_string();
+        let err = by_name("fibonacci")
+            .unwrap()
+            .parse_input("0xzz")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad hex"), "{err}");
-        let err = by_name("blake2b").unwrap().parse_input(&"a".repeat(9000)).unwrap_err();
+        let err = by_name("blake2b")
+            .unwrap()
+            .parse_input(&"a".repeat(9000))
+            .unwrap_err();
         assert!(matches!(err, Error::InputTooLarge { len: 9000, .. }));
         let err = by_name("fib").unwrap_err().to_string();
-        assert!(err.contains("fibonacci") && err.contains("counter"), "{err}");
+        assert!(
+            err.contains("fibonacci") && err.contains("counter"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -9,7 +9,9 @@ pub enum Error {
     #[error("not a valid WASM module: {0}")]
     NotWasm(String),
     /// The module lacks an export of the guest ABI.
-    #[error("the module does not export `{name}`: it is not an ecm program (build it with the ecm-guest SDK)")]
+    #[error(
+        "the module does not export `{name}`: it is not an ecm program (build it with the ecm-guest SDK)"
+    )]
     MissingExport {
         /// The export's name.
         name: &'static str,
@@ -31,7 +33,9 @@ pub enum Error {
         name: String,
     },
     /// The module implements another version of the guest ABI.
-    #[error("the module implements guest ABI version {found}, this runtime speaks version {expected}")]
+    #[error(
+        "the module implements guest ABI version {found}, this runtime speaks version {expected}"
+    )]
     AbiVersion {
         /// The module's version.
         found: i32,
@@ -47,7 +51,9 @@ pub enum Error {
         message: String,
     },
     /// A step burned more than its fuel: it loops, or is far heavier than the limits allow.
-    #[error("step {step} ran out of fuel ({fuel} units): the program loops or needs a higher fuel limit")]
+    #[error(
+        "step {step} ran out of fuel ({fuel} units): the program loops or needs a higher fuel limit"
+    )]
     FuelExhausted {
         /// The step.
         step: u64,
@@ -55,7 +61,9 @@ pub enum Error {
         fuel: u64,
     },
     /// The program tried to grow its memory past the cap.
-    #[error("the program tried to grow its memory to {desired} bytes, above the {limit}-byte limit")]
+    #[error(
+        "the program tried to grow its memory to {desired} bytes, above the {limit}-byte limit"
+    )]
     MemoryLimit {
         /// The size it asked for.
         desired: usize,
@@ -82,7 +90,9 @@ pub enum Error {
         max_steps: u64,
     },
     /// No module with this hash is in the store.
-    #[error("no WASM module with hash {0} in the module store (add it with `ecm program register` or copy it in)")]
+    #[error(
+        "no WASM module with hash {0} in the module store (add it with `ecm program register` or copy it in)"
+    )]
     UnknownModule(B256),
     /// A module file's contents do not hash to its name.
     #[error("module file {path} does not hash to its name (found {found}): the file is corrupt")]

@@ -7,8 +7,8 @@ use crate::{
 use alloy_primitives::{B256, keccak256};
 use std::fmt;
 use wasmtime::{
-    Config, Engine, ExternType, Instance, Linker, Memory, Module, OptLevel, ResourceLimiter, Store, Trap, TypedFunc,
-    ValType,
+    Config, Engine, ExternType, Instance, Linker, Memory, Module, OptLevel, ResourceLimiter, Store,
+    Trap, TypedFunc, ValType,
 };
 
 /// The version of the guest ABI this runtime speaks.
@@ -30,7 +30,9 @@ pub struct Runtime {
 
 impl fmt::Debug for Runtime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Runtime").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -59,21 +61,34 @@ impl Runtime {
     /// Compiles `bytes` and checks that it is an ecm program: it implements the guest ABI and
     /// imports nothing.
     pub fn load(&self, bytes: &[u8]) -> Result<WasmProgram> {
-        let module = Module::new(&self.engine, bytes).map_err(|e| Error::NotWasm(format!("{e:#}")))?;
+        let module =
+            Module::new(&self.engine, bytes).map_err(|e| Error::NotWasm(format!("{e:#}")))?;
         if let Some(import) = module.imports().next() {
-            return Err(Error::UnexpectedImport { module: import.module().into(), name: import.name().into() });
+            return Err(Error::UnexpectedImport {
+                module: import.module().into(),
+                name: import.name().into(),
+            });
         }
         check_memory_export(&module)?;
         check_func_export(&module, "ecm_abi_version", &[], "() -> i32")?;
         check_func_export(&module, "ecm_alloc", &[ValType::I32], "(i32) -> i32")?;
-        check_func_export(&module, "ecm_step", &[ValType::I64, ValType::I32, ValType::I32], "(i64, i32, i32) -> i32")?;
+        check_func_export(
+            &module,
+            "ecm_step",
+            &[ValType::I64, ValType::I32, ValType::I32],
+            "(i64, i32, i32) -> i32",
+        )?;
         check_func_export(
             &module,
             "ecm_run",
             &[ValType::I64, ValType::I64, ValType::I32, ValType::I32],
             "(i64, i64, i32, i32) -> i32",
         )?;
-        Ok(WasmProgram { runtime: self.clone(), module, hash: keccak256(bytes) })
+        Ok(WasmProgram {
+            runtime: self.clone(),
+            module,
+            hash: keccak256(bytes),
+        })
     }
 }
 
@@ -81,11 +96,19 @@ fn check_memory_export(module: &Module) -> Result<()> {
     match module.get_export("memory") {
         None => Err(Error::MissingExport { name: "memory" }),
         Some(ExternType::Memory(_)) => Ok(()),
-        Some(_) => Err(Error::ExportType { name: "memory", expected: "a linear memory" }),
+        Some(_) => Err(Error::ExportType {
+            name: "memory",
+            expected: "a linear memory",
+        }),
     }
 }
 
-fn check_func_export(module: &Module, name: &'static str, params: &[ValType], expected: &'static str) -> Result<()> {
+fn check_func_export(
+    module: &Module,
+    name: &'static str,
+    params: &[ValType],
+    expected: &'static str,
+) -> Result<()> {
     let Some(export) = module.get_export(name) else {
         return Err(Error::MissingExport { name });
     };
@@ -96,7 +119,11 @@ fn check_func_export(module: &Module, name: &'static str, params: &[ValType], ex
         && func.params().zip(params).all(|(a, b)| ValType::eq(&a, b));
     let results: Vec<ValType> = func.results().collect();
     let results_ok = results.len() == 1 && ValType::eq(&results[0], &ValType::I32);
-    if params_ok && results_ok { Ok(()) } else { Err(Error::ExportType { name, expected }) }
+    if params_ok && results_ok {
+        Ok(())
+    } else {
+        Err(Error::ExportType { name, expected })
+    }
 }
 
 /// A compiled, validated program, identified by the keccak256 of its module bytes.
@@ -109,7 +136,9 @@ pub struct WasmProgram {
 
 impl fmt::Debug for WasmProgram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WasmProgram").field("hash", &self.hash).finish_non_exhaustive()
+        f.debug_struct("WasmProgram")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
     }
 }
 
@@ -122,16 +151,32 @@ impl WasmProgram {
     /// A fresh instance, with its own memory, ready to run steps.
     pub fn instantiate(&self) -> Result<WasmInstance> {
         let limits = self.runtime.limits.clone();
-        let mut store = Store::new(&self.runtime.engine, Guard { memory_limit: limits.memory_bytes });
+        let mut store = Store::new(
+            &self.runtime.engine,
+            Guard {
+                memory_limit: limits.memory_bytes,
+            },
+        );
         store.limiter(|guard| guard);
-        store.set_fuel(limits.fuel_per_call).map_err(|e| Error::Wasmtime(e.to_string()))?;
+        store
+            .set_fuel(limits.fuel_per_call)
+            .map_err(|e| Error::Wasmtime(e.to_string()))?;
         let linker: Linker<Guard> = Linker::new(&self.runtime.engine);
-        let instance = linker.instantiate(&mut store, &self.module).map_err(|e| classify(e, 0, &limits))?;
-        let memory = instance.get_memory(&mut store, "memory").ok_or(Error::MissingExport { name: "memory" })?;
+        let instance = linker
+            .instantiate(&mut store, &self.module)
+            .map_err(|e| classify(e, 0, &limits))?;
+        let memory = instance
+            .get_memory(&mut store, "memory")
+            .ok_or(Error::MissingExport { name: "memory" })?;
         let version: TypedFunc<(), i32> = typed(&instance, &mut store, "ecm_abi_version")?;
-        let found = version.call(&mut store, ()).map_err(|e| classify(e, 0, &limits))?;
+        let found = version
+            .call(&mut store, ())
+            .map_err(|e| classify(e, 0, &limits))?;
         if found != ABI_VERSION {
-            return Err(Error::AbiVersion { found, expected: ABI_VERSION });
+            return Err(Error::AbiVersion {
+                found,
+                expected: ABI_VERSION,
+            });
         }
         Ok(WasmInstance {
             alloc: typed(&instance, &mut store, "ecm_alloc")?,
@@ -150,7 +195,9 @@ fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     store: &mut Store<Guard>,
     name: &'static str,
 ) -> Result<TypedFunc<P, R>> {
-    instance.get_typed_func(store, name).map_err(|_| Error::MissingExport { name })
+    instance
+        .get_typed_func(store, name)
+        .map_err(|_| Error::MissingExport { name })
 }
 
 /// The store's resource limiter: refuses memory growth past the cap by trapping with
@@ -174,14 +221,27 @@ impl fmt::Display for MemoryLimitHit {
 impl std::error::Error for MemoryLimitHit {}
 
 impl ResourceLimiter for Guard {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_limit {
-            return Err(wasmtime::Error::new(MemoryLimitHit { desired, limit: self.memory_limit }));
+            return Err(wasmtime::Error::new(MemoryLimitHit {
+                desired,
+                limit: self.memory_limit,
+            }));
         }
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -189,12 +249,24 @@ impl ResourceLimiter for Guard {
 /// Turns a wasmtime error from a call into the typed error it stands for.
 fn classify(error: wasmtime::Error, step: u64, limits: &Limits) -> Error {
     if let Some(hit) = error.downcast_ref::<MemoryLimitHit>() {
-        return Error::MemoryLimit { desired: hit.desired, limit: hit.limit };
+        return Error::MemoryLimit {
+            desired: hit.desired,
+            limit: hit.limit,
+        };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => Error::FuelExhausted { step, fuel: limits.fuel_per_step },
-        Some(trap) => Error::Trap { step, message: trap.to_string() },
-        None => Error::Trap { step, message: format!("{error:#}") },
+        Some(Trap::OutOfFuel) => Error::FuelExhausted {
+            step,
+            fuel: limits.fuel_per_step,
+        },
+        Some(trap) => Error::Trap {
+            step,
+            message: trap.to_string(),
+        },
+        None => Error::Trap {
+            step,
+            message: format!("{error:#}"),
+        },
     }
 }
 
@@ -213,7 +285,9 @@ pub struct WasmInstance {
 
 impl fmt::Debug for WasmInstance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WasmInstance").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("WasmInstance")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
     }
 }
 
@@ -222,35 +296,60 @@ impl WasmInstance {
     pub fn step(&mut self, i: u64, state: &[u8]) -> Result<RunOutput> {
         let ptr = self.write_input(state, i)?;
         self.refuel(self.limits.fuel_per_step)?;
-        let out = self.step.call(&mut self.store, (i as i64, ptr, state.len() as i32));
+        let out = self
+            .step
+            .call(&mut self.store, (i as i64, ptr, state.len() as i32));
         let header = out.map_err(|e| classify(e, i, &self.limits))?;
         self.read_output(header, 1, i)
     }
 
     /// Up to `n` steps from step `first` through the batched entry `ecm_run`, in one call, with
     /// `fuel` to spend. Stops early at a final state.
-    fn run_batch(&mut self, first: u64, n: u64, state: &[u8], fuel: u64) -> Result<(RunOutput, u64)> {
+    fn run_batch(
+        &mut self,
+        first: u64,
+        n: u64,
+        state: &[u8],
+        fuel: u64,
+    ) -> Result<(RunOutput, u64)> {
         let ptr = self.write_input(state, first)?;
         self.refuel(fuel)?;
-        let call = self.run.call(&mut self.store, (first as i64, n as i64, ptr, state.len() as i32));
+        let call = self.run.call(
+            &mut self.store,
+            (first as i64, n as i64, ptr, state.len() as i32),
+        );
         let header = call.map_err(|e| classify(e, first, &self.limits))?;
-        let burned = fuel - self.store.get_fuel().map_err(|e| Error::Wasmtime(e.to_string()))?;
+        let burned = fuel
+            - self
+                .store
+                .get_fuel()
+                .map_err(|e| Error::Wasmtime(e.to_string()))?;
         Ok((self.read_output(header, n, first)?, burned))
     }
 
     fn refuel(&mut self, fuel: u64) -> Result<()> {
-        self.store.set_fuel(fuel).map_err(|e| Error::Wasmtime(e.to_string()))
+        self.store
+            .set_fuel(fuel)
+            .map_err(|e| Error::Wasmtime(e.to_string()))
     }
 
     fn write_input(&mut self, state: &[u8], step: u64) -> Result<i32> {
         if state.len() > self.limits.max_state_bytes {
-            return Err(Error::StateTooLarge { len: state.len(), max: self.limits.max_state_bytes });
+            return Err(Error::StateTooLarge {
+                len: state.len(),
+                max: self.limits.max_state_bytes,
+            });
         }
         self.refuel(self.limits.fuel_per_step)?;
-        let ptr = self.alloc.call(&mut self.store, state.len() as i32).map_err(|e| classify(e, step, &self.limits))?;
+        let ptr = self
+            .alloc
+            .call(&mut self.store, state.len() as i32)
+            .map_err(|e| classify(e, step, &self.limits))?;
         self.memory
             .write(&mut self.store, ptr as u32 as usize, state)
-            .map_err(|_| Error::AbiViolation(format!("ecm_alloc returned {ptr:#x}, outside memory")))?;
+            .map_err(|_| {
+                Error::AbiViolation(format!("ecm_alloc returned {ptr:#x}, outside memory"))
+            })?;
         Ok(ptr)
     }
 
@@ -258,12 +357,19 @@ impl WasmInstance {
         let mut header = [0u8; OUTPUT_HEADER_BYTES];
         self.memory
             .read(&self.store, header_ptr as u32 as usize, &mut header)
-            .map_err(|_| Error::AbiViolation(format!("output header at {header_ptr:#x} is outside memory")))?;
+            .map_err(|_| {
+                Error::AbiViolation(format!(
+                    "output header at {header_ptr:#x} is outside memory"
+                ))
+            })?;
         let word = |k: usize| u32::from_le_bytes(header[4 * k..4 * k + 4].try_into().unwrap());
         let (state_ptr, state_len, final_flag) = (word(0) as usize, word(1) as usize, word(2));
         let steps = u64::from_le_bytes(header[16..24].try_into().unwrap());
         if state_len > self.limits.max_state_bytes {
-            return Err(Error::StateTooLarge { len: state_len, max: self.limits.max_state_bytes });
+            return Err(Error::StateTooLarge {
+                len: state_len,
+                max: self.limits.max_state_bytes,
+            });
         }
         if final_flag > 1 || steps == 0 || steps > asked || (steps < asked && final_flag == 0) {
             return Err(Error::AbiViolation(format!(
@@ -273,24 +379,46 @@ impl WasmInstance {
         let mut state = vec![0u8; state_len];
         self.memory
             .read(&self.store, state_ptr, &mut state)
-            .map_err(|_| Error::AbiViolation(format!("state at {state_ptr:#x}+{state_len} is outside memory")))?;
-        Ok(RunOutput { state, final_: final_flag == 1, steps })
+            .map_err(|_| {
+                Error::AbiViolation(format!(
+                    "state at {state_ptr:#x}+{state_len} is outside memory"
+                ))
+            })?;
+        Ok(RunOutput {
+            state,
+            final_: final_flag == 1,
+            steps,
+        })
     }
 }
 
 impl Stepper for WasmInstance {
     fn run(&mut self, first: u64, n: u64, state: &[u8]) -> Result<RunOutput> {
-        let mut current = RunOutput { state: state.to_vec(), final_: false, steps: 0 };
+        let mut current = RunOutput {
+            state: state.to_vec(),
+            final_: false,
+            steps: 0,
+        };
         let mut batch = FIRST_BATCH;
         while current.steps < n && !current.final_ {
             let want = batch.min(n - current.steps);
             // A batch gets fuel for its steps, within the per-call cap; a single step always gets
             // its full per-step fuel, so the outcome never depends on how steps were batched.
-            let fuel = self.limits.fuel_per_step.saturating_mul(want).min(self.limits.fuel_per_call).max(self.limits.fuel_per_step);
+            let fuel = self
+                .limits
+                .fuel_per_step
+                .saturating_mul(want)
+                .min(self.limits.fuel_per_call)
+                .max(self.limits.fuel_per_step);
             match self.run_batch(first + current.steps, want, &current.state, fuel) {
                 Ok((out, burned)) => {
-                    self.fuel_per_step_seen = self.fuel_per_step_seen.max(burned.div_ceil(out.steps));
-                    current = RunOutput { state: out.state, final_: out.final_, steps: current.steps + out.steps };
+                    self.fuel_per_step_seen =
+                        self.fuel_per_step_seen.max(burned.div_ceil(out.steps));
+                    current = RunOutput {
+                        state: out.state,
+                        final_: out.final_,
+                        steps: current.steps + out.steps,
+                    };
                     let per_step = self.fuel_per_step_seen.max(1);
                     batch = (self.limits.fuel_per_call / 2 / per_step).clamp(1, 1 << 24);
                 }

@@ -38,12 +38,17 @@ impl ModuleStore {
         let path = self.path(hash);
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::UnknownModule(hash)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::UnknownModule(hash));
+            }
             Err(e) => return Err(e.into()),
         };
         let found = keccak256(&bytes);
         if found != hash {
-            return Err(Error::CorruptModule { path: path.display().to_string(), found });
+            return Err(Error::CorruptModule {
+                path: path.display().to_string(),
+                found,
+            });
         }
         Ok(bytes)
     }
@@ -68,6 +73,9 @@ mod tests {
         assert_eq!(store.get(hash).unwrap(), b"\0asm module");
         std::fs::write(store.path(hash), b"tampered").unwrap();
         assert!(matches!(store.get(hash), Err(Error::CorruptModule { .. })));
-        assert!(matches!(store.get(B256::ZERO), Err(Error::UnknownModule(_))));
+        assert!(matches!(
+            store.get(B256::ZERO),
+            Err(Error::UnknownModule(_))
+        ));
     }
 }

@@ -50,7 +50,11 @@ impl Stepper for NativeStepper {
             final_ = (self.0)(first + steps, &mut state);
             steps += 1;
         }
-        Ok(RunOutput { state, final_, steps })
+        Ok(RunOutput {
+            state,
+            final_,
+            steps,
+        })
     }
 }
 
@@ -113,37 +117,62 @@ impl<S: Stepper> TraceOracle<S> {
             cursor: None,
             work: 0,
         };
-        oracle.insert_checkpoint(0, Point { final_: false, state: input });
+        oracle.insert_checkpoint(
+            0,
+            Point {
+                final_: false,
+                state: input,
+            },
+        );
         oracle
     }
 
     /// Computes the whole trace (once), placing checkpoints, and says how it ends.
     pub fn run_to_end(&mut self) -> Result<Outcome> {
         if let Some((steps, point)) = &self.end {
-            return Ok(Outcome { steps: *steps, final_: point.final_, result: point.state.clone() });
+            return Ok(Outcome {
+                steps: *steps,
+                final_: point.final_,
+                result: point.state.clone(),
+            });
         }
-        let (mut at, mut point) = self.checkpoints.iter().next_back().map(|(i, p)| (*i, p.clone())).unwrap();
+        let (mut at, mut point) = self
+            .checkpoints
+            .iter()
+            .next_back()
+            .map(|(i, p)| (*i, p.clone()))
+            .unwrap();
         while !point.final_ && at < self.max_steps {
             let next_mark = (at / self.interval + 1) * self.interval;
             let n = next_mark.min(self.max_steps) - at;
             let out = self.stepper.run(at + 1, n, &point.state)?;
             self.work += out.steps;
             at += out.steps;
-            point = Point { final_: out.final_, state: out.state };
+            point = Point {
+                final_: out.final_,
+                state: out.state,
+            };
             if at % self.interval == 0 {
                 self.insert_checkpoint(at, point.clone());
             }
         }
         self.insert_checkpoint(at, point.clone());
         self.end = Some((at, point.clone()));
-        Ok(Outcome { steps: at, final_: point.final_, result: point.state })
+        Ok(Outcome {
+            steps: at,
+            final_: point.final_,
+            result: point.state,
+        })
     }
 
     /// The trace point `(f_i, s_i)`. After the final step the trace is sticky: every later point
     /// is the final one.
     pub fn point(&mut self, i: u64) -> Result<Point> {
         if i > self.max_steps {
-            return Err(Error::BeyondMaxSteps { step: i, max_steps: self.max_steps });
+            return Err(Error::BeyondMaxSteps {
+                step: i,
+                max_steps: self.max_steps,
+            });
         }
         if let Some((end, point)) = &self.end {
             if i >= *end {
@@ -153,7 +182,12 @@ impl<S: Stepper> TraceOracle<S> {
         if let Some(point) = self.checkpoints.get(&i) {
             return Ok(point.clone());
         }
-        let (mut at, mut point) = self.checkpoints.range(..=i).next_back().map(|(k, p)| (*k, p.clone())).unwrap();
+        let (mut at, mut point) = self
+            .checkpoints
+            .range(..=i)
+            .next_back()
+            .map(|(k, p)| (*k, p.clone()))
+            .unwrap();
         if let Some((cursor_at, cursor_point)) = &self.cursor {
             if *cursor_at > at && *cursor_at <= i {
                 (at, point) = (*cursor_at, cursor_point.clone());
@@ -163,7 +197,10 @@ impl<S: Stepper> TraceOracle<S> {
             let out = self.stepper.run(at + 1, i - at, &point.state)?;
             self.work += out.steps;
             at += out.steps;
-            point = Point { final_: out.final_, state: out.state };
+            point = Point {
+                final_: out.final_,
+                state: out.state,
+            };
         }
         // A final state reached early stays (sticky).
         self.cursor = Some((at, point.clone()));

@@ -32,7 +32,12 @@ fn header(ptr: &str, len: &str) -> String {
 }
 
 fn limits() -> Limits {
-    Limits { fuel_per_step: 5_000_000, fuel_per_call: 50_000_000, memory_bytes: 4 << 20, ..Limits::default() }
+    Limits {
+        fuel_per_step: 5_000_000,
+        fuel_per_call: 50_000_000,
+        memory_bytes: 4 << 20,
+        ..Limits::default()
+    }
 }
 
 fn run(wat: &str) -> Result<ecm_runtime::RunOutput, Error> {
@@ -43,7 +48,11 @@ fn run(wat: &str) -> Result<ecm_runtime::RunOutput, Error> {
 }
 
 fn assert_quick(start: Instant) {
-    assert!(start.elapsed() < Duration::from_secs(10), "took {:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        start.elapsed()
+    );
 }
 
 #[test]
@@ -57,22 +66,40 @@ fn a_well_behaved_module_echoes_its_input() {
 #[test]
 fn trap_is_a_typed_error() {
     let err = run(&module("unreachable")).unwrap_err();
-    assert!(matches!(err, Error::Trap { step: 1, ref message } if message.contains("unreachable")), "{err}");
+    assert!(
+        matches!(err, Error::Trap { step: 1, ref message } if message.contains("unreachable")),
+        "{err}"
+    );
 }
 
 #[test]
 fn endless_loop_runs_out_of_fuel() {
     let start = Instant::now();
     let err = run(&module("(loop $l (br $l)) (i32.const 0)")).unwrap_err();
-    assert!(matches!(err, Error::FuelExhausted { step: 1, fuel: 5_000_000 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::FuelExhausted {
+                step: 1,
+                fuel: 5_000_000
+            }
+        ),
+        "{err}"
+    );
     assert_quick(start);
 }
 
 #[test]
 fn unbounded_memory_growth_hits_the_cap() {
     let start = Instant::now();
-    let err = run(&module("(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (i32.const 0)")).unwrap_err();
-    assert!(matches!(err, Error::MemoryLimit { limit, .. } if limit == 4 << 20), "{err}");
+    let err = run(&module(
+        "(loop $l (drop (memory.grow (i32.const 16))) (br $l)) (i32.const 0)",
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::MemoryLimit { limit, .. } if limit == 4 << 20),
+        "{err}"
+    );
     assert_quick(start);
 }
 
@@ -87,7 +114,10 @@ fn deep_recursion_overflows_the_stack_as_a_trap() {
   (func $f (param i32) (result i32) (call $f (i32.add (local.get 0) (i32.const 1))))
 )"#;
     let err = run(wat).unwrap_err();
-    assert!(matches!(err, Error::Trap { ref message, .. } if message.contains("stack")), "{err}");
+    assert!(
+        matches!(err, Error::Trap { ref message, .. } if message.contains("stack")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -97,9 +127,15 @@ fn missing_export_is_named() {
   (func (export "ecm_alloc") (param i32) (result i32) (i32.const 0))
   (func (export "ecm_step") (param i64 i32 i32) (result i32) (i32.const 0)))"#;
     let err = run(wat).unwrap_err();
-    assert!(matches!(err, Error::MissingExport { name: "ecm_run" }), "{err}");
+    assert!(
+        matches!(err, Error::MissingExport { name: "ecm_run" }),
+        "{err}"
+    );
     let no_memory = r#"(module (func (export "ecm_abi_version") (result i32) (i32.const 1)))"#;
-    assert!(matches!(run(no_memory).unwrap_err(), Error::MissingExport { name: "memory" }));
+    assert!(matches!(
+        run(no_memory).unwrap_err(),
+        Error::MissingExport { name: "memory" }
+    ));
 }
 
 #[test]
@@ -110,38 +146,85 @@ fn mistyped_export_is_named() {
   (func (export "ecm_step") (param i64 i32 i32) (result i32) (i32.const 0))
   (func (export "ecm_run") (param i32) (result i32) (i32.const 0)))"#;
     let err = run(wat).unwrap_err();
-    assert!(matches!(err, Error::ExportType { name: "ecm_run", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::ExportType {
+                name: "ecm_run",
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn imports_are_refused() {
-    let wat = module_with(r#"(import "env" "clock" (func))"#, "(i32.const 1)", "(i32.const 0)");
+    let wat = module_with(
+        r#"(import "env" "clock" (func))"#,
+        "(i32.const 1)",
+        "(i32.const 0)",
+    );
     let err = run(&wat).unwrap_err();
-    assert!(matches!(err, Error::UnexpectedImport { ref module, ref name } if module == "env" && name == "clock"), "{err}");
+    assert!(
+        matches!(err, Error::UnexpectedImport { ref module, ref name } if module == "env" && name == "clock"),
+        "{err}"
+    );
 }
 
 #[test]
 fn other_abi_versions_are_refused() {
     let err = run(&module_with("", "(i32.const 2)", "(i32.const 0)")).unwrap_err();
-    assert!(matches!(err, Error::AbiVersion { found: 2, expected: 1 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::AbiVersion {
+                found: 2,
+                expected: 1
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn out_of_bounds_pointers_break_the_abi() {
     let err = run(&module(&header("(i32.const 65000)", "(i32.const 1000)"))).unwrap_err();
-    assert!(matches!(err, Error::AbiViolation(ref m) if m.contains("outside memory")), "{err}");
+    assert!(
+        matches!(err, Error::AbiViolation(ref m) if m.contains("outside memory")),
+        "{err}"
+    );
     let err = run(&module("(i32.const 65530)")).unwrap_err();
-    assert!(matches!(err, Error::AbiViolation(ref m) if m.contains("header")), "{err}");
+    assert!(
+        matches!(err, Error::AbiViolation(ref m) if m.contains("header")),
+        "{err}"
+    );
 }
 
 #[test]
 fn oversize_state_is_refused() {
     let err = run(&module(&header("(i32.const 0)", "(i32.const 9000)"))).unwrap_err();
-    assert!(matches!(err, Error::StateTooLarge { len: 9000, max: 8192 }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::StateTooLarge {
+                len: 9000,
+                max: 8192
+            }
+        ),
+        "{err}"
+    );
     let runtime = Runtime::new(limits()).unwrap();
-    let mut instance = runtime.load(module(&header("(local.get 2)", "(local.get 3)")).as_bytes()).unwrap().instantiate().unwrap();
+    let mut instance = runtime
+        .load(module(&header("(local.get 2)", "(local.get 3)")).as_bytes())
+        .unwrap()
+        .instantiate()
+        .unwrap();
     let err = instance.run(1, 1, &vec![0; 8193]).unwrap_err();
-    assert!(matches!(err, Error::StateTooLarge { len: 8193, .. }), "{err}");
+    assert!(
+        matches!(err, Error::StateTooLarge { len: 8193, .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,12 +233,21 @@ fn impossible_step_counts_break_the_abi() {
     let body = "(i32.store (i32.const 0) (local.get 2)) (i32.store (i32.const 4) (local.get 3)) \
                 (i64.store (i32.const 16) (i64.const 5)) (i32.const 0)";
     let err = run(&module(body)).unwrap_err();
-    assert!(matches!(err, Error::AbiViolation(ref m) if m.contains("5 steps")), "{err}");
+    assert!(
+        matches!(err, Error::AbiViolation(ref m) if m.contains("5 steps")),
+        "{err}"
+    );
 }
 
 #[test]
 fn garbage_is_not_wasm() {
     let runtime = Runtime::new(Limits::default()).unwrap();
-    assert!(matches!(runtime.load(b"hello, world").unwrap_err(), Error::NotWasm(_)));
-    assert!(matches!(runtime.load(b"\0asm\x01\0\0\0\xff").unwrap_err(), Error::NotWasm(_)));
+    assert!(matches!(
+        runtime.load(b"hello, world").unwrap_err(),
+        Error::NotWasm(_)
+    ));
+    assert!(matches!(
+        runtime.load(b"\0asm\x01\0\0\0\xff").unwrap_err(),
+        Error::NotWasm(_)
+    ));
 }

@@ -7,7 +7,16 @@ use ecm_runtime::{Limits, NativeStepper, Runtime, Stepper};
 fn inputs(name: &str) -> Vec<Vec<u8>> {
     let spec = ecm_programs::by_name(name).unwrap();
     let typed: &[&str] = match name {
-        "fibonacci" => &["0", "1", "2", "10", "60", "299", "0x0a00", "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"],
+        "fibonacci" => &[
+            "0",
+            "1",
+            "2",
+            "10",
+            "60",
+            "299",
+            "0x0a00",
+            "0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        ],
         "build-byte-array" => &["0", "1", "3", "300"],
         "counter" => &["0", "1", "7", "1000"],
         "keccak-chain" => &["0", "1", "50"],
@@ -35,7 +44,11 @@ fn wasm_matches_native_at_every_step() {
             for i in 1..=2000u64 {
                 let native_final = (spec.native)(i, &mut native);
                 let out = wasm.step(i, &state).unwrap();
-                assert_eq!(out.state, native, "{} input {input:02x?} step {i}", spec.name);
+                assert_eq!(
+                    out.state, native,
+                    "{} input {input:02x?} step {i}",
+                    spec.name
+                );
                 assert_eq!(out.final_, native_final, "{} step {i}", spec.name);
                 state = out.state;
                 if native_final {
@@ -66,13 +79,20 @@ fn fibonacci_ecm_values() {
     let mut wasm = runtime.load(spec.wasm).unwrap().instantiate().unwrap();
     let expected = [1u64, 1, 2, 3, 5, 8, 13, 21, 34, 55, 89];
     for (n, f) in expected.iter().enumerate() {
-        let out = wasm.run(1, 1000, &spec.parse_input(&n.to_string()).unwrap()).unwrap();
+        let out = wasm
+            .run(1, 1000, &spec.parse_input(&n.to_string()).unwrap())
+            .unwrap();
         assert!(out.final_);
         assert_eq!(out.steps, n as u64 + 1);
         assert_eq!(spec.show_result(&out.state), f.to_string());
     }
-    let out = wasm.run(1, 1000, &spec.parse_input("299").unwrap()).unwrap();
-    assert_eq!(spec.show_result(&out.state), "222232244629420445529739893461909967206666939096499764990979600");
+    let out = wasm
+        .run(1, 1000, &spec.parse_input("299").unwrap())
+        .unwrap();
+    assert_eq!(
+        spec.show_result(&out.state),
+        "222232244629420445529739893461909967206666939096499764990979600"
+    );
 }
 
 #[test]

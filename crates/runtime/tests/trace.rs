@@ -10,7 +10,11 @@ fn counter() -> &'static ecm_programs::ProgramSpec {
 }
 
 /// Every commitment of a trace by stepping one at a time.
-fn straight(spec: &ecm_programs::ProgramSpec, input: &[u8], max_steps: u64) -> Vec<alloy_primitives::B256> {
+fn straight(
+    spec: &ecm_programs::ProgramSpec,
+    input: &[u8],
+    max_steps: u64,
+) -> Vec<alloy_primitives::B256> {
     let mut cs = vec![commitment(false, input)];
     let mut state = input.to_vec();
     let mut final_ = false;
@@ -26,12 +30,26 @@ fn straight(spec: &ecm_programs::ProgramSpec, input: &[u8], max_steps: u64) -> V
 #[test]
 fn outcome_of_a_finished_and_an_unfinished_trace() {
     let spec = counter();
-    let mut done = TraceOracle::new(NativeStepper(spec.native), spec.parse_input("100").unwrap(), 1000, 1 << 20);
+    let mut done = TraceOracle::new(
+        NativeStepper(spec.native),
+        spec.parse_input("100").unwrap(),
+        1000,
+        1 << 20,
+    );
     let outcome = done.run_to_end().unwrap();
     assert_eq!((outcome.steps, outcome.final_), (100, true));
-    let mut cut = TraceOracle::new(NativeStepper(spec.native), spec.parse_input("100").unwrap(), 60, 1 << 20);
+    let mut cut = TraceOracle::new(
+        NativeStepper(spec.native),
+        spec.parse_input("100").unwrap(),
+        60,
+        1 << 20,
+    );
     let outcome = cut.run_to_end().unwrap();
-    assert_eq!((outcome.steps, outcome.final_), (60, false), "out of steps at maxSteps");
+    assert_eq!(
+        (outcome.steps, outcome.final_),
+        (60, false),
+        "out of steps at maxSteps"
+    );
     assert!(cut.point(61).is_err());
 }
 
@@ -39,9 +57,18 @@ fn outcome_of_a_finished_and_an_unfinished_trace() {
 fn checkpoints_stay_within_the_budget() {
     let spec = counter();
     let budget = 10_000;
-    let mut oracle = TraceOracle::new(NativeStepper(spec.native), spec.parse_input("1000000").unwrap(), 2_000_000, budget);
+    let mut oracle = TraceOracle::new(
+        NativeStepper(spec.native),
+        spec.parse_input("1000000").unwrap(),
+        2_000_000,
+        budget,
+    );
     oracle.run_to_end().unwrap();
-    assert!(oracle.checkpoint_bytes() <= budget, "{} > {budget}", oracle.checkpoint_bytes());
+    assert!(
+        oracle.checkpoint_bytes() <= budget,
+        "{} > {budget}",
+        oracle.checkpoint_bytes()
+    );
     assert!(oracle.checkpoint_interval() > 1);
     // A query replays at most one interval.
     let before = oracle.work();
@@ -59,7 +86,11 @@ fn wasm_oracle_matches_native_oracle() {
     let mut native = TraceOracle::new(NativeStepper(spec.native), input, 5000, 1 << 20);
     assert_eq!(wasm.run_to_end().unwrap(), native.run_to_end().unwrap());
     for i in [0, 1, 2, 999, 1000, 1001, 2999, 3000, 3001, 5000] {
-        assert_eq!(wasm.commitment(i).unwrap(), native.commitment(i).unwrap(), "c_{i}");
+        assert_eq!(
+            wasm.commitment(i).unwrap(),
+            native.commitment(i).unwrap(),
+            "c_{i}"
+        );
     }
 }
 
@@ -88,8 +119,23 @@ proptest! {
 #[test]
 fn queries_before_the_end_is_known_are_answered_too() {
     let spec = counter();
-    let mut oracle = TraceOracle::new(NativeStepper(spec.native), spec.parse_input("50").unwrap(), 100, 1 << 20);
-    assert_eq!(oracle.commitment(80).unwrap(), straight(spec, &spec.parse_input("50").unwrap(), 100)[80]);
+    let mut oracle = TraceOracle::new(
+        NativeStepper(spec.native),
+        spec.parse_input("50").unwrap(),
+        100,
+        1 << 20,
+    );
+    assert_eq!(
+        oracle.commitment(80).unwrap(),
+        straight(spec, &spec.parse_input("50").unwrap(), 100)[80]
+    );
     let mut stepper = NativeStepper(spec.native);
-    assert_eq!(stepper.run(1, 10, &spec.parse_input("5").unwrap()).unwrap().steps, 5, "stops at the final state");
+    assert_eq!(
+        stepper
+            .run(1, 10, &spec.parse_input("5").unwrap())
+            .unwrap()
+            .steps,
+        5,
+        "stops at the final state"
+    );
 }

@@ -59,7 +59,12 @@ pub struct Plan {
 /// Runs the module and the contract side by side as `plan` says.
 pub fn check(wasm: &WasmProgram, evm: &mut EvmStepper, plan: &Plan) -> Result<ConformanceReport> {
     let mut instance = wasm.instantiate()?;
-    let mut report = ConformanceReport { inputs: 0, random_states: 0, steps: 0, divergence: None };
+    let mut report = ConformanceReport {
+        inputs: 0,
+        random_states: 0,
+        steps: 0,
+        divergence: None,
+    };
 
     for input in &plan.inputs {
         report.inputs += 1;
@@ -89,7 +94,11 @@ pub fn check(wasm: &WasmProgram, evm: &mut EvmStepper, plan: &Plan) -> Result<Co
             _ => rng.random_range(0..=600),
         };
         let state: Vec<u8> = (0..len).map(|_| rng.random()).collect();
-        let i = if rng.random_bool(0.3) { 1 } else { rng.random_range(2..=1000) };
+        let i = if rng.random_bool(0.3) {
+            1
+        } else {
+            rng.random_range(2..=1000)
+        };
         if let Err(divergence) = compare(&mut instance, evm, i, &state)? {
             report.divergence = Some(divergence);
             return Ok(report);
@@ -101,7 +110,12 @@ pub fn check(wasm: &WasmProgram, evm: &mut EvmStepper, plan: &Plan) -> Result<Co
 
 type Compared = std::result::Result<(Vec<u8>, bool), Divergence>;
 
-fn compare(instance: &mut ecm_runtime::WasmInstance, evm: &mut EvmStepper, i: u64, state: &[u8]) -> Result<Compared> {
+fn compare(
+    instance: &mut ecm_runtime::WasmInstance,
+    evm: &mut EvmStepper,
+    i: u64,
+    state: &[u8],
+) -> Result<Compared> {
     let chain = evm.next(i, false, state)?;
     let wasm = instance.step(i, state);
     let agree = matches!(&wasm, Ok(out) if out.state == chain.state && out.final_ == chain.final_);
@@ -111,7 +125,9 @@ fn compare(instance: &mut ecm_runtime::WasmInstance, evm: &mut EvmStepper, i: u6
     Ok(Err(Divergence {
         from: Bytes::copy_from_slice(state),
         step: i,
-        wasm: wasm.map(|out| (Bytes::from(out.state), out.final_)).map_err(|e| e.to_string()),
+        wasm: wasm
+            .map(|out| (Bytes::from(out.state), out.final_))
+            .map_err(|e| e.to_string()),
         evm: (Bytes::from(chain.state), chain.final_),
     }))
 }

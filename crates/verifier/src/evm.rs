@@ -44,7 +44,9 @@ pub struct EvmStepper {
 
 impl std::fmt::Debug for EvmStepper {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EvmStepper").field("max_step_gas", &self.max_step_gas).finish_non_exhaustive()
+        f.debug_struct("EvmStepper")
+            .field("max_step_gas", &self.max_step_gas)
+            .finish_non_exhaustive()
     }
 }
 
@@ -52,7 +54,10 @@ impl EvmStepper {
     /// A stepper over an Execution contract's runtime code, giving each step `max_step_gas`.
     pub fn new(runtime_code: Bytes, max_step_gas: u32) -> Self {
         let mut db = CacheDB::new(EmptyDB::new());
-        db.insert_account_info(EXECUTION, AccountInfo::from_bytecode(Bytecode::new_raw(runtime_code)));
+        db.insert_account_info(
+            EXECUTION,
+            AccountInfo::from_bytecode(Bytecode::new_raw(runtime_code)),
+        );
         db.insert_account_info(
             HARNESS,
             AccountInfo::from_bytecode(Bytecode::new_raw(StepHarness::DEPLOYED_BYTECODE.clone())),
@@ -60,12 +65,22 @@ impl EvmStepper {
         let evm = Context::new(db, SPEC)
             .modify_block_chained(|block: &mut BlockEnv| block.gas_limit = u64::MAX)
             .build_mainnet();
-        Self { evm, max_step_gas: u64::from(max_step_gas) }
+        Self {
+            evm,
+            max_step_gas: u64::from(max_step_gas),
+        }
     }
 
     /// A stepper over the code deployed at `execution`, fetched with `eth_getCode`.
-    pub async fn from_chain(provider: &impl Provider, execution: Address, max_step_gas: u32) -> Result<Self> {
-        let code = provider.get_code_at(execution).await.map_err(|e| Error::Rpc(e.to_string()))?;
+    pub async fn from_chain(
+        provider: &impl Provider,
+        execution: Address,
+        max_step_gas: u32,
+    ) -> Result<Self> {
+        let code = provider
+            .get_code_at(execution)
+            .await
+            .map_err(|e| Error::Rpc(e.to_string()))?;
         if code.is_empty() {
             return Err(Error::NoCode(execution));
         }
@@ -93,27 +108,46 @@ impl EvmStepper {
             .gas_limit(HARNESS_GAS)
             .gas_price(0)
             .build_fill();
-        let outcome = self.evm.transact(tx).map_err(|e| Error::Evm(e.to_string()))?;
+        let outcome = self
+            .evm
+            .transact(tx)
+            .map_err(|e| Error::Evm(e.to_string()))?;
         match outcome.result {
             ExecutionResult::Success { output, .. } => {
                 let ret = StepHarness::nextCall::abi_decode_returns(output.data())
                     .map_err(|e| Error::Harness(format!("undecodable output: {e}")))?;
-                Ok(EvmStep { state: ret.nextState.to_vec(), final_: ret.nextFinal, gas_used: ret.gasUsed.to::<u64>() })
+                Ok(EvmStep {
+                    state: ret.nextState.to_vec(),
+                    final_: ret.nextFinal,
+                    gas_used: ret.gasUsed.to::<u64>(),
+                })
             }
-            ExecutionResult::Revert { output, .. } => Err(Error::Harness(format!("reverted with {output}"))),
-            ExecutionResult::Halt { reason, .. } => Err(Error::Harness(format!("halted: {reason:?}"))),
+            ExecutionResult::Revert { output, .. } => {
+                Err(Error::Harness(format!("reverted with {output}")))
+            }
+            ExecutionResult::Halt { reason, .. } => {
+                Err(Error::Harness(format!("halted: {reason:?}")))
+            }
         }
     }
 }
 
 impl Stepper for EvmStepper {
     fn run(&mut self, first: u64, n: u64, state: &[u8]) -> ecm_runtime::Result<RunOutput> {
-        let mut out = RunOutput { state: state.to_vec(), final_: false, steps: 0 };
+        let mut out = RunOutput {
+            state: state.to_vec(),
+            final_: false,
+            steps: 0,
+        };
         while out.steps < n && !out.final_ {
             let step = self
                 .next(first + out.steps, false, &out.state)
                 .map_err(|e| ecm_runtime::Error::Wasmtime(format!("revm: {e}")))?;
-            out = RunOutput { state: step.state, final_: step.final_, steps: out.steps + 1 };
+            out = RunOutput {
+                state: step.state,
+                final_: step.final_,
+                steps: out.steps + 1,
+            };
         }
         Ok(out)
     }

@@ -7,8 +7,16 @@ use ecm_primitives::{commitment, game};
 use ecm_runtime::{Point, Stepper, TraceOracle};
 
 /// The defender's commitments at the split points of `[lo, hi]`.
-pub fn defender_points<S: Stepper>(oracle: &mut TraceOracle<S>, lo: u64, hi: u64, arity: u64) -> Result<Vec<B256>> {
-    game::interior_points(lo, hi, arity).into_iter().map(|p| Ok(oracle.commitment(p)?)).collect()
+pub fn defender_points<S: Stepper>(
+    oracle: &mut TraceOracle<S>,
+    lo: u64,
+    hi: u64,
+    arity: u64,
+) -> Result<Vec<B256>> {
+    game::interior_points(lo, hi, arity)
+        .into_iter()
+        .map(|p| Ok(oracle.commitment(p)?))
+        .collect()
 }
 
 /// The sub-segment an honest challenger picks among the defender's `posted` points of
@@ -24,7 +32,11 @@ pub fn challenger_index<S: Stepper>(
 ) -> Result<Option<u64>> {
     let parts = game::parts(lo, hi, arity);
     for j in 0..parts {
-        let right = if j + 1 < parts { posted[j as usize] } else { c_hi };
+        let right = if j + 1 < parts {
+            posted[j as usize]
+        } else {
+            c_hi
+        };
         if oracle.commitment(game::split_point(lo, hi, parts, j + 1))? != right {
             return Ok(Some(j));
         }

@@ -15,18 +15,31 @@ struct Liar {
 }
 
 impl ecm_runtime::Stepper for Liar {
-    fn run(&mut self, first: u64, n: u64, state: &[u8]) -> ecm_runtime::Result<ecm_runtime::RunOutput> {
+    fn run(
+        &mut self,
+        first: u64,
+        n: u64,
+        state: &[u8],
+    ) -> ecm_runtime::Result<ecm_runtime::RunOutput> {
         let mut state = state.to_vec();
         let (mut steps, mut final_) = (0, false);
         while steps < n && !final_ {
             let i = first + steps;
             final_ = (self.step)(i, &mut state);
             if i == self.lie_at {
-                if let Some(b) = state.last_mut() { *b ^= 1 } else { state.push(1) }
+                if let Some(b) = state.last_mut() {
+                    *b ^= 1
+                } else {
+                    state.push(1)
+                }
             }
             steps += 1;
         }
-        Ok(ecm_runtime::RunOutput { state, final_, steps })
+        Ok(ecm_runtime::RunOutput {
+            state,
+            final_,
+            steps,
+        })
     }
 }
 
@@ -39,24 +52,41 @@ fn play<D: ecm_runtime::Stepper, C: ecm_runtime::Stepper>(
     evm: &mut EvmStepper,
 ) -> Option<bool> {
     let (mut lo, mut hi) = (0u64, n);
-    let (mut c_lo, mut c_hi) = (defender.commitment(0).unwrap(), defender.commitment(n).unwrap());
+    let (mut c_lo, mut c_hi) = (
+        defender.commitment(0).unwrap(),
+        defender.commitment(n).unwrap(),
+    );
     if challenger.commitment(n).unwrap() == c_hi {
         return None; // nothing to dispute
     }
     let mut rounds = 0;
     while hi - lo > 1 {
         let points = strategy::defender_points(defender, lo, hi, arity).unwrap();
-        let index = strategy::challenger_index(challenger, lo, hi, arity, &points, c_hi).unwrap().expect("disagrees");
+        let index = strategy::challenger_index(challenger, lo, hi, arity, &points, c_hi)
+            .unwrap()
+            .expect("disagrees");
         let parts = game::parts(lo, hi, arity);
-        let (new_lo, new_hi) = (game::split_point(lo, hi, parts, index), game::split_point(lo, hi, parts, index + 1));
-        if index > 0 { c_lo = points[index as usize - 1]; }
-        if index + 1 < parts { c_hi = points[index as usize]; }
+        let (new_lo, new_hi) = (
+            game::split_point(lo, hi, parts, index),
+            game::split_point(lo, hi, parts, index + 1),
+        );
+        if index > 0 {
+            c_lo = points[index as usize - 1];
+        }
+        if index + 1 < parts {
+            c_hi = points[index as usize];
+        }
         (lo, hi) = (new_lo, new_hi);
         rounds += 1;
     }
     assert!(rounds <= game::rounds(n, arity));
     // Whoever can open c_lo reveals it (the challenger agreed with it, so it can).
-    let point = if defender.commitment(lo).unwrap() == c_lo { strategy::reveal(defender, lo) } else { strategy::reveal(challenger, lo) }.unwrap();
+    let point = if defender.commitment(lo).unwrap() == c_lo {
+        strategy::reveal(defender, lo)
+    } else {
+        strategy::reveal(challenger, lo)
+    }
+    .unwrap();
     assert_eq!(point.commitment(), c_lo);
     let computed: B256 = strategy::one_step_commitment(evm, lo, &point).unwrap();
     Some(computed == c_hi)

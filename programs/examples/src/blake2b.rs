@@ -99,7 +99,11 @@ pub fn step(i: u64, state: &mut Vec<u8>) -> bool {
     let t = t + take as u64;
     compress(&mut h, &m, t, last);
 
-    let mut next = Vec::with_capacity(if last { 64 } else { HEADER + rest.len() - BLOCK });
+    let mut next = Vec::with_capacity(if last {
+        64
+    } else {
+        HEADER + rest.len() - BLOCK
+    });
     for word in h {
         next.extend_from_slice(&word.to_le_bytes());
     }

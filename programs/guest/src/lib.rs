@@ -60,7 +60,19 @@ unsafe impl Sync for Buffers {}
 impl Buffers {
     /// Empty buffers.
     pub const fn new() -> Self {
-        Self { inner: UnsafeCell::new((Vec::new(), Vec::new(), Output { state_ptr: 0, state_len: 0, final_flag: 0, reserved: 0, steps_done: 0 })) }
+        Self {
+            inner: UnsafeCell::new((
+                Vec::new(),
+                Vec::new(),
+                Output {
+                    state_ptr: 0,
+                    state_len: 0,
+                    final_flag: 0,
+                    reserved: 0,
+                    steps_done: 0,
+                },
+            )),
+        }
     }
 
     /// `ecm_alloc`: makes the input buffer `len` bytes long and returns where it starts.
@@ -79,7 +91,14 @@ impl Buffers {
     ///
     /// # Safety
     /// `ptr..ptr + len` must be the buffer `alloc` returned (or lie inside linear memory).
-    pub unsafe fn run(&self, step: fn(u64, &mut Vec<u8>) -> bool, first: u64, n: u64, ptr: *const u8, len: u32) -> *const Output {
+    pub unsafe fn run(
+        &self,
+        step: fn(u64, &mut Vec<u8>) -> bool,
+        first: u64,
+        n: u64,
+        ptr: *const u8,
+        len: u32,
+    ) -> *const Output {
         let (_, state, output) = unsafe { &mut *self.inner.get() };
         state.clear();
         state.extend_from_slice(unsafe { core::slice::from_raw_parts(ptr, len as usize) });
@@ -136,7 +155,9 @@ macro_rules! export_program {
         /// Up to `n` steps from step `first`, stopping at a final state.
         #[unsafe(no_mangle)]
         pub extern "C" fn ecm_run(first: i64, n: i64, ptr: i32, len: i32) -> i32 {
-            unsafe { ECM_BUFFERS.run($step, first as u64, n as u64, ptr as *const u8, len as u32) as i32 }
+            unsafe {
+                ECM_BUFFERS.run($step, first as u64, n as u64, ptr as *const u8, len as u32) as i32
+            }
         }
     };
 }

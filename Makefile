@@ -1,0 +1,38 @@
+# The two commands a newcomer needs are `make demo` and `make test`; everything they need is
+# installed from the registries first (npm: Foundry and solc; rustup: the toolchain and its
+# wasm32 target; crates.io: the Rust dependencies, fetched by cargo).
+
+CARGO ?= cargo
+# The native forge of the platform package: the node wrapper in node_modules/.bin does not
+# pass the exit status on, so failing tests would look green through it.
+FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
+
+.PHONY: install demo devnet test test-contracts test-rust lint
+
+## npm packages (Foundry, solc, OpenZeppelin) and the pinned Rust toolchain with its WASM target.
+install:
+	npm ci --no-audit --no-fund
+	rustup toolchain install
+
+## The whole story on an embedded devnet: an honest job, a cheating host caught, a cancel.
+demo: install
+	$(CARGO) run -p ecm-cli -- demo
+
+## A local devnet with a host and a challenger, until Ctrl-C (deployment in .ecm/deployment.json).
+devnet: install
+	$(CARGO) run -p ecm-cli -- devnet --host --challenger
+
+## Every test: the Foundry suite (with gas snapshots checked), then the Rust workspace, whose
+## end-to-end tests start their own Anvil nodes.
+test: install test-contracts test-rust
+
+test-contracts:
+	FORGE_SNAPSHOT_CHECK=true $(FORGE) test
+
+test-rust:
+	$(CARGO) test --workspace --locked
+
+lint:
+	$(FORGE) fmt --check
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings

@@ -1,0 +1,81 @@
+//! Options shared by `ecm host run` and `ecm challenger run`.
+
+use crate::{
+    opts::{DeploymentOpts, RpcOpts, WalletOpts},
+    units,
+};
+use clap::Args;
+use ecm_host::{AgentConfig, Cheat, Roles};
+use eyre::Result;
+use std::{path::PathBuf, time::Duration};
+
+#[derive(Debug, Args)]
+pub(crate) struct AgentArgs {
+    /// Where the agent keeps its jobs (resumed on restart).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Programs to serve, by name (default: all of the deployment's).
+    #[arg(long = "program", value_name = "NAME")]
+    programs: Vec<String>,
+    /// Ignore requests paying less than this (e.g. 0.01ether).
+    #[arg(long, default_value = "1")]
+    min_payment: String,
+    /// Computations at once (default: the number of cores).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// How often to look at the chain, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    poll_ms: u64,
+    /// Memory for each trace's checkpoints, in MiB.
+    #[arg(long, default_value_t = 16)]
+    checkpoint_mib: usize,
+    /// Answer wrong on purpose, lying at the last step (Anvil only: for demos and tests).
+    #[arg(long)]
+    cheat: bool,
+    /// Answer wrong on purpose from this step on (Anvil only).
+    #[arg(long, value_name = "STEP", conflicts_with = "cheat")]
+    cheat_at_step: Option<u64>,
+    #[command(flatten)]
+    deployment: DeploymentOpts,
+    #[command(flatten)]
+    rpc: RpcOpts,
+    #[command(flatten)]
+    wallet: WalletOpts,
+}
+
+impl AgentArgs {
+    pub(crate) fn config(&self, roles: Roles, default_dir: &str) -> Result<AgentConfig> {
+        let deployment = self.deployment.load()?;
+        let key = self.wallet.require(&deployment)?;
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".ecm").join(default_dir));
+        let mut config = AgentConfig::new(deployment, key, data_dir, roles);
+        if let Some(url) = &self.rpc.rpc_url {
+            config.rpc_url = url.clone();
+        }
+        config.programs = self.programs.clone();
+        config.min_payment = units::parse_amount(&self.min_payment)?;
+        if let Some(workers) = self.workers {
+            config.workers = workers.max(1);
+        }
+        config.poll_interval = Duration::from_millis(self.poll_ms.max(10));
+        config.checkpoint_budget = self.checkpoint_mib.max(1) << 20;
+        config.cheat = match (self.cheat, self.cheat_at_step) {
+            (true, _) => Some(Cheat::LastStep),
+            (false, Some(step)) => Some(Cheat::AtStep(step)),
+            (false, None) => None,
+        };
+        Ok(config)
+    }
+}
+
+/// Runs an agent until Ctrl-C.
+pub(crate) async fn run_until_ctrl_c(config: AgentConfig) -> Result<()> {
+    ecm_host::run(config, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

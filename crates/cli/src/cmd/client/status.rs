@@ -1,0 +1,67 @@
+use super::Common;
+use crate::{output, units};
+use clap::Args;
+use ecm_client::RequestStatus;
+use eyre::Result;
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The request id.
+    id: u64,
+    #[command(flatten)]
+    common: Common,
+}
+
+impl StatusArgs {
+    pub(crate) async fn run(self) -> Result<()> {
+        let client = self.common.client(false).await?;
+        let status = client.status(self.id).await?;
+        if self.common.output.json {
+            output::json(&status);
+        } else {
+            print(&status);
+        }
+        Ok(())
+    }
+}
+
+/// A request's status as aligned fields.
+pub(crate) fn print(s: &RequestStatus) {
+    let mut pairs = vec![
+        ("request", s.id.to_string()),
+        ("status", s.status.to_string()),
+        ("program", s.program.clone()),
+        ("requester", s.requester.to_string()),
+        ("payment", format!("{} ETH", units::format_ether(s.payment))),
+        ("deposit", format!("{} ETH", units::format_ether(s.deposit))),
+        ("disputes", format!("{:?}", s.mode)),
+    ];
+    if let Some(host) = s.host {
+        pairs.push(("answered by", host.to_string()));
+        pairs.push(("steps", s.steps.to_string()));
+    }
+    if let Some(result) = &s.result_display {
+        let suffix = if s.final_ == Some(false) {
+            " (out of steps)"
+        } else {
+            ""
+        };
+        pairs.push(("result", format!("{result}{suffix}")));
+    }
+    if s.deadline > 0 && !s.status.is_settled() {
+        pairs.push((
+            "deadline",
+            format!("block {} (now {})", s.deadline, s.block),
+        ));
+    }
+    if let Some(game) = &s.game {
+        pairs.push((
+            "game",
+            format!(
+                "segment [{}, {}], {}'s move until block {}",
+                game.lo, game.hi, game.mover, game.deadline
+            ),
+        ));
+    }
+    output::fields(&pairs);
+}

@@ -1,0 +1,261 @@
+//! `ecm demo`: the whole story on an embedded devnet, in one command.
+//!
+//! Three agents run in-process (an honest host serving Fibonacci, a cheating host serving the
+//! keccak chain, a challenger checking everything) while a requester makes three requests: one
+//! answered honestly and accepted, one answered wrong and overturned by a bisection dispute,
+//! one cancelled. Blocks come from a ticker (a block every 250 ms) so windows pass quickly.
+
+use crate::{output, units};
+use alloy::primitives::{Address, U256};
+use clap::Args;
+use ecm_client::{Client, NewRequest, Status};
+use ecm_devnet::{AnvilConfig, DeployConfig};
+use ecm_host::{AgentConfig, Cheat, Roles};
+use eyre::{Result, WrapErr, bail};
+use std::{collections::HashMap, time::Duration};
+use tokio::sync::watch;
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+}
+
+const ROLES: [&str; 4] = ["requester", "host", "cheater", "challenger"];
+
+impl DemoArgs {
+    pub(crate) async fn run(self) -> Result<()> {
+        let started = std::time::Instant::now();
+        println!("starting an Anvil devnet and deploying ecm...");
+        let devnet = ecm_devnet::start(
+            AnvilConfig::default(),
+            DeployConfig {
+                clock_blocks: 100,
+                ..DeployConfig::default()
+            },
+        )
+        .await
+        .wrap_err("starting the embedded devnet")?;
+        let deployment = devnet.deployment.clone();
+        let key = |role: &str| {
+            deployment
+                .account(role)
+                .expect("dev accounts")
+                .private_key
+                .clone()
+        };
+        let address = |role: &str| deployment.account(role).expect("dev accounts").address;
+        let requester = Client::connect(deployment.clone(), None, Some(key("requester"))).await?;
+        let before = balances(&requester, &address).await?;
+
+        let dirs = tempfile_dir()?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let mut agents = Vec::new();
+        for (role, roles, programs, cheat) in [
+            ("host", Roles::HOST, vec!["fibonacci"], None),
+            (
+                "cheater",
+                Roles::HOST,
+                vec!["keccak-chain"],
+                Some(Cheat::LastStep),
+            ),
+            ("challenger", Roles::CHALLENGER, vec![], None),
+        ] {
+            let mut config =
+                AgentConfig::new(deployment.clone(), key(role), dirs.join(role), roles);
+            config.programs = programs.into_iter().map(String::from).collect();
+            config.cheat = cheat;
+            config.poll_interval = Duration::from_millis(100);
+            let mut stop = stop_rx.clone();
+            agents.push(tokio::spawn(ecm_host::run(config, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })));
+        }
+        let ticker = tokio::spawn(mine_every(
+            deployment.clone(),
+            Duration::from_millis(250),
+            stop_rx.clone(),
+        ));
+        println!(
+            "agents running: an honest host (fibonacci), a cheating host (keccak-chain), a challenger\n"
+        );
+
+        let request = |program: &str, input: &str, payment: U256| NewRequest {
+            program: program.into(),
+            input: ecm_programs::by_name(program)
+                .expect("example program")
+                .parse_input(input)
+                .expect("valid input"),
+            payment,
+            window: 5,
+            max_steps: None,
+            max_gas_price: None,
+            mode: ecm_client::DisputeMode::Bisection,
+        };
+        let tenth = U256::from(100_000_000_000_000_000u128);
+        let honest = requester.request(request("fibonacci", "60", tenth)).await?;
+        println!("request {honest}: fibonacci(60) for 0.1 ETH");
+        let disputed = requester
+            .request(request("keccak-chain", "1000", tenth))
+            .await?;
+        println!("request {disputed}: keccak-chain(1000) for 0.1 ETH");
+        let cancelled = requester
+            .request(request("build-byte-array", "10", tenth / U256::from(2)))
+            .await?;
+        requester.cancel(cancelled).await?;
+        println!("request {cancelled}: build-byte-array(10) for 0.05 ETH, cancelled at once\n");
+
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(self.timeout);
+        let mut last: HashMap<u64, (Status, Option<Address>)> = HashMap::new();
+        let mut accepted = false;
+        let mut notes: HashMap<u64, Vec<String>> = HashMap::new();
+        loop {
+            let mut settled = true;
+            for id in [honest, disputed, cancelled] {
+                let s = requester.status(id).await?;
+                let key = (s.status, s.host);
+                if last.get(&id) != Some(&key) {
+                    let who = s.host.map(|h| name_of(h, &address)).unwrap_or_default();
+                    let line = match s.status {
+                        Status::WaitingForResolution => format!(
+                            "answered by {who}: {}",
+                            s.result_display.clone().unwrap_or_default()
+                        ),
+                        Status::NeedsResolution => "challenged".to_string(),
+                        Status::Resolving => "dispute started (bisection)".to_string(),
+                        other => other.to_string(),
+                    };
+                    println!("block {:>4}  request {id}: {line}", s.block);
+                    notes.entry(id).or_default().push(line);
+                    last.insert(id, key);
+                }
+                if id == honest && s.status == Status::WaitingForResolution && !accepted {
+                    requester.accept(id).await?;
+                    accepted = true;
+                    println!(
+                        "block {:>4}  request {id}: the requester accepts the answer",
+                        s.block
+                    );
+                }
+                settled &= s.status.is_settled();
+            }
+            if settled {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("the demo did not finish within {} s", self.timeout);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        // Everyone takes their money out: the agents do it themselves, the requester here.
+        if !requester.credited(address("requester")).await?.is_zero() {
+            requester.withdraw().await?;
+        }
+        for role in ["host", "cheater", "challenger"] {
+            while !requester.credited(address(role)).await?.is_zero() {
+                if tokio::time::Instant::now() > deadline {
+                    bail!("the {role} agent did not withdraw in time");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+        let _ = stop_tx.send(true);
+        for agent in agents {
+            if let Ok(Err(e)) = agent.await {
+                eprintln!("an agent stopped with an error: {e}");
+            }
+        }
+        let _ = ticker.await;
+        let after = balances(&requester, &address).await?;
+        let disputed_status = requester.status(disputed).await?;
+
+        println!("\nwhat happened");
+        output::table(
+            &["request", "program", "outcome"],
+            &[
+                vec![
+                    honest.to_string(),
+                    "fibonacci(60)".into(),
+                    "answered by host, accepted by the requester, paid".into(),
+                ],
+                vec![
+                    disputed.to_string(),
+                    "keccak-chain(1000)".into(),
+                    format!(
+                        "cheater answered wrong; challenger won the bisection game, its answer stood and was paid ({})",
+                        disputed_status.result_display.unwrap_or_default()
+                    ),
+                ],
+                vec![
+                    cancelled.to_string(),
+                    "build-byte-array(10)".into(),
+                    "cancelled; payment refunded".into(),
+                ],
+            ],
+        );
+        println!("\nbalance changes (ETH, gas included)");
+        let rows: Vec<Vec<String>> = ROLES
+            .iter()
+            .map(|role| {
+                vec![
+                    role.to_string(),
+                    units::format_change(before[role], after[role]),
+                ]
+            })
+            .collect();
+        output::table(&["party", "change"], &rows);
+        println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+        devnet.anvil.stop().await;
+        Ok(())
+    }
+}
+
+async fn balances(
+    client: &Client,
+    address: &impl Fn(&str) -> Address,
+) -> Result<HashMap<&'static str, U256>> {
+    let mut out = HashMap::new();
+    for role in ROLES {
+        out.insert(role, client.chain().balance(address(role)).await?);
+    }
+    Ok(out)
+}
+
+fn name_of(account: Address, address: &impl Fn(&str) -> Address) -> String {
+    ROLES
+        .iter()
+        .find(|r| address(r) == account)
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| account.to_string())
+}
+
+/// Mines a block every `every` until stopped, so that windows and clocks advance.
+async fn mine_every(
+    deployment: ecm_primitives::Deployment,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let Ok(client) = Client::connect(deployment, None, None).await else {
+        return;
+    };
+    while !*stop.borrow() {
+        tokio::select! {
+            _ = stop.changed() => {}
+            () = tokio::time::sleep(every) => {
+                let _ = client.chain().anvil_mine(1).await;
+            }
+        }
+    }
+}
+
+/// A fresh directory for the agents' job stores, under the system's temporary directory.
+fn tempfile_dir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ecm-demo-{}", std::process::id()));
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

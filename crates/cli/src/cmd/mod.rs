@@ -1,0 +1,9 @@
+//! One module per command group or verb.
+
+pub(crate) mod agent;
+pub(crate) mod challenger;
+pub(crate) mod client;
+pub(crate) mod demo;
+pub(crate) mod devnet;
+pub(crate) mod host;
+pub(crate) mod program;

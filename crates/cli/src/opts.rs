@@ -1,0 +1,196 @@
+//! Global options, the shared RPC/wallet/deployment options, and the command tree.
+
+use crate::cmd;
+use clap::{Args, Parser, Subcommand};
+use ecm_primitives::Deployment;
+use eyre::{Result, WrapErr, eyre};
+use std::path::PathBuf;
+
+/// A verifiable compute market on Ethereum.
+#[derive(Debug, Parser)]
+#[command(name = "ecm", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Start a local Anvil devnet with ecm deployed (and optionally agents), until Ctrl-C.
+    Devnet(cmd::devnet::DevnetArgs),
+    /// The whole story on an embedded devnet: an honest job, a cheating host caught, a cancel.
+    Demo(cmd::demo::DemoArgs),
+    /// Request computations and follow them.
+    #[command(subcommand)]
+    Client(cmd::client::ClientCommand),
+    /// Run a host: answer requests, defend answers, collect payments.
+    #[command(subcommand)]
+    Host(cmd::host::HostCommand),
+    /// Run a challenger: check answers, dispute wrong ones.
+    #[command(subcommand)]
+    Challenger(cmd::challenger::ChallengerCommand),
+    /// The programs: list, check WASM against EVM, register.
+    #[command(subcommand)]
+    Program(cmd::program::ProgramCommand),
+}
+
+impl Cli {
+    pub(crate) async fn run(self) -> Result<()> {
+        match self.command {
+            Command::Devnet(args) => args.run().await,
+            Command::Demo(args) => args.run().await,
+            Command::Client(command) => command.run().await,
+            Command::Host(command) => command.run().await,
+            Command::Challenger(command) => command.run().await,
+            Command::Program(command) => command.run().await,
+        }
+    }
+
+    /// The log level when `RUST_LOG` is not set: progress for daemons, warnings for one-off
+    /// commands, errors only for the demo (which tells its own story).
+    fn default_log_level(&self) -> &'static str {
+        match self.command {
+            Command::Devnet(_) | Command::Host(_) | Command::Challenger(_) => "info",
+            Command::Demo(_) => "error",
+            _ => "warn",
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: info for daemons, warnings otherwise).
+pub(crate) fn init_logging(cli: &Cli) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| cli.default_log_level().into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(true)
+        .try_init();
+}
+
+/// Where the deployment file is.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct DeploymentOpts {
+    /// The deployment file written by `ecm devnet`.
+    #[arg(
+        long,
+        env = "ECM_DEPLOYMENT",
+        default_value = ".ecm/deployment.json",
+        global = true
+    )]
+    pub(crate) deployment: PathBuf,
+}
+
+impl DeploymentOpts {
+    pub(crate) fn load(&self) -> Result<Deployment> {
+        Deployment::load(&self.deployment)
+            .wrap_err_with(|| format!("cannot load the deployment (start a devnet with `ecm devnet`, or pass --deployment)"))
+    }
+}
+
+/// The JSON-RPC endpoint.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct RpcOpts {
+    /// JSON-RPC endpoint (default: the deployment's).
+    #[arg(long, env = "ETH_RPC_URL", global = true)]
+    pub(crate) rpc_url: Option<String>,
+}
+
+/// The signing account.
+#[derive(Clone, Debug, Args)]
+pub(crate) struct WalletOpts {
+    /// Private key to sign with (hex).
+    #[arg(long, env = "ECM_PRIVATE_KEY", hide_env_values = true, global = true)]
+    pub(crate) private_key: Option<String>,
+    /// On a devnet: sign as the dev account with this role (requester, host, challenger, ...).
+    #[arg(
+        long,
+        value_name = "ROLE",
+        global = true,
+        conflicts_with = "private_key"
+    )]
+    pub(crate) dev_account: Option<String>,
+}
+
+impl WalletOpts {
+    /// The key to sign with, if any.
+    pub(crate) fn key(&self, deployment: &Deployment) -> Result<Option<String>> {
+        match (&self.private_key, &self.dev_account) {
+            (Some(key), _) => Ok(Some(key.clone())),
+            (None, Some(role)) => {
+                let account = deployment.account(role).ok_or_else(|| {
+                    let roles: Vec<&str> = deployment
+                        .accounts
+                        .iter()
+                        .map(|a| a.role.as_str())
+                        .collect();
+                    eyre!(
+                        "the deployment has no dev account `{role}` (known: {})",
+                        roles.join(", ")
+                    )
+                })?;
+                Ok(Some(account.private_key.clone()))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The key to sign with; an error saying how to give one if there is none.
+    pub(crate) fn require(&self, deployment: &Deployment) -> Result<String> {
+        self.key(deployment)?
+            .ok_or_else(|| eyre!("this sends transactions: pass --private-key, set ECM_PRIVATE_KEY, or use --dev-account ROLE on a devnet"))
+    }
+}
+
+/// Output format.
+#[derive(Clone, Copy, Debug, Args)]
+pub(crate) struct OutputOpts {
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_a_request() {
+        let cli = Cli::try_parse_from([
+            "ecm",
+            "client",
+            "request",
+            "--program",
+            "fibonacci",
+            "--input",
+            "10",
+            "--payment",
+            "0.1ether",
+            "--dev-account",
+            "requester",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Client(_)));
+    }
+
+    #[test]
+    fn key_and_dev_account_conflict() {
+        let err = Cli::try_parse_from([
+            "ecm",
+            "client",
+            "withdraw",
+            "--private-key",
+            "0x01",
+            "--dev-account",
+            "host",
+        ])
+        .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+    }
+}
