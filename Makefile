@@ -10,8 +10,11 @@ FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
 .PHONY: install demo devnet test test-contracts test-rust lint
 
 ## npm packages (Foundry, solc, OpenZeppelin) and the pinned Rust toolchain with its WASM target.
+## `npm install` rather than `npm ci`: the registry here lacks Foundry's binaries for other
+## platforms, so the lock file cannot list them and `npm ci` would refuse it; with exact
+## versions in package.json and the lock file, `npm install` installs the same tree.
 install:
-	npm ci --no-audit --no-fund
+	npm install --no-audit --no-fund
 	rustup toolchain install
 
 ## The whole story on an embedded devnet: an honest job, a cheating host caught, a cancel.
