@@ -32,6 +32,9 @@ pub(crate) enum Command {
     /// The programs: list, check WASM against EVM, register.
     #[command(subcommand)]
     Program(cmd::program::ProgramCommand),
+    /// Benchmarks: dispute cost curve, runtime speed, host throughput.
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 impl Cli {
@@ -43,6 +46,7 @@ impl Cli {
             Command::Host(command) => command.run().await,
             Command::Challenger(command) => command.run().await,
             Command::Program(command) => command.run().await,
+            Command::Bench(command) => command.run().await,
         }
     }
 

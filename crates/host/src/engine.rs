@@ -591,7 +591,7 @@ impl ActContext {
                 };
                 let (lo, hi, arity) = (game.lo, game.hi, self.config.deployment.arity);
                 let points = blocking(move || {
-                    strategy::defender_points(&mut oracle.lock().unwrap(), lo, hi, arity)
+                    strategy::defender_points(&mut *oracle.lock().unwrap(), lo, hi, arity)
                 })
                 .await?;
                 let receipt = self.chain.send("bisect", broker.bisect(id, points)).await?;
@@ -606,7 +606,7 @@ impl ActContext {
                     (game.lo, game.hi, self.config.deployment.arity, game.cHi);
                 let index = blocking(move || {
                     strategy::challenger_index(
-                        &mut oracle.lock().unwrap(),
+                        &mut *oracle.lock().unwrap(),
                         lo,
                         hi,
                         arity,
@@ -683,7 +683,7 @@ impl ActContext {
             return Ok(Acted::NeedTrace);
         };
         let lo = game.lo;
-        let point = blocking(move || strategy::reveal(&mut oracle.lock().unwrap(), lo)).await?;
+        let point = blocking(move || strategy::reveal(&mut *oracle.lock().unwrap(), lo)).await?;
         if point.commitment() != game.cLo {
             // Only a party whose trace opens the agreed commitment can reveal it.
             return Ok(Acted::Wait(None));

@@ -27,4 +27,4 @@ pub use config::Limits;
 pub use error::{Error, Result};
 pub use module::{ABI_VERSION, Runtime, WasmInstance, WasmProgram};
 pub use store::ModuleStore;
-pub use trace::{NativeStepper, Outcome, Point, RunOutput, Stepper, TraceOracle};
+pub use trace::{NativeStepper, Outcome, Point, RunOutput, Stepper, TraceOracle, TracePoints};

@@ -58,6 +58,24 @@ impl Stepper for NativeStepper {
     }
 }
 
+/// Anything that can tell trace points: the [`TraceOracle`], or a closed form in tests and
+/// benchmarks. The bisection strategy only needs this.
+pub trait TracePoints {
+    /// The trace point `(f_i, s_i)`.
+    fn point(&mut self, i: u64) -> Result<Point>;
+
+    /// The commitment `c_i`.
+    fn commitment(&mut self, i: u64) -> Result<B256> {
+        Ok(self.point(i)?.commitment())
+    }
+}
+
+impl<S: Stepper> TracePoints for TraceOracle<S> {
+    fn point(&mut self, i: u64) -> Result<Point> {
+        TraceOracle::point(self, i)
+    }
+}
+
 /// A trace point `(f_i, s_i)`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Point {

@@ -4,11 +4,11 @@
 use crate::{EvmStepper, Result};
 use alloy_primitives::B256;
 use ecm_primitives::{commitment, game};
-use ecm_runtime::{Point, Stepper, TraceOracle};
+use ecm_runtime::{Point, TracePoints};
 
 /// The defender's commitments at the split points of `[lo, hi]`.
-pub fn defender_points<S: Stepper>(
-    oracle: &mut TraceOracle<S>,
+pub fn defender_points<T: TracePoints + ?Sized>(
+    oracle: &mut T,
     lo: u64,
     hi: u64,
     arity: u64,
@@ -22,8 +22,8 @@ pub fn defender_points<S: Stepper>(
 /// The sub-segment an honest challenger picks among the defender's `posted` points of
 /// `[lo, hi]` (whose right end is `c_hi`): the first whose right end it disagrees with. `None`
 /// if it agrees with every point, then the defender's claim is right and the challenge wrong.
-pub fn challenger_index<S: Stepper>(
-    oracle: &mut TraceOracle<S>,
+pub fn challenger_index<T: TracePoints + ?Sized>(
+    oracle: &mut T,
     lo: u64,
     hi: u64,
     arity: u64,
@@ -45,7 +45,7 @@ pub fn challenger_index<S: Stepper>(
 }
 
 /// The point to reveal at the one step `[lo, lo + 1]`.
-pub fn reveal<S: Stepper>(oracle: &mut TraceOracle<S>, lo: u64) -> Result<Point> {
+pub fn reveal<T: TracePoints + ?Sized>(oracle: &mut T, lo: u64) -> Result<Point> {
     Ok(oracle.point(lo)?)
 }
 

@@ -1,0 +1,18 @@
+//! ecm's benchmarks, each printing a table (and JSON rows on request).
+//!
+//! ```text
+//!  runtime  steps per second of each program: native, WASM batched (ecm_run), WASM one step
+//!           at a time (ecm_step), and the WASM/native ratios
+//!  dispute  on a devnet: bisection disputes over N = 2^4 .. 2^32 steps (rounds, gas, wall time)
+//!           against full re-execution; an arity sweep at 2^32; the gas figures are
+//!           deterministic and checked against snapshots/bench-dispute.json
+//!  market   on a devnet: M requests against one host: throughput, latency, gas per job
+//! ```
+
+pub mod chart;
+pub mod dispute;
+pub mod error;
+pub mod market;
+pub mod runtime;
+
+pub use error::{Error, Result};

@@ -1,0 +1,138 @@
+//! How many jobs one host handles: M requests against one host agent on a devnet.
+
+use crate::{Error, Result};
+use alloy::{primitives::U256, providers::Provider};
+use ecm_bindings::Broker;
+use ecm_client::{Client, NewRequest, Status};
+use ecm_devnet::{AnvilConfig, DeployConfig};
+use ecm_host::{AgentConfig, Roles};
+use serde::Serialize;
+use std::{
+    collections::HashMap,
+    time::{Duration, Instant},
+};
+
+/// One market run.
+#[derive(Clone, Debug, Serialize)]
+pub struct MarketRow {
+    /// Requests made.
+    pub requests: usize,
+    /// Requests answered per second, from the first request to the last answer.
+    pub answered_per_second: f64,
+    /// Median time from a request's receipt to its answer being seen, in milliseconds.
+    pub latency_median_ms: u64,
+    /// 99th percentile of the same.
+    pub latency_p99_ms: u64,
+    /// Gas of everything a settled job took (request, answer, resolution, payout, the host's
+    /// withdrawals), per job.
+    pub gas_per_job: u64,
+}
+
+/// Runs `requests` Fibonacci requests against one host on a fresh devnet.
+pub async fn run(requests: usize) -> Result<MarketRow> {
+    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default()).await?;
+    let d = devnet.deployment.clone();
+    let dir = tempfile::tempdir().map_err(|e| Error::Other(e.to_string()))?;
+    let key = |role: &str| d.account(role).expect("dev account").private_key.clone();
+    let mut config = AgentConfig::new(d.clone(), key("host"), dir.path().join("host"), Roles::HOST);
+    config.poll_interval = Duration::from_millis(50);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let host = tokio::spawn(ecm_host::run(config, async move {
+        let _ = stopped.await;
+    }));
+    let requester = Client::connect(d.clone(), None, Some(key("requester"))).await?;
+    let first_block = requester.chain().block_number().await?;
+
+    // Answers are seen from the logs, polled alongside the requests.
+    let watcher_client = Client::connect(d.clone(), None, None).await?;
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let watcher = tokio::spawn(async move {
+        let mut from = first_block;
+        loop {
+            let Ok(to) = watcher_client.chain().block_number().await else { continue };
+            if let Ok(logs) = watcher_client.chain().broker_logs(from, to).await {
+                for log in logs {
+                    if let Broker::BrokerEvents::Answered(e) = log.event {
+                        let _ = seen_tx.send((u64::try_from(e.id).unwrap_or_default(), Instant::now()));
+                    }
+                }
+                from = to + 1;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+
+    let spec = ecm_programs::by_name("fibonacci").expect("example program");
+    let started = Instant::now();
+    let mut requested_at = HashMap::new();
+    for k in 0..requests {
+        let new = NewRequest {
+            program: "fibonacci".into(),
+            input: spec.parse_input(&(10 + k % 200).to_string()).expect("valid input"),
+            payment: U256::from(1_000_000_000_000_000u64),
+            window: 1,
+            max_steps: None,
+            max_gas_price: None,
+            mode: ecm_client::DisputeMode::Bisection,
+        };
+        let id = requester.request(new).await?;
+        requested_at.insert(id, Instant::now());
+    }
+    let mut answered_at = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    while answered_at.len() < requests {
+        if Instant::now() > deadline {
+            return Err(Error::Other(format!("only {} of {requests} requests answered in time", answered_at.len())));
+        }
+        if let Ok(Some((id, at))) = tokio::time::timeout(Duration::from_millis(100), seen_rx.recv()).await {
+            answered_at.entry(id).or_insert(at);
+        }
+    }
+    watcher.abort();
+    let last_answer = answered_at.values().max().copied().unwrap_or(started);
+    let answered_per_second = requests as f64 / (last_answer - started).as_secs_f64();
+    let mut latencies: Vec<u64> =
+        answered_at.iter().map(|(id, at)| at.saturating_duration_since(requested_at[id]).as_millis() as u64).collect();
+    latencies.sort_unstable();
+    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+
+    // Let the windows pass; the host resolves, finalizes and withdraws on its own.
+    let miner = Client::connect(d.clone(), None, None).await?;
+    let settle_deadline = Instant::now() + Duration::from_secs(600);
+    let ids: Vec<u64> = requested_at.keys().copied().collect();
+    let mut open = ids.clone();
+    while !open.is_empty() {
+        if Instant::now() > settle_deadline {
+            return Err(Error::Other(format!("{} jobs not settled in time", open.len())));
+        }
+        miner.chain().anvil_mine(1).await?;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut still = Vec::new();
+        for id in open {
+            if requester.status(id).await?.status != Status::Finalized {
+                still.push(id);
+            }
+        }
+        open = still;
+    }
+    while !requester.credited(d.account("host").unwrap().address).await?.is_zero() {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = stop.send(());
+    let _ = host.await;
+    let last_block = requester.chain().block_number().await?;
+    let mut gas = 0u64;
+    let provider = requester.chain().provider();
+    for number in first_block + 1..=last_block {
+        if let Some(block) = provider.get_block_by_number(number.into()).await.map_err(|e| Error::Other(e.to_string()))? {
+            gas += block.header.gas_used;
+        }
+    }
+    Ok(MarketRow {
+        requests,
+        answered_per_second,
+        latency_median_ms: percentile(50),
+        latency_p99_ms: percentile(99),
+        gas_per_job: gas / requests as u64,
+    })
+}
