@@ -287,6 +287,7 @@ impl Agent {
             claim: None,
             challenged: vec![],
             log: vec![],
+            trace: None,
         });
         self.dirty.insert(id);
         self.spawn_compute(id);
@@ -336,6 +337,7 @@ impl Agent {
                             info!(target: "agent", id, steps = claim.steps, final_ = claim.final_, "computed");
                             job.claim = Some(claim);
                         }
+                        job.trace = Some(trace_stats(&oracle, job.claim.as_ref()));
                         self.oracles.insert(id, Arc::new(Mutex::new(oracle)));
                     }
                     Err(reason) => {
@@ -722,6 +724,15 @@ impl ActContext {
             engages: false,
             challenged: None,
         }))
+    }
+}
+
+fn trace_stats(oracle: &Oracle, claim: Option<&Claim>) -> crate::TraceStats {
+    crate::TraceStats {
+        steps: claim.map(|c| c.steps).unwrap_or_default(),
+        work: oracle.work(),
+        checkpoint_bytes: oracle.checkpoint_bytes() as u64,
+        checkpoint_interval: oracle.checkpoint_interval(),
     }
 }
 

@@ -28,4 +28,4 @@ pub use config::{AgentConfig, Cheat, Roles};
 pub use decide::{Action, decide};
 pub use engine::run;
 pub use error::{Error, Result};
-pub use store::{Job, JobStore, Stance};
+pub use store::{Job, JobStore, Stance, TraceStats};

@@ -25,6 +25,19 @@ pub enum Stance {
     },
 }
 
+/// What the trace oracle of a job has done, for operators and benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceStats {
+    /// Steps in the trace (the claim's step count).
+    pub steps: u64,
+    /// Steps executed so far: the first run and every replay.
+    pub work: u64,
+    /// Memory held by checkpoints, in bytes.
+    pub checkpoint_bytes: u64,
+    /// The checkpoint interval `K`.
+    pub checkpoint_interval: u64,
+}
+
 /// One request the agent follows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
@@ -51,6 +64,9 @@ pub struct Job {
     /// What we did, in order (action and transaction), for the record.
     #[serde(default)]
     pub log: Vec<String>,
+    /// The trace oracle's figures, while the trace is in memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace: Option<TraceStats>,
 }
 
 impl Job {
@@ -163,6 +179,7 @@ mod tests {
             }),
             challenged: vec![],
             log: vec!["answered 0xabc".into()],
+            trace: None,
         });
         store.set_cursor(42);
         store.save().unwrap();
