@@ -280,3 +280,45 @@ async fn full_execution_neither_right_refunds_the_requester() {
     assert!(credited > U256::from(PAYMENT) + deposit, "{credited}");
     assert!(credited < U256::from(PAYMENT) + deposit * U256::from(2));
 }
+
+/// Kills `victim`'s agent once the game is past its first round, restarts it on the same job
+/// store, and checks the honest side still wins. The other side polls slowly, so the game lasts.
+async fn restart_mid_game(honest_role: &str, honest: Roles, liar_role: &str, liar: Roles) {
+    let net = TestNet::start(10_000).await;
+    let mut liar_config = net.agent_config(liar_role, liar);
+    liar_config.cheat = Some(Cheat::AtStep(1000));
+    liar_config.poll_interval = Duration::from_millis(700);
+    let liar_agent = AgentHandle::spawn(liar_config);
+    let honest_agent = AgentHandle::spawn(net.agent_config(honest_role, honest));
+    let requester = net.client("requester").await;
+    // Honest side second, so that the host's role fits: the liar answers or challenges first.
+    let id = requester.request(request("keccak-chain", "5000", PAYMENT, 30)).await.unwrap();
+    eventually("the first round to end", Duration::from_secs(120), || async {
+        let s = requester.status(id).await.unwrap();
+        s.game.filter(|g| g.hi - g.lo < 5000).map(|_| ())
+    })
+    .await;
+    honest_agent.kill();
+    let s = requester.status(id).await.unwrap();
+    assert_eq!(s.status, Status::Resolving, "killed in the middle of the game");
+    let honest_agent = AgentHandle::spawn(net.agent_config(honest_role, honest));
+    let s = eventually("the honest side's win", Duration::from_secs(120), || async {
+        let s = requester.status(id).await.unwrap();
+        (s.status == Status::WaitingForResolution && s.host == Some(net.address(honest_role))).then_some(s)
+    })
+    .await;
+    assert!(requester.replay(id).await.unwrap().matches);
+    assert_eq!(s.host, Some(net.address(honest_role)));
+    honest_agent.stop().await.unwrap();
+    liar_agent.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn challenger_restarted_mid_game_still_wins() {
+    restart_mid_game("challenger", Roles::CHALLENGER, "cheater", Roles::HOST).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_restarted_mid_game_still_wins() {
+    restart_mid_game("host", Roles::HOST, "cheater", Roles::CHALLENGER).await;
+}

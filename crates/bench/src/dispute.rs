@@ -48,7 +48,7 @@ impl Plan {
     /// Every size from 2^4 to 2^32 by factors of 4, and the whole arity sweep.
     pub fn full() -> Self {
         Self {
-            counter_log2: (2..=16).map(|k| 2 * k).collect(),
+            counter_log2: (1..=16).map(|k| 2 * k).collect(),
             keccak_log2: vec![4, 6, 8, 10, 12, 14, 16],
             sweep_arities: vec![2, 4, 8, 16, 32],
             sweep_log2: 32,
@@ -105,6 +105,10 @@ pub struct FullRow {
     pub within_cap: bool,
 }
 
+/// The largest gas one move may take, with a margin under the 90,000 the design targets, for
+/// choosing the arity.
+pub const MOVE_GAS_LIMIT: u64 = 80_000;
+
 /// Everything the dispute benchmark measured.
 #[derive(Clone, Debug, Serialize)]
 pub struct DisputeReport {
@@ -118,6 +122,9 @@ pub struct DisputeReport {
     pub full_gas_per_step: u64,
     /// The smallest `log2 N` (of those run) at which bisection is cheaper than full re-execution.
     pub crossover_log2: Option<u32>,
+    /// The arity of the sweep with the least total gas among those whose every move stays
+    /// under [`MOVE_GAS_LIMIT`]: the deployment default.
+    pub chosen_arity: Option<u64>,
 }
 
 impl DisputeReport {
@@ -155,7 +162,8 @@ pub async fn run(plan: &Plan) -> Result<DisputeReport> {
         sweep.push(bench.counter_dispute(broker, arity, plan.sweep_log2).await?);
     }
     let mut measured = Vec::new();
-    for log2 in (4..=plan.full_measure_log2).step_by(2) {
+    let smallest = plan.counter_log2.iter().copied().min().unwrap_or(4);
+    for log2 in (smallest..=plan.full_measure_log2).step_by(2) {
         measured.push((log2, bench.full_execution(log2).await?));
     }
     let &(largest_log2, largest_gas) = measured.last().ok_or_else(|| Error::Other("no full re-execution measured".into()))?;
@@ -178,7 +186,8 @@ pub async fn run(plan: &Plan) -> Result<DisputeReport> {
         .filter(|r| r.program == "counter")
         .find(|r| full.iter().any(|f| f.log2_steps == r.log2_steps && f.gas > r.total_gas))
         .map(|r| r.log2_steps);
-    Ok(DisputeReport { bisection, sweep, full, full_gas_per_step: per_step, crossover_log2 })
+    let chosen_arity = sweep.iter().filter(|r| r.max_move_gas <= MOVE_GAS_LIMIT).min_by_key(|r| r.total_gas).map(|r| r.arity);
+    Ok(DisputeReport { bisection, sweep, full, full_gas_per_step: per_step, crossover_log2, chosen_arity })
 }
 
 /// A devnet with the accounts of a dispute.

@@ -123,7 +123,10 @@ fn print_dispute(report: &dispute::DisputeReport) {
         .collect();
     output::table(&["k", "rounds", "total gas", "max move", "wall time"], &sweep);
     if let Some(best) = report.sweep.iter().min_by_key(|r| r.total_gas) {
-        println!("cheapest arity: {} ({} gas)", best.arity, best.total_gas);
+        println!("cheapest arity: {} ({} gas, largest move {})", best.arity, best.total_gas, best.max_move_gas);
+    }
+    if let Some(k) = report.chosen_arity {
+        println!("chosen arity: {k} (the cheapest whose every move stays under {} gas)", dispute::MOVE_GAS_LIMIT);
     }
     println!("\nfull re-execution: {} gas per step (counter)", report.full_gas_per_step);
     match report.crossover_log2 {
