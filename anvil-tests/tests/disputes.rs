@@ -292,20 +292,36 @@ async fn restart_mid_game(honest_role: &str, honest: Roles, liar_role: &str, lia
     let honest_agent = AgentHandle::spawn(net.agent_config(honest_role, honest));
     let requester = net.client("requester").await;
     // Honest side second, so that the host's role fits: the liar answers or challenges first.
-    let id = requester.request(request("keccak-chain", "5000", PAYMENT, 30)).await.unwrap();
-    eventually("the first round to end", Duration::from_secs(120), || async {
-        let s = requester.status(id).await.unwrap();
-        s.game.filter(|g| g.hi - g.lo < 5000).map(|_| ())
-    })
+    let id = requester
+        .request(request("keccak-chain", "5000", PAYMENT, 30))
+        .await
+        .unwrap();
+    eventually(
+        "the first round to end",
+        Duration::from_secs(120),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            s.game.filter(|g| g.hi - g.lo < 5000).map(|_| ())
+        },
+    )
     .await;
     honest_agent.kill();
     let s = requester.status(id).await.unwrap();
-    assert_eq!(s.status, Status::Resolving, "killed in the middle of the game");
+    assert_eq!(
+        s.status,
+        Status::Resolving,
+        "killed in the middle of the game"
+    );
     let honest_agent = AgentHandle::spawn(net.agent_config(honest_role, honest));
-    let s = eventually("the honest side's win", Duration::from_secs(120), || async {
-        let s = requester.status(id).await.unwrap();
-        (s.status == Status::WaitingForResolution && s.host == Some(net.address(honest_role))).then_some(s)
-    })
+    let s = eventually(
+        "the honest side's win",
+        Duration::from_secs(120),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            (s.status == Status::WaitingForResolution && s.host == Some(net.address(honest_role)))
+                .then_some(s)
+        },
+    )
     .await;
     assert!(requester.replay(id).await.unwrap().matches);
     assert_eq!(s.host, Some(net.address(honest_role)));

@@ -25,10 +25,14 @@ async fn cheating_host_caught_over_2_to_30_steps() {
     let requester = net.client("requester").await;
 
     let started = Instant::now();
-    let id = requester.request(request("counter", &N.to_string(), ETHER / 10, 50)).await.unwrap();
+    let id = requester
+        .request(request("counter", &N.to_string(), ETHER / 10, 50))
+        .await
+        .unwrap();
     let won = eventually("the challenger's win", Duration::from_secs(900), || async {
         let s = requester.status(id).await.unwrap();
-        (s.host == Some(net.address("challenger")) && s.status == Status::WaitingForResolution).then_some(s)
+        (s.host == Some(net.address("challenger")) && s.status == Status::WaitingForResolution)
+            .then_some(s)
     })
     .await;
     let elapsed = started.elapsed();
@@ -45,7 +49,12 @@ async fn cheating_host_caught_over_2_to_30_steps() {
         let job = store.get(id).unwrap().clone();
         for entry in &job.log {
             let hash: B256 = entry.rsplit("tx=").next().unwrap().parse().unwrap();
-            let gas = provider.get_transaction_receipt(hash).await.unwrap().unwrap().gas_used;
+            let gas = provider
+                .get_transaction_receipt(hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .gas_used;
             if entry.starts_with("answered") {
                 continue;
             }
@@ -64,7 +73,10 @@ async fn cheating_host_caught_over_2_to_30_steps() {
             challenger_job = Some(job);
         }
     }
-    let stats = challenger_job.unwrap().trace.expect("the challenger's trace stats");
+    let stats = challenger_job
+        .unwrap()
+        .trace
+        .expect("the challenger's trace stats");
     println!(
         "2^30 + 3 steps: {rounds} rounds, dispute gas {total} (both parties), max move {}, one step {one_step}; \
          honest work {} steps = {:.4} x N, checkpoints {} bytes (budget {BUDGET}), interval {}; {:.1} s end to end",

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Broker} from "../Broker.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
+import {StepHarness} from "../verifier/StepHarness.sol";
 import {GameDriver} from "./utils/GameDriver.sol";
 
 /// @notice Bisection disputes: every move, every revert, every outcome with balances, and
@@ -630,5 +631,12 @@ contract BisectionGasTest is GameDriver {
         vm.snapshotValue("bisection_2to32_maxMove", maxMove);
         vm.snapshotValue("bisection_2to32_total", total);
         vm.assertLe(total, 1_500_000, "a whole dispute over 2^32 steps");
+
+        // The verification part of the one step on its own: the step run as the Broker runs it
+        // (Trace.next: the gas check, the call with maxStepGas, the decoding).
+        StepHarness harness = new StepHarness();
+        (,, uint256 stepGas) = harness.next(address(counter), COUNTER_STEP_GAS, last.lo + 1, false, _state(last.lo));
+        vm.snapshotValue("bisection_oneStep_stepCallGas", stepGas);
+        vm.assertLe(stepGas, 60_000 + COUNTER_STEP_GAS);
     }
 }

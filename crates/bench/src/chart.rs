@@ -33,19 +33,42 @@ pub fn draw(report: &DisputeReport, path: &Path) -> Result<PathBuf> {
     }
 }
 
-fn plot<DB: DrawingBackend>(report: &DisputeReport, root: DrawingArea<DB, plotters::coord::Shift>) -> Result<()>
+fn plot<DB: DrawingBackend>(
+    report: &DisputeReport,
+    root: DrawingArea<DB, plotters::coord::Shift>,
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
     let err = |e: &dyn std::fmt::Display| Error::Chart(e.to_string());
     root.fill(&WHITE).map_err(|e| err(&e))?;
-    let bisection: Vec<(f64, f64)> =
-        report.bisection.iter().filter(|r| r.program == "counter").map(|r| (f64::from(r.log2_steps), (r.total_gas as f64).log10())).collect();
-    let full: Vec<(f64, f64)> = report.full.iter().map(|r| (f64::from(r.log2_steps), (r.gas as f64).log10())).collect();
-    let x_max = bisection.iter().chain(&full).map(|p| p.0).fold(4.0, f64::max);
-    let y_max = bisection.iter().chain(&full).map(|p| p.1).fold(6.0, f64::max).ceil();
+    let bisection: Vec<(f64, f64)> = report
+        .bisection
+        .iter()
+        .filter(|r| r.program == "counter")
+        .map(|r| (f64::from(r.log2_steps), (r.total_gas as f64).log10()))
+        .collect();
+    let full: Vec<(f64, f64)> = report
+        .full
+        .iter()
+        .map(|r| (f64::from(r.log2_steps), (r.gas as f64).log10()))
+        .collect();
+    let x_max = bisection
+        .iter()
+        .chain(&full)
+        .map(|p| p.0)
+        .fold(4.0, f64::max);
+    let y_max = bisection
+        .iter()
+        .chain(&full)
+        .map(|p| p.1)
+        .fold(6.0, f64::max)
+        .ceil();
     let mut chart = ChartBuilder::on(&root)
-        .caption("Dispute cost: bisection (k = 16) vs full re-execution (counter program)", ("sans-serif", 22))
+        .caption(
+            "Dispute cost: bisection (k = 16) vs full re-execution (counter program)",
+            ("sans-serif", 22),
+        )
         .margin(20)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -64,18 +87,29 @@ where
         .map_err(|e| err(&e))?
         .label("bisection (measured on Anvil)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE.stroke_width(3)));
-    chart.draw_series(bisection.iter().map(|p| Circle::new(*p, 4, BLUE.filled()))).map_err(|e| err(&e))?;
+    chart
+        .draw_series(bisection.iter().map(|p| Circle::new(*p, 4, BLUE.filled())))
+        .map_err(|e| err(&e))?;
     chart
         .draw_series(LineSeries::new(full.clone(), RED.stroke_width(3)))
         .map_err(|e| err(&e))?
         .label("full re-execution (measured to 2^10, then extrapolated)")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED.stroke_width(3)));
     chart
-        .draw_series(report.full.iter().filter(|r| r.measured).map(|r| Circle::new((f64::from(r.log2_steps), (r.gas as f64).log10()), 4, RED.filled())))
+        .draw_series(report.full.iter().filter(|r| r.measured).map(|r| {
+            Circle::new(
+                (f64::from(r.log2_steps), (r.gas as f64).log10()),
+                4,
+                RED.filled(),
+            )
+        }))
         .map_err(|e| err(&e))?;
     let block = (crate::dispute::BLOCK_GAS as f64).log10();
     chart
-        .draw_series(LineSeries::new(vec![(4.0, block), (x_max, block)], BLACK.stroke_width(1)))
+        .draw_series(LineSeries::new(
+            vec![(4.0, block), (x_max, block)],
+            BLACK.stroke_width(1),
+        ))
         .map_err(|e| err(&e))?
         .label("one 30M-gas block")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(1)));

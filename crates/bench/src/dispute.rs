@@ -58,7 +58,13 @@ impl Plan {
 
     /// A small plan whose gas figures CI checks against the snapshot.
     pub fn quick() -> Self {
-        Self { counter_log2: vec![4, 8, 16, 32], keccak_log2: vec![4, 8], sweep_arities: vec![2, 16], sweep_log2: 32, full_measure_log2: 6 }
+        Self {
+            counter_log2: vec![4, 8, 16, 32],
+            keccak_log2: vec![4, 8],
+            sweep_arities: vec![2, 16],
+            sweep_log2: 32,
+            full_measure_log2: 6,
+        }
     }
 }
 
@@ -130,8 +136,19 @@ pub struct DisputeReport {
 impl DisputeReport {
     /// The deterministic part, for the snapshot.
     pub fn snapshot(&self) -> Snapshot {
-        let strip = |rows: &[DisputeRow]| rows.iter().map(|r| DisputeRow { wall_ms: None, ..r.clone() }).collect();
-        Snapshot { bisection: strip(&self.bisection), sweep: strip(&self.sweep), full: self.full.iter().filter(|f| f.measured).cloned().collect() }
+        let strip = |rows: &[DisputeRow]| {
+            rows.iter()
+                .map(|r| DisputeRow {
+                    wall_ms: None,
+                    ..r.clone()
+                })
+                .collect()
+        };
+        Snapshot {
+            bisection: strip(&self.bisection),
+            sweep: strip(&self.sweep),
+            full: self.full.iter().filter(|f| f.measured).cloned().collect(),
+        }
     }
 }
 
@@ -159,35 +176,75 @@ pub async fn run(plan: &Plan) -> Result<DisputeReport> {
     let mut sweep = Vec::new();
     for &arity in &plan.sweep_arities {
         let broker = bench.broker_with_arity(arity).await?;
-        sweep.push(bench.counter_dispute(broker, arity, plan.sweep_log2).await?);
+        sweep.push(
+            bench
+                .counter_dispute(broker, arity, plan.sweep_log2)
+                .await?,
+        );
     }
     let mut measured = Vec::new();
     let smallest = plan.counter_log2.iter().copied().min().unwrap_or(4);
     for log2 in (smallest..=plan.full_measure_log2).step_by(2) {
         measured.push((log2, bench.full_execution(log2).await?));
     }
-    let &(largest_log2, largest_gas) = measured.last().ok_or_else(|| Error::Other("no full re-execution measured".into()))?;
+    let &(largest_log2, largest_gas) = measured
+        .last()
+        .ok_or_else(|| Error::Other("no full re-execution measured".into()))?;
     let &(smallest_log2, smallest_gas) = measured.first().unwrap();
     // gas(N) = fixed + per_step * N, from the smallest and the largest measurement.
     let span = (1u64 << largest_log2) - (1u64 << smallest_log2);
-    let per_step = if span == 0 { largest_gas >> largest_log2 } else { (largest_gas - smallest_gas) / span };
+    let per_step = if span == 0 {
+        largest_gas >> largest_log2
+    } else {
+        (largest_gas - smallest_gas) / span
+    };
     let fixed = largest_gas.saturating_sub(per_step << largest_log2);
     let mut full = Vec::new();
-    let sizes: Vec<u32> = plan.counter_log2.iter().copied().chain(measured.iter().map(|(l, _)| *l)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let sizes: Vec<u32> = plan
+        .counter_log2
+        .iter()
+        .copied()
+        .chain(measured.iter().map(|(l, _)| *l))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     for log2 in sizes {
         let (gas, was_measured) = match measured.iter().find(|(l, _)| *l == log2) {
             Some((_, gas)) => (*gas, true),
-            None => (fixed.saturating_add(per_step.saturating_mul(1u64 << log2)), false),
+            None => (
+                fixed.saturating_add(per_step.saturating_mul(1u64 << log2)),
+                false,
+            ),
         };
-        full.push(FullRow { log2_steps: log2, gas, measured: was_measured, blocks: gas.div_ceil(BLOCK_GAS), within_cap: (1u64 << log2) <= FULL_EXECUTION_CAP });
+        full.push(FullRow {
+            log2_steps: log2,
+            gas,
+            measured: was_measured,
+            blocks: gas.div_ceil(BLOCK_GAS),
+            within_cap: (1u64 << log2) <= FULL_EXECUTION_CAP,
+        });
     }
     let crossover_log2 = bisection
         .iter()
         .filter(|r| r.program == "counter")
-        .find(|r| full.iter().any(|f| f.log2_steps == r.log2_steps && f.gas > r.total_gas))
+        .find(|r| {
+            full.iter()
+                .any(|f| f.log2_steps == r.log2_steps && f.gas > r.total_gas)
+        })
         .map(|r| r.log2_steps);
-    let chosen_arity = sweep.iter().filter(|r| r.max_move_gas <= MOVE_GAS_LIMIT).min_by_key(|r| r.total_gas).map(|r| r.arity);
-    Ok(DisputeReport { bisection, sweep, full, full_gas_per_step: per_step, crossover_log2, chosen_arity })
+    let chosen_arity = sweep
+        .iter()
+        .filter(|r| r.max_move_gas <= MOVE_GAS_LIMIT)
+        .min_by_key(|r| r.total_gas)
+        .map(|r| r.arity);
+    Ok(DisputeReport {
+        bisection,
+        sweep,
+        full,
+        full_gas_per_step: per_step,
+        crossover_log2,
+        chosen_arity,
+    })
 }
 
 /// A devnet with the accounts of a dispute.
@@ -198,7 +255,14 @@ struct Bench {
 
 impl Bench {
     async fn start() -> Result<Self> {
-        let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig { clock_blocks: 10_000, ..DeployConfig::default() }).await?;
+        let devnet = ecm_devnet::start(
+            AnvilConfig::default(),
+            DeployConfig {
+                clock_blocks: 10_000,
+                ..DeployConfig::default()
+            },
+        )
+        .await?;
         let broker = devnet.deployment.broker;
         Ok(Self { devnet, broker })
     }
@@ -213,9 +277,18 @@ impl Bench {
     /// Deploys another Broker, with `arity`, over the same Factory.
     async fn broker_with_arity(&self, arity: u64) -> Result<Address> {
         let d = &self.devnet.deployment;
-        let signer: PrivateKeySigner = d.account("deployer").unwrap().private_key.parse().map_err(|e| Error::Other(format!("{e}")))?;
-        let provider = ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(d.rpc_url.parse().unwrap());
-        let broker = Broker::deploy(provider, d.factory, U256::from(arity), 10_000).await.map_err(|e| Error::Other(format!("deploying a Broker: {e}")))?;
+        let signer: PrivateKeySigner = d
+            .account("deployer")
+            .unwrap()
+            .private_key
+            .parse()
+            .map_err(|e| Error::Other(format!("{e}")))?;
+        let provider = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(signer))
+            .connect_http(d.rpc_url.parse().unwrap());
+        let broker = Broker::deploy(provider, d.factory, U256::from(arity), 10_000)
+            .await
+            .map_err(|e| Error::Other(format!("deploying a Broker: {e}")))?;
         Ok(*broker.address())
     }
 
@@ -223,15 +296,53 @@ impl Bench {
     async fn counter_dispute(&self, broker: Address, arity: u64, log2: u32) -> Result<DisputeRow> {
         let n = 1u64 << log2;
         let target = n + 5;
-        let mut truth = CounterTrace { target, claim: None };
-        let lie = Point { final_: true, state: counter_state(target, n) };
-        let mut liar = CounterTrace { target, claim: Some((n, lie.clone())) };
-        let defender_claim = Claim { result: lie.state.into(), steps: n, final_: true };
-        let challenger_claim = Claim { result: counter_state(target, target).into(), steps: target, final_: true };
-        let program = self.devnet.deployment.program("counter").map_err(|e| Error::Other(e.to_string()))?.id;
+        let mut truth = CounterTrace {
+            target,
+            claim: None,
+        };
+        let lie = Point {
+            final_: true,
+            state: counter_state(target, n),
+        };
+        let mut liar = CounterTrace {
+            target,
+            claim: Some((n, lie.clone())),
+        };
+        let defender_claim = Claim {
+            result: lie.state.into(),
+            steps: n,
+            final_: true,
+        };
+        let challenger_claim = Claim {
+            result: counter_state(target, target).into(),
+            steps: target,
+            final_: true,
+        };
+        let program = self
+            .devnet
+            .deployment
+            .program("counter")
+            .map_err(|e| Error::Other(e.to_string()))?
+            .id;
         let input = target.to_le_bytes().to_vec();
-        let mut run = DisputeRun { bench: self, broker, arity, program, input, max_steps: target };
-        let mut row = run.play("counter", log2, defender_claim, challenger_claim, &mut liar, &mut truth).await?;
+        let mut run = DisputeRun {
+            bench: self,
+            broker,
+            arity,
+            program,
+            input,
+            max_steps: target,
+        };
+        let mut row = run
+            .play(
+                "counter",
+                log2,
+                defender_claim,
+                challenger_claim,
+                &mut liar,
+                &mut truth,
+            )
+            .await?;
         row.arity = arity;
         Ok(row)
     }
@@ -246,40 +357,118 @@ impl Bench {
         let outcome = truth.run_to_end()?;
         let mut altered = outcome.result.clone();
         altered[0] ^= 1;
-        let lie = Point { final_: true, state: altered };
-        let mut honest_for_liar = TraceOracle::new(NativeStepper(spec.native), input.clone(), n, 64 << 20);
+        let lie = Point {
+            final_: true,
+            state: altered,
+        };
+        let mut honest_for_liar =
+            TraceOracle::new(NativeStepper(spec.native), input.clone(), n, 64 << 20);
         honest_for_liar.run_to_end()?;
-        let mut liar = LieAt { inner: honest_for_liar, at: n, claim: lie.clone() };
-        let defender_claim = Claim { result: lie.state.into(), steps: n, final_: true };
-        let challenger_claim = Claim { result: outcome.result.into(), steps: outcome.steps, final_: outcome.final_ };
-        let program = self.devnet.deployment.program("keccak-chain").map_err(|e| Error::Other(e.to_string()))?.id;
-        let mut run = DisputeRun { bench: self, broker: self.broker, arity: 16, program, input, max_steps: n };
-        run.play("keccak-chain", log2, defender_claim, challenger_claim, &mut liar, &mut truth).await
+        let mut liar = LieAt {
+            inner: honest_for_liar,
+            at: n,
+            claim: lie.clone(),
+        };
+        let defender_claim = Claim {
+            result: lie.state.into(),
+            steps: n,
+            final_: true,
+        };
+        let challenger_claim = Claim {
+            result: outcome.result.into(),
+            steps: outcome.steps,
+            final_: outcome.final_,
+        };
+        let program = self
+            .devnet
+            .deployment
+            .program("keccak-chain")
+            .map_err(|e| Error::Other(e.to_string()))?
+            .id;
+        let mut run = DisputeRun {
+            bench: self,
+            broker: self.broker,
+            arity: 16,
+            program,
+            input,
+            max_steps: n,
+        };
+        run.play(
+            "keccak-chain",
+            log2,
+            defender_claim,
+            challenger_claim,
+            &mut liar,
+            &mut truth,
+        )
+        .await
     }
 
     /// A full re-execution of the counter over `2^log2` steps; returns the dispute's total gas.
     async fn full_execution(&self, log2: u32) -> Result<u64> {
         let n = 1u64 << log2;
         let target = n + 5; // not final within maxSteps = n: the truth is "out of steps"
-        let program = self.devnet.deployment.program("counter").map_err(|e| Error::Other(e.to_string()))?.id;
+        let program = self
+            .devnet
+            .deployment
+            .program("counter")
+            .map_err(|e| Error::Other(e.to_string()))?
+            .id;
         let requester = self.chain("requester", self.broker).await?;
         let host = self.chain("host", self.broker).await?;
         let challenger = self.chain("challenger", self.broker).await?;
-        let options = IBroker::RequestOptions { maxSteps: n, maxGasPrice: 1_000_000_000, mode: 1 };
-        let call = requester.broker().requestExecution_1(program, target.to_le_bytes().to_vec().into(), U256::from(1000), options).value(U256::from(1_000_000_000_000_000u64));
+        let options = IBroker::RequestOptions {
+            maxSteps: n,
+            maxGasPrice: 1_000_000_000,
+            mode: 1,
+        };
+        let call = requester
+            .broker()
+            .requestExecution_1(
+                program,
+                target.to_le_bytes().to_vec().into(),
+                U256::from(1000),
+                options,
+            )
+            .value(U256::from(1_000_000_000_000_000u64));
         let id = request_id(&requester.send("request", call).await?)?;
-        let deposit = requester.call("requiredDeposit", requester.broker().requiredDeposit(id)).await?;
+        let deposit = requester
+            .call("requiredDeposit", requester.broker().requiredDeposit(id))
+            .await?;
         let state: Bytes = counter_state(target, n).into();
-        host.send("answer", host.broker().answerRequest_1(id, state.clone(), n, true).value(deposit)).await?;
-        let mut gas = challenger.send("challenge", challenger.broker().challengeAnswer_1(id, state, n, false).value(deposit)).await?.gas_used;
-        gas += challenger.send("start", challenger.broker().initializeDispute(id)).await?.gas_used;
+        host.send(
+            "answer",
+            host.broker()
+                .answerRequest_1(id, state.clone(), n, true)
+                .value(deposit),
+        )
+        .await?;
+        let mut gas = challenger
+            .send(
+                "challenge",
+                challenger
+                    .broker()
+                    .challengeAnswer_1(id, state, n, false)
+                    .value(deposit),
+            )
+            .await?
+            .gas_used;
+        gas += challenger
+            .send("start", challenger.broker().initializeDispute(id))
+            .await?
+            .gas_used;
         while requester.request(id).await?.status == 3 {
-            let call = challenger.broker().executeExecutable(id, U256::from(n)).gas(25_000_000);
+            let call = challenger
+                .broker()
+                .executeExecutable(id, U256::from(n))
+                .gas(25_000_000);
             gas += challenger.send("executeExecutable", call).await?.gas_used;
         }
         let status = requester.request(id).await?;
         if status.host != challenger.account()? {
-            return Err(Error::Other("the full re-execution did not find the challenger right".into()));
+            return Err(Error::Other(
+                "the full re-execution did not find the challenger right".into(),
+            ));
         }
         withdraw_all(&[&requester, &host, &challenger]).await?;
         Ok(gas)
@@ -309,42 +498,86 @@ impl DisputeRun<'_> {
         let requester = self.bench.chain("requester", self.broker).await?;
         let host = self.bench.chain("host", self.broker).await?;
         let ch = self.bench.chain("challenger", self.broker).await?;
-        let options = IBroker::RequestOptions { maxSteps: self.max_steps, maxGasPrice: 1_000_000_000, mode: 0 };
+        let options = IBroker::RequestOptions {
+            maxSteps: self.max_steps,
+            maxGasPrice: 1_000_000_000,
+            mode: 0,
+        };
         let call = requester
             .broker()
-            .requestExecution_1(self.program, self.input.clone().into(), U256::from(1000), options)
+            .requestExecution_1(
+                self.program,
+                self.input.clone().into(),
+                U256::from(1000),
+                options,
+            )
             .value(U256::from(1_000_000_000_000_000u64));
         let id = request_id(&requester.send("request", call).await?)?;
-        let deposit = requester.call("requiredDeposit", requester.broker().requiredDeposit(id)).await?;
+        let deposit = requester
+            .call("requiredDeposit", requester.broker().requiredDeposit(id))
+            .await?;
         let d = &defender_claim;
-        host.send("answer", host.broker().answerRequest_1(id, d.result.clone(), d.steps, d.final_).value(deposit)).await?;
+        host.send(
+            "answer",
+            host.broker()
+                .answerRequest_1(id, d.result.clone(), d.steps, d.final_)
+                .value(deposit),
+        )
+        .await?;
 
         let started = Instant::now();
         let c = &challenger_claim;
-        let challenge_gas = ch.send("challenge", ch.broker().challengeAnswer_1(id, c.result.clone(), c.steps, c.final_).value(deposit)).await?.gas_used;
-        let start_gas = ch.send("start", ch.broker().initializeDispute(id)).await?.gas_used;
+        let challenge_gas = ch
+            .send(
+                "challenge",
+                ch.broker()
+                    .challengeAnswer_1(id, c.result.clone(), c.steps, c.final_)
+                    .value(deposit),
+            )
+            .await?
+            .gas_used;
+        let start_gas = ch
+            .send("start", ch.broker().initializeDispute(id))
+            .await?
+            .gas_used;
         let (mut rounds, mut max_move_gas, mut moves_gas) = (0u32, 0u64, 0u64);
         let one_step_gas = loop {
-            let g = requester.call("getGame", requester.broker().getGame(id)).await?;
+            let g = requester
+                .call("getGame", requester.broker().getGame(id))
+                .await?;
             match g.phase {
                 1 => {
                     let points = strategy::defender_points(defender, g.lo, g.hi, self.arity)?;
-                    let gas = host.send("bisect", host.broker().bisect(id, points)).await?.gas_used;
+                    let gas = host
+                        .send("bisect", host.broker().bisect(id, points))
+                        .await?
+                        .gas_used;
                     max_move_gas = max_move_gas.max(gas);
                     moves_gas += gas;
                 }
                 2 => {
                     let points = strategy::defender_points(defender, g.lo, g.hi, self.arity)?;
-                    let index = strategy::challenger_index(challenger, g.lo, g.hi, self.arity, &points, g.cHi)?
-                        .ok_or_else(|| Error::Other("the challenger agrees with every point".into()))?;
-                    let gas = ch.send("selectSegment", ch.broker().selectSegment(id, points, U256::from(index))).await?.gas_used;
+                    let index = strategy::challenger_index(
+                        challenger, g.lo, g.hi, self.arity, &points, g.cHi,
+                    )?
+                    .ok_or_else(|| Error::Other("the challenger agrees with every point".into()))?;
+                    let gas = ch
+                        .send(
+                            "selectSegment",
+                            ch.broker().selectSegment(id, points, U256::from(index)),
+                        )
+                        .await?
+                        .gas_used;
                     max_move_gas = max_move_gas.max(gas);
                     moves_gas += gas;
                     rounds += 1;
                 }
                 3 => {
                     let point = strategy::reveal(challenger, g.lo)?;
-                    let call = ch.broker().proveStep(id, point.final_, point.state.into()).gas(2_000_000);
+                    let call = ch
+                        .broker()
+                        .proveStep(id, point.final_, point.state.into())
+                        .gas(2_000_000);
                     break ch.send("proveStep", call).await?.gas_used;
                 }
                 phase => return Err(Error::Other(format!("unexpected game phase {phase}"))),
@@ -353,7 +586,9 @@ impl DisputeRun<'_> {
         let wall_ms = started.elapsed().as_millis() as u64;
         let standing = requester.request(id).await?;
         if standing.host != ch.account()? {
-            return Err(Error::Other(format!("{program} 2^{log2}: the honest challenger did not win")));
+            return Err(Error::Other(format!(
+                "{program} 2^{log2}: the honest challenger did not win"
+            )));
         }
         // Withdraw so that the next dispute credits empty balances again (the worst case).
         withdraw_all(&[&requester, &host, &ch]).await?;
@@ -376,7 +611,11 @@ impl DisputeRun<'_> {
 async fn withdraw_all(chains: &[&Chain]) -> Result<()> {
     for chain in chains {
         let me = chain.account()?;
-        if !chain.call("balanceOf", chain.broker().balanceOf(me)).await?.is_zero() {
+        if !chain
+            .call("balanceOf", chain.broker().balanceOf(me))
+            .await?
+            .is_zero()
+        {
             chain.send("withdraw", chain.broker().withdraw()).await?;
         }
     }
@@ -415,10 +654,16 @@ impl TracePoints for CounterTrace {
             }
         }
         if i == 0 {
-            return Ok(Point { final_: false, state: self.target.to_le_bytes().to_vec() });
+            return Ok(Point {
+                final_: false,
+                state: self.target.to_le_bytes().to_vec(),
+            });
         }
         let end = self.target.max(1);
-        Ok(Point { final_: i >= end, state: counter_state(self.target, i.min(end)) })
+        Ok(Point {
+            final_: i >= end,
+            state: counter_state(self.target, i.min(end)),
+        })
     }
 }
 
@@ -431,7 +676,11 @@ struct LieAt<T> {
 
 impl<T: TracePoints> TracePoints for LieAt<T> {
     fn point(&mut self, i: u64) -> ecm_runtime::Result<Point> {
-        if i >= self.at { Ok(self.claim.clone()) } else { self.inner.point(i) }
+        if i >= self.at {
+            Ok(self.claim.clone())
+        } else {
+            self.inner.point(i)
+        }
     }
 }
 
@@ -443,11 +692,26 @@ mod tests {
     #[test]
     fn counter_closed_form_matches_the_program() {
         let spec = ecm_programs::by_name("counter").unwrap();
-        let mut oracle = TraceOracle::new(NativeStepper(spec.native), 40u64.to_le_bytes().to_vec(), 60, 1 << 16);
-        let mut closed = CounterTrace { target: 40, claim: None };
+        let mut oracle = TraceOracle::new(
+            NativeStepper(spec.native),
+            40u64.to_le_bytes().to_vec(),
+            60,
+            1 << 16,
+        );
+        let mut closed = CounterTrace {
+            target: 40,
+            claim: None,
+        };
         for i in 0..=60 {
-            assert_eq!(closed.point(i).unwrap(), oracle.point(i).unwrap(), "step {i}");
+            assert_eq!(
+                closed.point(i).unwrap(),
+                oracle.point(i).unwrap(),
+                "step {i}"
+            );
         }
-        assert_eq!(closed.commitment(3).unwrap(), commitment(false, &counter_state(40, 3)));
+        assert_eq!(
+            closed.commitment(3).unwrap(),
+            commitment(false, &counter_state(40, 3))
+        );
     }
 }

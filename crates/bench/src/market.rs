@@ -3,7 +3,7 @@
 use crate::{Error, Result};
 use alloy::{primitives::U256, providers::Provider};
 use ecm_bindings::Broker;
-use ecm_client::{Client, NewRequest, Status};
+use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig};
 use ecm_host::{AgentConfig, Roles};
 use serde::Serialize;
@@ -28,9 +28,14 @@ pub struct MarketRow {
     pub gas_per_job: u64,
 }
 
-/// Runs `requests` Fibonacci requests against one host on a fresh devnet.
+/// Runs `requests` Fibonacci requests against one host on a fresh devnet mining a block every
+/// second, as a chain does (with a block per transaction, Anvil itself would be the limit).
 pub async fn run(requests: usize) -> Result<MarketRow> {
-    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default()).await?;
+    let anvil = AnvilConfig {
+        block_time: Some(1),
+        ..AnvilConfig::default()
+    };
+    let devnet = ecm_devnet::start(anvil, DeployConfig::default()).await?;
     let d = devnet.deployment.clone();
     let dir = tempfile::tempdir().map_err(|e| Error::Other(e.to_string()))?;
     let key = |role: &str| d.account(role).expect("dev account").private_key.clone();
@@ -43,79 +48,124 @@ pub async fn run(requests: usize) -> Result<MarketRow> {
     let requester = Client::connect(d.clone(), None, Some(key("requester"))).await?;
     let first_block = requester.chain().block_number().await?;
 
-    // Answers are seen from the logs, polled alongside the requests.
+    // Requests and answers are both timed when the chain shows them: a watcher polls the logs.
     let watcher_client = Client::connect(d.clone(), None, None).await?;
-    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(u64, Instant)>();
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel::<(bool, u64, Instant)>();
     let watcher = tokio::spawn(async move {
-        let mut from = first_block;
+        let mut from = first_block + 1;
         loop {
-            let Ok(to) = watcher_client.chain().block_number().await else { continue };
-            if let Ok(logs) = watcher_client.chain().broker_logs(from, to).await {
-                for log in logs {
-                    if let Broker::BrokerEvents::Answered(e) = log.event {
-                        let _ = seen_tx.send((u64::try_from(e.id).unwrap_or_default(), Instant::now()));
+            if let Ok(to) = watcher_client.chain().block_number().await {
+                if let Ok(logs) = watcher_client.chain().broker_logs(from, to).await {
+                    let now = Instant::now();
+                    for log in logs {
+                        match log.event {
+                            Broker::BrokerEvents::Created(e) => {
+                                let _ = seen_tx.send((
+                                    false,
+                                    u64::try_from(e.id).unwrap_or_default(),
+                                    now,
+                                ));
+                            }
+                            Broker::BrokerEvents::Answered(e) => {
+                                let _ = seen_tx.send((
+                                    true,
+                                    u64::try_from(e.id).unwrap_or_default(),
+                                    now,
+                                ));
+                            }
+                            _ => {}
+                        }
                     }
+                    from = to + 1;
                 }
-                from = to + 1;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     });
 
+    // Submit everything at once (256 in flight): the host, not the requester, is measured.
     let spec = ecm_programs::by_name("fibonacci").expect("example program");
+    let requester = std::sync::Arc::new(requester);
     let started = Instant::now();
-    let mut requested_at = HashMap::new();
+    let mut submissions = tokio::task::JoinSet::new();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
     for k in 0..requests {
         let new = NewRequest {
             program: "fibonacci".into(),
-            input: spec.parse_input(&(10 + k % 200).to_string()).expect("valid input"),
+            input: spec
+                .parse_input(&(10 + k % 200).to_string())
+                .expect("valid input"),
             payment: U256::from(1_000_000_000_000_000u64),
             window: 1,
             max_steps: None,
             max_gas_price: None,
             mode: ecm_client::DisputeMode::Bisection,
         };
-        let id = requester.request(new).await?;
-        requested_at.insert(id, Instant::now());
+        let (requester, permits) = (requester.clone(), permits.clone());
+        submissions.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            requester.request(new).await
+        });
     }
+    let mut ids = Vec::new();
+    while let Some(joined) = submissions.join_next().await {
+        ids.push(joined.map_err(|e| Error::Other(e.to_string()))??);
+    }
+    let mut requested_at = HashMap::new();
     let mut answered_at = HashMap::new();
     let deadline = Instant::now() + Duration::from_secs(600);
-    while answered_at.len() < requests {
+    while answered_at.len() < requests || requested_at.len() < requests {
         if Instant::now() > deadline {
-            return Err(Error::Other(format!("only {} of {requests} requests answered in time", answered_at.len())));
+            return Err(Error::Other(format!(
+                "only {} of {requests} requests answered in time",
+                answered_at.len()
+            )));
         }
-        if let Ok(Some((id, at))) = tokio::time::timeout(Duration::from_millis(100), seen_rx.recv()).await {
-            answered_at.entry(id).or_insert(at);
+        if let Ok(Some((answer, id, at))) =
+            tokio::time::timeout(Duration::from_millis(100), seen_rx.recv()).await
+        {
+            if answer {
+                answered_at.entry(id).or_insert(at)
+            } else {
+                requested_at.entry(id).or_insert(at)
+            };
         }
     }
     watcher.abort();
     let last_answer = answered_at.values().max().copied().unwrap_or(started);
     let answered_per_second = requests as f64 / (last_answer - started).as_secs_f64();
-    let mut latencies: Vec<u64> =
-        answered_at.iter().map(|(id, at)| at.saturating_duration_since(requested_at[id]).as_millis() as u64).collect();
+    let mut latencies: Vec<u64> = answered_at
+        .iter()
+        .map(|(id, at)| at.saturating_duration_since(requested_at[id]).as_millis() as u64)
+        .collect();
     latencies.sort_unstable();
     let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
 
-    // Let the windows pass; the host resolves, finalizes and withdraws on its own.
-    let miner = Client::connect(d.clone(), None, None).await?;
+    // The windows pass as blocks come; the host resolves, finalizes and withdraws on its own.
     let settle_deadline = Instant::now() + Duration::from_secs(600);
-    let ids: Vec<u64> = requested_at.keys().copied().collect();
     let mut open = ids.clone();
     while !open.is_empty() {
         if Instant::now() > settle_deadline {
-            return Err(Error::Other(format!("{} jobs not settled in time", open.len())));
+            return Err(Error::Other(format!(
+                "{} jobs not settled in time",
+                open.len()
+            )));
         }
-        miner.chain().anvil_mine(1).await?;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
         let mut still = Vec::new();
         for id in open {
-            if requester.status(id).await?.status != Status::Finalized {
+            // Status 6 is Finalized (a plain read: the full status also searches the logs).
+            if requester.chain().request(U256::from(id)).await?.status != 6 {
                 still.push(id);
             }
         }
         open = still;
     }
-    while !requester.credited(d.account("host").unwrap().address).await?.is_zero() {
+    while !requester
+        .credited(d.account("host").unwrap().address)
+        .await?
+        .is_zero()
+    {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let _ = stop.send(());
@@ -124,7 +174,11 @@ pub async fn run(requests: usize) -> Result<MarketRow> {
     let mut gas = 0u64;
     let provider = requester.chain().provider();
     for number in first_block + 1..=last_block {
-        if let Some(block) = provider.get_block_by_number(number.into()).await.map_err(|e| Error::Other(e.to_string()))? {
+        if let Some(block) = provider
+            .get_block_by_number(number.into())
+            .await
+            .map_err(|e| Error::Other(e.to_string()))?
+        {
             gas += block.header.gas_used;
         }
     }

@@ -6,8 +6,10 @@ use ecm_bench::dispute::{self, Plan, Snapshot};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dispute_gas_matches_the_snapshot_and_the_targets() {
     let report = dispute::run(&Plan::quick()).await.unwrap();
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../snapshots/bench-dispute.json");
-    let expected: Snapshot = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../snapshots/bench-dispute.json");
+    let expected: Snapshot =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(
         report.snapshot(),
         expected,
@@ -20,6 +22,10 @@ async fn dispute_gas_matches_the_snapshot_and_the_targets() {
     for row in report.bisection.iter().filter(|r| r.arity == 16) {
         assert!(row.max_move_gas <= 90_000, "{row:?}");
     }
-    let big = report.bisection.iter().find(|r| r.program == "counter" && r.log2_steps == 32).unwrap();
+    let big = report
+        .bisection
+        .iter()
+        .find(|r| r.program == "counter" && r.log2_steps == 32)
+        .unwrap();
     assert!(big.total_gas <= 1_500_000, "{big:?}");
 }

@@ -79,8 +79,11 @@ pub struct Chain {
     account: Option<Address>,
     chain_id: u64,
     config: ChainConfig,
-    /// Sends are serialised so that nonces are taken in order, one transaction at a time.
-    send_lock: Mutex<()>,
+    /// The next nonce of the signing account, once known. Sends take it under this lock, one
+    /// at a time, so nonces are used in order; a failed send forgets it (it is read again).
+    send_lock: Mutex<Option<u64>>,
+    /// Fee estimate and when it was made, reused for a second.
+    fees: Mutex<Option<(tokio::time::Instant, u128, u128)>>,
 }
 
 impl Chain {
@@ -136,6 +139,13 @@ impl Chain {
                 chain_id,
             });
         }
+        // Receipts of a local node arrive within milliseconds: poll for them often (alloy's
+        // default is 250 ms for local transports, which would dominate every action's latency).
+        if url_is_loopback(&config.rpc_url) {
+            provider
+                .client()
+                .set_poll_interval(Duration::from_millis(25));
+        }
         let broker = Broker::new(config.broker, provider.clone());
         Ok(Self {
             provider,
@@ -143,7 +153,8 @@ impl Chain {
             account,
             chain_id,
             config,
-            send_lock: Mutex::new(()),
+            send_lock: Mutex::new(None),
+            fees: Mutex::new(None),
         })
     }
 
@@ -233,7 +244,8 @@ impl Chain {
     }
 
     /// Sends a transaction: simulates it first (a revert is reported decoded and nothing is
-    /// sent), then sends under the account's send lock, then waits for its receipt.
+    /// sent), prices it (gas estimate and fees, outside any lock), then takes the next nonce and
+    /// sends under the account's send lock, then waits for its receipt.
     pub async fn send<D>(
         &self,
         action: &str,
@@ -248,24 +260,59 @@ impl Chain {
         if let Err(e) = call.call().await {
             return Err(revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)));
         }
-        let pending = {
-            let _guard = self.send_lock.lock().await;
-            call.send()
-                .await
-                .map_err(|e| revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)))?
+        let explicit_gas = AsRef::<alloy::rpc::types::TransactionRequest>::as_ref(&call).gas;
+        let gas = match explicit_gas {
+            Some(gas) => gas,
+            // The state may move between the estimate and the inclusion: keep a margin.
+            None => {
+                let estimate = call.estimate_gas().await.map_err(|e| {
+                    revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e))
+                })?;
+                estimate + estimate / 4 + 10_000
+            }
         };
-        let hash = *pending.tx_hash();
+        let (max_fee, priority_fee) = self.fees().await?;
+        let mut tx = call.into_transaction_request();
+        tx.gas = Some(gas);
+        tx.max_fee_per_gas = Some(max_fee);
+        tx.max_priority_fee_per_gas = Some(priority_fee);
+        tx.chain_id = Some(self.chain_id);
+        let hash = {
+            let mut next_nonce = self.send_lock.lock().await;
+            let nonce = match *next_nonce {
+                Some(nonce) => nonce,
+                None => {
+                    self.read("eth_getTransactionCount", || async {
+                        self.provider.get_transaction_count(account).pending().await
+                    })
+                    .await?
+                }
+            };
+            tx.nonce = Some(nonce);
+            match self.provider.send_transaction(tx).await {
+                Ok(pending) => {
+                    *next_nonce = Some(nonce + 1);
+                    *pending.tx_hash()
+                }
+                Err(e) => {
+                    // The node may have taken it or not: read the nonce again next time.
+                    *next_nonce = None;
+                    let reason = e.to_string();
+                    if reason.to_lowercase().contains("insufficient funds") {
+                        return Err(Error::InsufficientFunds {
+                            action: action.into(),
+                            reason,
+                        });
+                    }
+                    return Err(Error::Rpc {
+                        action: action.into(),
+                        reason,
+                    });
+                }
+            }
+        };
         debug!(target: "chain", %hash, action, "sent");
-        let receipt = pending
-            .with_required_confirmations(self.config.confirmations + 1)
-            .with_timeout(Some(self.config.receipt_timeout))
-            .get_receipt()
-            .await
-            .map_err(|e| Error::NoReceipt {
-                action: action.into(),
-                tx: hash,
-                reason: e.to_string(),
-            })?;
+        let receipt = self.wait_for_receipt(action, hash).await?;
         if !receipt.status() {
             return Err(Error::Failed {
                 action: action.into(),
@@ -273,6 +320,59 @@ impl Chain {
             });
         }
         Ok(receipt)
+    }
+
+    /// EIP-1559 fees from the node, reused for a second: twice the latest base fee plus the
+    /// suggested tip, so a transaction stays includable while the base fee rises.
+    async fn fees(&self) -> Result<(u128, u128)> {
+        let mut cached = self.fees.lock().await;
+        if let Some((at, max_fee, priority)) = *cached {
+            if at.elapsed() < Duration::from_secs(1) {
+                return Ok((max_fee, priority));
+            }
+        }
+        let estimate = self
+            .read("eth_feeHistory", || async {
+                self.provider.estimate_eip1559_fees().await
+            })
+            .await?;
+        *cached = Some((
+            tokio::time::Instant::now(),
+            estimate.max_fee_per_gas,
+            estimate.max_priority_fee_per_gas,
+        ));
+        Ok((estimate.max_fee_per_gas, estimate.max_priority_fee_per_gas))
+    }
+
+    /// Polls for the receipt of `hash` until it is `confirmations` blocks deep or the receipt
+    /// timeout passes. Polling `eth_getTransactionReceipt` directly, rather than following new
+    /// blocks, cannot miss a receipt however fast blocks come.
+    async fn wait_for_receipt(&self, action: &str, hash: B256) -> Result<TransactionReceipt> {
+        let deadline = tokio::time::Instant::now() + self.config.receipt_timeout;
+        let poll = self.provider.client().poll_interval();
+        loop {
+            let receipt = self
+                .read("eth_getTransactionReceipt", || async {
+                    self.provider.get_transaction_receipt(hash).await
+                })
+                .await?;
+            if let Some(receipt) = receipt {
+                let mined_in = receipt.block_number.unwrap_or_default();
+                if self.config.confirmations == 0
+                    || self.block_number().await? >= mined_in + self.config.confirmations
+                {
+                    return Ok(receipt);
+                }
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(Error::NoReceipt {
+                    action: action.into(),
+                    tx: hash,
+                    reason: format!("not mined within {:?}", self.config.receipt_timeout),
+                });
+            }
+            tokio::time::sleep(poll).await;
+        }
     }
 
     /// Decoded Broker logs in blocks `from..=to`.
@@ -296,6 +396,16 @@ impl Chain {
     pub fn tx_hash(receipt: &TransactionReceipt) -> B256 {
         receipt.transaction_hash
     }
+}
+
+fn url_is_loopback(url: &str) -> bool {
+    url.parse::<alloy::transports::http::reqwest::Url>()
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]")
+        })
+        .unwrap_or(false)
 }
 
 /// Errors a read may retry on.

@@ -20,10 +20,20 @@ fn ecm(args: &[&str], deployment: &std::path::Path) -> Output {
 fn fails_with(output: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
     assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    assert!(errors[0].contains(needle), "`{needle}` not in: {}", errors[0]);
-    assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"), "{stderr}");
+    assert!(
+        errors[0].contains(needle),
+        "`{needle}` not in: {}",
+        errors[0]
+    );
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("backtrace"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -32,7 +42,9 @@ async fn bad_input_is_one_clear_line() {
     let missing = dir.path().join("missing.json");
     fails_with(&ecm(&["client", "status", "1"], &missing), "ecm devnet");
 
-    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default()).await.unwrap();
+    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default())
+        .await
+        .unwrap();
     let path = dir.path().join("deployment.json");
     devnet.deployment.save(&path).unwrap();
     let request = |extra: &[&str]| {
@@ -42,29 +54,132 @@ async fn bad_input_is_one_clear_line() {
     };
     let run = |args: Vec<String>| ecm(&args.iter().map(String::as_str).collect::<Vec<_>>(), &path);
 
-    fails_with(&run(request(&["--program", "fib", "--input", "3", "--payment", "1"])), "no program named `fib`");
-    fails_with(&run(request(&["--program", "fibonacci", "--input", "0xzz", "--payment", "1"])), "bad hex");
-    fails_with(&run(request(&["--program", "fibonacci", "--input", "ten", "--payment", "1"])), "decimal");
-    fails_with(&run(request(&["--program", "fibonacci", "--input", "3", "--payment", "lots"])), "invalid amount");
-    fails_with(&run(request(&["--program", "fibonacci", "--input", "3", "--payment", "0"])), "ZeroPayment");
-    fails_with(&run(request(&["--program", "fibonacci", "--input", "3", "--payment", "1000000ether"])), "insufficient funds");
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fib",
+            "--input",
+            "3",
+            "--payment",
+            "1",
+        ])),
+        "no program named `fib`",
+    );
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "0xzz",
+            "--payment",
+            "1",
+        ])),
+        "bad hex",
+    );
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "ten",
+            "--payment",
+            "1",
+        ])),
+        "decimal",
+    );
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "3",
+            "--payment",
+            "lots",
+        ])),
+        "invalid amount",
+    );
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "3",
+            "--payment",
+            "0",
+        ])),
+        "ZeroPayment",
+    );
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "3",
+            "--payment",
+            "1000000ether",
+        ])),
+        "insufficient funds",
+    );
     let oversize = format!("0x{}", "00".repeat(8193));
-    fails_with(&run(request(&["--program", "blake2b", "--input", &oversize, "--payment", "1"])), "above the protocol maximum");
-    fails_with(&ecm(&["client", "cancel", "7", "--dev-account", "requester"], &path), "NoSuchRequest");
-    fails_with(&ecm(&["client", "withdraw", "--dev-account", "spare-1"], &path), "NothingToWithdraw");
+    fails_with(
+        &run(request(&[
+            "--program",
+            "blake2b",
+            "--input",
+            &oversize,
+            "--payment",
+            "1",
+        ])),
+        "above the protocol maximum",
+    );
+    fails_with(
+        &ecm(
+            &["client", "cancel", "7", "--dev-account", "requester"],
+            &path,
+        ),
+        "NoSuchRequest",
+    );
+    fails_with(
+        &ecm(&["client", "withdraw", "--dev-account", "spare-1"], &path),
+        "NothingToWithdraw",
+    );
     fails_with(&ecm(&["client", "withdraw"], &path), "--private-key");
-    fails_with(&ecm(&["client", "status", "1", "--rpc-url", "http://127.0.0.1:1"], &path), "cannot reach the node");
-    fails_with(&ecm(&["client", "status", "1", "--rpc-url", "not a url"], &path), "invalid RPC URL");
+    fails_with(
+        &ecm(
+            &["client", "status", "1", "--rpc-url", "http://127.0.0.1:1"],
+            &path,
+        ),
+        "cannot reach the node",
+    );
+    fails_with(
+        &ecm(&["client", "status", "1", "--rpc-url", "not a url"], &path),
+        "invalid RPC URL",
+    );
 
     let mut elsewhere = devnet.deployment.clone();
     elsewhere.chain_id = 1;
     let wrong_chain = dir.path().join("mainnet.json");
     elsewhere.save(&wrong_chain).unwrap();
-    fails_with(&ecm(&["client", "status", "1"], &wrong_chain), "the deployment is on chain 1");
+    fails_with(
+        &ecm(&["client", "status", "1"], &wrong_chain),
+        "the deployment is on chain 1",
+    );
 
     // The happy path, as a script sees it.
-    let out = run(request(&["--program", "fibonacci", "--input", "10", "--payment", "0.01ether", "--json"]));
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(request(&[
+        "--program",
+        "fibonacci",
+        "--input",
+        "10",
+        "--payment",
+        "0.01ether",
+        "--json",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["id"], 1);
     let out = ecm(&["client", "status", "1", "--json"], &path);

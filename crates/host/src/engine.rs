@@ -28,6 +28,13 @@ const LOG_CHUNK: u64 = 5_000;
 /// Steps per `executeExecutable` call, and its gas.
 const EXECUTE_STEPS: u64 = 10_000;
 const EXECUTE_GAS: u64 = 25_000_000;
+/// Decisions (each a few reads and perhaps a transaction, mostly waiting for its receipt)
+/// running at once.
+const ACTS_IN_FLIGHT: usize = 256;
+/// A job not looked at for this long is looked at again, whatever the news.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+/// At most this many such stale jobs per tick.
+const STALE_PER_TICK: usize = 8;
 /// Gas of a proveStep besides the step's own.
 const PROVE_OVERHEAD_GAS: u64 = 400_000;
 
@@ -117,10 +124,14 @@ struct Agent {
     dirty: HashSet<u64>,
     /// Blocks at which waiting jobs should be looked at again.
     wake: HashMap<u64, u64>,
+    /// When each job was last decided on.
+    decided_at: HashMap<u64, std::time::Instant>,
     busy: HashSet<u64>,
     computing: HashSet<u64>,
     /// Bounds the computations running at once.
     permits: Arc<tokio::sync::Semaphore>,
+    /// Whether a withdrawal is in flight (one at a time).
+    withdrawing: Arc<std::sync::atomic::AtomicBool>,
     tasks: JoinSet<()>,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -154,6 +165,7 @@ impl Agent {
         let permits = Arc::new(tokio::sync::Semaphore::new(config.workers.max(1)));
         let mut agent = Self {
             permits,
+            withdrawing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             config,
             chain,
             me,
@@ -163,6 +175,7 @@ impl Agent {
             created: HashMap::new(),
             dirty: HashSet::new(),
             wake: HashMap::new(),
+            decided_at: HashMap::new(),
             busy: HashSet::new(),
             computing: HashSet::new(),
             tasks: JoinSet::new(),
@@ -192,19 +205,37 @@ impl Agent {
         self.ticks += 1;
         let block = self.chain.block_number().await?;
         self.discover(block).await?;
-        let due: Vec<u64> = self
+        // Jobs with news or a passed deadline, at most ACTS_IN_FLIGHT at once; then, as a safety
+        // net for anything missed, a few jobs not looked at for a while.
+        let now = std::time::Instant::now();
+        let mut room = ACTS_IN_FLIGHT.saturating_sub(self.busy.len());
+        let open: Vec<u64> = self
             .store
             .jobs()
             .filter(|j| j.is_open() && !self.busy.contains(&j.id))
-            .filter(|j| {
-                self.dirty.contains(&j.id)
-                    || self.wake.get(&j.id).is_some_and(|b| block >= *b)
-                    || self.ticks % 25 == 0
-            })
             .map(|j| j.id)
             .collect();
+        let mut due: Vec<u64> = open
+            .iter()
+            .copied()
+            .filter(|id| self.dirty.contains(id) || self.wake.get(id).is_some_and(|b| block >= *b))
+            .take(room)
+            .collect();
+        room -= due.len();
+        let stale = open
+            .iter()
+            .copied()
+            .filter(|id| !due.contains(id))
+            .filter(|id| {
+                self.decided_at
+                    .get(id)
+                    .is_none_or(|at| now.duration_since(*at) > STALE_AFTER)
+            })
+            .take(room.min(STALE_PER_TICK));
+        due.extend(stale.collect::<Vec<_>>());
         for id in due {
             self.dirty.remove(&id);
+            self.decided_at.insert(id, now);
             self.spawn_act(id, block);
         }
         if self.ticks % 10 == 0 {
@@ -223,7 +254,7 @@ impl Agent {
                 self.on_log(log.event);
             }
             self.store.set_cursor(to);
-            self.store.save()?;
+            self.store.save_cursor()?;
             from = to + 1;
         }
         Ok(())
@@ -291,6 +322,9 @@ impl Agent {
         });
         self.dirty.insert(id);
         self.spawn_compute(id);
+        if let Err(e) = self.store.save_job(id) {
+            warn!(target: "agent", id, error = %e, "cannot save the new job");
+        }
     }
 
     /// Computes job `id`'s trace on the blocking pool (once at a time per job).
@@ -350,7 +384,7 @@ impl Agent {
                     }
                 }
                 self.dirty.insert(id);
-                self.store.save()?;
+                self.store.save_job(id)?;
             }
             Done::Acted { id, outcome } => {
                 self.busy.remove(&id);
@@ -371,7 +405,7 @@ impl Agent {
                         job.challenged.extend(sent.challenged);
                         job.log.push(sent.what);
                         self.dirty.insert(id);
-                        self.store.save()?;
+                        self.store.save_job(id)?;
                     }
                     Acted::Done(outcome) => {
                         info!(target: "agent", id, outcome, "job done");
@@ -380,7 +414,7 @@ impl Agent {
                         };
                         self.oracles.remove(&id);
                         self.wake.remove(&id);
-                        self.store.save()?;
+                        self.store.save_job(id)?;
                     }
                     Acted::NeedTrace => {
                         self.spawn_compute(id);
@@ -421,17 +455,21 @@ impl Agent {
     }
 
     fn spawn_withdraw(&mut self) {
-        let chain = self.chain.clone();
-        let me = self.me;
+        use std::sync::atomic::Ordering;
+        if self.withdrawing.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (chain, me, withdrawing) = (self.chain.clone(), self.me, self.withdrawing.clone());
         self.tasks.spawn(async move {
-            let Ok(balance) = chain.call("balanceOf", chain.broker().balanceOf(me)).await else { return };
-            if balance.is_zero() {
-                return;
+            if let Ok(balance) = chain.call("balanceOf", chain.broker().balanceOf(me)).await {
+                if !balance.is_zero() {
+                    match chain.send("withdraw", chain.broker().withdraw()).await {
+                        Ok(receipt) => info!(target: "agent", amount = %balance, tx = %receipt.transaction_hash, "withdrew"),
+                        Err(e) => warn!(target: "agent", error = %e, "withdraw failed; retrying later"),
+                    }
+                }
             }
-            match chain.send("withdraw", chain.broker().withdraw()).await {
-                Ok(receipt) => info!(target: "agent", amount = %balance, tx = %receipt.transaction_hash, "withdrew"),
-                Err(e) => warn!(target: "agent", error = %e, "withdraw failed; retrying later"),
-            }
+            withdrawing.store(false, Ordering::SeqCst);
         });
     }
 

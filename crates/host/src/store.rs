@@ -81,79 +81,116 @@ impl Job {
     }
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Contents {
-    /// The last block whose logs were processed.
-    cursor: u64,
-    jobs: BTreeMap<u64, Job>,
-}
-
-/// The jobs on disk, as `<data dir>/jobs.json` (written to a temporary file, then renamed).
+/// The jobs on disk: one file per job, `<data dir>/jobs/<id>.json`, and the log cursor in
+/// `<data dir>/cursor`, each written to a temporary file and renamed over the old one, so a
+/// change costs one small write whatever the number of jobs, and a crash never leaves a torn file.
 #[derive(Debug)]
 pub struct JobStore {
-    path: PathBuf,
-    contents: Contents,
+    dir: PathBuf,
+    cursor: u64,
+    jobs: BTreeMap<u64, Job>,
 }
 
 impl JobStore {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Self> {
-        let fail = |path: &Path, e: &dyn std::fmt::Display| Error::Store {
-            path: path.into(),
-            reason: e.to_string(),
+        let jobs_dir = dir.join("jobs");
+        std::fs::create_dir_all(&jobs_dir).map_err(|e| store_error(&jobs_dir, &e))?;
+        let cursor_path = dir.join("cursor");
+        let cursor = match std::fs::read_to_string(&cursor_path) {
+            Ok(text) => text.trim().parse().map_err(|e| {
+                store_error(
+                    &cursor_path,
+                    &format!("{e}; move the file away to start afresh"),
+                )
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+            Err(e) => return Err(store_error(&cursor_path, &e)),
         };
-        std::fs::create_dir_all(dir).map_err(|e| fail(dir, &e))?;
-        let path = dir.join("jobs.json");
-        let contents = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text)
-                .map_err(|e| fail(&path, &format!("{e}; move the file away to start afresh")))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Contents::default(),
-            Err(e) => return Err(fail(&path, &e)),
-        };
-        Ok(Self { path, contents })
+        let mut jobs = BTreeMap::new();
+        for entry in std::fs::read_dir(&jobs_dir).map_err(|e| store_error(&jobs_dir, &e))? {
+            let path = entry.map_err(|e| store_error(&jobs_dir, &e))?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("json") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| store_error(&path, &e))?;
+            let job: Job = serde_json::from_str(&text).map_err(|e| {
+                store_error(&path, &format!("{e}; move the file away to drop the job"))
+            })?;
+            jobs.insert(job.id, job);
+        }
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            cursor,
+            jobs,
+        })
     }
 
-    /// Saves the store atomically.
+    /// Saves job `id`.
+    pub fn save_job(&self, id: u64) -> Result<()> {
+        let Some(job) = self.jobs.get(&id) else {
+            return Ok(());
+        };
+        let text = serde_json::to_string_pretty(job).expect("jobs serialize");
+        write_atomically(&self.dir.join("jobs").join(format!("{id}.json")), &text)
+    }
+
+    /// Saves the log cursor.
+    pub fn save_cursor(&self) -> Result<()> {
+        write_atomically(&self.dir.join("cursor"), &self.cursor.to_string())
+    }
+
+    /// Saves everything.
     pub fn save(&self) -> Result<()> {
-        let tmp = self.path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(&self.contents).expect("jobs serialize");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| Error::Store {
-                path: self.path.clone(),
-                reason: e.to_string(),
-            })
+        for id in self.jobs.keys() {
+            self.save_job(*id)?;
+        }
+        self.save_cursor()
     }
 
     /// The last block whose logs were processed.
     pub fn cursor(&self) -> u64 {
-        self.contents.cursor
+        self.cursor
     }
 
-    /// Records that logs up to `block` were processed.
+    /// Records that logs up to `block` were processed (saved by [`JobStore::save_cursor`]).
     pub fn set_cursor(&mut self, block: u64) {
-        self.contents.cursor = block;
+        self.cursor = block;
     }
 
     /// Every job.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
-        self.contents.jobs.values()
+        self.jobs.values()
     }
 
     /// The job for request `id`.
     pub fn get(&self, id: u64) -> Option<&Job> {
-        self.contents.jobs.get(&id)
+        self.jobs.get(&id)
     }
 
-    /// The job for request `id`, to change.
+    /// The job for request `id`, to change (then [`JobStore::save_job`]).
     pub fn get_mut(&mut self, id: u64) -> Option<&mut Job> {
-        self.contents.jobs.get_mut(&id)
+        self.jobs.get_mut(&id)
     }
 
     /// Adds a job (keeping an existing one for the same id).
     pub fn insert(&mut self, job: Job) {
-        self.contents.jobs.entry(job.id).or_insert(job);
+        self.jobs.entry(job.id).or_insert(job);
     }
+}
+
+fn store_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
+    Error::Store {
+        path: path.into(),
+        reason: e.to_string(),
+    }
+}
+
+fn write_atomically(path: &Path, text: &str) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| store_error(path, &e))
 }
 
 #[cfg(test)]
@@ -189,10 +226,14 @@ mod tests {
     }
 
     #[test]
-    fn a_corrupt_store_says_what_to_do() {
+    fn a_corrupt_job_file_says_what_to_do() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("jobs.json"), "{ not json").unwrap();
+        std::fs::create_dir_all(dir.path().join("jobs")).unwrap();
+        std::fs::write(dir.path().join("jobs/3.json"), "{ not json").unwrap();
         let err = JobStore::open(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("move the file away"), "{err}");
+        assert!(
+            err.contains("move the file away") && err.contains("3.json"),
+            "{err}"
+        );
     }
 }

@@ -47,7 +47,11 @@ pub(crate) struct DisputeArgs {
 
 impl DisputeArgs {
     async fn run(self) -> Result<()> {
-        let plan = if self.quick || self.check.is_some() || self.update.is_some() { Plan::quick() } else { Plan::full() };
+        let plan = if self.quick || self.check.is_some() || self.update.is_some() {
+            Plan::quick()
+        } else {
+            Plan::full()
+        };
         let report = dispute::run(&plan).await?;
         if self.output.json {
             output::json(&report);
@@ -60,15 +64,23 @@ impl DisputeArgs {
         }
         let snapshot = report.snapshot();
         if let Some(path) = &self.update {
-            std::fs::write(path, serde_json::to_string_pretty(&snapshot)? + "\n").wrap_err_with(|| format!("writing {}", path.display()))?;
+            std::fs::write(path, serde_json::to_string_pretty(&snapshot)? + "\n")
+                .wrap_err_with(|| format!("writing {}", path.display()))?;
             eprintln!("snapshot written to {}", path.display());
         }
         if let Some(path) = &self.check {
-            let text = std::fs::read_to_string(path).wrap_err_with(|| format!("reading {}", path.display()))?;
-            let expected: Snapshot = serde_json::from_str(&text).wrap_err("the snapshot is malformed")?;
+            let text = std::fs::read_to_string(path)
+                .wrap_err_with(|| format!("reading {}", path.display()))?;
+            let expected: Snapshot =
+                serde_json::from_str(&text).wrap_err("the snapshot is malformed")?;
             if expected != snapshot {
                 let differences = differences(&expected, &snapshot);
-                bail!("dispute gas differs from {}:\n{}\n(update it with `ecm bench dispute --update {}` if the change is intended)", path.display(), differences.join("\n"), path.display());
+                bail!(
+                    "dispute gas differs from {}:\n{}\n(update it with `ecm bench dispute --update {}` if the change is intended)",
+                    path.display(),
+                    differences.join("\n"),
+                    path.display()
+                );
             }
             eprintln!("dispute gas matches {}", path.display());
         }
@@ -78,15 +90,31 @@ impl DisputeArgs {
 
 fn differences(expected: &Snapshot, actual: &Snapshot) -> Vec<String> {
     let mut out = Vec::new();
-    let rows = |s: &Snapshot| s.bisection.iter().chain(&s.sweep).cloned().collect::<Vec<_>>();
+    let rows = |s: &Snapshot| {
+        s.bisection
+            .iter()
+            .chain(&s.sweep)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     for (e, a) in rows(expected).iter().zip(rows(actual)) {
         if *e != a {
-            out.push(format!("  {} 2^{} k={}: expected {e:?}\n  {:>w$} got {a:?}", e.program, e.log2_steps, e.arity, "", w = 0));
+            out.push(format!(
+                "  {} 2^{} k={}: expected {e:?}\n  {:>w$} got {a:?}",
+                e.program,
+                e.log2_steps,
+                e.arity,
+                "",
+                w = 0
+            ));
         }
     }
     for (e, a) in expected.full.iter().zip(&actual.full) {
         if e != a {
-            out.push(format!("  full re-execution 2^{}: expected {} gas, got {}", e.log2_steps, e.gas, a.gas));
+            out.push(format!(
+                "  full re-execution 2^{}: expected {} gas, got {}",
+                e.log2_steps, e.gas, a.gas
+            ));
         }
     }
     if out.is_empty() {
@@ -101,7 +129,10 @@ fn print_dispute(report: &dispute::DisputeReport) {
         .bisection
         .iter()
         .map(|r| {
-            let full = report.full.iter().find(|f| f.log2_steps == r.log2_steps && r.program == "counter");
+            let full = report
+                .full
+                .iter()
+                .find(|f| f.log2_steps == r.log2_steps && r.program == "counter");
             vec![
                 r.program.clone(),
                 format!("2^{}", r.log2_steps),
@@ -114,21 +145,56 @@ fn print_dispute(report: &dispute::DisputeReport) {
             ]
         })
         .collect();
-    output::table(&["program", "N", "rounds", "total gas", "max move", "one step", "wall time", "full re-execution gas"], &rows);
-    println!("\narity sweep at 2^{}", report.sweep.first().map(|r| r.log2_steps).unwrap_or(32));
+    output::table(
+        &[
+            "program",
+            "N",
+            "rounds",
+            "total gas",
+            "max move",
+            "one step",
+            "wall time",
+            "full re-execution gas",
+        ],
+        &rows,
+    );
+    println!(
+        "\narity sweep at 2^{}",
+        report.sweep.first().map(|r| r.log2_steps).unwrap_or(32)
+    );
     let sweep: Vec<Vec<String>> = report
         .sweep
         .iter()
-        .map(|r| vec![r.arity.to_string(), r.rounds.to_string(), r.total_gas.to_string(), r.max_move_gas.to_string(), r.wall_ms.map(|m| format!("{m} ms")).unwrap_or_default()])
+        .map(|r| {
+            vec![
+                r.arity.to_string(),
+                r.rounds.to_string(),
+                r.total_gas.to_string(),
+                r.max_move_gas.to_string(),
+                r.wall_ms.map(|m| format!("{m} ms")).unwrap_or_default(),
+            ]
+        })
         .collect();
-    output::table(&["k", "rounds", "total gas", "max move", "wall time"], &sweep);
+    output::table(
+        &["k", "rounds", "total gas", "max move", "wall time"],
+        &sweep,
+    );
     if let Some(best) = report.sweep.iter().min_by_key(|r| r.total_gas) {
-        println!("cheapest arity: {} ({} gas, largest move {})", best.arity, best.total_gas, best.max_move_gas);
+        println!(
+            "cheapest arity: {} ({} gas, largest move {})",
+            best.arity, best.total_gas, best.max_move_gas
+        );
     }
     if let Some(k) = report.chosen_arity {
-        println!("chosen arity: {k} (the cheapest whose every move stays under {} gas)", dispute::MOVE_GAS_LIMIT);
+        println!(
+            "chosen arity: {k} (the cheapest whose every move stays under {} gas)",
+            dispute::MOVE_GAS_LIMIT
+        );
     }
-    println!("\nfull re-execution: {} gas per step (counter)", report.full_gas_per_step);
+    println!(
+        "\nfull re-execution: {} gas per step (counter)",
+        report.full_gas_per_step
+    );
     match report.crossover_log2 {
         Some(log2) => println!("bisection is cheaper from N = 2^{log2} on (of the sizes run)"),
         None => println!("bisection was not cheaper at any size run"),
@@ -136,9 +202,21 @@ fn print_dispute(report: &dispute::DisputeReport) {
 }
 
 fn full_cell(f: &dispute::FullRow) -> String {
-    let how = if f.measured { "measured" } else { "extrapolated" };
-    let cap = if f.within_cap { "" } else { ", over the 2^20-step cap" };
-    if f.blocks > 1 { format!("{} ({how}, {} blocks{cap})", f.gas, f.blocks) } else { format!("{} ({how}{cap})", f.gas) }
+    let how = if f.measured {
+        "measured"
+    } else {
+        "extrapolated"
+    };
+    let cap = if f.within_cap {
+        ""
+    } else {
+        ", over the 2^20-step cap"
+    };
+    if f.blocks > 1 {
+        format!("{} ({how}, {} blocks{cap})", f.gas, f.blocks)
+    } else {
+        format!("{} ({how}{cap})", f.gas)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -158,7 +236,13 @@ impl RuntimeArgs {
             output::json(&rows);
             return Ok(());
         }
-        let speed = |s: f64| if s >= 1e6 { format!("{:.1} M", s / 1e6) } else { format!("{:.1} k", s / 1e3) };
+        let speed = |s: f64| {
+            if s >= 1e6 {
+                format!("{:.1} M", s / 1e6)
+            } else {
+                format!("{:.1} k", s / 1e3)
+            }
+        };
         let table: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
@@ -173,7 +257,17 @@ impl RuntimeArgs {
             })
             .collect();
         println!("steps per second");
-        output::table(&["program", "native", "wasm batched", "wasm single-step", "batched/native", "single/native"], &table);
+        output::table(
+            &[
+                "program",
+                "native",
+                "wasm batched",
+                "wasm single-step",
+                "batched/native",
+                "single/native",
+            ],
+            &table,
+        );
         Ok(())
     }
 }
@@ -209,8 +303,17 @@ impl MarketArgs {
                 ]
             })
             .collect();
-        println!("one host on a devnet (automine)");
-        output::table(&["requests", "answered/s", "median latency", "p99 latency", "gas per job"], &table);
+        println!("one host on a devnet mining a block per second");
+        output::table(
+            &[
+                "requests",
+                "answered/s",
+                "median latency",
+                "p99 latency",
+                "gas per job",
+            ],
+            &table,
+        );
         Ok(())
     }
 }
