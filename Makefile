@@ -7,7 +7,9 @@ CARGO ?= cargo
 # pass the exit status on, so failing tests would look green through it.
 FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
 
-.PHONY: install demo devnet test test-contracts test-rust lint
+SLITHER := .venv/bin/slither
+
+.PHONY: install demo devnet test test-contracts test-rust slither lint
 
 ## npm packages (Foundry, solc, OpenZeppelin) and the pinned Rust toolchain with its WASM target.
 ## `npm install` rather than `npm ci`: the registry here lacks Foundry's binaries for other
@@ -25,15 +27,24 @@ demo: install
 devnet: install
 	$(CARGO) run -p ecm-cli -- devnet --host --challenger
 
-## Every test: the Foundry suite (with gas snapshots checked), then the Rust workspace, whose
-## end-to-end tests start their own Anvil nodes.
-test: install test-contracts test-rust
+## Every test: the Foundry suite (with gas snapshots checked), slither's static analysis, then
+## the Rust workspace, whose end-to-end tests start their own Anvil nodes.
+test: install test-contracts slither test-rust
 
 test-contracts:
 	FORGE_SNAPSHOT_CHECK=true $(FORGE) test
 
 test-rust:
 	$(CARGO) test --workspace --locked
+
+## Static analysis of the contracts; fails on any finding of low impact or more
+## (slither.config.json; the triage of what remains is in docs/slither-triage.md).
+slither: $(SLITHER)
+	PATH="$(abspath $(dir $(FORGE))):$$PATH" $(SLITHER) .
+
+$(SLITHER):
+	python3 -m venv .venv
+	.venv/bin/pip install --quiet --disable-pip-version-check slither-analyzer==0.11.6 crytic-compile==0.4.2
 
 lint:
 	$(FORGE) fmt --check

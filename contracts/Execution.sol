@@ -32,13 +32,14 @@ abstract contract Execution is IExecution {
     }
 
     /// @inheritdoc IExecution
-    function initialize(bytes calldata input, uint32 maxStepGas_, address controller_) external {
+    function initialize(bytes calldata input, uint32 stepGas, address owner) external {
         if (_controller != address(0)) revert AlreadyInitialized();
+        if (owner == address(0)) revert ZeroController();
         if (input.length > MAX_STATE_BYTES) revert InputTooLarge(input.length, MAX_STATE_BYTES);
-        _controller = controller_;
-        _maxStepGas = maxStepGas_;
+        _controller = owner;
+        _maxStepGas = stepGas;
         _state = input;
-        emit Initialized(controller_, maxStepGas_, input);
+        emit Initialized(owner, stepGas, input);
     }
 
     /// @inheritdoc IExecution
@@ -97,7 +98,7 @@ abstract contract Execution is IExecution {
     }
 
     /// @inheritdoc IExecution
-    function state() external view returns (bytes memory) {
+    function currentState() external view returns (bytes memory) {
         return _state;
     }
 

@@ -45,8 +45,8 @@ contract Factory is IFactory {
         address execution = program.execution;
         if (execution == address(0)) revert UnknownProgram(programId);
         instance = Clones.clone(execution);
-        IExecution(instance).initialize(input, program.maxStepGas, msg.sender);
         emit InstanceBuilt(programId, instance, msg.sender);
+        IExecution(instance).initialize(input, program.maxStepGas, msg.sender);
     }
 
     /// @inheritdoc IFactory
@@ -64,6 +64,11 @@ contract Factory is IFactory {
     function stepInfo(bytes32 programId) external view returns (address execution, uint32 maxStepGas) {
         Program storage program = _programs[programId];
         return (program.execution, program.maxStepGas);
+    }
+
+    /// @inheritdoc IFactory
+    function executionOf(bytes32 programId) external view returns (address) {
+        return _programs[programId].execution;
     }
 
     /// @inheritdoc IFactory

@@ -16,6 +16,8 @@ interface IExecution {
     /// @notice Only the instance's controller (the contract that had the Factory build it) may
     /// advance the trace.
     error NotController(address caller, address controller);
+    /// @notice An instance needs a controller.
+    error ZeroController();
     /// @notice The input is longer than `MAX_STATE_BYTES`.
     error InputTooLarge(uint256 length, uint256 max);
 
@@ -27,10 +29,10 @@ interface IExecution {
     /// @notice The program's transition function: the state after step `i` from the state
     /// after step `i - 1`, and whether it is final. Pure in spirit: it must depend only on its
     /// arguments, and must return the same bytes as the program's WASM module.
-    function step(uint256 i, bytes calldata state) external view returns (bytes memory next, bool final_);
+    function step(uint256 i, bytes calldata prior) external view returns (bytes memory next, bool final_);
 
     /// @notice Initialises a fresh clone with the trace's input (called by the Factory).
-    function initialize(bytes calldata input, uint32 maxStepGas, address controller) external;
+    function initialize(bytes calldata input, uint32 stepGas, address owner) external;
 
     /// @notice Runs up to `n` steps while gas allows, keeping enough gas back to store the
     /// state: a call never fails because a step would not fit, it just does fewer steps.
@@ -49,7 +51,7 @@ interface IExecution {
     /// @notice Whether the current state is final.
     function isFinal() external view returns (bool);
     /// @notice The current state `s_i`.
-    function state() external view returns (bytes memory);
+    function currentState() external view returns (bytes memory);
     /// @notice The commitment `keccak256(abi.encodePacked(f_i, s_i))` to the current state.
     function commitment() external view returns (bytes32);
 }

@@ -64,6 +64,9 @@ interface IFactory {
     /// unknown program.
     function stepInfo(bytes32 programId) external view returns (address execution, uint32 maxStepGas);
 
+    /// @notice The program's Execution implementation (zero for an unknown program).
+    function executionOf(bytes32 programId) external view returns (address);
+
     /// @notice The number of programs registered, and the id of the `index`-th.
     function programCount() external view returns (uint256);
     function programAt(uint256 index) external view returns (bytes32);

@@ -24,20 +24,20 @@ contract Blake2b is Execution {
         hex"48c9bdf267e6096a3ba7ca8485ae67bb2bf894fe72f36e3cf1361d5f3af54fa5d182e6ad7f520e511f6c3e2b8c68059b6bbd41fbabd9831f79217e1319cde05b";
 
     /// @inheritdoc IExecution
-    function step(uint256 i, bytes calldata state) external view returns (bytes memory next, bool final_) {
+    function step(uint256 i, bytes calldata prior) external view returns (bytes memory next, bool final_) {
         bytes memory h;
-        uint64 t;
+        uint64 t = 0;
         bytes calldata rest;
         if (i == 1) {
             h = INITIAL_H;
-            rest = state;
+            rest = prior;
         } else {
-            if (state.length < HEADER) return (new bytes(0), true);
-            h = state[0:64];
+            if (prior.length < HEADER) return (new bytes(0), true);
+            h = prior[0:64];
             for (uint256 j = 72; j > 64; --j) {
-                t = (t << 8) | uint8(state[j - 1]);
+                t = (t << 8) | uint8(prior[j - 1]);
             }
-            rest = state[HEADER:];
+            rest = prior[HEADER:];
         }
         final_ = rest.length <= BLOCK;
         uint256 take = final_ ? rest.length : BLOCK;
@@ -53,14 +53,15 @@ contract Blake2b is Execution {
     }
 
     function _compress(bytes memory h, bytes memory m, uint64 t, bool last) private view returns (bytes memory out) {
-        bytes memory input = abi.encodePacked(uint32(12), h, m, _u64(t), bytes8(0), last ? bytes1(0x01) : bytes1(0x00));
+        // The EIP-152 input: rounds (4 bytes, big-endian), h, m, t (16 bytes), final flag.
+        bytes memory input = bytes.concat(bytes4(uint32(12)), h, m, _u64(t), bytes8(0), last ? bytes1(0x01) : bytes1(0x00));
         bool ok;
         (ok, out) = BLAKE2F.staticcall(input);
         require(ok && out.length == 64);
     }
 
     function _u64(uint64 v) private pure returns (bytes8 le) {
-        uint64 out;
+        uint64 out = 0;
         for (uint256 j = 0; j < 8; ++j) {
             out = (out << 8) | (v & 0xff);
             v >>= 8;

@@ -14,13 +14,13 @@ import {IExecution} from "../interfaces/IExecution.sol";
 /// shorter than that is malformed and halts the trace (empty, final).
 contract BuildByteArray is Execution {
     /// @inheritdoc IExecution
-    function step(uint256 i, bytes calldata state) external pure returns (bytes memory next, bool final_) {
+    function step(uint256 i, bytes calldata prior) external pure returns (bytes memory next, bool final_) {
         uint256 index = i - 1;
-        if (index > state.length) return (new bytes(0), true);
-        if (index < state.length) {
-            next = state;
+        if (index > prior.length) return (new bytes(0), true);
+        if (index < prior.length) {
+            next = prior;
         } else {
-            next = bytes.concat(state, bytes1(0));
+            next = bytes.concat(prior, bytes1(0));
         }
         // forge-lint: disable-next-line(unsafe-typecast) -- byte k is k modulo 256, as in ECM
         next[index] = bytes1(uint8(i));

@@ -11,12 +11,12 @@ import {IExecution} from "../interfaces/IExecution.sol";
 /// the trace (empty, final).
 contract Counter is Execution {
     /// @inheritdoc IExecution
-    function step(uint256 i, bytes calldata state) external pure returns (bytes memory next, bool final_) {
-        if (state.length != (i == 1 ? 8 : 16)) return (new bytes(0), true);
-        uint64 n = _readU64(state[0:8]);
+    function step(uint256 i, bytes calldata prior) external pure returns (bytes memory next, bool final_) {
+        if (prior.length != (i == 1 ? 8 : 16)) return (new bytes(0), true);
+        uint64 n = _readU64(prior[0:8]);
         // forge-lint: disable-next-line(unsafe-typecast) -- step numbers are below 2^64: maxSteps is a uint64
         uint64 count = uint64(i);
-        return (abi.encodePacked(state[0:8], _u64(count)), count >= n);
+        return (abi.encodePacked(prior[0:8], _u64(count)), count >= n);
     }
 
     function _readU64(bytes calldata le) private pure returns (uint64 v) {
@@ -26,7 +26,7 @@ contract Counter is Execution {
     }
 
     function _u64(uint64 v) private pure returns (bytes8 le) {
-        uint64 out;
+        uint64 out = 0;
         for (uint256 j = 0; j < 8; ++j) {
             out = (out << 8) | (v & 0xff);
             v >>= 8;

@@ -17,18 +17,18 @@ contract Fibonacci is Execution {
     uint256 private constant STATE_BYTES = 96;
 
     /// @inheritdoc IExecution
-    function step(uint256 i, bytes calldata state) external pure returns (bytes memory next, bool final_) {
+    function step(uint256 i, bytes calldata prior) external pure returns (bytes memory next, bool final_) {
         uint256 n;
-        uint256 previous;
+        uint256 previous = 0;
         uint256 current;
         if (i == 1) {
-            n = LittleEndian.read(state);
+            n = LittleEndian.read(prior);
             current = 1;
         } else {
-            if (state.length != STATE_BYTES) return (new bytes(0), true);
-            uint256 a = LittleEndian.readWord(state, 0);
-            uint256 b = LittleEndian.readWord(state, 32);
-            n = LittleEndian.readWord(state, 64);
+            if (prior.length != STATE_BYTES) return (new bytes(0), true);
+            uint256 a = LittleEndian.readWord(prior, 0);
+            uint256 b = LittleEndian.readWord(prior, 32);
+            n = LittleEndian.readWord(prior, 64);
             previous = b;
             unchecked {
                 current = i == 2 ? 1 : a + b;

@@ -13,14 +13,14 @@ contract KeccakChain is Execution {
     uint256 private constant STATE_BYTES = 40;
 
     /// @inheritdoc IExecution
-    function step(uint256 i, bytes calldata state) external pure returns (bytes memory next, bool final_) {
-        if (state.length != STATE_BYTES) return (new bytes(0), true);
-        bytes32 h = keccak256(state[8:40]);
-        uint64 n;
+    function step(uint256 i, bytes calldata prior) external pure returns (bytes memory next, bool final_) {
+        if (prior.length != STATE_BYTES) return (new bytes(0), true);
+        bytes32 h = keccak256(prior[8:40]);
+        uint64 n = 0;
         for (uint256 j = 8; j > 0; --j) {
-            n = (n << 8) | uint8(state[j - 1]);
+            n = (n << 8) | uint8(prior[j - 1]);
         }
         if (i >= n) return (abi.encodePacked(h), true);
-        return (abi.encodePacked(state[0:8], h), false);
+        return (abi.encodePacked(prior[0:8], h), false);
     }
 }

@@ -50,7 +50,7 @@ contract BrokerFullExecutionTest is Fixtures {
         IExecution instance = IExecution(broker.getFullExecution(id).instance);
         vm.assertEq(instance.implementation(), address(fibonacci));
         vm.assertEq(instance.controller(), address(broker));
-        vm.assertEq(instance.state(), N);
+        vm.assertEq(instance.currentState(), N);
         vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving));
     }
 
@@ -219,7 +219,7 @@ contract BrokerFullExecutionTest is Fixtures {
         broker.claimTimeout(id);
         _challenge(id, stranger, ALSO_WRONG, 11);
         broker.initializeDispute(id);
-        vm.assertEq(IExecution(broker.getFullExecution(id).instance).state(), N);
+        vm.assertEq(IExecution(broker.getFullExecution(id).instance).currentState(), N);
         _execute(id, 100, 0);
         vm.assertEq(broker.getRequest(id).host, host);
     }

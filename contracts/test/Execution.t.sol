@@ -8,6 +8,16 @@ import {Counter} from "../programs/Counter.sol";
 import {Fibonacci} from "../programs/Fibonacci.sol";
 import {GasGuzzler, GasProbe, LengthLiar, Malformed, Oversized, Reverting} from "./utils/Hostile.sol";
 import {Test} from "./utils/Test.sol";
+import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
+
+/// @notice Builds a bare clone of an implementation, without initialising it.
+contract CloneOf {
+    address public immutable instance;
+
+    constructor(address implementation) {
+        instance = Clones.clone(implementation);
+    }
+}
 
 /// @notice The instance logic (ECM's execute/executeN) and the step-safety rules of `Trace`.
 contract ExecutionTest is Test {
@@ -32,7 +42,7 @@ contract ExecutionTest is Test {
         vm.assertEq(executed, 5);
         vm.assertTrue(final_);
         vm.assertEq(e.stepCount(), 5);
-        vm.assertEq(e.state(), hex"05000000000000000500000000000000");
+        vm.assertEq(e.currentState(), hex"05000000000000000500000000000000");
         // Sticky: nothing more happens.
         (executed, final_) = e.executeN(100);
         vm.assertEq(executed, 0);
@@ -49,8 +59,8 @@ contract ExecutionTest is Test {
         }
         vm.assertEq(a.stepCount(), 61);
         vm.assertEq(b.stepCount(), 61);
-        vm.assertEq(a.state(), b.state());
-        vm.assertEq(a.state(), hex"09a9962d4702"); // F(60) = 2504730781961 = 0x02472d96a909, little-endian
+        vm.assertEq(a.currentState(), b.currentState());
+        vm.assertEq(a.currentState(), hex"09a9962d4702"); // F(60) = 2504730781961 = 0x02472d96a909, little-endian
     }
 
     function test_executeN_EmitsTheStepsRun() public {
@@ -98,6 +108,14 @@ contract ExecutionTest is Test {
         counter.initialize(hex"06", 1, address(this));
     }
 
+    function test_initialize_RevertWhen_ZeroController() public {
+        IExecution e = IExecution(address(new Counter()));
+        // A fresh implementation is locked; a clone built by hand is not.
+        address clone = address(new CloneOf(address(e)).instance());
+        vm.expectRevert(IExecution.ZeroController.selector);
+        IExecution(clone).initialize(hex"05", 1000, address(0));
+    }
+
     function test_initialize_RevertWhen_InputTooLarge() public {
         vm.expectRevert(abi.encodeWithSelector(IExecution.InputTooLarge.selector, 8193, 8192));
         factory.build(counterId, new bytes(8193));
@@ -112,7 +130,7 @@ contract ExecutionTest is Test {
         (uint256 executed, bool final_) = e.executeN(10);
         vm.assertEq(executed, 3, "runs steps 1, 2, then the bad step 3");
         vm.assertTrue(final_);
-        vm.assertEq(e.state(), "");
+        vm.assertEq(e.currentState(), "");
         vm.assertEq(e.commitment(), keccak256(abi.encodePacked(true, bytes(""))));
     }
 
@@ -151,7 +169,7 @@ contract ExecutionTest is Test {
         // With enough gas the step receives more than 90k and succeeds.
         (executed,) = e.executeN(1);
         vm.assertEq(executed, 1);
-        vm.assertEq(e.state(), "x", "not halted: the step was not starved");
+        vm.assertEq(e.currentState(), "x", "not halted: the step was not starved");
         vm.assertTrue(e.isFinal());
     }
 

@@ -80,7 +80,7 @@ contract FactoryTest is Test {
         vm.assertEq(e.implementation(), address(counter));
         vm.assertEq(e.controller(), address(this));
         vm.assertEq(e.maxStepGas(), 20_000);
-        vm.assertEq(e.state(), input);
+        vm.assertEq(e.currentState(), input);
         vm.assertEq(e.stepCount(), 0);
         vm.assertFalse(e.isFinal());
         vm.assertEq(e.commitment(), keccak256(abi.encodePacked(false, input)));
