@@ -32,7 +32,7 @@ devnet: install
 test: install test-contracts slither test-rust
 
 test-contracts:
-	FORGE_SNAPSHOT_CHECK=true $(FORGE) test
+	FOUNDRY_PROFILE=ci FORGE_SNAPSHOT_CHECK=true $(FORGE) test
 
 test-rust:
 	$(CARGO) test --workspace --locked

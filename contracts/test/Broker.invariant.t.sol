@@ -6,6 +6,7 @@ import {Factory} from "../Factory.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {Counter} from "../programs/Counter.sol";
 import {Test} from "./utils/Test.sol";
+import {Vm} from "./utils/Vm.sol";
 
 /// @notice Drives the Broker through random lifecycles: several requesters, an honest and a
 /// cheating host, an honest and a cheating challenger, both dispute modes, timeouts, time warps
@@ -23,9 +24,15 @@ contract BrokerHandler is Test {
     /// @dev The wrong state each liar claimed for a request (empty for honest claims).
     mapping(uint256 id => mapping(address account => bytes)) internal _lies;
 
-    // Ghost counters, for the invariant's report.
+    // Ghost counters, for the invariants.
     uint256 public ghostDisputesResolved;
     uint256 public ghostWithdrawn;
+    /// Credited to, and withdrawn by, each actor, from the Broker's events.
+    mapping(address account => uint256) public ghostCredited;
+    mapping(address account => uint256) public ghostWithdrawnBy;
+    /// Status changes the lifecycle does not allow (see `_allowed`).
+    uint256 public ghostBadTransitions;
+    mapping(uint256 id => IBroker.Status) internal _lastStatus;
 
     constructor(Broker broker_, bytes32 counterId_) {
         broker = broker_;
@@ -34,6 +41,53 @@ contract BrokerHandler is Test {
             address actor = vm.addr(uint256(keccak256(abi.encode("actor", k))));
             vm.deal(actor, 1_000_000 ether);
             actors.push(actor);
+        }
+    }
+
+    /// Records the Broker's events during an action, then accounts for them and checks every
+    /// request's status change.
+    modifier observed() {
+        vm.recordLogs();
+        _;
+        _absorb(vm.getRecordedLogs());
+        _checkTransitions();
+    }
+
+    function _absorb(Vm.Log[] memory logs) internal {
+        for (uint256 k = 0; k < logs.length; ++k) {
+            Vm.Log memory log = logs[k];
+            if (log.emitter != address(broker)) continue;
+            if (log.topics[0] == IBroker.Credited.selector) {
+                (uint256 amount,) = abi.decode(log.data, (uint256, uint8));
+                ghostCredited[address(uint160(uint256(log.topics[1])))] += amount;
+            } else if (log.topics[0] == IBroker.Withdrawn.selector) {
+                ghostWithdrawnBy[address(uint160(uint256(log.topics[1])))] += abi.decode(log.data, (uint256));
+            }
+        }
+    }
+
+    /// No status goes backwards: nothing returns to Pending; Pending only moves to
+    /// WaitingForResolution or Cancelled; Soft and Firm resolutions only move to Finalized;
+    /// Finalized and Cancelled never change. (A dispute may return a request from Resolving to
+    /// WaitingForResolution: that is the next window, not a step back.)
+    function _allowed(IBroker.Status from, IBroker.Status to) internal pure returns (bool) {
+        if (from == to) return true;
+        if (to == IBroker.Status.Pending) return false;
+        if (from == IBroker.Status.Finalized || from == IBroker.Status.Cancelled) return false;
+        if (to == IBroker.Status.Cancelled) return from == IBroker.Status.Pending;
+        if (from == IBroker.Status.Pending) return to == IBroker.Status.WaitingForResolution;
+        if (from == IBroker.Status.SoftResolution || from == IBroker.Status.FirmResolution) {
+            return to == IBroker.Status.Finalized;
+        }
+        return true;
+    }
+
+    function _checkTransitions() internal {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 id = ids[k];
+            IBroker.Status now_ = broker.getRequest(id).status;
+            if (!_allowed(_lastStatus[id], now_)) ++ghostBadTransitions;
+            _lastStatus[id] = now_;
         }
     }
 
@@ -77,7 +131,7 @@ contract BrokerHandler is Test {
     // Actions
     // ---------------------------------------------------------------------------------------
 
-    function request(uint256 actorSeed, uint256 nSeed, uint256 payment, uint256 gasPrice, bool full) external {
+    function request(uint256 actorSeed, uint256 nSeed, uint256 payment, uint256 gasPrice, bool full) external observed {
         uint64 n = uint64(bound(nSeed, 1, 40));
         payment = bound(payment, 1, 10 ether);
         gasPrice = bound(gasPrice, 0, 10 gwei);
@@ -90,14 +144,14 @@ contract BrokerHandler is Test {
         ids.push(id);
     }
 
-    function cancel(uint256 idSeed) external {
+    function cancel(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
         vm.prank(broker.getRequest(id).requester);
         broker.cancelRequest(id);
     }
 
-    function answer(uint256 idSeed, bool honest, uint256 surplus) external {
+    function answer(uint256 idSeed, bool honest, uint256 surplus) external observed {
         uint256 id = _id(idSeed);
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
         address who = honest ? actors[3] : actors[4];
@@ -107,7 +161,7 @@ contract BrokerHandler is Test {
         broker.answerRequest{value: value}(id, result, _n[id]);
     }
 
-    function challenge(uint256 idSeed, bool honest, bool start) external {
+    function challenge(uint256 idSeed, bool honest, bool start) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         IBroker.Request memory r = broker.getRequest(id);
@@ -132,7 +186,7 @@ contract BrokerHandler is Test {
         _lies[id][who] = result;
     }
 
-    function softResolve(uint256 idSeed, bool byRequester) external {
+    function softResolve(uint256 idSeed, bool byRequester) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         IBroker.Request memory r = broker.getRequest(id);
@@ -142,7 +196,7 @@ contract BrokerHandler is Test {
         broker.softResolveAnswer(id);
     }
 
-    function initializeDispute(uint256 idSeed) external {
+    function initializeDispute(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         IBroker.Request memory r = broker.getRequest(id);
@@ -152,7 +206,7 @@ contract BrokerHandler is Test {
 
     /// @dev Up to a few moves of a bisection game, each by whoever's turn it is, from their
     /// own view.
-    function move(uint256 idSeed, uint256 moves) external {
+    function move(uint256 idSeed, uint256 moves) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         moves = bound(moves, 1, 8);
@@ -209,7 +263,7 @@ contract BrokerHandler is Test {
         expired = block.number > deadline;
     }
 
-    function timeout(uint256 idSeed) external {
+    function timeout(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         IBroker.Request memory r = broker.getRequest(id);
@@ -225,7 +279,7 @@ contract BrokerHandler is Test {
         ++ghostDisputesResolved;
     }
 
-    function execute(uint256 idSeed, uint256 steps, uint256 gasPrice, uint256 executorSeed) external {
+    function execute(uint256 idSeed, uint256 steps, uint256 gasPrice, uint256 executorSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         IBroker.Request memory r = broker.getRequest(id);
@@ -237,7 +291,7 @@ contract BrokerHandler is Test {
         if (broker.getRequest(id).status == IBroker.Status.FirmResolution) ++ghostDisputesResolved;
     }
 
-    function finalize(uint256 idSeed) external {
+    function finalize(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
         IBroker.Status status = broker.getRequest(id).status;
@@ -245,7 +299,7 @@ contract BrokerHandler is Test {
         broker.finalize(id);
     }
 
-    function withdraw(uint256 actorSeed) external {
+    function withdraw(uint256 actorSeed) external observed {
         address who = actors[actorSeed % actors.length];
         uint256 owed = broker.balanceOf(who);
         if (owed == 0) return;
@@ -256,8 +310,50 @@ contract BrokerHandler is Test {
         ghostWithdrawn += owed;
     }
 
-    function warp(uint256 blocks) external {
+    function warp(uint256 blocks) external observed {
         vm.roll(block.number + bound(blocks, 1, 30));
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Liveness: from any state, every request can be driven to Finalized or Cancelled
+    // ---------------------------------------------------------------------------------------
+
+    /// Drives every request to a final state with only the moves the protocol always offers
+    /// someone (cancel, let deadlines pass, claim timeouts, run the re-execution, finalize), and
+    /// returns how many did not get there.
+    function settleEverything() external returns (uint256 stuck) {
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 id = ids[k];
+            for (uint256 guard = 0; guard < 64; ++guard) {
+                IBroker.Request memory r = broker.getRequest(id);
+                if (r.status == IBroker.Status.Finalized || r.status == IBroker.Status.Cancelled) break;
+                _push(id, r);
+            }
+            IBroker.Status s = broker.getRequest(id).status;
+            if (s != IBroker.Status.Finalized && s != IBroker.Status.Cancelled) ++stuck;
+        }
+    }
+
+    function _push(uint256 id, IBroker.Request memory r) internal {
+        if (r.status == IBroker.Status.Pending) {
+            vm.prank(r.requester);
+            broker.cancelRequest(id);
+        } else if (r.status == IBroker.Status.WaitingForResolution) {
+            vm.roll(uint256(r.deadline) + 1);
+            vm.prank(actors[6]);
+            broker.softResolveAnswer(id);
+        } else if (r.status == IBroker.Status.NeedsResolution) {
+            vm.roll(uint256(r.deadline) + 1);
+            broker.claimTimeout(id);
+        } else if (r.status == IBroker.Status.Resolving && r.mode == IBroker.DisputeMode.Bisection) {
+            (, uint256 deadline) = _expired(broker.getGame(id));
+            vm.roll(deadline + 1);
+            broker.claimTimeout(id);
+        } else if (r.status == IBroker.Status.Resolving) {
+            broker.executeExecutable(id, 1000);
+        } else {
+            broker.finalize(id);
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -284,6 +380,10 @@ contract BrokerHandler is Test {
         }
         if (s == IBroker.Status.FirmResolution) return r.payment + (r.host != address(0) ? deposit : 0);
         return 0;
+    }
+
+    function actorAt(uint256 k) external view returns (address) {
+        return actors[k];
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
@@ -327,6 +427,32 @@ contract BrokerInvariantTest is Test {
             owed += handler.held(handler.ids(k));
         }
         vm.assertEq(address(broker).balance, owed, "Broker balance == credited balances + what requests hold");
+    }
+
+    function invariant_NoOneWithdrawsMoreThanCredited() public view {
+        for (uint256 k = 0; k < handler.actorCount(); ++k) {
+            address a = handler.actorAt(k);
+            vm.assertEq(
+                handler.ghostWithdrawnBy(a) + broker.balanceOf(a),
+                handler.ghostCredited(a),
+                "withdrawn + balance == everything credited"
+            );
+        }
+    }
+
+    function invariant_NoStatusGoesBackwards() public view {
+        vm.assertEq(handler.ghostBadTransitions(), 0);
+    }
+
+    /// At the end of every run: whatever state the run left, every request can still reach a
+    /// final state, and then the Broker holds nothing but unwithdrawn balances.
+    function afterInvariant() public {
+        vm.assertEq(handler.settleEverything(), 0, "every request reaches Finalized or Cancelled");
+        uint256 owed;
+        for (uint256 k = 0; k < handler.actorCount(); ++k) {
+            owed += broker.balanceOf(handler.actorAt(k));
+        }
+        vm.assertEq(address(broker).balance, owed, "once settled, the Broker holds only credited balances");
     }
 
     function invariant_NoLockedDepositOutlivesItsRequest() public view {

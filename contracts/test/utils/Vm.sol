@@ -39,6 +39,10 @@ interface Vm {
     function recordLogs() external;
     function getRecordedLogs() external returns (Log[] memory logs);
 
+    // State snapshots
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
+
     // Gas
     function snapshotGasLastCall(string calldata name) external returns (uint256 gasUsed);
     function snapshotValue(string calldata name, uint256 value) external;
