@@ -2,6 +2,8 @@
 //! the same code as `ecm devnet`), agents run in-process with their real engine, clients per
 //! role, and balance bookkeeping.
 
+pub mod proxy;
+
 use alloy::primitives::{Address, U256};
 use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};

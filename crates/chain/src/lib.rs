@@ -52,6 +52,9 @@ pub struct ChainConfig {
     pub confirmations: u64,
     /// Attempts for a read before giving up on transport errors.
     pub read_attempts: u32,
+    /// Attempts to reach the node when connecting: few for a command (fail fast when the node
+    /// is not there), more for a daemon (ride out a node restarting or a flaky network).
+    pub connect_attempts: u32,
     /// How long to wait for a transaction's receipt.
     pub receipt_timeout: Duration,
 }
@@ -66,6 +69,7 @@ impl ChainConfig {
             chain_id: None,
             confirmations: 0,
             read_attempts: 8,
+            connect_attempts: 3,
             receipt_timeout: Duration::from_secs(60),
         }
     }
@@ -111,7 +115,7 @@ impl Chain {
         };
         // A node that does not answer at all is reported quickly; later reads retry longer.
         let probe = ChainConfig {
-            read_attempts: config.read_attempts.min(3),
+            read_attempts: config.connect_attempts.max(1),
             ..config.clone()
         };
         let chain_id = retry(&probe, "eth_chainId", || provider.get_chain_id())
@@ -197,6 +201,21 @@ impl Chain {
     pub async fn block_number(&self) -> Result<u64> {
         self.read("eth_blockNumber", || self.provider.get_block_number())
             .await
+    }
+
+    /// The base fee per gas of the latest block (0 before London).
+    pub async fn base_fee(&self) -> Result<u128> {
+        let block = self
+            .read("eth_getBlockByNumber", || async {
+                self.provider
+                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                    .await
+            })
+            .await?;
+        Ok(block
+            .and_then(|b| b.header.base_fee_per_gas)
+            .map(u128::from)
+            .unwrap_or(0))
     }
 
     /// Wei held by `account`.

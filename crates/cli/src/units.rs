@@ -39,6 +39,21 @@ pub(crate) fn format_change(before: U256, after: U256) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No text makes the parser panic; whole amounts of wei, gwei and ether parse exactly.
+        #[test]
+        fn amounts_never_panic(text in ".{0,40}") {
+            let _ = parse_amount(&text);
+        }
+
+        #[test]
+        fn whole_amounts_round_trip(value in 0u64..u64::MAX / 2) {
+            prop_assert_eq!(parse_amount(&value.to_string()).unwrap(), U256::from(value));
+            prop_assert_eq!(parse_amount(&format!("{value}gwei")).unwrap(), U256::from(value) * U256::from(1_000_000_000u64));
+        }
+    }
 
     #[test]
     fn amounts() {

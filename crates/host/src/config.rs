@@ -67,6 +67,8 @@ pub struct AgentConfig {
     pub deadline_margin: u64,
     /// Deliberate lies (Anvil only).
     pub cheat: Option<Cheat>,
+    /// Where to find WASM modules beyond the example programs (`<dir>/<0xhash>.wasm`).
+    pub module_dir: Option<PathBuf>,
     /// How long shutdown waits for transactions in flight.
     pub shutdown_grace: Duration,
 }
@@ -96,6 +98,7 @@ impl AgentConfig {
             limits: Limits::default(),
             deadline_margin: 2,
             cheat: None,
+            module_dir: None,
             shutdown_grace: Duration::from_secs(30),
         }
     }

@@ -63,7 +63,18 @@ enum Done {
     Acted {
         id: u64,
         outcome: Acted,
+        seen: Seen,
     },
+}
+
+/// What the chain showed about our stake in a request when we last decided on it. The chain is
+/// authoritative: a transaction whose response was lost may still have landed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Seen {
+    /// Our answer stands, or our challenge is open.
+    engaged: bool,
+    /// The standing claim we are challenging, if we are.
+    challenging: Option<B256>,
 }
 
 /// What an action achieved.
@@ -148,6 +159,7 @@ impl Agent {
         let mut chain_config = ChainConfig::new(&config.rpc_url, config.deployment.broker);
         chain_config.private_key = Some(config.private_key.clone());
         chain_config.chain_id = Some(config.deployment.chain_id);
+        chain_config.connect_attempts = 12;
         let chain = Arc::new(Chain::connect(chain_config).await?);
         if config.cheat.is_some() && chain.chain_id() != ecm_chain::ANVIL_CHAIN_ID {
             return Err(Error::CheatOnRealNetwork {
@@ -386,8 +398,24 @@ impl Agent {
                 self.dirty.insert(id);
                 self.store.save_job(id)?;
             }
-            Done::Acted { id, outcome } => {
+            Done::Acted { id, outcome, seen } => {
                 self.busy.remove(&id);
+                let Some(job) = self.store.get_mut(id) else {
+                    return Ok(());
+                };
+                let mut adopted = false;
+                if seen.engaged && job.stance == Stance::Open {
+                    job.stance = Stance::Engaged;
+                    job.log.push("our answer or challenge is on-chain (the response to its transaction was lost)".into());
+                    adopted = true;
+                }
+                if let Some(claim) = seen.challenging.filter(|c| !job.challenged.contains(c)) {
+                    job.challenged.push(claim);
+                    adopted = true;
+                }
+                if adopted {
+                    self.store.save_job(id)?;
+                }
                 let Some(job) = self.store.get_mut(id) else {
                     return Ok(());
                 };
@@ -449,8 +477,8 @@ impl Agent {
         };
         let tx = self.done_tx.clone();
         self.tasks.spawn(async move {
-            let outcome = ctx.act().await;
-            let _ = tx.send(Done::Acted { id, outcome });
+            let (outcome, seen) = ctx.act().await;
+            let _ = tx.send(Done::Acted { id, outcome, seen });
         });
     }
 
@@ -511,14 +539,15 @@ struct ActContext {
 }
 
 impl ActContext {
-    async fn act(self) -> Acted {
-        match self.try_act().await {
-            Ok(acted) => acted,
-            Err(e) => Acted::Failed(e.to_string()),
+    async fn act(self) -> (Acted, Seen) {
+        let mut seen = Seen::default();
+        match self.try_act(&mut seen).await {
+            Ok(acted) => (acted, seen),
+            Err(e) => (Acted::Failed(e.to_string()), seen),
         }
     }
 
-    async fn try_act(&self) -> std::result::Result<Acted, ecm_chain::Error> {
+    async fn try_act(&self, seen: &mut Seen) -> std::result::Result<Acted, ecm_chain::Error> {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
         let request = self.chain.request(id).await?;
@@ -527,6 +556,11 @@ impl ActContext {
             .call("getChallenge", broker.getChallenge(id))
             .await?;
         let game = self.chain.call("getGame", broker.getGame(id)).await?;
+        let challenging = challenge.challenger == self.me;
+        *seen = Seen {
+            engaged: request.host == self.me || challenging,
+            challenging: challenging.then_some(request.claim),
+        };
         let view = View {
             me: self.me,
             roles: self.config.roles,
@@ -555,6 +589,13 @@ impl ActContext {
             Action::Wait { until } => Acted::Wait(until),
             Action::Done(outcome) => Acted::Done(outcome),
             Action::Answer => {
+                // The deposit covers dispute gas at the requester's price bound; above it, a
+                // dispute would cost more than the deposits pay back. Wait for cheaper blocks.
+                let base_fee = self.chain.base_fee().await?;
+                if u128::from(request.maxGasPrice) < base_fee {
+                    info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice, "gas is above the request's price bound; not answering for now");
+                    return Ok(Acted::Wait(None));
+                }
                 let claim = self
                     .job
                     .claim
@@ -827,31 +868,72 @@ async fn load_programs(config: &AgentConfig, chain: &Chain) -> Result<HashMap<B2
         )));
     }
     let mut programs = HashMap::new();
+    let store = config
+        .module_dir
+        .as_ref()
+        .map(ecm_runtime::ModuleStore::new);
     for (name, entry) in wanted {
-        let Some(spec) = ecm_programs::by_wasm_hash(entry.wasm_hash) else {
-            warn!(target: "agent", program = %name, "no WASM module with the registered hash: not serving it");
-            continue;
+        let spec = ecm_programs::by_wasm_hash(entry.wasm_hash);
+        let bytes = match (spec, &store) {
+            (Some(spec), _) => spec.wasm.to_vec(),
+            (None, Some(store)) => match store.get(entry.wasm_hash) {
+                Ok(bytes) => bytes,
+                Err(e) => {
+                    warn!(target: "agent", program = %name, error = %e, "no WASM module for this program: not serving it");
+                    continue;
+                }
+            },
+            (None, None) => {
+                warn!(target: "agent", program = %name, "no WASM module with the registered hash (give --module-dir): not serving it");
+                continue;
+            }
         };
-        let wasm = runtime
-            .load(spec.wasm)
-            .map_err(|e| Error::Config(format!("{name}: {e}")))?;
-        let execution_code =
-            alloy::providers::Provider::get_code_at(chain.provider(), entry.execution)
-                .await
-                .map_err(|e| Error::Config(format!("{name}: fetching the Execution code: {e}")))?;
+        let wasm = match runtime.load(&bytes) {
+            Ok(wasm) => wasm,
+            Err(e) => {
+                error!(target: "agent", program = %name, error = %e, "the program's module is not usable: not serving it");
+                continue;
+            }
+        };
+        let execution = entry.execution;
+        let execution_code = chain
+            .read("eth_getCode", || async move {
+                alloy::providers::Provider::get_code_at(chain.provider(), execution).await
+            })
+            .await?;
         let mut evm = EvmStepper::new(execution_code.clone(), entry.max_step_gas);
+        // Representative traces when the program is a known one, generic inputs otherwise, and
+        // random states either way.
+        let inputs = spec.map(|s| s.samples()).unwrap_or_else(|| {
+            vec![
+                vec![],
+                vec![3, 0, 0, 0, 0, 0, 0, 0],
+                vec![7; 40],
+                vec![0xff; 96],
+            ]
+        });
         let plan = conformance::Plan {
-            inputs: vec![vec![], vec![3, 0, 0, 0, 0, 0, 0, 0], vec![7; 40]],
-            steps_per_input: 16,
-            random_states: 24,
+            inputs,
+            steps_per_input: 400,
+            random_states: 64,
             seed: 1,
         };
-        let report = conformance::check(&wasm, &mut evm, &plan)
-            .map_err(|e| Error::Config(format!("{name}: {e}")))?;
+        let report = match conformance::check(&wasm, &mut evm, &plan) {
+            Ok(report) => report,
+            Err(e) => {
+                error!(target: "agent", program = %name, error = %e, "the conformance check failed to run: not serving it");
+                continue;
+            }
+        };
         if let Some(d) = report.divergence {
-            error!(target: "agent", program = %name, step = d.step, "WASM and EVM disagree: not serving this program");
+            let wasm_side = match &d.wasm {
+                Ok((state, final_)) => format!("final {final_}, {} bytes", state.len()),
+                Err(e) => format!("error: {e}"),
+            };
+            error!(target: "agent", program = %name, step = d.step, wasm = %wasm_side, evm_final = d.evm.1, "WASM and EVM disagree: not serving this program");
             continue;
         }
+        info!(target: "agent", program = %name, steps = report.steps, "serving");
         let program = Program {
             name: name.clone(),
             wasm,

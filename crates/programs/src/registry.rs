@@ -25,6 +25,9 @@ pub struct ProgramSpec {
     pub runtime_bytecode: &'static Bytes,
     typed_input: fn(&str) -> Result<Vec<u8>, String>,
     show_result: fn(&[u8]) -> String,
+    /// Typed inputs whose traces cover the program's behaviour (edge cases and a few hundred
+    /// steps), for conformance checks.
+    samples: &'static [&'static str],
 }
 
 impl std::fmt::Debug for ProgramSpec {
@@ -45,6 +48,14 @@ impl ProgramSpec {
     /// (see [`ProgramSpec::input_help`]).
     pub fn parse_input(&self, text: &str) -> Result<Vec<u8>> {
         inputs::parse(self.name, self.input_help, text, self.typed_input)
+    }
+
+    /// Representative inputs, for checking the WASM module against the Execution contract.
+    pub fn samples(&self) -> Vec<Vec<u8>> {
+        self.samples
+            .iter()
+            .map(|text| self.parse_input(text).expect("the samples parse"))
+            .collect()
     }
 
     /// A result in the program's own terms (a number for Fibonacci, hex for hashes).
@@ -75,6 +86,7 @@ static PROGRAMS: [ProgramSpec; 5] = [
         runtime_bytecode: &ecm_bindings::Fibonacci::DEPLOYED_BYTECODE,
         typed_input: inputs::fibonacci,
         show_result: inputs::show_le_decimal,
+        samples: &["0", "1", "2", "10", "60", "299"],
     },
     ProgramSpec {
         name: "build-byte-array",
@@ -87,6 +99,7 @@ static PROGRAMS: [ProgramSpec; 5] = [
         runtime_bytecode: &ecm_bindings::BuildByteArray::DEPLOYED_BYTECODE,
         typed_input: inputs::build_byte_array,
         show_result: inputs::show_hex,
+        samples: &["0", "1", "5", "300"],
     },
     ProgramSpec {
         name: "counter",
@@ -99,6 +112,7 @@ static PROGRAMS: [ProgramSpec; 5] = [
         runtime_bytecode: &ecm_bindings::Counter::DEPLOYED_BYTECODE,
         typed_input: inputs::counter,
         show_result: inputs::show_counter,
+        samples: &["0", "1", "50", "300"],
     },
     ProgramSpec {
         name: "keccak-chain",
@@ -111,6 +125,7 @@ static PROGRAMS: [ProgramSpec; 5] = [
         runtime_bytecode: &ecm_bindings::KeccakChain::DEPLOYED_BYTECODE,
         typed_input: inputs::keccak_chain,
         show_result: inputs::show_hex,
+        samples: &["0", "1", "50", "300"],
     },
     ProgramSpec {
         name: "blake2b",
@@ -123,6 +138,12 @@ static PROGRAMS: [ProgramSpec; 5] = [
         runtime_bytecode: &ecm_bindings::Blake2b::DEPLOYED_BYTECODE,
         typed_input: inputs::text,
         show_result: inputs::show_hex,
+        samples: &[
+            "",
+            "abc",
+            "0x00",
+            "a rather longer document, of more than one block of one hundred and twenty-eight bytes, so that the chaining value is carried from step to step",
+        ],
     },
 ];
 
@@ -200,6 +221,27 @@ mod tests {
             err.contains("fibonacci") && err.contains("counter"),
             "{err}"
         );
+    }
+
+    proptest::proptest! {
+        /// No text makes an input parser panic, and whatever parses fits the protocol.
+        #[test]
+        fn input_parsers_never_panic(text in ".{0,64}", hex_digits in "(0x)?[0-9a-fA-F]{0,80}") {
+            for spec in all() {
+                for candidate in [&text, &hex_digits] {
+                    if let Ok(bytes) = spec.parse_input(candidate) {
+                        proptest::prop_assert!(bytes.len() <= ecm_primitives::MAX_STATE_BYTES);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn samples_parse() {
+        for spec in all() {
+            assert!(spec.samples().len() >= 3, "{}", spec.name);
+        }
     }
 
     #[test]

@@ -251,3 +251,46 @@ fn garbage_is_not_wasm() {
         Error::NotWasm(_)
     ));
 }
+
+mod abi_fuzz {
+    //! Whatever a module's `ecm_run` returns (header pointer, state pointer and length, flag,
+    //! step count), the runtime answers with a result or a typed error: no panic, no hang, and
+    //! an `Ok` always respects the guest ABI.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// `ecm_run` writes a header built from its arguments: `first` gives the state pointer and
+    /// length, `n` the final flag and the step count, and the returned header pointer is the
+    /// high half of `first`.
+    const MODULE: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "ecm_abi_version") (result i32) (i32.const 1))
+  (func (export "ecm_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "ecm_step") (param i64 i32 i32) (result i32) (call $run (local.get 0) (i64.const 1) (local.get 1) (local.get 2)))
+  (func $run (export "ecm_run") (param i64 i64 i32 i32) (result i32)
+    (i64.store (i32.const 0) (local.get 0))
+    (i64.store (i32.const 8) (local.get 1))
+    (i64.store (i32.const 16) (i64.xor (local.get 0) (local.get 1)))
+    (i32.wrap_i64 (i64.shr_u (local.get 0) (i64.const 48))))
+)"#;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn any_header_is_a_result_or_a_typed_error(first in any::<i64>(), n in 1u64..64, state in prop::collection::vec(any::<u8>(), 0..64)) {
+            let runtime = Runtime::new(limits()).unwrap();
+            let mut instance = runtime.load(MODULE.as_bytes()).unwrap().instantiate().unwrap();
+            match instance.run(first as u64, n, &state) {
+                Ok(out) => {
+                    prop_assert!(out.steps >= 1 && out.steps <= n);
+                    prop_assert!(out.steps == n || out.final_);
+                    prop_assert!(out.state.len() <= 8192);
+                }
+                Err(Error::AbiViolation(_) | Error::StateTooLarge { .. } | Error::Trap { .. }) => {}
+                Err(other) => prop_assert!(false, "unexpected error {other}"),
+            }
+            let _ = instance.step(first as u64, &state);
+        }
+    }
+}

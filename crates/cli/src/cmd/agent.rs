@@ -29,6 +29,9 @@ pub(crate) struct AgentArgs {
     /// Memory for each trace's checkpoints, in MiB.
     #[arg(long, default_value_t = 16)]
     checkpoint_mib: usize,
+    /// Where to find WASM modules of programs beyond the examples (`<dir>/<0xhash>.wasm`).
+    #[arg(long)]
+    module_dir: Option<PathBuf>,
     /// Answer wrong on purpose, lying at the last step (Anvil only: for demos and tests).
     #[arg(long)]
     cheat: bool,
@@ -62,6 +65,7 @@ impl AgentArgs {
         }
         config.poll_interval = Duration::from_millis(self.poll_ms.max(10));
         config.checkpoint_budget = self.checkpoint_mib.max(1) << 20;
+        config.module_dir = self.module_dir.clone();
         config.cheat = match (self.cheat, self.cheat_at_step) {
             (true, _) => Some(Cheat::LastStep),
             (false, Some(step)) => Some(Cheat::AtStep(step)),

@@ -159,10 +159,7 @@ impl CheckArgs {
             None => EvmStepper::new(spec.runtime_bytecode.clone(), spec.max_step_gas),
         };
         let wasm = Runtime::new(Limits::default())?.load(spec.wasm)?;
-        let inputs: Vec<Vec<u8>> = ["0", "1", "5", "17", "60"]
-            .iter()
-            .filter_map(|t| spec.parse_input(t).ok())
-            .collect();
+        let inputs = spec.samples();
         let plan = conformance::Plan {
             inputs,
             steps_per_input: self.steps,

@@ -1,0 +1,333 @@
+//! Faults and hostile conditions, end to end: a network that drops and delays, a gas price spike
+//! above a request's bound, programs whose two implementations disagree, a module that traps,
+//! a step over its gas, and traces beyond what a host will compute.
+
+use alloy::{
+    network::{EthereumWallet, TransactionBuilder},
+    primitives::{B256, U256},
+    providers::{Provider, ProviderBuilder, ext::AnvilApi},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+};
+use ecm_anvil_tests::{
+    proxy::{ChaosProxy, Faults},
+    *,
+};
+use ecm_client::Status;
+use ecm_host::{Cheat, JobStore, Roles};
+use ecm_primitives::ProgramEntry;
+use std::{sync::atomic::Ordering, time::Duration};
+
+const PAYMENT: u128 = ETHER / 100;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
+    let net = TestNet::start(2_000).await;
+    let faults = Faults {
+        drop_request_one_in: 25,
+        drop_answer_one_in: 25,
+        max_delay_ms: 20,
+    };
+    let proxy = ChaosProxy::start(&net.deployment().rpc_url, faults, 7).await;
+    let through_proxy = |role: &str, roles: Roles| {
+        let mut config = net.agent_config(role, roles);
+        config.rpc_url = proxy.url.clone();
+        config
+    };
+    // The honest host serves the honest requests' programs; the keccak chain is the cheater's.
+    let mut host = through_proxy("host", Roles::HOST);
+    host.programs = vec!["fibonacci".into(), "counter".into()];
+    let host = AgentHandle::spawn(host);
+    let challenger = AgentHandle::spawn(through_proxy("challenger", Roles::CHALLENGER));
+    let mut cheater = through_proxy("cheater", Roles::HOST);
+    cheater.cheat = Some(Cheat::LastStep);
+    cheater.programs = vec!["keccak-chain".into()];
+    let cheater = AgentHandle::spawn(cheater);
+
+    let requester = net.client("requester").await;
+    let mut honest = Vec::new();
+    for k in 0..8u64 {
+        let program = if k % 2 == 0 { "fibonacci" } else { "counter" };
+        honest.push(
+            requester
+                .request(request(program, &(40 + k).to_string(), PAYMENT, 5))
+                .await
+                .unwrap(),
+        );
+    }
+    let disputed = requester
+        .request(request("keccak-chain", "300", PAYMENT, 20))
+        .await
+        .unwrap();
+
+    let all: Vec<u64> = honest.iter().copied().chain([disputed]).collect();
+    for id in &all {
+        eventually(
+            "an answer through the flaky network",
+            Duration::from_secs(180),
+            || async {
+                let s = requester.status(*id).await.unwrap();
+                (s.status != Status::Pending).then_some(())
+            },
+        )
+        .await;
+    }
+    eventually(
+        "the cheater to be caught",
+        Duration::from_secs(180),
+        || async {
+            let s = requester.status(disputed).await.unwrap();
+            (s.host == Some(net.address("challenger")) && s.status == Status::WaitingForResolution)
+                .then_some(())
+        },
+    )
+    .await;
+    for _ in 0..30 {
+        net.mine(1).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for id in &all {
+        eventually(
+            "settlement through the flaky network",
+            Duration::from_secs(180),
+            || async {
+                (requester.status(*id).await.unwrap().status == Status::Finalized).then_some(())
+            },
+        )
+        .await;
+        assert!(
+            requester.replay(*id).await.unwrap().matches,
+            "request {id} settled on the true answer"
+        );
+    }
+    let dropped = proxy.stats.requests_dropped.load(Ordering::Relaxed)
+        + proxy.stats.answers_dropped.load(Ordering::Relaxed);
+    println!(
+        "flaky network: {} requests and {} answers dropped, {} chunks relayed",
+        proxy.stats.requests_dropped.load(Ordering::Relaxed),
+        proxy.stats.answers_dropped.load(Ordering::Relaxed),
+        proxy.stats.relayed.load(Ordering::Relaxed)
+    );
+    assert!(dropped > 10, "the proxy did inject faults");
+    host.stop().await.unwrap();
+    challenger.stop().await.unwrap();
+    cheater.stop().await.unwrap();
+    // Nothing answered twice: at most one answer sent per request in the host's record (a
+    // response lost on the way leaves none, but the job still knows it is engaged), and exactly
+    // one on-chain.
+    let store = JobStore::open(&net.data_dir("host")).unwrap();
+    for id in &honest {
+        let job = store.get(*id).unwrap();
+        let answers = job.log.iter().filter(|l| l.starts_with("answered")).count();
+        assert!(answers <= 1, "request {id}: {:?}", job.log);
+        assert_eq!(
+            job.stance,
+            ecm_host::Stance::Done {
+                outcome: "paid".into()
+            },
+            "request {id}: {:?}",
+            job.log
+        );
+    }
+    let answered = answered_events(&net).await;
+    for id in &all {
+        assert_eq!(
+            answered.iter().filter(|a| **a == *id).count(),
+            1,
+            "one Answered event for request {id}"
+        );
+    }
+}
+
+/// Request ids of every `Answered` event on the Broker.
+async fn answered_events(net: &TestNet) -> Vec<u64> {
+    let client = net.client("deployer").await;
+    let to = client.chain().block_number().await.unwrap();
+    client
+        .chain()
+        .broker_logs(0, to)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|log| match log.event {
+            ecm_bindings::Broker::BrokerEvents::Answered(e) => Some(u64::try_from(e.id).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_waits_out_a_gas_price_spike_above_the_bound() {
+    let net = TestNet::start(100).await;
+    let requester = net.client("requester").await;
+    let provider = ProviderBuilder::new().connect_http(net.deployment().rpc_url.parse().unwrap());
+    provider
+        .anvil_set_next_block_base_fee_per_gas(100_000_000_000)
+        .await
+        .unwrap(); // 100 gwei
+    provider.anvil_mine(Some(1), None).await.unwrap();
+    let mut new = request("fibonacci", "20", PAYMENT, 5);
+    new.max_gas_price = Some(2_000_000_000); // the requester will pay for disputes up to 2 gwei
+    let id = requester.request(new).await.unwrap();
+
+    let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        requester.status(id).await.unwrap().status,
+        Status::Pending,
+        "no answer while gas costs 50x the bound"
+    );
+    // Empty blocks bring the base fee down 12.5% each.
+    provider.anvil_mine(Some(60), None).await.unwrap();
+    let s = eventually(
+        "the answer once gas is cheap again",
+        Duration::from_secs(60),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            (s.status == Status::WaitingForResolution).then_some(s)
+        },
+    )
+    .await;
+    assert_eq!(s.result_display.as_deref(), Some("10946"));
+    host.stop().await.unwrap();
+}
+
+/// Registers a program for `execution` and `wasm_hash` in the Factory and returns its entry.
+async fn register(
+    net: &TestNet,
+    execution: alloy::primitives::Address,
+    wasm_hash: B256,
+    max_step_gas: u32,
+) -> ProgramEntry {
+    let signer: PrivateKeySigner = net.key("deployer").parse().unwrap();
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(net.deployment().rpc_url.parse().unwrap());
+    let factory = ecm_bindings::Factory::new(net.deployment().factory, &provider);
+    factory
+        .registerProgram(execution, wasm_hash, max_step_gas, String::new())
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+    let id = factory
+        .programIdOf(execution, wasm_hash, max_step_gas)
+        .call()
+        .await
+        .unwrap();
+    ProgramEntry {
+        id,
+        execution,
+        wasm_hash,
+        max_step_gas,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_refuse_hostile_programs_and_traces_beyond_their_cap() {
+    let mut net = TestNet::start(100).await;
+    let counter = net.deployment().program("counter").unwrap().clone();
+    let counter_wasm = ecm_programs::by_name("counter").unwrap().wasm_hash();
+
+    // 1. EVM and WASM disagree at step 37.
+    let signer: PrivateKeySigner = net.key("deployer").parse().unwrap();
+    let provider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(net.deployment().rpc_url.parse().unwrap());
+    let deploy = TransactionRequest::default()
+        .with_deploy_code(ecm_bindings::DivergentCounter::BYTECODE.clone());
+    let divergent = provider
+        .send_transaction(deploy)
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap()
+        .contract_address
+        .unwrap();
+    let divergent = register(&net, divergent, counter_wasm, 20_000).await;
+    // 2. A step that needs more gas than the program declares.
+    let starved = register(&net, counter.execution, counter_wasm, 1_000).await;
+    // 3. A module that traps, from the agent's module directory.
+    let modules = net.data_dir("modules");
+    let trapping = ecm_runtime::ModuleStore::new(&modules)
+        .insert(
+            br#"(module (memory (export "memory") 1)
+                (func (export "ecm_abi_version") (result i32) (i32.const 1))
+                (func (export "ecm_alloc") (param i32) (result i32) (i32.const 0))
+                (func (export "ecm_step") (param i64 i32 i32) (result i32) unreachable)
+                (func (export "ecm_run") (param i64 i64 i32 i32) (result i32) unreachable))"#,
+        )
+        .unwrap();
+    let trapping = register(&net, counter.execution, trapping, 20_000).await;
+    for (name, entry) in [
+        ("divergent", &divergent),
+        ("starved", &starved),
+        ("trapping", &trapping),
+    ] {
+        net.devnet
+            .deployment
+            .programs
+            .insert(name.into(), entry.clone());
+    }
+
+    let mut config = net.agent_config("host", Roles::HOST);
+    config.module_dir = Some(modules);
+    config.max_compute_steps = 10_000;
+    let host = AgentHandle::spawn(config);
+    let requester = net.client("requester").await;
+    let input = ecm_programs::by_name("counter")
+        .unwrap()
+        .parse_input("100")
+        .unwrap();
+    let mut refused = Vec::new();
+    for program in ["divergent", "starved", "trapping"] {
+        let mut new = request("counter", "100", PAYMENT, 5);
+        new.program = program.into();
+        new.input = input.clone();
+        refused.push(requester.request(new).await.unwrap());
+    }
+    let too_long = requester
+        .request(request("counter", "1000000", PAYMENT, 5))
+        .await
+        .unwrap();
+    let fine = requester
+        .request(request("counter", "100", PAYMENT, 5))
+        .await
+        .unwrap();
+    eventually(
+        "the sound request's answer",
+        Duration::from_secs(60),
+        || async {
+            (requester.status(fine).await.unwrap().status == Status::WaitingForResolution)
+                .then_some(())
+        },
+    )
+    .await;
+    let job = eventually(
+        "the over-long request's refusal",
+        Duration::from_secs(60),
+        || async {
+            let store = JobStore::open(&net.data_dir("host")).ok()?;
+            store.get(too_long).filter(|j| !j.is_open()).cloned()
+        },
+    )
+    .await;
+    assert!(
+        matches!(&job.stance, ecm_host::Stance::Done { outcome } if outcome.contains("cap of 10000")),
+        "{:?}",
+        job.stance
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for id in refused.iter().chain([&too_long]) {
+        assert_eq!(
+            requester.status(*id).await.unwrap().status,
+            Status::Pending,
+            "request {id} was not answered"
+        );
+    }
+    host.stop().await.unwrap();
+    let _ = U256::ZERO;
+}
