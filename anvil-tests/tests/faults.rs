@@ -331,3 +331,37 @@ async fn hosts_refuse_hostile_programs_and_traces_beyond_their_cap() {
     host.stop().await.unwrap();
     let _ = U256::ZERO;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cheating_is_refused_off_anvil() {
+    let devnet = ecm_devnet::start(
+        ecm_devnet::AnvilConfig {
+            chain_id: Some(1),
+            ..Default::default()
+        },
+        ecm_devnet::DeployConfig::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = devnet
+        .deployment
+        .account("cheater")
+        .unwrap()
+        .private_key
+        .clone();
+    let mut config =
+        ecm_host::AgentConfig::new(devnet.deployment.clone(), key, dir.path(), Roles::HOST);
+    config.cheat = Some(Cheat::LastStep);
+    let err = ecm_host::run(config, async {}).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ecm_host::Error::CheatOnRealNetwork {
+                chain_id: 1,
+                anvil: 31337
+            }
+        ),
+        "{err}"
+    );
+}

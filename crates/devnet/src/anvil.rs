@@ -35,6 +35,8 @@ pub struct AnvilConfig {
     pub block_time: Option<u64>,
     /// The binary; found with [`find_anvil`] if `None`.
     pub binary: Option<PathBuf>,
+    /// The chain id (Anvil's 31337 if `None`).
+    pub chain_id: Option<u64>,
 }
 
 /// A running Anvil, killed when dropped.
@@ -62,9 +64,8 @@ impl Anvil {
         let mut command = tokio::process::Command::new(&binary);
         command
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--chain-id", &config.chain_id.unwrap_or(31337).to_string()])
             .args([
-                "--chain-id",
-                "31337",
                 "--hardfork",
                 "prague",
                 "--accounts",

@@ -42,6 +42,7 @@ impl DevnetArgs {
             port: Some(self.port),
             block_time: (self.block_time > 0).then_some(self.block_time),
             binary: None,
+            chain_id: None,
         };
         let deploy = DeployConfig {
             arity: self.arity,
