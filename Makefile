@@ -27,9 +27,9 @@ demo: install
 devnet: install
 	$(CARGO) run -p ecm-cli -- devnet --host --challenger
 
-## Every test: the Foundry suite (with gas snapshots checked), slither's static analysis, then
-## the Rust workspace, whose end-to-end tests start their own Anvil nodes.
-test: install test-contracts slither test-rust
+## Every test: formatting and clippy, the Foundry suite (with gas snapshots checked), slither's
+## static analysis, then the Rust workspace, whose end-to-end tests start their own Anvil nodes.
+test: install lint test-contracts slither test-rust
 
 test-contracts:
 	FOUNDRY_PROFILE=ci FORGE_SNAPSHOT_CHECK=true $(FORGE) test
@@ -46,6 +46,7 @@ $(SLITHER):
 	python3 -m venv .venv
 	.venv/bin/pip install --quiet --disable-pip-version-check slither-analyzer==0.11.6 crytic-compile==0.4.2
 
+## Formatting (forge fmt, rustfmt) and clippy with warnings as errors.
 lint:
 	$(FORGE) fmt --check
 	$(CARGO) fmt --all --check

@@ -134,11 +134,7 @@ contract Broker is IBroker {
     }
 
     /// @inheritdoc IBroker
-    function answerRequest(uint256 id, bytes calldata result, uint64 steps, bool final_)
-        external
-        payable
-        nonReentrant
-    {
+    function answerRequest(uint256 id, bytes calldata result, uint64 steps, bool final_) external payable nonReentrant {
         _answer(id, result, steps, final_);
     }
 
@@ -384,8 +380,7 @@ contract Broker is IBroker {
         }
         (address execution, uint32 maxStepGas) = _factory.stepInfo(programId);
         if (execution == address(0)) revert UnknownProgram(programId);
-        uint256 deposit =
-            _depositFor(options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas);
+        uint256 deposit = _depositFor(options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas);
         if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
 
         id = ++_requestCount;
@@ -473,9 +468,7 @@ contract Broker is IBroker {
     }
 
     /// @dev Ends a full re-execution: the computed commitment decides who was right.
-    function _settleFullExecution(uint256 id, Request storage r, FullExecution storage fx, bytes32 computed)
-        internal
-    {
+    function _settleFullExecution(uint256 id, Request storage r, FullExecution storage fx, bytes32 computed) internal {
         Challenge memory c = _challenges[id];
         uint256 deposit = _deposit(r);
         uint256 reimbursed = fx.reimbursed;

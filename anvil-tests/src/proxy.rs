@@ -66,7 +66,7 @@ impl Dice {
         x ^= x >> 7;
         x ^= x << 17;
         self.0.store(x, Ordering::Relaxed);
-        x % one_in == 0
+        x.is_multiple_of(one_in)
     }
 
     fn below(&self, bound: u64) -> u64 {

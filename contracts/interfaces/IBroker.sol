@@ -242,7 +242,9 @@ interface IBroker {
     /// @notice The requester cancelled a pending request.
     event Cancelled(uint256 indexed id);
     /// @notice A host answered; the challenge window ends at block `windowEnd`.
-    event Answered(uint256 indexed id, address indexed host, bytes result, uint64 steps, bool final_, uint256 windowEnd);
+    event Answered(
+        uint256 indexed id, address indexed host, bytes result, uint64 steps, bool final_, uint256 windowEnd
+    );
     /// @notice The standing answer was challenged; the dispute must start by block `startDeadline`.
     event Challenged(
         uint256 indexed id, address indexed challenger, bytes result, uint64 steps, bool final_, uint256 startDeadline

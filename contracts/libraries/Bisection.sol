@@ -52,7 +52,11 @@ library Bisection {
 
     /// @notice Whether the mover's clock has run out, whether the mover is the defender, and
     /// the last block at which the mover could still move.
-    function timeout(IBroker.Game storage g) internal view returns (bool expired, bool defenderMoves, uint256 deadline) {
+    function timeout(IBroker.Game storage g)
+        internal
+        view
+        returns (bool expired, bool defenderMoves, uint256 deadline)
+    {
         defenderMoves = g.phase != IBroker.Phase.Select;
         deadline = uint256(g.turnStart) + (defenderMoves ? g.defenderClock : g.challengerClock);
         expired = block.number > deadline;

@@ -54,7 +54,8 @@ contract Blake2b is Execution {
 
     function _compress(bytes memory h, bytes memory m, uint64 t, bool last) private view returns (bytes memory out) {
         // The EIP-152 input: rounds (4 bytes, big-endian), h, m, t (16 bytes), final flag.
-        bytes memory input = bytes.concat(bytes4(uint32(12)), h, m, _u64(t), bytes8(0), last ? bytes1(0x01) : bytes1(0x00));
+        bytes memory input =
+            bytes.concat(bytes4(uint32(12)), h, m, _u64(t), bytes8(0), last ? bytes1(0x01) : bytes1(0x00));
         bool ok;
         (ok, out) = BLAKE2F.staticcall(input);
         require(ok && out.length == 64);

@@ -37,7 +37,9 @@ library LittleEndian {
     /// @notice `v` as little-endian bytes without trailing zero bytes (zero is empty).
     function minimal(uint256 v) internal pure returns (bytes memory out) {
         uint256 length;
-        for (uint256 x = v; x != 0; x >>= 8) ++length;
+        for (uint256 x = v; x != 0; x >>= 8) {
+            ++length;
+        }
         out = abi.encodePacked(reverse(v));
         assembly ("memory-safe") {
             mstore(out, length)

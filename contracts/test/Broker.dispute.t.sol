@@ -260,9 +260,8 @@ contract BrokerDisputeTest is GameDriver {
         // A lie that does not change the claim cannot be challenged; nothing to test then.
         vm.assume(keccak256(abi.encodePacked(lf, lr)) != truth.cs[LENGTH]);
         uint256 id = defenderLies ? _disputed(liar, _truth()) : _disputed(_truth(), liar);
-        bool defenderWon = defenderLies
-            ? _play(id, host, liar, challenger, _truth())
-            : _play(id, host, _truth(), challenger, liar);
+        bool defenderWon =
+            defenderLies ? _play(id, host, liar, challenger, _truth()) : _play(id, host, _truth(), challenger, liar);
         vm.assertEq(defenderWon, !defenderLies, "the honest side wins");
         vm.assertEq(broker.getRequest(id).claim, truth.cs[LENGTH], "the true answer stands");
     }
@@ -381,7 +380,9 @@ contract BrokerDisputeTest is GameDriver {
     function test_initializeDispute_RevertWhen_NotChallenged() public {
         uint256 id = _newRequest();
         vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Pending, IBroker.Status.NeedsResolution)
+            abi.encodeWithSelector(
+                IBroker.WrongStatus.selector, id, IBroker.Status.Pending, IBroker.Status.NeedsResolution
+            )
         );
         broker.initializeDispute(id);
     }

@@ -248,7 +248,11 @@ contract BrokerHandler is Test {
         }
     }
 
-    function _points(uint256 id, address defender, IBroker.Game memory g) internal view returns (bytes32[] memory points) {
+    function _points(uint256 id, address defender, IBroker.Game memory g)
+        internal
+        view
+        returns (bytes32[] memory points)
+    {
         uint256 span = g.hi - g.lo;
         uint256 parts = span < broker.arity() ? span : broker.arity();
         points = new bytes32[](parts - 1);

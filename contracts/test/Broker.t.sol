@@ -137,10 +137,11 @@ contract BrokerTest is Fixtures {
     }
 
     function test_requestExecution_RevertWhen_DepositTooLarge() public {
-        IBroker.RequestOptions memory options =
-            IBroker.RequestOptions(broker.MAX_FULL_EXECUTION_STEPS(), type(uint64).max, IBroker.DisputeMode.FullExecution);
-        uint256 gas = broker.FULL_EXECUTION_FIXED_GAS()
-            + uint256(broker.MAX_FULL_EXECUTION_STEPS()) * (COUNTER_STEP_GAS + broker.FULL_EXECUTION_STEP_GAS());
+        IBroker.RequestOptions memory options = IBroker.RequestOptions(
+            broker.MAX_FULL_EXECUTION_STEPS(), type(uint64).max, IBroker.DisputeMode.FullExecution
+        );
+        uint256 gas = broker.FULL_EXECUTION_FIXED_GAS() + uint256(broker.MAX_FULL_EXECUTION_STEPS())
+            * (COUNTER_STEP_GAS + broker.FULL_EXECUTION_STEP_GAS());
         uint256 deposit = PAYMENT + 2 * uint256(type(uint64).max) * gas;
         vm.expectRevert(abi.encodeWithSelector(IBroker.DepositTooLarge.selector, deposit, type(uint96).max));
         vm.prank(requester);
@@ -536,7 +537,9 @@ contract BrokerTest is Fixtures {
         vm.assertEq(requester.balance, FUNDS - PAYMENT);
         vm.assertEq(address(broker).balance, 0);
         vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Finalized, IBroker.Status.SoftResolution)
+            abi.encodeWithSelector(
+                IBroker.WrongStatus.selector, id, IBroker.Status.Finalized, IBroker.Status.SoftResolution
+            )
         );
         broker.finalize(id);
     }

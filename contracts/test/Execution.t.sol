@@ -52,7 +52,11 @@ contract ExecutionTest is Test {
     function test_executeN_InSeveralCallsMatchesOneCall() public {
         Fibonacci fib = new Fibonacci();
         IExecution a = _build(address(fib), hex"3c", 50_000);
-        IExecution b = IExecution(factory.build(factory.programIdOf(address(fib), keccak256(abi.encode(address(fib), uint32(50_000))), 50_000), hex"3c"));
+        IExecution b = IExecution(
+            factory.build(
+                factory.programIdOf(address(fib), keccak256(abi.encode(address(fib), uint32(50_000))), 50_000), hex"3c"
+            )
+        );
         a.executeN(1000);
         for (uint256 k = 0; k < 61; ++k) {
             b.executeN(1);

@@ -24,7 +24,9 @@ contract ProgramsTest is Fixtures {
 
     function _le(uint256 v) internal pure returns (bytes memory out) {
         uint256 length;
-        for (uint256 x = v; x != 0; x >>= 8) ++length;
+        for (uint256 x = v; x != 0; x >>= 8) {
+            ++length;
+        }
         out = new bytes(length);
         for (uint256 j = 0; j < length; ++j) {
             out[j] = bytes1(uint8(v >> (8 * j)));
@@ -123,7 +125,12 @@ contract ProgramsTest is Fixtures {
     function test_keccakChain_HashesNTimes() public view {
         bytes32 seed = keccak256("seed");
         (bytes memory result, uint256 steps) = _run(keccakChain, abi.encodePacked(_u64le(3), seed), 10);
-        vm.assertEq(result, abi.encodePacked(keccak256(abi.encodePacked(keccak256(abi.encodePacked(keccak256(abi.encodePacked(seed))))))));
+        vm.assertEq(
+            result,
+            abi.encodePacked(
+                keccak256(abi.encodePacked(keccak256(abi.encodePacked(keccak256(abi.encodePacked(seed))))))
+            )
+        );
         vm.assertEq(steps, 3);
     }
 
@@ -171,7 +178,9 @@ contract ProgramsTest is Fixtures {
     function test_stepGas_WithinRegisteredBudget() public view {
         counter.step(2, _counterResult(1));
         _assertLastCallWithin(COUNTER_STEP_GAS);
-        fibonacci.step(3, abi.encodePacked(bytes32(type(uint256).max), bytes32(type(uint256).max), bytes32(type(uint256).max)));
+        fibonacci.step(
+            3, abi.encodePacked(bytes32(type(uint256).max), bytes32(type(uint256).max), bytes32(type(uint256).max))
+        );
         _assertLastCallWithin(FIBONACCI_STEP_GAS);
         keccakChain.step(1, abi.encodePacked(_u64le(5), bytes32(0)));
         _assertLastCallWithin(KECCAK_CHAIN_STEP_GAS);

@@ -106,10 +106,13 @@ abstract contract Fixtures is Test {
         id = broker.requestExecution{value: PAYMENT}(programId, input, WINDOW);
     }
 
-    function _requestWith(bytes32 programId, bytes memory input, uint64 maxSteps, uint64 gasPrice, IBroker.DisputeMode mode)
-        internal
-        returns (uint256 id)
-    {
+    function _requestWith(
+        bytes32 programId,
+        bytes memory input,
+        uint64 maxSteps,
+        uint64 gasPrice,
+        IBroker.DisputeMode mode
+    ) internal returns (uint256 id) {
         vm.prank(requester);
         id = broker.requestExecution{value: PAYMENT}(
             programId, input, WINDOW, IBroker.RequestOptions(maxSteps, gasPrice, mode)

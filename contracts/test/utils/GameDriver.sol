@@ -126,7 +126,11 @@ abstract contract GameDriver is Fixtures {
     }
 
     /// @dev The points the defender posted this round (recomputed from its view).
-    function _lastPoints(uint256, View memory d, IBroker.Game memory g) internal view returns (bytes32[] memory points) {
+    function _lastPoints(uint256, View memory d, IBroker.Game memory g)
+        internal
+        view
+        returns (bytes32[] memory points)
+    {
         uint256 parts = _parts(g.lo, g.hi);
         points = new bytes32[](parts - 1);
         for (uint256 j = 1; j < parts; ++j) {

@@ -193,11 +193,9 @@ pub async fn run(plan: &Plan) -> Result<DisputeReport> {
     let &(smallest_log2, smallest_gas) = measured.first().unwrap();
     // gas(N) = fixed + per_step * N, from the smallest and the largest measurement.
     let span = (1u64 << largest_log2) - (1u64 << smallest_log2);
-    let per_step = if span == 0 {
-        largest_gas >> largest_log2
-    } else {
-        (largest_gas - smallest_gas) / span
-    };
+    let per_step = (largest_gas - smallest_gas)
+        .checked_div(span)
+        .unwrap_or(largest_gas >> largest_log2);
     let fixed = largest_gas.saturating_sub(per_step << largest_log2);
     let mut full = Vec::new();
     let sizes: Vec<u32> = plan
@@ -648,10 +646,10 @@ struct CounterTrace {
 
 impl TracePoints for CounterTrace {
     fn point(&mut self, i: u64) -> ecm_runtime::Result<Point> {
-        if let Some((at, claim)) = &self.claim {
-            if i >= *at {
-                return Ok(claim.clone());
-            }
+        if let Some((at, claim)) = &self.claim
+            && i >= *at
+        {
+            return Ok(claim.clone());
         }
         if i == 0 {
             return Ok(Point {

@@ -54,30 +54,24 @@ pub async fn run(requests: usize) -> Result<MarketRow> {
     let watcher = tokio::spawn(async move {
         let mut from = first_block + 1;
         loop {
-            if let Ok(to) = watcher_client.chain().block_number().await {
-                if let Ok(logs) = watcher_client.chain().broker_logs(from, to).await {
-                    let now = Instant::now();
-                    for log in logs {
-                        match log.event {
-                            Broker::BrokerEvents::Created(e) => {
-                                let _ = seen_tx.send((
-                                    false,
-                                    u64::try_from(e.id).unwrap_or_default(),
-                                    now,
-                                ));
-                            }
-                            Broker::BrokerEvents::Answered(e) => {
-                                let _ = seen_tx.send((
-                                    true,
-                                    u64::try_from(e.id).unwrap_or_default(),
-                                    now,
-                                ));
-                            }
-                            _ => {}
+            if let Ok(to) = watcher_client.chain().block_number().await
+                && let Ok(logs) = watcher_client.chain().broker_logs(from, to).await
+            {
+                let now = Instant::now();
+                for log in logs {
+                    match log.event {
+                        Broker::BrokerEvents::Created(e) => {
+                            let _ =
+                                seen_tx.send((false, u64::try_from(e.id).unwrap_or_default(), now));
                         }
+                        Broker::BrokerEvents::Answered(e) => {
+                            let _ =
+                                seen_tx.send((true, u64::try_from(e.id).unwrap_or_default(), now));
+                        }
+                        _ => {}
                     }
-                    from = to + 1;
                 }
+                from = to + 1;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }

@@ -124,14 +124,14 @@ impl Chain {
                 url: config.rpc_url.clone(),
                 reason: e.to_string(),
             })?;
-        if let Some(expected) = config.chain_id {
-            if expected != chain_id {
-                return Err(Error::WrongChain {
-                    expected,
-                    found: chain_id,
-                    url: config.rpc_url.clone(),
-                });
-            }
+        if let Some(expected) = config.chain_id
+            && expected != chain_id
+        {
+            return Err(Error::WrongChain {
+                expected,
+                found: chain_id,
+                url: config.rpc_url.clone(),
+            });
         }
         let code = retry(&config, "eth_getCode", || async {
             provider.get_code_at(config.broker).await
@@ -345,10 +345,10 @@ impl Chain {
     /// suggested tip, so a transaction stays includable while the base fee rises.
     async fn fees(&self) -> Result<(u128, u128)> {
         let mut cached = self.fees.lock().await;
-        if let Some((at, max_fee, priority)) = *cached {
-            if at.elapsed() < Duration::from_secs(1) {
-                return Ok((max_fee, priority));
-            }
+        if let Some((at, max_fee, priority)) = *cached
+            && at.elapsed() < Duration::from_secs(1)
+        {
+            return Ok((max_fee, priority));
         }
         let estimate = self
             .read("eth_feeHistory", || async {

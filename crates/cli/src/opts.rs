@@ -87,8 +87,9 @@ pub(crate) struct DeploymentOpts {
 
 impl DeploymentOpts {
     pub(crate) fn load(&self) -> Result<Deployment> {
-        Deployment::load(&self.deployment)
-            .wrap_err_with(|| format!("cannot load the deployment (start a devnet with `ecm devnet`, or pass --deployment)"))
+        Deployment::load(&self.deployment).wrap_err(
+            "cannot load the deployment (start a devnet with `ecm devnet`, or pass --deployment)",
+        )
     }
 }
 

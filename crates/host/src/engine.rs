@@ -250,7 +250,7 @@ impl Agent {
             self.decided_at.insert(id, now);
             self.spawn_act(id, block);
         }
-        if self.ticks % 10 == 0 {
+        if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
         }
         Ok(())
@@ -489,14 +489,13 @@ impl Agent {
         }
         let (chain, me, withdrawing) = (self.chain.clone(), self.me, self.withdrawing.clone());
         self.tasks.spawn(async move {
-            if let Ok(balance) = chain.call("balanceOf", chain.broker().balanceOf(me)).await {
-                if !balance.is_zero() {
+            if let Ok(balance) = chain.call("balanceOf", chain.broker().balanceOf(me)).await
+                && !balance.is_zero() {
                     match chain.send("withdraw", chain.broker().withdraw()).await {
                         Ok(receipt) => info!(target: "agent", amount = %balance, tx = %receipt.transaction_hash, "withdrew"),
                         Err(e) => warn!(target: "agent", error = %e, "withdraw failed; retrying later"),
                     }
                 }
-            }
             withdrawing.store(false, Ordering::SeqCst);
         });
     }

@@ -192,10 +192,10 @@ impl<S: Stepper> TraceOracle<S> {
                 max_steps: self.max_steps,
             });
         }
-        if let Some((end, point)) = &self.end {
-            if i >= *end {
-                return Ok(point.clone());
-            }
+        if let Some((end, point)) = &self.end
+            && i >= *end
+        {
+            return Ok(point.clone());
         }
         if let Some(point) = self.checkpoints.get(&i) {
             return Ok(point.clone());
@@ -206,10 +206,11 @@ impl<S: Stepper> TraceOracle<S> {
             .next_back()
             .map(|(k, p)| (*k, p.clone()))
             .unwrap();
-        if let Some((cursor_at, cursor_point)) = &self.cursor {
-            if *cursor_at > at && *cursor_at <= i {
-                (at, point) = (*cursor_at, cursor_point.clone());
-            }
+        if let Some((cursor_at, cursor_point)) = &self.cursor
+            && *cursor_at > at
+            && *cursor_at <= i
+        {
+            (at, point) = (*cursor_at, cursor_point.clone());
         }
         if at < i && !point.final_ {
             let out = self.stepper.run(at + 1, i - at, &point.state)?;

@@ -145,8 +145,8 @@ fn a_divergent_program_is_caught() {
         .divergence
         .expect("the divergence at step 37 is found");
     assert_eq!(d.step, 37);
-    assert_eq!(d.evm.1, true);
-    assert_eq!(d.wasm.unwrap().1, false);
+    assert!(d.evm.1);
+    assert!(!d.wasm.unwrap().1);
 }
 
 #[test]
