@@ -384,23 +384,19 @@ contract Broker is IBroker {
         if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
 
         id = ++_requestCount;
-        _requests[id] = Request({
-            requester: msg.sender,
-            status: Status.Pending,
-            mode: options.mode,
-            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
-            softResolutionBlocks: uint32(softResolutionBlocks),
-            deadline: 0,
-            programId: programId,
-            inputCommitment: Trace.commit(false, input),
-            payment: uint96(msg.value),
-            maxGasPrice: options.maxGasPrice,
-            maxSteps: options.maxSteps,
-            maxStepGas: maxStepGas,
-            host: address(0),
-            steps: 0,
-            claim: bytes32(0)
-        });
+        // Field by field rather than a struct literal, which would also write the zero answer
+        // slots (host, steps, claim) and pay for touching them; the answer writes them.
+        Request storage r = _requests[id];
+        r.requester = msg.sender;
+        r.mode = options.mode;
+        // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
+        r.softResolutionBlocks = uint32(softResolutionBlocks);
+        r.programId = programId;
+        r.inputCommitment = Trace.commit(false, input);
+        r.payment = uint96(msg.value);
+        r.maxGasPrice = options.maxGasPrice;
+        r.maxSteps = options.maxSteps;
+        r.maxStepGas = maxStepGas;
         if (options.mode == DisputeMode.FullExecution) _fullExecutionInputs[id] = input;
         emit Created(id, programId, msg.sender);
         emit RequestInput(
