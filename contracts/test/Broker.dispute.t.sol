@@ -618,10 +618,12 @@ contract BisectionGasTest is GameDriver {
         }
         IBroker.Game memory last = broker.getGame(id);
         vm.assertEq(last.hi, N);
+        uint256 beforeOneStep = vm.snapshotState();
         vm.prank(challenger);
         broker.proveStep(id, false, _state(last.lo));
         uint256 oneStep = vm.snapshotGasLastCall("bisection_proveStep");
         total += oneStep;
+        IBroker.Request memory proven = broker.getRequest(id);
 
         vm.assertEq(broker.getRequest(id).host, challenger, "the honest challenger won");
         vm.assertEq(rounds, 8, "ceil(log16 2^32)");
@@ -639,5 +641,20 @@ contract BisectionGasTest is GameDriver {
         (,, uint256 stepGas) = harness.next(address(counter), COUNTER_STEP_GAS, last.lo + 1, false, _state(last.lo));
         vm.snapshotValue("bisection_oneStep_stepCallGas", stepGas);
         vm.assertLe(stepGas, 60_000 + COUNTER_STEP_GAS);
+
+        // proveStep also settles the dispute. Settling the same game the other way it can end,
+        // the defender's clock running out at the one step, takes the same path (the same
+        // credits, the same records cleared); the difference is what the one-step proof itself
+        // costs: the preimage check, the step and the comparison.
+        vm.assertTrue(vm.revertToState(beforeOneStep));
+        vm.roll(uint256(last.turnStart) + last.defenderClock + 1);
+        broker.claimTimeout(id);
+        uint256 settlement = vm.snapshotGasLastCall("bisection_settleByTimeout");
+        IBroker.Request memory timedOut = broker.getRequest(id);
+        vm.assertEq(timedOut.host, proven.host, "both settle for the challenger");
+        vm.assertEq(timedOut.claim, proven.claim);
+        uint256 verification = oneStep - settlement;
+        vm.snapshotValue("bisection_oneStep_verification", verification);
+        vm.assertLe(verification, 60_000, "the one-step proof within 60k plus the step's gas");
     }
 }
