@@ -56,12 +56,12 @@ fn run() -> Result<(), String> {
 
     if !root.join("node_modules/solc/package.json").exists() {
         return Err(format!(
-            "the Solidity compiler is missing: run `npm ci` in {} (it installs solc and Foundry from npm)",
+            "the Solidity compiler is missing: run `make install` in {} (it installs solc and Foundry from npm)",
             root.display()
         ));
     }
     let solc = Solc::new(root.join("tools/solc")).map_err(|e| {
-        format!("cannot run tools/solc: {e} (is Node.js installed and `npm ci` done?)")
+        format!("cannot run tools/solc: {e} (is Node.js installed and `make install` done?)")
     })?;
 
     let remapping =

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 pub enum Error {
     /// No Anvil binary was found.
     #[error(
-        "anvil not found (looked in {looked}): run `npm ci` in the repository root, which installs Foundry from npm, or set ECM_ANVIL to an anvil binary"
+        "anvil not found (looked in {looked}): run `make install` in the repository root, which installs Foundry from npm, or set ECM_ANVIL to an anvil binary"
     )]
     AnvilNotFound {
         /// Where it looked.
