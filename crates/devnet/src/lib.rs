@@ -7,7 +7,7 @@
 //!                   program, registered with its WASM module hash  ->  Deployment
 //! ```
 //!
-//! `ecm devnet`, `ecm demo` and the end-to-end tests all deploy through [`deploy`], so the tests
+//! `ecm devnet`, `ecm demo` and the end-to-end tests all deploy through [`deploy()`], so the tests
 //! exercise exactly what users run.
 
 pub mod anvil;

@@ -16,12 +16,19 @@
 //! the store, re-reads each open request, and carries on (recomputing a trace when a dispute
 //! needs it). [`run`] stops taking work when `shutdown` resolves, waits for transactions in
 //! flight and saves the store.
+//!
+//! One job per module: [`engine`] the loop, `programs` what the agent serves (checked WASM
+//! against EVM at start-up), [`compute`] traces on the blocking pool, [`mod@decide`] the pure
+//! decision over the on-chain state, `act` reading, deciding and sending for one request,
+//! [`store`] the jobs on disk.
 
+mod act;
 pub mod compute;
 pub mod config;
 pub mod decide;
 pub mod engine;
 pub mod error;
+mod programs;
 pub mod store;
 
 pub use config::{AgentConfig, Cheat, Roles};

@@ -1,0 +1,359 @@
+//! One action on one request: read its state from the chain, [`decide`], and send what the
+//! decision calls for (an answer, a challenge, a bisection move, a one-step proof, ...).
+
+use crate::{
+    AgentConfig, Job,
+    compute::Oracle,
+    decide::{Action, View, decide},
+    programs::Program,
+};
+use alloy::{
+    primitives::{Address, B256, Bytes, U256},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use ecm_bindings::{Broker, IBroker};
+use ecm_chain::Chain;
+use ecm_primitives::Claim;
+use ecm_verifier::strategy;
+use std::sync::{Arc, Mutex};
+use tracing::{debug, error, info, warn};
+
+/// Steps per `executeExecutable` call, and its gas.
+const EXECUTE_STEPS: u64 = 10_000;
+const EXECUTE_GAS: u64 = 25_000_000;
+/// Gas of a proveStep besides the step's own.
+const PROVE_OVERHEAD_GAS: u64 = 400_000;
+
+/// What the chain showed about our stake in a request when we last decided on it. The chain is
+/// authoritative: a transaction whose response was lost may still have landed.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Seen {
+    /// Our answer stands, or our challenge is open.
+    pub(crate) engaged: bool,
+    /// The standing claim we are challenging, if we are.
+    pub(crate) challenging: Option<B256>,
+}
+
+/// What an action achieved.
+pub(crate) enum Acted {
+    /// Nothing was sent; look again at this block (or on news).
+    Wait(Option<u64>),
+    /// A transaction landed.
+    Sent(Sent),
+    /// The job is over.
+    Done(&'static str),
+    /// The trace is needed but not in memory (after a restart): compute it again.
+    NeedTrace,
+    /// The action failed; it will be decided again.
+    Failed(String),
+}
+
+/// A transaction that landed, for the job's record.
+pub(crate) struct Sent {
+    /// What it did, with its hash.
+    pub(crate) what: String,
+    /// Whether it put money on the request (an answer or a challenge).
+    pub(crate) engages: bool,
+    /// The standing claim it challenged, if it was a challenge.
+    pub(crate) challenged: Option<B256>,
+}
+
+/// Everything one action needs, owned, so it can run in the background.
+pub(crate) struct ActContext {
+    pub(crate) chain: Arc<Chain>,
+    pub(crate) me: Address,
+    pub(crate) config: AgentConfig,
+    pub(crate) oracle: Option<Arc<Mutex<Oracle>>>,
+    pub(crate) program: Arc<Program>,
+    pub(crate) job: Job,
+    pub(crate) block: u64,
+}
+
+impl ActContext {
+    pub(crate) async fn act(self) -> (Acted, Seen) {
+        let mut seen = Seen::default();
+        match self.try_act(&mut seen).await {
+            Ok(acted) => (acted, seen),
+            Err(e) => (Acted::Failed(e.to_string()), seen),
+        }
+    }
+
+    async fn try_act(&self, seen: &mut Seen) -> std::result::Result<Acted, ecm_chain::Error> {
+        let id = U256::from(self.job.id);
+        let broker = self.chain.broker();
+        let request = self.chain.request(id).await?;
+        let challenge = self
+            .chain
+            .call("getChallenge", broker.getChallenge(id))
+            .await?;
+        let game = self.chain.call("getGame", broker.getGame(id)).await?;
+        let challenging = challenge.challenger == self.me;
+        *seen = Seen {
+            engaged: request.host == self.me || challenging,
+            challenging: challenging.then_some(request.claim),
+        };
+        let view = View {
+            me: self.me,
+            roles: self.config.roles,
+            block: self.block,
+            request: &request,
+            challenge: &challenge,
+            game: &game,
+            claim: self.job.claim.as_ref().map(Claim::commitment),
+            challenged: &self.job.challenged,
+            engaged: self.job.is_engaged(),
+            margin: self.config.deadline_margin,
+        };
+        let action = decide(&view);
+        debug!(target: "agent", id = self.job.id, ?action, status = request.status, "decided");
+        let sent = |what: String, receipt: alloy::rpc::types::TransactionReceipt| {
+            info!(target: "agent", id = self.job.id, tx = %receipt.transaction_hash, gas = receipt.gas_used, "{what}");
+            let engages = matches!(action, Action::Answer | Action::Challenge);
+            let challenged = matches!(action, Action::Challenge).then_some(request.claim);
+            Acted::Sent(Sent {
+                what: format!("{what} tx={}", receipt.transaction_hash),
+                engages,
+                challenged,
+            })
+        };
+        Ok(match action {
+            Action::Wait { until } => Acted::Wait(until),
+            Action::Done(outcome) => Acted::Done(outcome),
+            Action::Answer => {
+                // The deposit covers dispute gas at the requester's price bound; above it, a
+                // dispute would cost more than the deposits pay back. Wait for cheaper blocks.
+                let base_fee = self.chain.base_fee().await?;
+                if u128::from(request.maxGasPrice) < base_fee {
+                    info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice, "gas is above the request's price bound; not answering for now");
+                    return Ok(Acted::Wait(None));
+                }
+                let claim = self
+                    .job
+                    .claim
+                    .clone()
+                    .expect("decided to answer with a claim");
+                let deposit = self
+                    .chain
+                    .call("requiredDeposit", broker.requiredDeposit(id))
+                    .await?;
+                let call = broker
+                    .answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_)
+                    .value(deposit);
+                sent(
+                    format!("answered {} steps", claim.steps),
+                    self.chain.send("answerRequest", call).await?,
+                )
+            }
+            Action::Challenge => {
+                let claim = self
+                    .job
+                    .claim
+                    .clone()
+                    .expect("decided to challenge with a claim");
+                let deposit = self
+                    .chain
+                    .call("requiredDeposit", broker.requiredDeposit(id))
+                    .await?;
+                let call = broker
+                    .challengeAnswer_1(id, claim.result.clone(), claim.steps, claim.final_)
+                    .value(deposit);
+                let receipt = self.chain.send("challengeAnswer", call).await?;
+                sent(
+                    format!(
+                        "challenged {}'s answer with {} steps",
+                        request.host, claim.steps
+                    ),
+                    receipt,
+                )
+            }
+            Action::Start => sent(
+                "started the dispute".into(),
+                self.chain
+                    .send("initializeDispute", broker.initializeDispute(id))
+                    .await?,
+            ),
+            Action::Timeout => sent(
+                "claimed a timeout".into(),
+                self.chain
+                    .send("claimTimeout", broker.claimTimeout(id))
+                    .await?,
+            ),
+            Action::SoftResolve => sent(
+                "soft-resolved".into(),
+                self.chain
+                    .send("softResolveAnswer", broker.softResolveAnswer(id))
+                    .await?,
+            ),
+            Action::Finalize => sent(
+                "finalized".into(),
+                self.chain.send("finalize", broker.finalize(id)).await?,
+            ),
+            Action::Execute => {
+                let call = broker
+                    .executeExecutable(id, U256::from(EXECUTE_STEPS))
+                    .gas(EXECUTE_GAS);
+                sent(
+                    "executed steps on-chain".into(),
+                    self.chain.send("executeExecutable", call).await?,
+                )
+            }
+            Action::Bisect => {
+                let Some(oracle) = self.oracle.clone() else {
+                    return Ok(Acted::NeedTrace);
+                };
+                let (lo, hi, arity) = (game.lo, game.hi, self.config.deployment.arity);
+                let points = blocking(move || {
+                    strategy::defender_points(&mut *oracle.lock().unwrap(), lo, hi, arity)
+                })
+                .await?;
+                let receipt = self.chain.send("bisect", broker.bisect(id, points)).await?;
+                sent(format!("bisected [{lo}, {hi}]"), receipt)
+            }
+            Action::Select => {
+                let Some(oracle) = self.oracle.clone() else {
+                    return Ok(Acted::NeedTrace);
+                };
+                let posted = self.posted_points(id, &game).await?;
+                let (lo, hi, arity, c_hi) =
+                    (game.lo, game.hi, self.config.deployment.arity, game.cHi);
+                let index = blocking(move || {
+                    strategy::challenger_index(
+                        &mut *oracle.lock().unwrap(),
+                        lo,
+                        hi,
+                        arity,
+                        &posted,
+                        c_hi,
+                    )
+                    .map(|i| (i, posted))
+                })
+                .await?;
+                match index {
+                    (Some(index), posted) => {
+                        let receipt = self
+                            .chain
+                            .send(
+                                "selectSegment",
+                                broker.selectSegment(id, posted, U256::from(index)),
+                            )
+                            .await?;
+                        sent(format!("selected segment {index} of [{lo}, {hi}]"), receipt)
+                    }
+                    (None, _) => {
+                        error!(target: "agent", id = self.job.id, "our trace agrees with every posted point: our challenge was wrong");
+                        Acted::Wait(None)
+                    }
+                }
+            }
+            Action::Prove => self.prove(id, &request, &game).await?,
+        })
+    }
+
+    /// The commitments the defender posted this round, from its `Bisected` log.
+    async fn posted_points(
+        &self,
+        id: U256,
+        game: &IBroker::Game,
+    ) -> std::result::Result<Vec<B256>, ecm_chain::Error> {
+        let filter = Filter::new()
+            .address(self.config.deployment.broker)
+            .event_signature(Broker::Bisected::SIGNATURE_HASH)
+            .topic1(B256::from(id))
+            .from_block(self.config.deployment.deployed_at_block);
+        let provider = self.chain.provider();
+        let logs = self
+            .chain
+            .read("eth_getLogs", || async {
+                alloy::providers::Provider::get_logs(provider, &filter).await
+            })
+            .await?;
+        for log in logs.iter().rev() {
+            let Ok(event) = Broker::Bisected::decode_raw_log(log.topics(), &log.data().data) else {
+                continue;
+            };
+            if event.lo == game.lo
+                && event.hi == game.hi
+                && alloy::primitives::keccak256(concat(&event.points)) == game.pointsHash
+            {
+                return Ok(event.points);
+            }
+        }
+        Err(ecm_chain::Error::Rpc {
+            action: "reading the posted points".into(),
+            reason: "no Bisected log matches the game".into(),
+        })
+    }
+
+    /// Reveals the agreed point, if revm says the one step goes our way.
+    async fn prove(
+        &self,
+        id: U256,
+        request: &IBroker::Request,
+        game: &IBroker::Game,
+    ) -> std::result::Result<Acted, ecm_chain::Error> {
+        let Some(oracle) = self.oracle.clone() else {
+            return Ok(Acted::NeedTrace);
+        };
+        let lo = game.lo;
+        let point = blocking(move || strategy::reveal(&mut *oracle.lock().unwrap(), lo)).await?;
+        if point.commitment() != game.cLo {
+            // Only a party whose trace opens the agreed commitment can reveal it.
+            return Ok(Acted::Wait(None));
+        }
+        let program = self.program.clone();
+        let reveal = point.clone();
+        let computed = tokio::task::spawn_blocking(move || {
+            strategy::one_step_commitment(&mut program.evm(), lo, &reveal)
+        })
+        .await
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "one-step check".into(),
+            reason: e.to_string(),
+        })?
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "one-step check".into(),
+            reason: e.to_string(),
+        })?;
+        let defending = request.host == self.me;
+        if (computed == game.cHi) != defending {
+            warn!(target: "agent", id = self.job.id, step = lo + 1, "revm says the one step would go against us; not sending it");
+            return Ok(Acted::Wait(None));
+        }
+        let gas =
+            u64::from(request.maxStepGas) * 2 + PROVE_OVERHEAD_GAS + 16 * point.state.len() as u64;
+        let call = self
+            .chain
+            .broker()
+            .proveStep(id, point.final_, Bytes::from(point.state))
+            .gas(gas);
+        let receipt = self.chain.send("proveStep", call).await?;
+        info!(target: "agent", id = self.job.id, step = lo + 1, tx = %receipt.transaction_hash, gas = receipt.gas_used, "proved the one step");
+        let what = format!("proved step {} tx={}", lo + 1, receipt.transaction_hash);
+        Ok(Acted::Sent(Sent {
+            what,
+            engages: false,
+            challenged: None,
+        }))
+    }
+}
+
+fn concat(points: &[B256]) -> Vec<u8> {
+    points.iter().flat_map(|p| p.0).collect()
+}
+
+/// Runs trace queries on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ecm_verifier::Result<T> + Send + 'static,
+) -> std::result::Result<T, ecm_chain::Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "trace query".into(),
+            reason: e.to_string(),
+        })?
+        .map_err(|e| ecm_chain::Error::Rpc {
+            action: "trace query".into(),
+            reason: e.to_string(),
+        })
+}
