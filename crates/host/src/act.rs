@@ -128,15 +128,7 @@ impl ActContext {
                     info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice, "gas is above the request's price bound; not answering for now");
                     return Ok(Acted::Wait(None));
                 }
-                let claim = self
-                    .job
-                    .claim
-                    .clone()
-                    .expect("decided to answer with a claim");
-                let deposit = self
-                    .chain
-                    .call("requiredDeposit", broker.requiredDeposit(id))
-                    .await?;
+                let (claim, deposit) = self.stake(id).await?;
                 let call = broker
                     .answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_)
                     .value(deposit);
@@ -146,15 +138,7 @@ impl ActContext {
                 )
             }
             Action::Challenge => {
-                let claim = self
-                    .job
-                    .claim
-                    .clone()
-                    .expect("decided to challenge with a claim");
-                let deposit = self
-                    .chain
-                    .call("requiredDeposit", broker.requiredDeposit(id))
-                    .await?;
+                let (claim, deposit) = self.stake(id).await?;
                 let call = broker
                     .challengeAnswer_1(id, claim.result.clone(), claim.steps, claim.final_)
                     .value(deposit);
@@ -248,6 +232,21 @@ impl ActContext {
             }
             Action::Prove => self.prove(id, &request, &game).await?,
         })
+    }
+
+    /// Our claim and the deposit that must go with it, for an answer or a challenge.
+    async fn stake(&self, id: U256) -> std::result::Result<(Claim, U256), ecm_chain::Error> {
+        // `decide` only answers or challenges once the job has a claim.
+        let claim = self
+            .job
+            .claim
+            .clone()
+            .expect("an answer or a challenge has a claim");
+        let deposit = self
+            .chain
+            .call("requiredDeposit", self.chain.broker().requiredDeposit(id))
+            .await?;
+        Ok((claim, deposit))
     }
 
     /// The commitments the defender posted this round, from its `Bisected` log.
