@@ -88,6 +88,26 @@ impl TestNet {
         client.chain().anvil_mine(n).await.unwrap();
     }
 
+    /// The request id of every `Answered` event on the Broker, in order: the on-chain record
+    /// of how many times each request was answered.
+    pub async fn answered_ids(&self) -> Vec<u64> {
+        let client = self.client("deployer").await;
+        let to = client.chain().block_number().await.unwrap();
+        client
+            .chain()
+            .broker_logs(0, to)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter_map(|log| match log.event {
+                ecm_bindings::Broker::BrokerEvents::Answered(e) => {
+                    Some(u64::try_from(e.id).unwrap())
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Wei held by `address` on-chain.
     pub async fn balance(&self, address: Address) -> U256 {
         let client = self.client("deployer").await;

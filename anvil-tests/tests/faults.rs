@@ -129,7 +129,7 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
             job.log
         );
     }
-    let answered = answered_events(&net).await;
+    let answered = net.answered_ids().await;
     for id in &all {
         assert_eq!(
             answered.iter().filter(|a| **a == *id).count(),
@@ -137,23 +137,6 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
             "one Answered event for request {id}"
         );
     }
-}
-
-/// Request ids of every `Answered` event on the Broker.
-async fn answered_events(net: &TestNet) -> Vec<u64> {
-    let client = net.client("deployer").await;
-    let to = client.chain().block_number().await.unwrap();
-    client
-        .chain()
-        .broker_logs(0, to)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter_map(|log| match log.event {
-            ecm_bindings::Broker::BrokerEvents::Answered(e) => Some(u64::try_from(e.id).unwrap()),
-            _ => None,
-        })
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

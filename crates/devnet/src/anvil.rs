@@ -1,8 +1,12 @@
 //! Anvil, from the npm package, as a child process.
 
 use crate::{Error, Result};
-use alloy::providers::{Provider, ProviderBuilder};
+use alloy::{
+    primitives::U64,
+    providers::{Provider, ProviderBuilder},
+};
 use std::{
+    collections::HashMap,
     net::TcpListener,
     path::{Path, PathBuf},
     process::Stdio,
@@ -45,6 +49,18 @@ pub struct Anvil {
     child: Child,
     url: String,
     port: u16,
+    /// The automine watchdog, if started; stopped with the node.
+    watchdog: Option<AbortOnDrop>,
+}
+
+/// Aborts a background task when dropped.
+#[derive(Debug)]
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Anvil {
@@ -86,6 +102,7 @@ impl Anvil {
             child,
             url: format!("http://127.0.0.1:{port}"),
             port,
+            watchdog: None,
         };
         anvil.wait_ready(&binary).await?;
         Ok(anvil)
@@ -106,6 +123,17 @@ impl Anvil {
                 path: "anvil".into(),
                 reason: format!("setting the block time: {e}"),
             })
+    }
+
+    /// Works around an Anvil bug in automine mode: when many transactions from one sender
+    /// arrive at once, Anvil can leave some of them ready but unmined until another transaction
+    /// arrives (foundry-rs/foundry#10122), and an agent waiting for their receipts stalls. The
+    /// watchdog looks at the pool four times a second and mines a block when transactions have
+    /// been ready across two looks with no block in between. It stops with the node, or by
+    /// itself once the node stops answering.
+    pub fn watch_automine(&mut self) {
+        let url = self.url.clone();
+        self.watchdog = Some(AbortOnDrop(tokio::spawn(automine_watchdog(url))));
     }
 
     /// Its port.
@@ -178,4 +206,36 @@ pub fn find_anvil() -> Result<PathBuf> {
         }
     }
     Err(Error::AnvilNotFound { looked: "$ECM_ANVIL, node_modules in the current directory and its parents, and the ecm repository".into() })
+}
+
+/// See [`Anvil::watch_automine`].
+async fn automine_watchdog(url: String) {
+    /// Consecutive failed looks after which the node is taken to be gone.
+    const GIVE_UP_AFTER: u32 = 20;
+    let provider = ProviderBuilder::new().connect_http(url.parse().expect("a valid url"));
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let mut previous: Option<(u64, u64)> = None;
+    let mut failures = 0;
+    while failures < GIVE_UP_AFTER {
+        tick.tick().await;
+        let look = async {
+            let block = provider.get_block_number().await?;
+            let status: HashMap<String, U64> =
+                provider.raw_request("txpool_status".into(), ()).await?;
+            let ready = status.get("pending").map_or(0, |n| n.to::<u64>());
+            Ok::<_, alloy::transports::TransportError>((block, ready))
+        };
+        let Ok((block, ready)) = look.await else {
+            failures += 1;
+            continue;
+        };
+        failures = 0;
+        if ready > 0 && previous == Some((block, ready)) {
+            tracing::debug!(target: "devnet", block, ready, "transactions left unmined by automine: mining a block");
+            let _ = provider
+                .raw_request::<_, String>("evm_mine".into(), ())
+                .await;
+        }
+        previous = Some((block, ready));
+    }
 }

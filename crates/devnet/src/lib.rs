@@ -32,10 +32,11 @@ pub struct Devnet {
 /// Starts Anvil and deploys ecm on it.
 pub async fn start(config: AnvilConfig, deploy_config: DeployConfig) -> Result<Devnet> {
     let block_time = config.block_time;
-    let anvil = Anvil::spawn(config).await?;
+    let mut anvil = Anvil::spawn(config).await?;
     let deployment = deploy(anvil.url(), DEV_KEYS[0], &deploy_config).await?;
-    if let Some(seconds) = block_time {
-        anvil.set_block_time(seconds).await?;
+    match block_time {
+        Some(seconds) => anvil.set_block_time(seconds).await?,
+        None => anvil.watch_automine(),
     }
     Ok(Devnet { anvil, deployment })
 }
