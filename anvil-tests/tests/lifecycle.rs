@@ -223,6 +223,15 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
         assert_eq!(s.steps, n + 1);
     }
     host.stop().await.unwrap();
+    // One answer per request on-chain, and one in the host's own record.
+    let answers = net.answered_ids().await;
+    for id in &ids {
+        assert_eq!(
+            answers.iter().filter(|a| *a == id).count(),
+            1,
+            "request {id}"
+        );
+    }
     let store = ecm_host::JobStore::open(&net.data_dir("host")).unwrap();
     for id in &ids {
         let job = store.get(*id).unwrap();
