@@ -385,7 +385,8 @@ contract Broker is IBroker {
 
         id = ++_requestCount;
         // Field by field rather than a struct literal, which would also write the zero answer
-        // slots (host, steps, claim) and pay for touching them; the answer writes them.
+        // slots (host, steps, claim) and pay for touching them; the answer writes them. The
+        // status starts as Pending, which is 0, and the deadline as 0.
         Request storage r = _requests[id];
         r.requester = msg.sender;
         r.mode = options.mode;
