@@ -19,6 +19,8 @@ use ecm_primitives::ProgramEntry;
 use std::{sync::atomic::Ordering, time::Duration};
 
 const PAYMENT: u128 = ETHER / 100;
+/// The challenge window of the cheater's request in the flaky-network test, in blocks.
+const DISPUTED_WINDOW: u64 = 150;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
@@ -55,8 +57,11 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
                 .unwrap(),
         );
     }
+    // Under automine every transaction is a block, so the honest jobs alone move the chain by
+    // dozens of blocks while the challenger's transactions are being dropped: the disputed
+    // request's window must outlast that (20 blocks did not, about once in ten runs).
     let disputed = requester
-        .request(request("keccak-chain", "300", PAYMENT, 20))
+        .request(request("keccak-chain", "300", PAYMENT, DISPUTED_WINDOW))
         .await
         .unwrap();
 
@@ -86,6 +91,8 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
         net.mine(1).await;
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The challenger's answer stands with a fresh window of its own.
+    net.mine(DISPUTED_WINDOW).await;
     for id in &all {
         eventually(
             "settlement through the flaky network",
