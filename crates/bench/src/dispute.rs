@@ -420,19 +420,8 @@ impl Bench {
             maxGasPrice: 1_000_000_000,
             mode: 1,
         };
-        let call = requester
-            .broker()
-            .requestExecution_1(
-                program,
-                target.to_le_bytes().to_vec().into(),
-                U256::from(1000),
-                options,
-            )
-            .value(U256::from(1_000_000_000_000_000u64));
-        let id = request_id(&requester.send("request", call).await?)?;
-        let deposit = requester
-            .call("requiredDeposit", requester.broker().requiredDeposit(id))
-            .await?;
+        let (id, deposit) =
+            open_request(&requester, program, target.to_le_bytes().to_vec(), options).await?;
         let state: Bytes = counter_state(target, n).into();
         host.send(
             "answer",
@@ -501,19 +490,8 @@ impl DisputeRun<'_> {
             maxGasPrice: 1_000_000_000,
             mode: 0,
         };
-        let call = requester
-            .broker()
-            .requestExecution_1(
-                self.program,
-                self.input.clone().into(),
-                U256::from(1000),
-                options,
-            )
-            .value(U256::from(1_000_000_000_000_000u64));
-        let id = request_id(&requester.send("request", call).await?)?;
-        let deposit = requester
-            .call("requiredDeposit", requester.broker().requiredDeposit(id))
-            .await?;
+        let (id, deposit) =
+            open_request(&requester, self.program, self.input.clone(), options).await?;
         let d = &defender_claim;
         host.send(
             "answer",
@@ -618,6 +596,25 @@ async fn withdraw_all(chains: &[&Chain]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Makes a request (0.001 ETH, a 1000-block window) and returns its id and the deposit an
+/// answer or a challenge to it must carry.
+async fn open_request(
+    requester: &Chain,
+    program: B256,
+    input: Vec<u8>,
+    options: IBroker::RequestOptions,
+) -> Result<(U256, U256)> {
+    let call = requester
+        .broker()
+        .requestExecution_1(program, input.into(), U256::from(1000), options)
+        .value(U256::from(1_000_000_000_000_000u64));
+    let id = request_id(&requester.send("request", call).await?)?;
+    let deposit = requester
+        .call("requiredDeposit", requester.broker().requiredDeposit(id))
+        .await?;
+    Ok((id, deposit))
 }
 
 fn request_id(receipt: &TransactionReceipt) -> Result<U256> {

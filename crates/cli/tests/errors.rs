@@ -54,84 +54,33 @@ async fn bad_input_is_one_clear_line() {
     };
     let run = |args: Vec<String>| ecm(&args.iter().map(String::as_str).collect::<Vec<_>>(), &path);
 
-    fails_with(
-        &run(request(&[
-            "--program",
-            "fib",
-            "--input",
-            "3",
-            "--payment",
-            "1",
-        ])),
-        "no program named `fib`",
-    );
-    fails_with(
-        &run(request(&[
-            "--program",
-            "fibonacci",
-            "--input",
-            "0xzz",
-            "--payment",
-            "1",
-        ])),
-        "bad hex",
-    );
-    fails_with(
-        &run(request(&[
-            "--program",
-            "fibonacci",
-            "--input",
-            "ten",
-            "--payment",
-            "1",
-        ])),
-        "decimal",
-    );
-    fails_with(
-        &run(request(&[
-            "--program",
-            "fibonacci",
-            "--input",
-            "3",
-            "--payment",
-            "lots",
-        ])),
-        "invalid amount",
-    );
-    fails_with(
-        &run(request(&[
-            "--program",
-            "fibonacci",
-            "--input",
-            "3",
-            "--payment",
-            "0",
-        ])),
-        "ZeroPayment",
-    );
-    fails_with(
-        &run(request(&[
-            "--program",
-            "fibonacci",
-            "--input",
-            "3",
-            "--payment",
-            "1000000ether",
-        ])),
-        "insufficient funds",
-    );
     let oversize = format!("0x{}", "00".repeat(8193));
-    fails_with(
-        &run(request(&[
-            "--program",
+    for (program, input, payment, expected) in [
+        ("fib", "3", "1", "no program named `fib`"),
+        ("fibonacci", "0xzz", "1", "bad hex"),
+        ("fibonacci", "ten", "1", "decimal"),
+        ("fibonacci", "3", "lots", "invalid amount"),
+        ("fibonacci", "3", "0", "ZeroPayment"),
+        ("fibonacci", "3", "1000000ether", "insufficient funds"),
+        (
             "blake2b",
-            "--input",
-            &oversize,
-            "--payment",
+            oversize.as_str(),
             "1",
-        ])),
-        "above the protocol maximum",
-    );
+            "above the protocol maximum",
+        ),
+    ] {
+        fails_with(
+            &run(request(&[
+                "--program",
+                program,
+                "--input",
+                input,
+                "--payment",
+                payment,
+            ])),
+            expected,
+        );
+    }
     fails_with(
         &ecm(
             &["client", "cancel", "7", "--dev-account", "requester"],

@@ -93,13 +93,17 @@ async fn host_killed_during_a_job_and_during_a_dispute_comes_back_and_wins() {
     let host_dir = dir.path().join("host");
 
     // 1. Killed during a job: after answering, before the payout.
-    let host = agent(
-        "host",
-        "host",
-        &deployment,
-        &host_dir,
-        &["--program", "fibonacci", "--program", "keccak-chain"],
-    );
+    // The same host, on the same data directory, every time it is (re)started.
+    let start_host = || {
+        agent(
+            "host",
+            "host",
+            &deployment,
+            &host_dir,
+            &["--program", "fibonacci", "--program", "keccak-chain"],
+        )
+    };
+    let host = start_host();
     let job = requester
         .request(request("fibonacci", "80", 10))
         .await
@@ -116,13 +120,7 @@ async fn host_killed_during_a_job_and_during_a_dispute_comes_back_and_wins() {
         .request(request("keccak-chain", "4000", 10))
         .await
         .unwrap();
-    let host = agent(
-        "host",
-        "host",
-        &deployment,
-        &host_dir,
-        &["--program", "fibonacci", "--program", "keccak-chain"],
-    );
+    let host = start_host();
     until("the host's answer", Duration::from_secs(60), async || {
         (requester.status(disputed).await.unwrap().status == Status::WaitingForResolution)
             .then_some(())
@@ -157,13 +155,7 @@ async fn host_killed_during_a_job_and_during_a_dispute_comes_back_and_wins() {
     );
 
     // Restarted on the same data directory, the host resumes both.
-    let host = agent(
-        "host",
-        "host",
-        &deployment,
-        &host_dir,
-        &["--program", "fibonacci", "--program", "keccak-chain"],
-    );
+    let host = start_host();
     until("the host's win", Duration::from_secs(120), async || {
         let s = requester.status(disputed).await.unwrap();
         (s.status == Status::WaitingForResolution
