@@ -265,6 +265,16 @@ impl Bench {
         Ok(Self { devnet, broker })
     }
 
+    /// The id of an example program in this devnet's deployment.
+    fn program_id(&self, name: &str) -> Result<B256> {
+        Ok(self
+            .devnet
+            .deployment
+            .program(name)
+            .map_err(|e| Error::Other(e.to_string()))?
+            .id)
+    }
+
     async fn chain(&self, role: &str, broker: Address) -> Result<Chain> {
         let d = &self.devnet.deployment;
         let mut config = ChainConfig::new(&d.rpc_url, broker);
@@ -316,12 +326,7 @@ impl Bench {
             steps: target,
             final_: true,
         };
-        let program = self
-            .devnet
-            .deployment
-            .program("counter")
-            .map_err(|e| Error::Other(e.to_string()))?
-            .id;
+        let program = self.program_id("counter")?;
         let input = target.to_le_bytes().to_vec();
         let mut run = DisputeRun {
             bench: self,
@@ -377,12 +382,7 @@ impl Bench {
             steps: outcome.steps,
             final_: outcome.final_,
         };
-        let program = self
-            .devnet
-            .deployment
-            .program("keccak-chain")
-            .map_err(|e| Error::Other(e.to_string()))?
-            .id;
+        let program = self.program_id("keccak-chain")?;
         let mut run = DisputeRun {
             bench: self,
             broker: self.broker,
@@ -406,12 +406,7 @@ impl Bench {
     async fn full_execution(&self, log2: u32) -> Result<u64> {
         let n = 1u64 << log2;
         let target = n + 5; // not final within maxSteps = n: the truth is "out of steps"
-        let program = self
-            .devnet
-            .deployment
-            .program("counter")
-            .map_err(|e| Error::Other(e.to_string()))?
-            .id;
+        let program = self.program_id("counter")?;
         let requester = self.chain("requester", self.broker).await?;
         let host = self.chain("host", self.broker).await?;
         let challenger = self.chain("challenger", self.broker).await?;
