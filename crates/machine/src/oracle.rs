@@ -1,0 +1,201 @@
+//! The machine's trace oracle: a request's trace run once with snapshots, then any point of it
+//! on demand, for the bisection game (`ecm_runtime::TracePoints`).
+//!
+//! ```text
+//!  run_to_end:  0 ──K──> K ──K──> 2K ── ... ──> N (halt, trap, or maxSteps)
+//!               snapshot at every multiple of K; over the memory budget, every other one is
+//!               dropped and K doubles (the snapshot at 0 and the end stay)
+//!  point(i):    restore the snapshot at or before i (or go on from where the last query
+//!               left the machine, if that is closer), run to i, hash
+//! ```
+//!
+//! Snapshots share every memory page that did not change between them, so one costs what the
+//! program wrote in its interval. The trace points: `s_i = H_i` while running (not final), the
+//! halted state `exit code || output` or the empty trapped state (final, and sticky after).
+
+use crate::{
+    Error,
+    machine::{Machine, Snapshot, Status},
+    program::Program,
+    run::{Outcome, outcome},
+};
+use ecm_runtime::{Point, TracePoints};
+use std::collections::BTreeMap;
+
+/// The first snapshot interval, in steps.
+const FIRST_INTERVAL: u64 = 1 << 16;
+
+/// A program's trace on one input.
+#[derive(Debug)]
+pub struct MachineOracle {
+    machine: Machine,
+    max_steps: u64,
+    memory_budget: usize,
+    interval: u64,
+    snapshots: BTreeMap<u64, Snapshot>,
+    end: Option<(u64, Point, Outcome)>,
+    work: u64,
+}
+
+impl MachineOracle {
+    /// The trace of `program` on `input`, bounded by `max_steps`, keeping about
+    /// `memory_budget` bytes of snapshots.
+    pub fn new(
+        program: &Program,
+        input: &[u8],
+        max_steps: u64,
+        memory_budget: usize,
+    ) -> Result<Self, Error> {
+        let mut machine = Machine::new(program, input)?;
+        let mut snapshots = BTreeMap::new();
+        snapshots.insert(0, machine.snapshot());
+        Ok(Self {
+            machine,
+            max_steps,
+            memory_budget,
+            interval: FIRST_INTERVAL,
+            snapshots,
+            end: None,
+            work: 0,
+        })
+    }
+
+    /// Runs the whole trace (once), placing snapshots, and says how it ends.
+    pub fn run_to_end(&mut self) -> Outcome {
+        if let Some((_, _, outcome)) = &self.end {
+            return outcome.clone();
+        }
+        // Go on from the last snapshot (queries may have moved the machine elsewhere).
+        let last = self.snapshots.values().next_back().unwrap().clone();
+        self.machine.restore(&last);
+        while self.machine.status() == Status::Running && self.machine.steps() < self.max_steps {
+            let at = self.machine.steps();
+            let next = ((at / self.interval + 1) * self.interval).min(self.max_steps);
+            self.work += self.machine.run(next - at);
+            let at = self.machine.steps();
+            if at.is_multiple_of(self.interval) && self.machine.status() == Status::Running {
+                self.insert_snapshot(at);
+            }
+        }
+        let outcome = outcome(&mut self.machine);
+        let point = point_of(&mut self.machine);
+        self.end = Some((outcome.steps, point, outcome.clone()));
+        outcome
+    }
+
+    fn insert_snapshot(&mut self, at: u64) {
+        let snapshot = self.machine.snapshot();
+        self.snapshots.insert(at, snapshot);
+        while self.snapshot_bytes() > self.memory_budget && self.snapshots.len() > 2 {
+            self.interval *= 2;
+            let interval = self.interval;
+            let before = self.snapshots.len();
+            self.snapshots
+                .retain(|k, _| *k == 0 || *k == at || *k % interval == 0);
+            if self.snapshots.len() == before {
+                break;
+            }
+        }
+    }
+
+    /// Memory the snapshots hold, counting shared pages once.
+    pub fn snapshot_bytes(&self) -> usize {
+        let mut previous: Option<&Snapshot> = None;
+        let mut total = 0;
+        for s in self.snapshots.values() {
+            total += s.unshared_bytes(previous);
+            previous = Some(s);
+        }
+        total
+    }
+
+    /// The trace point `(f_i, s_i)`; final points are sticky.
+    pub fn point(&mut self, i: u64) -> Result<Point, Error> {
+        if i > self.max_steps {
+            return Err(Error::BeyondMaxSteps {
+                step: i,
+                max_steps: self.max_steps,
+            });
+        }
+        if let Some((end, point, _)) = &self.end
+            && i >= *end
+        {
+            return Ok(point.clone());
+        }
+        self.seek(i);
+        Ok(point_of(&mut self.machine))
+    }
+
+    /// The machine at step `i` (or at its final step, if the trace ends before `i`): what a
+    /// one-step proof of step `i + 1` is made from.
+    pub fn machine_at(&mut self, i: u64) -> Result<&mut Machine, Error> {
+        if i > self.max_steps {
+            return Err(Error::BeyondMaxSteps {
+                step: i,
+                max_steps: self.max_steps,
+            });
+        }
+        self.seek(i);
+        Ok(&mut self.machine)
+    }
+
+    fn seek(&mut self, i: u64) {
+        let (&at, snapshot) = self.snapshots.range(..=i).next_back().unwrap();
+        let current = self.machine.steps();
+        // Go on from where the machine is if that is on the way; else restore.
+        let on_the_way = at <= current && current <= i && self.machine.status() == Status::Running;
+        if !on_the_way {
+            let snapshot = snapshot.clone();
+            self.machine.restore(&snapshot);
+        }
+        let from = self.machine.steps();
+        if from < i {
+            self.work += self.machine.run(i - from);
+        }
+    }
+
+    /// Steps executed so far, the first run and every replay: the oracle's work.
+    pub fn work(&self) -> u64 {
+        self.work
+    }
+
+    /// The current snapshot interval.
+    pub fn interval(&self) -> u64 {
+        self.interval
+    }
+
+    /// How many snapshots are kept.
+    pub fn snapshot_count(&self) -> usize {
+        self.snapshots.len()
+    }
+
+    /// The trace's bound.
+    pub fn max_steps(&self) -> u64 {
+        self.max_steps
+    }
+}
+
+/// The trace point of the machine where it stands.
+fn point_of(machine: &mut Machine) -> Point {
+    match machine.final_state() {
+        Some(state) => Point {
+            final_: true,
+            state,
+        },
+        None => Point {
+            final_: false,
+            state: machine.hash().to_vec(),
+        },
+    }
+}
+
+impl TracePoints for MachineOracle {
+    fn point(&mut self, i: u64) -> ecm_runtime::Result<Point> {
+        MachineOracle::point(self, i).map_err(|e| match e {
+            Error::BeyondMaxSteps { step, max_steps } => {
+                ecm_runtime::Error::BeyondMaxSteps { step, max_steps }
+            }
+            other => ecm_runtime::Error::AbiViolation(other.to_string()),
+        })
+    }
+}

@@ -1,0 +1,4 @@
+//! The machine's integration tests: one binary, a module per topic.
+
+mod basics;
+mod common;
