@@ -48,6 +48,6 @@ pub use host::{EngineEnd, EngineRun};
 pub use inst::{Inst, Op};
 pub use machine::{Machine, Snapshot, Status, Trap};
 pub use oracle::MachineOracle;
-pub use program::{Program, Site};
+pub use program::{Callee, Export, Program, Site};
 pub use reference::ReferenceModule;
 pub use run::{End, Outcome, run};

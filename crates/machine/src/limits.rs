@@ -28,7 +28,7 @@ pub const MAX_FRAMES: u32 = 1 << 16;
 /// The most machine instructions a program may lower to (a code tree of at most 19 levels).
 pub const MAX_INSTRUCTIONS: usize = 1 << 20;
 /// The most parameters a function may take (`CALL` moves them in one step).
-pub const MAX_PARAMS: usize = 64;
+pub const MAX_PARAMS: usize = 128;
 /// The most results a function or a block may have (a branch keeps them in one step).
 pub const MAX_RESULTS: usize = 16;
 /// The most locals (parameters included) a function may have. With [`MAX_FRAMES`], this and

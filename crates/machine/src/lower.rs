@@ -24,18 +24,29 @@ use crate::{
     link::{self, is_float},
     memory::MemorySnapshot,
     module::{self, Sections, features},
-    program::{Callee, ProgramInner, code_leaf, module_root},
+    program::{Callee, Export, ProgramInner, code_leaf, module_root},
     tree::{self, MerkleTree},
 };
 use alloy_primitives::{B256, keccak256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use wasmparser::{
-    BlockType, ConstExpr, DataKind, ElementItems, ElementKind, FuncType, FuncValidator,
-    FunctionBody, Operator, Parser, RefType, ValType, ValidPayload, Validator, ValidatorResources,
+    BlockType, ConstExpr, DataKind, ElementItems, ElementKind, ExternalKind, FuncType,
+    FuncValidator, FunctionBody, Operator, Parser, RefType, ValType, ValidPayload, Validator,
+    ValidatorResources,
 };
 
+/// Whether a module must have an entry point.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A program: `_start` or `ecm_main` is required and the stub calls it.
+    Program,
+    /// A library for harnesses that call its exports one by one (the spec tests): the stub
+    /// only runs the start function, if any.
+    Library,
+}
+
 /// Lowers a module: validate, link, lower, lay out, hash.
-pub(crate) fn lower(original: &[u8]) -> Result<ProgramInner> {
+pub(crate) fn lower(original: &[u8], mode: Mode) -> Result<ProgramInner> {
     module::validate(original)?;
     let linked = link::link(original)?;
     let bytes = &linked.bytes;
@@ -56,11 +67,14 @@ pub(crate) fn lower(original: &[u8]) -> Result<ProgramInner> {
     }
 
     // The entry stub, then each function.
-    let entry = cx.entry(&s)?;
+    let entry = match mode {
+        Mode::Program => Some(cx.entry(&s)?),
+        Mode::Library => None,
+    };
     let mut code = Vec::new();
     let mut offsets = Vec::new();
     let mut stub_steps = 2; // CONST 0, HALT
-    for func in s.start.into_iter().chain([entry.0]) {
+    for func in s.start.into_iter().chain(entry.map(|e| e.0)) {
         code.push(cx.call(func)?);
         offsets.push(0);
         stub_steps += 2; // the CALL and its RETURN
@@ -102,6 +116,27 @@ pub(crate) fn lower(original: &[u8]) -> Result<ProgramInner> {
         inst.a = cx.entries[inst.a as usize];
     }
 
+    let mut exports = HashMap::new();
+    for export in &s.exports {
+        let item = match export.kind {
+            ExternalKind::Func if cx.primitives[export.index as usize].is_none() => {
+                let ty = cx.func_type(export.index);
+                Export::Func(Callee {
+                    entry: cx.entries[export.index as usize],
+                    type_id: cx.canonical[cx.func_types[export.index as usize] as usize],
+                    params: ty.params().len() as u16,
+                    depth: cx.depth(export.index) as u8,
+                    locals: cx.locals[export.index as usize],
+                })
+            }
+            ExternalKind::Global => match cx.globals[export.index as usize] {
+                GlobalSlot::Mutable(i) => Export::MutableGlobal(i),
+                GlobalSlot::Const(v) => Export::ConstGlobal(v),
+            },
+            _ => continue,
+        };
+        exports.insert(export.name.to_string(), item);
+    }
     let table = cx.table(&s)?;
     let memory = cx.memory(&s)?;
     let globals_depth = values_depth(cx.mutable_globals.len());
@@ -148,7 +183,8 @@ pub(crate) fn lower(original: &[u8]) -> Result<ProgramInner> {
         offsets,
         float_traps,
         stub_steps,
-        entry_name: entry.1,
+        entry_name: entry.map_or("", |e| e.1),
+        exports,
     })
 }
 
@@ -236,6 +272,11 @@ impl<'a> Context<'a> {
                 return Err(cx.limit(func, "locals", locals as usize, MAX_LOCALS));
             }
             cx.locals.push(locals as u32);
+        }
+        if s.tables.len() > 1 {
+            return Err(LoadError::Unsupported(
+                "the module has several tables; the machine supports one function table".into(),
+            ));
         }
         cx.globals(s)?;
         if let Some(memory) = s.memories.first() {
@@ -397,11 +438,6 @@ impl<'a> Context<'a> {
     }
 
     fn table(&self, s: &Sections<'_>) -> Result<Vec<Option<Callee>>> {
-        if s.tables.len() > 1 {
-            return Err(LoadError::Unsupported(
-                "the module has several tables; the machine supports one function table".into(),
-            ));
-        }
         let size = match s.tables.first() {
             Some(t) if t.element_type != RefType::FUNCREF => {
                 return Err(LoadError::Unsupported(

@@ -18,7 +18,7 @@ use crate::{
     io::{self, IoFault, Output},
     limits::MAX_FRAMES,
     memory::{Memory, MemorySnapshot},
-    program::{Program, Site},
+    program::{Callee, Export, Program, Site},
     tree,
 };
 use alloy_primitives::B256;
@@ -374,6 +374,57 @@ impl Machine {
         self.output.extend(&s.output[have..]);
         self.status = s.status;
         self.steps = s.steps;
+    }
+
+    /// Calls an exported function as an embedder would, after the entry stub has run (for
+    /// harnesses such as the WebAssembly spec tests): pushes `args`, enters the function with
+    /// a return address past the end of the code, and runs until it returns there (its
+    /// results), traps, or `max_steps` pass (`Err(None)`).
+    pub fn invoke(
+        &mut self,
+        func: &Callee,
+        args: &[u64],
+        max_steps: u64,
+    ) -> Result<Vec<u64>, Option<Trap>> {
+        const RETURNED: u32 = u32::MAX;
+        // A trap unwinds every call; memory and globals stay as they are.
+        self.stack.clear();
+        self.locals.clear();
+        self.frames.clear();
+        self.status = Status::Running;
+        self.stack.extend_from_slice(args);
+        let base = self.locals.len();
+        let split = self.stack.len() - func.params as usize;
+        self.locals.extend_from_slice(&self.stack[split..]);
+        self.stack.truncate(split);
+        self.locals.resize(base + func.locals as usize, 0);
+        self.frames.push(Frame {
+            return_pc: RETURNED,
+            locals_base: base as u32,
+            locals_len: func.locals,
+            depth: func.depth,
+            serial: self.next_serial,
+        });
+        self.next_serial += 1;
+        self.pc = func.entry;
+        self.run(max_steps);
+        match self.status {
+            Status::Trapped { pc: RETURNED, .. } if self.frames.is_empty() => {
+                self.status = Status::Running;
+                Ok(std::mem::take(&mut self.stack))
+            }
+            Status::Trapped { trap, .. } => Err(Some(trap)),
+            Status::Halted { .. } | Status::Running => Err(None),
+        }
+    }
+
+    /// The value of an exported global.
+    pub fn global(&self, export: &Export) -> Option<u64> {
+        match export {
+            Export::MutableGlobal(i) => self.globals.get(*i as usize).copied(),
+            Export::ConstGlobal(v) => Some(*v),
+            Export::Func(_) => None,
+        }
     }
 
     /// Runs until halted, trapped or `max` more steps are done; returns the steps done.

@@ -156,6 +156,11 @@ impl MemorySnapshot {
         top_tree(self.pages.iter().map(|p| p.hashes.root())).root()
     }
 
+    /// The most pages `memory.grow` may reach (0 without a memory).
+    pub fn max_pages(&self) -> u32 {
+        self.max_pages
+    }
+
     /// Bytes held by pages this snapshot does not share with `previous` (or all, without one).
     pub fn unshared_bytes(&self, previous: Option<&MemorySnapshot>) -> usize {
         self.pages

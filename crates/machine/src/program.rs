@@ -10,7 +10,11 @@ use crate::{
     tree::MerkleTree,
 };
 use alloy_primitives::{B256, keccak256};
-use std::{collections::BTreeMap, fmt, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt,
+    sync::Arc,
+};
 
 /// A table slot's function, as `CALL_INDIRECT` finds it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +44,17 @@ impl Callee {
         }
         B256::from(leaf)
     }
+}
+
+/// An export, as a harness that calls exports sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Export {
+    /// A defined function.
+    Func(Callee),
+    /// A mutable global: its index in the globals tree.
+    MutableGlobal(u32),
+    /// An immutable global, folded to its value.
+    ConstGlobal(u64),
 }
 
 /// Where an instruction came from, for messages.
@@ -91,6 +106,7 @@ pub(crate) struct ProgramInner {
     /// exit code and the halt.
     pub(crate) stub_steps: u64,
     pub(crate) entry_name: &'static str,
+    pub(crate) exports: HashMap<String, Export>,
 }
 
 impl fmt::Debug for Program {
@@ -106,7 +122,19 @@ impl fmt::Debug for Program {
 impl Program {
     /// Validates, links and lowers a module. Refusals say what to change.
     pub fn from_wasm(bytes: &[u8]) -> Result<Self, Error> {
-        Ok(Self(Arc::new(lower::lower(bytes)?)))
+        Ok(Self(Arc::new(lower::lower(bytes, lower::Mode::Program)?)))
+    }
+
+    /// Lowers a module without an entry point, whose exports a harness calls one by one with
+    /// [`crate::Machine::invoke`] (the WebAssembly spec tests). The stub only runs the start
+    /// function.
+    pub fn library(bytes: &[u8]) -> Result<Self, Error> {
+        Ok(Self(Arc::new(lower::lower(bytes, lower::Mode::Library)?)))
+    }
+
+    /// An export by name (functions defined in the module, and globals).
+    pub fn export(&self, name: &str) -> Option<Export> {
+        self.0.exports.get(name).copied()
     }
 
     /// keccak256 of the module as given: the `wasmHash` a registration records.
@@ -143,6 +171,11 @@ impl Program {
     /// The number of table slots.
     pub fn table_size(&self) -> u32 {
         self.0.table.len() as u32
+    }
+
+    /// Whether the program has state that outlives a call: a memory or a mutable global.
+    pub fn has_memory_or_globals(&self) -> bool {
+        self.0.memory.pages() > 0 || self.0.memory.max_pages() > 0 || !self.0.globals.is_empty()
     }
 
     /// The initial memory size in pages.
