@@ -1,5 +1,7 @@
-//! Builds the guest programs in `programs/` for `wasm32-unknown-unknown` and stages the modules
-//! in OUT_DIR, where `src/modules.rs` embeds them.
+//! Builds the guest programs in `programs/` and stages the modules in OUT_DIR, where
+//! `src/registry.rs` and `src/machine.rs` embed them: the step programs (`programs/wasm/*`) for
+//! `wasm32-unknown-unknown`, the stock WASI programs for the machine (`programs/wasi/*`) for
+//! `wasm32-wasip1`.
 //!
 //! `programs/` is a workspace of its own (its own lockfile), built by a nested cargo into its own
 //! target directory, so the outer build's locks are never contended. Paths are remapped so that
@@ -15,6 +17,9 @@ const MODULES: &[&str] = &[
     "keccak_chain",
     "blake2b",
 ];
+
+/// The WASI programs: binaries of the packages `ecm-wasi-<name>`.
+const WASI_PROGRAMS: &[&str] = &["sha256sum", "wordfreq", "workloads"];
 
 fn main() {
     if let Err(message) = run() {
@@ -46,19 +51,61 @@ fn run() -> Result<(), String> {
         root.display()
     );
 
-    let mut command = Command::new(&cargo);
+    let step_packages = MODULES
+        .iter()
+        .map(|m| format!("ecm-wasm-{}", m.replace('_', "-")));
+    cargo_build(
+        &cargo,
+        &programs,
+        &target_dir,
+        &rustflags,
+        "wasm32-unknown-unknown",
+        step_packages,
+    )?;
+    let wasi_packages = WASI_PROGRAMS.iter().map(|p| format!("ecm-wasi-{p}"));
+    cargo_build(
+        &cargo,
+        &programs,
+        &target_dir,
+        &rustflags,
+        "wasm32-wasip1",
+        wasi_packages,
+    )?;
+
+    let built = target_dir.join("wasm32-unknown-unknown/release");
+    for module in MODULES {
+        let from = built.join(format!("ecm_wasm_{module}.wasm"));
+        let to = out_dir.join(format!("{module}.wasm"));
+        std::fs::copy(&from, &to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    }
+    let built = target_dir.join("wasm32-wasip1/release");
+    for program in WASI_PROGRAMS {
+        let from = built.join(format!("{program}.wasm"));
+        let to = out_dir.join(format!("wasi_{program}.wasm"));
+        std::fs::copy(&from, &to).map_err(|e| format!("copying {}: {e}", from.display()))?;
+    }
+    Ok(())
+}
+
+/// `cargo build --release --locked --target <target> -p <package>...` in the guest workspace.
+fn cargo_build(
+    cargo: &str,
+    programs: &std::path::Path,
+    target_dir: &std::path::Path,
+    rustflags: &str,
+    target: &str,
+    packages: impl Iterator<Item = String>,
+) -> Result<(), String> {
+    let mut command = Command::new(cargo);
     command
-        .current_dir(&programs)
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--workspace",
-        ])
+        .current_dir(programs)
+        .args(["build", "--release", "--locked", "--target", target]);
+    for package in packages {
+        command.arg("-p").arg(package);
+    }
+    command
         .arg("--target-dir")
-        .arg(&target_dir)
+        .arg(target_dir)
         // Flags meant for the outer build must not leak into the guest build.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
@@ -72,23 +119,16 @@ fn run() -> Result<(), String> {
         .map_err(|e| format!("cannot run {cargo}: {e}"))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let hint = if stderr.contains("wasm32-unknown-unknown")
-            && stderr.contains("target may not be installed")
-        {
-            "\nhint: install the WASM target with `rustup target add wasm32-unknown-unknown` (rust-toolchain.toml lists it; `rustup toolchain install` adds it)"
+        let hint = if stderr.contains(target) && stderr.contains("target may not be installed") {
+            format!(
+                "\nhint: install the target with `rustup target add {target}` (rust-toolchain.toml lists it; `rustup toolchain install` adds it)"
+            )
         } else {
-            ""
+            String::new()
         };
         return Err(format!(
-            "building the guest programs in programs/ failed:\n{stderr}{hint}"
+            "building the guest programs in programs/ for {target} failed:\n{stderr}{hint}"
         ));
-    }
-
-    let built = target_dir.join("wasm32-unknown-unknown/release");
-    for module in MODULES {
-        let from = built.join(format!("ecm_wasm_{module}.wasm"));
-        let to = out_dir.join(format!("{module}.wasm"));
-        std::fs::copy(&from, &to).map_err(|e| format!("copying {}: {e}", from.display()))?;
     }
     Ok(())
 }

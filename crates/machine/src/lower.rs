@@ -900,14 +900,16 @@ impl<'c, 'a> FunctionLowering<'c, 'a> {
             O::MemoryFill { .. } => inst(Op::MemoryFill),
             O::I32Const { value } => Inst::constant(value as u32 as u64),
             O::I64Const { value } => Inst::constant(value as u64),
-            O::MemoryInit { .. } | O::DataDrop { .. } => {
+            // Without memory.init and table.init (refused), nothing can observe that a
+            // segment was dropped: these are no-ops.
+            O::DataDrop { .. } | O::ElemDrop { .. } => return Ok(()),
+            O::MemoryInit { .. } => {
                 return Err(self.unsupported(
                     op,
                     "passive data segments are not supported; let the linker place data actively",
                 ));
             }
             O::TableInit { .. }
-            | O::ElemDrop { .. }
             | O::TableCopy { .. }
             | O::TableGet { .. }
             | O::TableSet { .. }

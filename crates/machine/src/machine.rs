@@ -216,6 +216,11 @@ impl Machine {
         self.output.bytes()
     }
 
+    /// The memory's bytes.
+    pub fn memory_bytes(&self) -> &[u8] {
+        self.memory.bytes()
+    }
+
     /// The input.
     pub fn input(&self) -> &[u8] {
         &self.input

@@ -5,7 +5,7 @@
 use crate::{
     error::Error,
     host::{EngineEnd, EngineRun, Host, Stop},
-    limits::{MAX_PAGES, PAGE_BYTES},
+    limits::{MAX_FRAMES, MAX_PAGES, PAGE_BYTES},
     link::MEMORY_EXPORT,
     program::Program,
 };
@@ -87,7 +87,10 @@ fn linker(engine: &Engine) -> Result<Linker<State>, wasmi::Error> {
 impl ReferenceModule {
     /// Compiles a program's engine module with wasmi.
     pub fn new(program: &Program) -> Result<Self, Error> {
-        let engine = Engine::new(&Config::default());
+        // As deep as the machine's frames go (wasmi's default is 1,024 calls).
+        let mut config = Config::default();
+        config.set_max_recursion_depth(MAX_FRAMES as usize);
+        let engine = Engine::new(&config);
         let module = Module::new(&engine, program.engine_wasm())
             .map_err(|e| Error::Wasmtime(format!("wasmi: {e}")))?;
         Ok(Self {

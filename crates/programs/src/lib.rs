@@ -10,12 +10,18 @@
 //!                 +-- inputs:     typed input parsing ("10" for Fibonacci) and result display
 //! ```
 //!
-//! `build.rs` compiles the guest workspace in `programs/` for `wasm32-unknown-unknown` as part
-//! of the normal build, so the embedded modules always match the sources.
+//! The programs for the machine ([`WasiProgram`]) are stock `wasm32-wasip1` commands with no
+//! step function and no contract of their own.
+//!
+//! `build.rs` compiles the guest workspace in `programs/` (for `wasm32-unknown-unknown` and
+//! `wasm32-wasip1`) as part of the normal build, so the embedded modules always match the
+//! sources.
 
 pub mod error;
 mod inputs;
 mod registry;
+mod wasi;
 
 pub use error::{Error, Result};
 pub use registry::{ProgramSpec, all, by_name, by_wasm_hash};
+pub use wasi::{WasiProgram, wasi_program, wasi_programs};

@@ -2,4 +2,7 @@
 
 mod basics;
 mod common;
+mod examples;
+mod generated;
+mod properties;
 mod spec;
