@@ -4,5 +4,6 @@ mod basics;
 mod common;
 mod examples;
 mod generated;
+mod hostile;
 mod properties;
 mod spec;
