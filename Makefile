@@ -1,6 +1,7 @@
 # The two commands a newcomer needs are `make demo` and `make test`; everything they need is
 # installed from the registries first (npm: Foundry and solc; rustup: the toolchain and its
-# wasm32 target; crates.io: the Rust dependencies, fetched by cargo).
+# wasm32 targets; crates.io: the Rust dependencies, fetched by cargo; Debian: the C toolchain
+# for WASI that one test uses).
 
 CARGO ?= cargo
 # The native forge of the platform package: the node wrapper in node_modules/.bin does not
@@ -9,7 +10,7 @@ FORGE = $(firstword $(wildcard node_modules/@foundry-rs/forge-*/bin/forge))
 
 SLITHER := .venv/bin/slither
 
-.PHONY: install demo devnet test test-contracts test-rust slither lint
+.PHONY: install install-test-packages demo devnet test test-contracts test-rust slither lint
 
 ## npm packages (Foundry, solc, OpenZeppelin) and the pinned Rust toolchain with its WASM target.
 ## `npm install` rather than `npm ci`: the registry here lacks Foundry's binaries for other
@@ -23,13 +24,25 @@ install:
 demo: install
 	$(CARGO) run -p ecm-cli -- demo
 
+## Debian packages only the tests need: clang, lld and wasi-libc build the C example program for
+## the machine (crates/cli/tests/program_run.rs). Installed only if missing.
+TEST_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32
+install-test-packages:
+	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing Debian packages for the tests:" $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing \
+	  || { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; }; \
+	fi
+
 ## A local devnet with a host and a challenger, until Ctrl-C (deployment in .ecm/deployment.json).
 devnet: install
 	$(CARGO) run -p ecm-cli -- devnet --host --challenger
 
 ## Every test: formatting and clippy, the Foundry suite (with gas snapshots checked), slither's
 ## static analysis, then the Rust workspace, whose end-to-end tests start their own Anvil nodes.
-test: install lint test-contracts slither test-rust
+test: install install-test-packages lint test-contracts slither test-rust
 
 test-contracts:
 	FOUNDRY_PROFILE=ci FORGE_SNAPSHOT_CHECK=true $(FORGE) test

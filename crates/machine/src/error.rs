@@ -116,6 +116,18 @@ pub enum Error {
     /// wasmtime failed for a reason of its own (not the program's).
     #[error("wasmtime: {0}")]
     Wasmtime(String),
+    /// wasmtime and the machine ended differently: a bug in one of them, never the program's
+    /// fault. Please report it with the module and the input.
+    #[error(
+        "the engines disagree (a bug in ecm, please report it with the module and the input): \
+         the machine says {machine}, wasmtime says {wasmtime}"
+    )]
+    EnginesDisagree {
+        /// The machine's outcome.
+        machine: String,
+        /// wasmtime's.
+        wasmtime: String,
+    },
     /// A trace point beyond the request's `maxSteps` was asked for.
     #[error("step {step} is beyond maxSteps {max_steps}")]
     BeyondMaxSteps {

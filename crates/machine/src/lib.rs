@@ -50,4 +50,4 @@ pub use machine::{Machine, Snapshot, Status, Trap};
 pub use oracle::MachineOracle;
 pub use program::{Callee, Export, Program, Site};
 pub use reference::ReferenceModule;
-pub use run::{End, Outcome, run};
+pub use run::{DryRun, End, Outcome, dry_run, run};

@@ -2,11 +2,14 @@
 
 use crate::{
     Error,
+    fast::FastEngine,
+    host::{EngineEnd, EngineRun},
     machine::{Machine, Status, Trap},
     program::{Program, Site},
 };
 use alloy_primitives::B256;
 use ecm_primitives::commitment;
+use std::time::{Duration, Instant};
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,4 +96,43 @@ pub fn outcome(machine: &mut Machine) -> Outcome {
         steps: machine.steps(),
         end,
     }
+}
+
+/// A program run both ways, as a user's dry run and a host's answer make it: wasmtime at native
+/// speed (its fuel bounds the steps), then the machine for the exact trace.
+#[derive(Clone, Debug)]
+pub struct DryRun {
+    /// The machine's outcome: exact steps, the final state.
+    pub outcome: Outcome,
+    /// wasmtime's run: fuel, stdout, stderr.
+    pub fast: EngineRun,
+    /// wasmtime's time, compilation included.
+    pub fast_time: Duration,
+    /// The machine's time.
+    pub machine_time: Duration,
+}
+
+/// Runs `program` on `input` in wasmtime (with `max_steps` of fuel) and on the machine (up to
+/// `max_steps` steps), and checks that they agree wherever wasmtime finished. A disagreement
+/// is a bug in one of them: [`Error::EnginesDisagree`].
+pub fn dry_run(program: &Program, input: &[u8], max_steps: u64) -> Result<DryRun, Error> {
+    let start = Instant::now();
+    let fast = FastEngine::new()?.compile(program)?.run(input, max_steps)?;
+    let fast_time = start.elapsed();
+    let start = Instant::now();
+    let outcome = run(program, input, max_steps)?;
+    let machine_time = start.elapsed();
+    let finished = !matches!(fast.end, EngineEnd::OutOfFuel | EngineEnd::StackOverflow);
+    if finished && fast.final_state() != Some(outcome.state()) {
+        return Err(Error::EnginesDisagree {
+            machine: format!("{:?}", outcome.end),
+            wasmtime: format!("{:?} with output {:?}", fast.end, fast.output),
+        });
+    }
+    Ok(DryRun {
+        outcome,
+        fast,
+        fast_time,
+        machine_time,
+    })
 }

@@ -1,4 +1,6 @@
-//! `ecm program ...`: list, check, register.
+//! `ecm program ...`: list, check, register, and run a WASM program on the machine.
+
+mod run;
 
 use crate::{
     opts::{DeploymentOpts, OutputOpts, RpcOpts, WalletOpts},
@@ -24,6 +26,9 @@ pub(crate) enum ProgramCommand {
     Check(CheckArgs),
     /// Register a program (an Execution contract and a WASM module) in the Factory.
     Register(RegisterArgs),
+    /// Run a wasm32 program (a WASI command or an `ecm_main` module) on the machine locally:
+    /// the dry run to do before paying anyone.
+    Run(run::RunArgs),
 }
 
 impl ProgramCommand {
@@ -32,6 +37,7 @@ impl ProgramCommand {
             Self::List(args) => args.run(),
             Self::Check(args) => args.run().await,
             Self::Register(args) => args.run().await,
+            Self::Run(args) => args.run(),
         }
     }
 }
