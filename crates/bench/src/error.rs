@@ -15,6 +15,9 @@ pub enum Error {
     /// The runtime failed.
     #[error(transparent)]
     Runtime(#[from] ecm_runtime::Error),
+    /// The machine failed (or its engines disagreed).
+    #[error(transparent)]
+    Machine(#[from] ecm_machine::Error),
     /// The verifier failed.
     #[error(transparent)]
     Verifier(#[from] ecm_verifier::Error),

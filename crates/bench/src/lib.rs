@@ -7,11 +7,14 @@
 //!           against full re-execution; an arity sweep at 2^32; the gas figures are
 //!           deterministic and checked against snapshots/bench-dispute.json
 //!  market   on a devnet: M requests against one host: throughput, latency, gas per job
+//!  machine  the WASM machine against wasmtime and wasmi on the same workloads, and the honest
+//!           party's cost of a bisection query over a 2^32-step trace
 //! ```
 
 pub mod chart;
 pub mod dispute;
 pub mod error;
+pub mod machine;
 pub mod market;
 pub mod runtime;
 

@@ -677,48 +677,15 @@ impl Machine {
                     pc += 1;
                 }
                 Op::MemoryCopy | Op::MemoryFill | Op::InputRead | Op::Output => {
-                    let arg = |k: usize| stack[stack.len() - k] as u32 as u64;
-                    let mem_len = memory.len();
-                    // Bounds first: a restart checks what is left, which lies inside the first.
-                    let (fault, steps) = match inst.op {
-                        Op::MemoryCopy => {
-                            let (dst, src, n) = (arg(3), arg(2), arg(1));
-                            let inside = memory.contains(dst, n) && memory.contains(src, n);
-                            (
-                                (!inside).then_some(Trap::MemoryOutOfBounds),
-                                io::steps_one(dst, n),
-                            )
+                    match restartable(inst.op, stack, memory, input, output, budget) {
+                        Err(trap) => trap!(trap),
+                        // All of it: the remaining budget, and the next instruction.
+                        Ok(Some(left)) => {
+                            budget = left;
+                            pc += 1;
                         }
-                        Op::MemoryFill => {
-                            let (dst, n) = (arg(3), arg(1));
-                            (
-                                (!memory.contains(dst, n)).then_some(Trap::MemoryOutOfBounds),
-                                io::steps_one(dst, n),
-                            )
-                        }
-                        Op::InputRead => {
-                            let (dst, offset, n) = (arg(3), arg(2), arg(1));
-                            let check =
-                                io::check_input_read(mem_len, input.len() as u64, dst, offset, n);
-                            (check.err().map(io_trap), io::steps_two(dst, offset, n))
-                        }
-                        _ => {
-                            let (src, n) = (arg(2), arg(1));
-                            let written = output.bytes().len() as u64;
-                            let check = io::check_output(mem_len, written, src, n);
-                            (check.err().map(io_trap), io::steps_two(src, written, n))
-                        }
-                    };
-                    if let Some(trap) = fault {
-                        trap!(trap);
-                    }
-                    if steps - 1 <= budget {
-                        budget -= steps - 1;
-                        bulk_whole(inst.op, stack, memory, input, output);
-                        pc += 1;
-                    } else {
-                        bulk_chunks(inst.op, stack, memory, input, output, budget + 1);
-                        budget = 0;
+                        // As many chunks as the budget allowed: the rest is for later.
+                        Ok(None) => budget = 0,
                     }
                 }
                 Op::InputLen => {
@@ -844,6 +811,57 @@ fn io_trap(fault: IoFault) -> Trap {
         IoFault::Memory => Trap::MemoryOutOfBounds,
         IoFault::Input => Trap::InputOutOfBounds,
         IoFault::OutputFull => Trap::OutputTooLarge,
+    }
+}
+
+/// A restartable instruction at the step whose budget is `budget` more steps: checks its
+/// bounds (a restart checks what is left, which lies inside the first range), then runs it to
+/// the end if the budget covers its chunks (`Some(budget left)`), else as many chunks as it
+/// covers (`None`).
+#[inline(never)]
+fn restartable(
+    op: Op,
+    stack: &mut Vec<u64>,
+    memory: &mut Memory,
+    input: &[u8],
+    output: &mut Output,
+    budget: u64,
+) -> Result<Option<u64>, Trap> {
+    let arg = |k: usize| stack[stack.len() - k] as u32 as u64;
+    let mem_len = memory.len();
+    let steps = match op {
+        Op::MemoryCopy => {
+            let (dst, src, n) = (arg(3), arg(2), arg(1));
+            if !memory.contains(dst, n) || !memory.contains(src, n) {
+                return Err(Trap::MemoryOutOfBounds);
+            }
+            io::steps_one(dst, n)
+        }
+        Op::MemoryFill => {
+            let (dst, n) = (arg(3), arg(1));
+            if !memory.contains(dst, n) {
+                return Err(Trap::MemoryOutOfBounds);
+            }
+            io::steps_one(dst, n)
+        }
+        Op::InputRead => {
+            let (dst, offset, n) = (arg(3), arg(2), arg(1));
+            io::check_input_read(mem_len, input.len() as u64, dst, offset, n).map_err(io_trap)?;
+            io::steps_two(dst, offset, n)
+        }
+        _ => {
+            let (src, n) = (arg(2), arg(1));
+            let written = output.bytes().len() as u64;
+            io::check_output(mem_len, written, src, n).map_err(io_trap)?;
+            io::steps_two(src, written, n)
+        }
+    };
+    if steps - 1 <= budget {
+        bulk_whole(op, stack, memory, input, output);
+        Ok(Some(budget - (steps - 1)))
+    } else {
+        bulk_chunks(op, stack, memory, input, output, budget + 1);
+        Ok(None)
     }
 }
 

@@ -10,7 +10,9 @@
 //!
 //! Stores only set a bit per 1 KiB block; [`Memory::root`] rehashes the dirty blocks, their
 //! pages' paths and the top. A [`MemorySnapshot`] shares every page that did not change since
-//! the previous snapshot (pages are `Arc`s), so snapshots cost what the program wrote.
+//! the previous snapshot (pages are `Arc`s), so snapshots cost what the program wrote; taking
+//! one copies bytes and never hashes (a page written since the last hash is stored without its
+//! hashes, and rehashed only if a query needs it after a restore).
 
 use crate::{
     limits::{LEAF_BYTES, MAX_PAGES, PAGE_BYTES, PAGE_DEPTH},
@@ -101,17 +103,25 @@ fn block_root(bytes: &[u8]) -> B256 {
     level[0]
 }
 
-/// One page as a snapshot holds it.
+/// One page as a snapshot holds it: its bytes, and its hashes if they were current.
 #[derive(Debug)]
 struct PageImage {
     bytes: Box<[u8]>,
-    hashes: PageHashes,
+    hashes: Option<PageHashes>,
+}
+
+impl PageImage {
+    fn hashes(&self) -> PageHashes {
+        self.hashes
+            .clone()
+            .unwrap_or_else(|| PageHashes::from_bytes(&self.bytes))
+    }
 }
 
 static ZERO_PAGE: LazyLock<Arc<PageImage>> = LazyLock::new(|| {
     Arc::new(PageImage {
         bytes: vec![0u8; PAGE_BYTES].into_boxed_slice(),
-        hashes: PageHashes::zero(),
+        hashes: Some(PageHashes::zero()),
     })
 });
 
@@ -138,7 +148,7 @@ impl MemorySnapshot {
                 } else {
                     Arc::new(PageImage {
                         bytes: page.to_vec().into_boxed_slice(),
-                        hashes: PageHashes::from_bytes(page),
+                        hashes: Some(PageHashes::from_bytes(page)),
                     })
                 }
             })
@@ -153,7 +163,7 @@ impl MemorySnapshot {
 
     /// The memory root.
     pub fn root(&self) -> B256 {
-        top_tree(self.pages.iter().map(|p| p.hashes.root())).root()
+        top_tree(self.pages.iter().map(|p| p.hashes().root())).root()
     }
 
     /// The most pages `memory.grow` may reach (0 without a memory).
@@ -186,12 +196,16 @@ fn top_tree(page_roots: impl Iterator<Item = B256>) -> MerkleTree {
 pub struct Memory {
     bytes: Vec<u8>,
     max_pages: u32,
-    /// Per page, a bit per block written since the last hash.
+    /// Per page, a bit per block written since the last hash or snapshot.
     dirty: Vec<u64>,
+    /// Per page, blocks whose hashes are stale although the base snapshot holds their bytes
+    /// (written before a snapshot, not hashed since).
+    stale: Vec<u64>,
     /// Per page, its hashes as of the last hash.
     hashes: Vec<PageHashes>,
     top: MerkleTree,
-    /// The snapshot this memory last matched, and per page whether it has changed since.
+    /// The snapshot this memory last matched, and per page whether it has changed since
+    /// (besides what `dirty` says).
     base: MemorySnapshot,
     changed: Vec<bool>,
 }
@@ -206,15 +220,30 @@ impl Memory {
                 bytes[p * PAGE_BYTES..][..PAGE_BYTES].copy_from_slice(&page.bytes);
             }
         }
-        Self {
+        let mut memory = Self {
             bytes,
             max_pages: snapshot.max_pages,
             dirty: vec![0; pages],
-            hashes: snapshot.pages.iter().map(|p| p.hashes.clone()).collect(),
-            top: top_tree(snapshot.pages.iter().map(|p| p.hashes.root())),
+            hashes: vec![PageHashes::zero(); pages],
+            top: top_tree(std::iter::empty()),
+            stale: vec![0; pages],
             base: snapshot.clone(),
             changed: vec![false; pages],
+        };
+        memory.take_hashes(snapshot);
+        memory
+    }
+
+    /// Takes the page hashes a snapshot holds (marking pages stored without them dirty) and
+    /// rebuilds the top of the tree.
+    fn take_hashes(&mut self, snapshot: &MemorySnapshot) {
+        for (p, page) in snapshot.pages.iter().enumerate() {
+            match &page.hashes {
+                Some(hashes) => self.hashes[p] = hashes.clone(),
+                None => self.stale[p] = u64::MAX,
+            }
         }
+        self.top = top_tree(self.hashes.iter().map(|h| h.root()));
     }
 
     /// The bytes, for reading.
@@ -310,6 +339,7 @@ impl Memory {
         self.bytes.resize(new as usize * PAGE_BYTES, 0);
         self.dirty.resize(new as usize, 0);
         self.hashes.resize(new as usize, PageHashes::zero());
+        self.stale.resize(new as usize, 0);
         self.changed.resize(new as usize, true);
         Some(old)
     }
@@ -317,11 +347,20 @@ impl Memory {
     /// The memory root, rehashing what was written since the last call.
     pub fn root(&mut self) -> B256 {
         for page in 0..self.dirty.len() {
-            let mut mask = std::mem::take(&mut self.dirty[page]);
+            let written = std::mem::take(&mut self.dirty[page]);
+            let mut mask = written | std::mem::take(&mut self.stale[page]);
             if mask == 0 {
                 continue;
             }
-            self.changed[page] = true;
+            if written != 0 {
+                self.changed[page] = true;
+            }
+            if mask == u64::MAX {
+                // A page restored without its hashes: rebuild it whole.
+                self.hashes[page] =
+                    PageHashes::from_bytes(&self.bytes[page * PAGE_BYTES..][..PAGE_BYTES]);
+                mask = 0;
+            }
             while mask != 0 {
                 let block = mask.trailing_zeros() as usize;
                 mask &= mask - 1;
@@ -331,8 +370,8 @@ impl Memory {
             }
             self.top.set(page, self.hashes[page].root());
         }
-        // Pages added by `grow` are zero: their roots are the zero subtree the top already
-        // assumes past the last leaf it holds, unless a restore left a stale leaf there.
+        // Pages added by `grow` are zero: their roots are the zero subtree the top assumes past
+        // the last leaf it holds.
         self.top.root()
     }
 
@@ -381,25 +420,30 @@ impl Memory {
         path
     }
 
+    /// Whether page `p` may differ from the base snapshot's.
+    fn written_since_base(&self, p: usize) -> bool {
+        self.changed[p] || self.dirty[p] != 0
+    }
+
     /// A snapshot of the memory as it is: pages unchanged since the last snapshot (or restore)
-    /// are shared with it.
+    /// are shared with it. Copies bytes; hashes nothing.
     pub fn snapshot(&mut self) -> MemorySnapshot {
-        self.root();
         let pages = (0..self.pages() as usize)
             .map(|p| {
-                let shared = self.base.pages.get(p).filter(|_| !self.changed[p]);
+                let shared = self
+                    .base
+                    .pages
+                    .get(p)
+                    .filter(|_| !self.written_since_base(p));
                 match shared {
                     Some(page) => page.clone(),
                     None => {
                         let bytes = &self.bytes[p * PAGE_BYTES..][..PAGE_BYTES];
-                        if bytes.iter().all(|b| *b == 0) {
-                            ZERO_PAGE.clone()
-                        } else {
-                            Arc::new(PageImage {
-                                bytes: bytes.to_vec().into_boxed_slice(),
-                                hashes: self.hashes[p].clone(),
-                            })
-                        }
+                        let current = self.dirty[p] | self.stale[p] == 0;
+                        Arc::new(PageImage {
+                            bytes: bytes.to_vec().into_boxed_slice(),
+                            hashes: current.then(|| self.hashes[p].clone()),
+                        })
                     }
                 }
             })
@@ -410,36 +454,51 @@ impl Memory {
         };
         self.base = snapshot.clone();
         self.changed.iter_mut().for_each(|c| *c = false);
+        // What was written is now in the base; its hashes stay to be computed.
+        for (stale, dirty) in self.stale.iter_mut().zip(&mut self.dirty) {
+            *stale |= std::mem::take(dirty);
+        }
         snapshot
     }
 
     /// Makes this memory equal to `snapshot`, copying only the pages that differ.
     pub fn restore(&mut self, snapshot: &MemorySnapshot) {
-        for (changed, dirty) in self.changed.iter_mut().zip(&self.dirty) {
-            *changed |= *dirty != 0;
-        }
         let pages = snapshot.pages.len();
+        let same: Vec<bool> = (0..pages)
+            .map(|p| {
+                p < self.changed.len()
+                    && !self.written_since_base(p)
+                    && self
+                        .base
+                        .pages
+                        .get(p)
+                        .is_some_and(|base| Arc::ptr_eq(base, &snapshot.pages[p]))
+            })
+            .collect();
         self.bytes.resize(pages * PAGE_BYTES, 0);
-        self.dirty.clear();
         self.dirty.resize(pages, 0);
+        self.stale.resize(pages, 0);
         self.hashes.resize(pages, PageHashes::zero());
-        self.changed.resize(pages, true);
         for (p, page) in snapshot.pages.iter().enumerate() {
-            let same = !self.changed[p]
-                && self
-                    .base
-                    .pages
-                    .get(p)
-                    .is_some_and(|base| Arc::ptr_eq(base, page));
-            if !same {
-                self.bytes[p * PAGE_BYTES..][..PAGE_BYTES].copy_from_slice(&page.bytes);
-                self.hashes[p] = page.hashes.clone();
+            // A page that stayed the same keeps its bytes and its hash state (current, or
+            // stale for hashing only).
+            if same[p] {
+                continue;
+            }
+            self.bytes[p * PAGE_BYTES..][..PAGE_BYTES].copy_from_slice(&page.bytes);
+            self.dirty[p] = 0;
+            match &page.hashes {
+                Some(hashes) => {
+                    self.hashes[p] = hashes.clone();
+                    self.stale[p] = 0;
+                }
+                None => self.stale[p] = u64::MAX,
             }
         }
-        self.top = top_tree(snapshot.pages.iter().map(|p| p.hashes.root()));
+        self.top = top_tree(self.hashes.iter().map(|h| h.root()));
         self.max_pages = snapshot.max_pages;
         self.base = snapshot.clone();
-        self.changed.iter_mut().for_each(|c| *c = false);
+        self.changed = vec![false; pages];
     }
 }
 
@@ -487,6 +546,26 @@ mod tests {
                 root
             );
         }
+    }
+
+    #[test]
+    fn a_block_written_again_after_a_snapshot_is_not_shared_with_it() {
+        let mut m = memory(2);
+        assert!(m.write(100, b"first"));
+        let s1 = m.snapshot();
+        // The same block again, with no hash in between.
+        assert!(m.write(100, b"again"));
+        let s2 = m.snapshot();
+        m.restore(&s1);
+        assert_eq!(&m.bytes()[100..105], b"first");
+        assert_eq!(m.root(), m.root_from_scratch());
+        m.restore(&s2);
+        assert_eq!(&m.bytes()[100..105], b"again");
+        assert_eq!(m.root(), m.root_from_scratch());
+        assert_eq!(s1.root(), {
+            m.restore(&s1);
+            m.root()
+        });
     }
 
     #[test]

@@ -22,8 +22,8 @@ use crate::{
 use ecm_runtime::{Point, TracePoints};
 use std::collections::BTreeMap;
 
-/// The first snapshot interval, in steps.
-const FIRST_INTERVAL: u64 = 1 << 16;
+/// The first snapshot interval, in steps: a query replays at most this many (a few ms).
+const FIRST_INTERVAL: u64 = 1 << 20;
 
 /// A program's trace on one input.
 #[derive(Debug)]
@@ -58,6 +58,13 @@ impl MachineOracle {
             end: None,
             work: 0,
         })
+    }
+
+    /// Sets the first snapshot interval (before the first run): smaller for short traces
+    /// whose queries should replay little, larger to spend less on snapshots.
+    pub fn with_first_interval(mut self, steps: u64) -> Self {
+        self.interval = steps.max(1);
+        self
     }
 
     /// Runs the whole trace (once), placing snapshots, and says how it ends.

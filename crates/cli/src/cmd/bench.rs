@@ -15,6 +15,8 @@ pub(crate) enum BenchCommand {
     Runtime(RuntimeArgs),
     /// Requests against one host: throughput, latency, gas per job.
     Market(MarketArgs),
+    /// The WASM machine against wasmtime and wasmi, and the cost of a dispute query.
+    Machine(MachineArgs),
 }
 
 impl BenchCommand {
@@ -23,6 +25,7 @@ impl BenchCommand {
             Self::Dispute(args) => args.run().await,
             Self::Runtime(args) => args.run().await,
             Self::Market(args) => args.run().await,
+            Self::Machine(args) => args.run(),
         }
     }
 }
@@ -313,6 +316,79 @@ impl MarketArgs {
                 "gas per job",
             ],
             &table,
+        );
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MachineArgs {
+    /// Small workloads and a short trace (seconds) instead of the design's (about a minute).
+    #[arg(long)]
+    quick: bool,
+    #[command(flatten)]
+    output: OutputOpts,
+}
+
+impl MachineArgs {
+    fn run(self) -> Result<()> {
+        use ecm_bench::machine::{self, Plan};
+        let plan = if self.quick {
+            Plan::quick()
+        } else {
+            Plan::full()
+        };
+        let report = machine::run(&plan)?;
+        if self.output.json {
+            output::json(&report);
+            return Ok(());
+        }
+        let millions = |x: f64| format!("{:.0} M/s", x / 1e6);
+        println!("machine steps per second (the machine's exact steps over each engine's time)");
+        let rows: Vec<Vec<String>> = report
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.workload.to_string(),
+                    r.steps.to_string(),
+                    r.fuel.to_string(),
+                    millions(r.wasmtime),
+                    millions(r.wasmi),
+                    millions(r.machine),
+                    millions(r.machine_hashed),
+                    format!("{:.2}", r.hashed_to_wasmi),
+                    format!("{:.3}", r.machine_to_wasmtime),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "workload",
+                "steps",
+                "fuel",
+                "wasmtime",
+                "wasmi",
+                "machine",
+                "machine+hash",
+                "hashed/wasmi",
+                "machine/wasmtime",
+            ],
+            &rows,
+        );
+        let q = &report.query;
+        println!(
+            "\nbisection queries over a {}-step trace (2^{:.1}): first run {:.1} s; {} snapshots \
+             every {} steps in {:.1} MiB (budget {} MiB); slowest query {:.3} s, mean {:.4} s",
+            q.trace_steps,
+            (q.trace_steps as f64).log2(),
+            q.first_run_secs,
+            q.snapshots,
+            q.interval,
+            q.snapshot_bytes as f64 / (1 << 20) as f64,
+            q.budget >> 20,
+            q.worst_query_secs,
+            q.mean_query_secs,
         );
         Ok(())
     }

@@ -153,7 +153,7 @@ fn oversized_modules_are_refused_with_the_limit_they_break() {
     assert!(memory.to_string().contains("initial memory"), "{memory}");
     let locals = refused(&format!(
         r#"(module (func (export "ecm_main") (local{})))"#,
-        " i32".repeat(1100)
+        " i32".repeat(2100)
     ));
     assert!(matches!(locals, LoadError::Limit { .. }), "{locals}");
 
