@@ -11,23 +11,30 @@
 //! ```
 //!
 //! The operands each instruction uses are documented on its variant; unused fields are zero.
+//! Opcodes from 0x100 are the interpreter's internal superinstructions: never in a program.
 
 use std::fmt;
 
 macro_rules! ops {
-    ($( $(#[$doc:meta])* $name:ident = $code:literal => $text:literal, )*) => {
+    (
+        $( $(#[$doc:meta])* $name:ident = $code:literal => $text:literal, )*
+        @internal
+        $( $(#[$idoc:meta])* $iname:ident = $icode:literal => $itext:literal, )*
+    ) => {
         /// A machine opcode.
         #[repr(u16)]
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Op {
             $( $(#[$doc])* $name = $code, )*
+            $( $(#[$idoc])* $iname = $icode, )*
         }
 
         impl Op {
-            /// Every opcode, in numeric order.
+            /// Every opcode a program's code may hold, in numeric order.
             pub const ALL: &'static [Op] = &[$(Op::$name,)*];
 
-            /// The opcode with this number, if there is one.
+            /// The opcode with this number, if a program's code may hold it (never one of the
+            /// interpreter's internal opcodes).
             pub const fn from_u16(code: u16) -> Option<Op> {
                 match code {
                     $( $code => Some(Op::$name), )*
@@ -39,6 +46,7 @@ macro_rules! ops {
             pub const fn name(self) -> &'static str {
                 match self {
                     $( Op::$name => $text, )*
+                    $( Op::$iname => $itext, )*
                 }
             }
         }
@@ -280,6 +288,99 @@ ops! {
     I64Extend16S = 0x80 => "i64.extend16_s",
     /// `i64.extend32_s`.
     I64Extend32S = 0x81 => "i64.extend32_s",
+
+    @internal
+    // The interpreter's superinstructions. They appear only in its private copy of the code
+    // (`Program::exec`), never in a program's code, its code tree or a proof; `from_u16`
+    // refuses them. Each does exactly what its sequence does, and counts its steps.
+    /// Internal: `const b; i32.add`: 2 steps in one dispatch.
+    CAdd = 0x100 => "(const; i32.add)",
+    /// Internal: `const b; i32.sub`: 2 steps in one dispatch.
+    CSub = 0x101 => "(const; i32.sub)",
+    /// Internal: `const b; i32.mul`: 2 steps in one dispatch.
+    CMul = 0x102 => "(const; i32.mul)",
+    /// Internal: `const b; i32.and`: 2 steps in one dispatch.
+    CAnd = 0x103 => "(const; i32.and)",
+    /// Internal: `const b; i32.or`: 2 steps in one dispatch.
+    COr = 0x104 => "(const; i32.or)",
+    /// Internal: `const b; i32.xor`: 2 steps in one dispatch.
+    CXor = 0x105 => "(const; i32.xor)",
+    /// Internal: `const b; i32.shl`: 2 steps in one dispatch.
+    CShl = 0x106 => "(const; i32.shl)",
+    /// Internal: `const b; i32.shr_s`: 2 steps in one dispatch.
+    CShrS = 0x107 => "(const; i32.shr_s)",
+    /// Internal: `const b; i32.shr_u`: 2 steps in one dispatch.
+    CShrU = 0x108 => "(const; i32.shr_u)",
+    /// Internal: `const b; i32.rotl`: 2 steps in one dispatch.
+    CRotl = 0x109 => "(const; i32.rotl)",
+    /// Internal: `const b; i32.rotr`: 2 steps in one dispatch.
+    CRotr = 0x10a => "(const; i32.rotr)",
+    /// Internal: `local.get a; i32.add`: 2 steps in one dispatch.
+    LAdd = 0x10b => "(local.get; i32.add)",
+    /// Internal: `local.get a; i32.sub`: 2 steps in one dispatch.
+    LSub = 0x10c => "(local.get; i32.sub)",
+    /// Internal: `local.get a; i32.mul`: 2 steps in one dispatch.
+    LMul = 0x10d => "(local.get; i32.mul)",
+    /// Internal: `local.get a; i32.and`: 2 steps in one dispatch.
+    LAnd = 0x10e => "(local.get; i32.and)",
+    /// Internal: `local.get a; i32.or`: 2 steps in one dispatch.
+    LOr = 0x10f => "(local.get; i32.or)",
+    /// Internal: `local.get a; i32.xor`: 2 steps in one dispatch.
+    LXor = 0x110 => "(local.get; i32.xor)",
+    /// Internal: `local.get a; i32.shl`: 2 steps in one dispatch.
+    LShl = 0x111 => "(local.get; i32.shl)",
+    /// Internal: `local.get a; i32.shr_s`: 2 steps in one dispatch.
+    LShrS = 0x112 => "(local.get; i32.shr_s)",
+    /// Internal: `local.get a; i32.shr_u`: 2 steps in one dispatch.
+    LShrU = 0x113 => "(local.get; i32.shr_u)",
+    /// Internal: `local.get a; i32.rotl`: 2 steps in one dispatch.
+    LRotl = 0x114 => "(local.get; i32.rotl)",
+    /// Internal: `local.get a; i32.rotr`: 2 steps in one dispatch.
+    LRotr = 0x115 => "(local.get; i32.rotr)",
+    /// Internal: `local.get a; const b; i32.add`: 3 steps in one dispatch.
+    LcAdd = 0x116 => "(local.get; const; i32.add)",
+    /// Internal: `local.get a; const b; i32.sub`: 3 steps in one dispatch.
+    LcSub = 0x117 => "(local.get; const; i32.sub)",
+    /// Internal: `local.get a; const b; i32.mul`: 3 steps in one dispatch.
+    LcMul = 0x118 => "(local.get; const; i32.mul)",
+    /// Internal: `local.get a; const b; i32.and`: 3 steps in one dispatch.
+    LcAnd = 0x119 => "(local.get; const; i32.and)",
+    /// Internal: `local.get a; const b; i32.or`: 3 steps in one dispatch.
+    LcOr = 0x11a => "(local.get; const; i32.or)",
+    /// Internal: `local.get a; const b; i32.xor`: 3 steps in one dispatch.
+    LcXor = 0x11b => "(local.get; const; i32.xor)",
+    /// Internal: `local.get a; const b; i32.shl`: 3 steps in one dispatch.
+    LcShl = 0x11c => "(local.get; const; i32.shl)",
+    /// Internal: `local.get a; const b; i32.shr_s`: 3 steps in one dispatch.
+    LcShrS = 0x11d => "(local.get; const; i32.shr_s)",
+    /// Internal: `local.get a; const b; i32.shr_u`: 3 steps in one dispatch.
+    LcShrU = 0x11e => "(local.get; const; i32.shr_u)",
+    /// Internal: `local.get a; const b; i32.rotl`: 3 steps in one dispatch.
+    LcRotl = 0x11f => "(local.get; const; i32.rotl)",
+    /// Internal: `local.get a; const b; i32.rotr`: 3 steps in one dispatch.
+    LcRotr = 0x120 => "(local.get; const; i32.rotr)",
+    /// Internal: `local.get a; local.get b; i32.add`: 3 steps in one dispatch.
+    LlAdd = 0x121 => "(local.get; local.get; i32.add)",
+    /// Internal: `local.get a; local.get b; i32.sub`: 3 steps in one dispatch.
+    LlSub = 0x122 => "(local.get; local.get; i32.sub)",
+    /// Internal: `local.get a; local.get b; i32.mul`: 3 steps in one dispatch.
+    LlMul = 0x123 => "(local.get; local.get; i32.mul)",
+    /// Internal: `local.get a; local.get b; i32.and`: 3 steps in one dispatch.
+    LlAnd = 0x124 => "(local.get; local.get; i32.and)",
+    /// Internal: `local.get a; local.get b; i32.or`: 3 steps in one dispatch.
+    LlOr = 0x125 => "(local.get; local.get; i32.or)",
+    /// Internal: `local.get a; local.get b; i32.xor`: 3 steps in one dispatch.
+    LlXor = 0x126 => "(local.get; local.get; i32.xor)",
+    /// Internal: `local.get a; local.get b; i32.shl`: 3 steps in one dispatch.
+    LlShl = 0x127 => "(local.get; local.get; i32.shl)",
+    /// Internal: `local.get a; local.get b; i32.shr_s`: 3 steps in one dispatch.
+    LlShrS = 0x128 => "(local.get; local.get; i32.shr_s)",
+    /// Internal: `local.get a; local.get b; i32.shr_u`: 3 steps in one dispatch.
+    LlShrU = 0x129 => "(local.get; local.get; i32.shr_u)",
+    /// Internal: `local.get a; local.get b; i32.rotl`: 3 steps in one dispatch.
+    LlRotl = 0x12a => "(local.get; local.get; i32.rotl)",
+    /// Internal: `local.get a; local.get b; i32.rotr`: 3 steps in one dispatch.
+    LlRotr = 0x12b => "(local.get; local.get; i32.rotr)",
 }
 
 impl fmt::Display for Op {

@@ -26,6 +26,7 @@
 pub mod abi;
 pub mod error;
 pub mod fast;
+mod fuse;
 pub mod hash;
 pub mod host;
 pub mod inst;

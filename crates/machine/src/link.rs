@@ -57,37 +57,18 @@ pub fn link(bytes: &[u8]) -> Result<Linked> {
     let program = Sections::read(bytes)?;
     let mut wasi = false;
     for import in &program.imports {
-        let type_index = match import.ty {
-            TypeRef::Func(t) | TypeRef::FuncExact(t) => t,
-            TypeRef::Memory(_) => {
-                return Err(LoadError::ImportKind {
-                    module: import.module.into(),
-                    name: import.name.into(),
-                    kind: "memory",
-                });
-            }
-            TypeRef::Table(_) => {
-                return Err(LoadError::ImportKind {
-                    module: import.module.into(),
-                    name: import.name.into(),
-                    kind: "table",
-                });
-            }
-            TypeRef::Global(_) => {
-                return Err(LoadError::ImportKind {
-                    module: import.module.into(),
-                    name: import.name.into(),
-                    kind: "global",
-                });
-            }
-            TypeRef::Tag(_) => {
-                return Err(LoadError::ImportKind {
-                    module: import.module.into(),
-                    name: import.name.into(),
-                    kind: "tag",
-                });
-            }
+        let kind = match import.ty {
+            TypeRef::Func(t) | TypeRef::FuncExact(t) => Ok(t),
+            TypeRef::Memory(_) => Err("memory"),
+            TypeRef::Table(_) => Err("table"),
+            TypeRef::Global(_) => Err("global"),
+            TypeRef::Tag(_) => Err("tag"),
         };
+        let type_index = kind.map_err(|kind| LoadError::ImportKind {
+            module: import.module.into(),
+            name: import.name.into(),
+            kind,
+        })?;
         let found = &program.types[type_index as usize];
         let expected = match import.module {
             abi::MODULE => Primitive::by_name(import.name)

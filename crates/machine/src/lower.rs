@@ -168,6 +168,7 @@ pub(crate) fn lower(original: &[u8], mode: Mode) -> Result<ProgramInner> {
     .hash();
 
     Ok(ProgramInner {
+        exec: crate::fuse::fuse(&code),
         code,
         table,
         globals: cx.mutable_globals.clone(),

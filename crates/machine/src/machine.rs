@@ -438,7 +438,8 @@ impl Machine {
             return 0;
         }
         let program = self.program.0.clone();
-        let code: &[Inst] = &program.code;
+        // The interpreter's copy of the code, with superinstructions (see `fuse.rs`).
+        let code: &[Inst] = &program.exec;
         let table = &program.table;
         let Machine {
             pc: machine_pc,
@@ -519,6 +520,56 @@ impl Machine {
                     trap!(Trap::MemoryOutOfBounds);
                 }
                 pc += 1;
+            }};
+        }
+        // A superinstruction: the whole sequence if the budget covers it, else its first
+        // instruction alone (a `local.get` or a `const`), exactly as the plain code would go.
+        macro_rules! fused {
+            (C, $inst:ident, $f:expr) => {{
+                if budget >= 1 {
+                    budget -= 1;
+                    let t = top!();
+                    *t = ($f)(*t as u32, $inst.b as u32) as u64;
+                    pc += 2;
+                } else {
+                    stack.push($inst.b);
+                    pc += 1;
+                }
+            }};
+            (L, $inst:ident, $f:expr) => {{
+                let x = locals[base + $inst.a as usize];
+                if budget >= 1 {
+                    budget -= 1;
+                    let t = top!();
+                    *t = ($f)(*t as u32, x as u32) as u64;
+                    pc += 2;
+                } else {
+                    stack.push(x);
+                    pc += 1;
+                }
+            }};
+            (Lc, $inst:ident, $f:expr) => {{
+                let x = locals[base + $inst.a as usize];
+                if budget >= 2 {
+                    budget -= 2;
+                    stack.push(($f)(x as u32, $inst.b as u32) as u64);
+                    pc += 3;
+                } else {
+                    stack.push(x);
+                    pc += 1;
+                }
+            }};
+            (Ll, $inst:ident, $f:expr) => {{
+                let x = locals[base + $inst.a as usize];
+                if budget >= 2 {
+                    budget -= 2;
+                    let y = locals[base + $inst.b as usize];
+                    stack.push(($f)(x as u32, y as u32) as u64);
+                    pc += 3;
+                } else {
+                    stack.push(x);
+                    pc += 1;
+                }
             }};
         }
         /// Keeps the top `keep` values and drops the `drop` below them.
@@ -797,6 +848,51 @@ impl Machine {
                 Op::I64Extend8S => un!(|a: u64| a as u8 as i8 as i64 as u64),
                 Op::I64Extend16S => un!(|a: u64| a as u16 as i16 as i64 as u64),
                 Op::I64Extend32S => un!(|a: u64| a as u32 as i32 as i64 as u64),
+
+                Op::CAdd => fused!(C, inst, u32::wrapping_add),
+                Op::CSub => fused!(C, inst, u32::wrapping_sub),
+                Op::CMul => fused!(C, inst, u32::wrapping_mul),
+                Op::CAnd => fused!(C, inst, |a: u32, b: u32| a & b),
+                Op::COr => fused!(C, inst, |a: u32, b: u32| a | b),
+                Op::CXor => fused!(C, inst, |a: u32, b: u32| a ^ b),
+                Op::CShl => fused!(C, inst, |a: u32, b: u32| a.wrapping_shl(b)),
+                Op::CShrS => fused!(C, inst, |a: u32, b: u32| (a as i32).wrapping_shr(b) as u32),
+                Op::CShrU => fused!(C, inst, |a: u32, b: u32| a.wrapping_shr(b)),
+                Op::CRotl => fused!(C, inst, |a: u32, b: u32| a.rotate_left(b % 32)),
+                Op::CRotr => fused!(C, inst, |a: u32, b: u32| a.rotate_right(b % 32)),
+                Op::LAdd => fused!(L, inst, u32::wrapping_add),
+                Op::LSub => fused!(L, inst, u32::wrapping_sub),
+                Op::LMul => fused!(L, inst, u32::wrapping_mul),
+                Op::LAnd => fused!(L, inst, |a: u32, b: u32| a & b),
+                Op::LOr => fused!(L, inst, |a: u32, b: u32| a | b),
+                Op::LXor => fused!(L, inst, |a: u32, b: u32| a ^ b),
+                Op::LShl => fused!(L, inst, |a: u32, b: u32| a.wrapping_shl(b)),
+                Op::LShrS => fused!(L, inst, |a: u32, b: u32| (a as i32).wrapping_shr(b) as u32),
+                Op::LShrU => fused!(L, inst, |a: u32, b: u32| a.wrapping_shr(b)),
+                Op::LRotl => fused!(L, inst, |a: u32, b: u32| a.rotate_left(b % 32)),
+                Op::LRotr => fused!(L, inst, |a: u32, b: u32| a.rotate_right(b % 32)),
+                Op::LcAdd => fused!(Lc, inst, u32::wrapping_add),
+                Op::LcSub => fused!(Lc, inst, u32::wrapping_sub),
+                Op::LcMul => fused!(Lc, inst, u32::wrapping_mul),
+                Op::LcAnd => fused!(Lc, inst, |a: u32, b: u32| a & b),
+                Op::LcOr => fused!(Lc, inst, |a: u32, b: u32| a | b),
+                Op::LcXor => fused!(Lc, inst, |a: u32, b: u32| a ^ b),
+                Op::LcShl => fused!(Lc, inst, |a: u32, b: u32| a.wrapping_shl(b)),
+                Op::LcShrS => fused!(Lc, inst, |a: u32, b: u32| (a as i32).wrapping_shr(b) as u32),
+                Op::LcShrU => fused!(Lc, inst, |a: u32, b: u32| a.wrapping_shr(b)),
+                Op::LcRotl => fused!(Lc, inst, |a: u32, b: u32| a.rotate_left(b % 32)),
+                Op::LcRotr => fused!(Lc, inst, |a: u32, b: u32| a.rotate_right(b % 32)),
+                Op::LlAdd => fused!(Ll, inst, u32::wrapping_add),
+                Op::LlSub => fused!(Ll, inst, u32::wrapping_sub),
+                Op::LlMul => fused!(Ll, inst, u32::wrapping_mul),
+                Op::LlAnd => fused!(Ll, inst, |a: u32, b: u32| a & b),
+                Op::LlOr => fused!(Ll, inst, |a: u32, b: u32| a | b),
+                Op::LlXor => fused!(Ll, inst, |a: u32, b: u32| a ^ b),
+                Op::LlShl => fused!(Ll, inst, |a: u32, b: u32| a.wrapping_shl(b)),
+                Op::LlShrS => fused!(Ll, inst, |a: u32, b: u32| (a as i32).wrapping_shr(b) as u32),
+                Op::LlShrU => fused!(Ll, inst, |a: u32, b: u32| a.wrapping_shr(b)),
+                Op::LlRotl => fused!(Ll, inst, |a: u32, b: u32| a.rotate_left(b % 32)),
+                Op::LlRotr => fused!(Ll, inst, |a: u32, b: u32| a.rotate_right(b % 32)),
             }
         }
         let done = max - budget;

@@ -87,6 +87,8 @@ pub struct Program(pub(crate) Arc<ProgramInner>);
 
 pub(crate) struct ProgramInner {
     pub(crate) code: Vec<Inst>,
+    /// The interpreter's copy of `code`, with superinstructions.
+    pub(crate) exec: Vec<Inst>,
     pub(crate) table: Vec<Option<Callee>>,
     pub(crate) globals: Vec<u64>,
     pub(crate) globals_depth: u32,
