@@ -45,6 +45,7 @@ devnet: install
 test: install install-test-packages lint test-contracts slither test-rust
 
 test-contracts:
+	$(FORGE) build --sizes
 	FOUNDRY_PROFILE=ci FORGE_SNAPSHOT_CHECK=true $(FORGE) test
 
 test-rust:

@@ -24,6 +24,9 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("programs/KeccakChain.sol", "KeccakChain"),
     ("programs/Blake2b.sol", "Blake2b"),
     ("verifier/StepHarness.sol", "StepHarness"),
+    ("machine/MachineProver.sol", "MachineProver"),
+    ("machine/ProverControl.sol", "ProverControl"),
+    ("machine/ProverMath.sol", "ProverMath"),
     // A test fixture: a program whose EVM side diverges from its WASM module.
     ("test/utils/Divergent.sol", "DivergentCounter"),
 ];

@@ -39,6 +39,7 @@ pub mod memory;
 pub mod module;
 pub mod oracle;
 pub mod program;
+pub mod proof;
 pub mod reference;
 pub mod run;
 pub mod tree;

@@ -247,7 +247,7 @@ impl Machine {
     /// The state hash `H`.
     pub fn hash(&mut self) -> B256 {
         let core = self.core();
-        let io = io::io_hash(self.input_root, self.input.len() as u32, &mut self.output);
+        let io = self.io_hash();
         machine_hash(core.hash(), io)
     }
 
@@ -346,6 +346,26 @@ impl Machine {
             self.cache.frame_chain.push((f.serial, chain));
         }
         chain
+    }
+
+    /// The value stack, bottom first.
+    pub(crate) fn stack_values(&self) -> &[u64] {
+        &self.stack
+    }
+
+    /// The value stack's chain over its bottom `len` values (the zero hash for none). The
+    /// cache holds every prefix's chain once [`Machine::core`] has run.
+    pub(crate) fn stack_chain_below(&mut self, len: usize) -> B256 {
+        self.stack_chain();
+        match len {
+            0 => B256::ZERO,
+            n => self.cache.stack_chain[n - 1],
+        }
+    }
+
+    /// The I/O hash as it is now.
+    pub(crate) fn io_hash(&mut self) -> B256 {
+        io::io_hash(self.input_root, self.input.len() as u32, &mut self.output)
     }
 
     /// A snapshot of the whole state (memory pages shared with the previous snapshot).

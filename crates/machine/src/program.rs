@@ -248,16 +248,29 @@ pub(crate) fn code_leaf(code: &[Inst], k: usize) -> B256 {
 /// `moduleRoot = keccak(codeRoot || codeDepth u32 || keccak(tableRoot || tableDepth u32 ||
 /// tableSize u32))`.
 pub(crate) fn module_root(code: &MerkleTree, table: &MerkleTree, table_size: u32) -> B256 {
+    keccak256(module_preimage(code, table, table_size))
+}
+
+/// `codeRoot || codeDepth u32 || keccak(tableRoot || tableDepth u32 || tableSize u32)`: what
+/// every step's proof reveals of the module.
+pub(crate) fn module_preimage(
+    code: &MerkleTree,
+    table: &MerkleTree,
+    table_size: u32,
+) -> [u8; MODULE_PREIMAGE_BYTES] {
     let mut table_preimage = [0u8; 40];
     table_preimage[..32].copy_from_slice(table.root().as_slice());
     table_preimage[32..36].copy_from_slice(&table.depth().to_be_bytes());
     table_preimage[36..40].copy_from_slice(&table_size.to_be_bytes());
-    let mut preimage = [0u8; 68];
+    let mut preimage = [0u8; MODULE_PREIMAGE_BYTES];
     preimage[..32].copy_from_slice(code.root().as_slice());
     preimage[32..36].copy_from_slice(&code.depth().to_be_bytes());
     preimage[36..68].copy_from_slice(keccak256(table_preimage).as_slice());
-    keccak256(preimage)
+    preimage
 }
+
+/// Bytes in a module preimage.
+pub const MODULE_PREIMAGE_BYTES: usize = 68;
 
 /// Whether `op` ends a run of straight-line code (for the code's readers and tests).
 pub fn is_control_transfer(op: Op) -> bool {

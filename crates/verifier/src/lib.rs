@@ -20,8 +20,10 @@
 pub mod conformance;
 pub mod error;
 pub mod evm;
+pub mod machine;
 pub mod strategy;
 
 pub use conformance::{ConformanceReport, Divergence};
 pub use error::{Error, Result};
 pub use evm::{EvmStep, EvmStepper};
+pub use machine::{MachineProverEvm, ProofRejected, ProvenStep};

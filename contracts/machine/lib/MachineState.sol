@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ProofReader} from "./ProofReader.sol";
+
+/// @notice The fixed-size part of the machine state (204 bytes when encoded).
+/// @dev Field order and widths are the encoding's: six words, then three big-endian u32.
+struct Core {
+    /// @dev Hash chain over every frame's values: `h' = keccak(h || u64 value)`.
+    bytes32 valueStack;
+    /// @dev Hash chain over the call frames: `h' = keccak(h || returnPc u32 || callerLocalsRoot)`.
+    bytes32 frameStack;
+    /// @dev The running frame's locals, 4 x u64 per leaf.
+    bytes32 localsRoot;
+    /// @dev The mutable globals, 4 x u64 per leaf.
+    bytes32 globalsRoot;
+    /// @dev 21 levels of raw 32-byte leaves.
+    bytes32 memoryRoot;
+    /// @dev `keccak(codeRoot || codeDepth u32 || keccak(tableRoot || tableDepth u32 || tableSize u32))`.
+    bytes32 moduleRoot;
+    uint32 pc;
+    uint32 pages;
+    uint32 frameDepth;
+}
+
+/// @notice One machine instruction: `opcode u16 | aux u16 | a u32 | b u64`, two to a code leaf.
+struct Instruction {
+    uint16 op;
+    uint16 aux;
+    uint32 a;
+    uint64 b;
+}
+
+/// @notice What a step ended in.
+enum Outcome {
+    /// @dev The machine goes on: the next state is `keccak(keccak(core) || ioHash)`, not final.
+    Running,
+    /// @dev The step trapped: the next state is empty and final.
+    Trapped
+}
+
+/// @title MachineState
+/// @notice The machine's core and value stack: decoding, hashing, pushing and popping.
+/// @dev Must match `crates/machine/src/hash.rs` byte for byte.
+library MachineState {
+    /// @notice Bytes in an encoded core.
+    uint256 internal constant CORE_BYTES = 204;
+
+    /// @notice The values revealed for a pop do not chain to the core's value stack.
+    /// @param expected The core's value-stack hash.
+    /// @param proven The hash the revealed values and rest chain to.
+    error ValueStackMismatch(bytes32 expected, bytes32 proven);
+
+    /// @notice The core encoded at `at`, and the offset after it.
+    function readCore(bytes calldata proof, uint256 at) internal pure returns (Core memory core, uint256 next) {
+        (core.valueStack, at) = ProofReader.readBytes32(proof, at);
+        (core.frameStack, at) = ProofReader.readBytes32(proof, at);
+        (core.localsRoot, at) = ProofReader.readBytes32(proof, at);
+        (core.globalsRoot, at) = ProofReader.readBytes32(proof, at);
+        (core.memoryRoot, at) = ProofReader.readBytes32(proof, at);
+        (core.moduleRoot, at) = ProofReader.readBytes32(proof, at);
+        (core.pc, at) = ProofReader.readU32(proof, at);
+        (core.pages, at) = ProofReader.readU32(proof, at);
+        (core.frameDepth, next) = ProofReader.readU32(proof, at);
+    }
+
+    /// @notice `keccak(core)` over its 204-byte encoding.
+    function hashCore(Core memory core) internal pure returns (bytes32) {
+        return keccak256(
+            abi.encodePacked(
+                core.valueStack,
+                core.frameStack,
+                core.localsRoot,
+                core.globalsRoot,
+                core.memoryRoot,
+                core.moduleRoot,
+                core.pc,
+                core.pages,
+                core.frameDepth
+            )
+        );
+    }
+
+    /// @notice The machine hash `H = keccak(keccak(core) || ioHash)`.
+    function hashMachine(Core memory core, bytes32 ioHash) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(hashCore(core), ioHash));
+    }
+
+    /// @notice The value stack after pushing `value`.
+    function push(bytes32 valueStack, uint64 value) internal pure returns (bytes32 chain) {
+        assembly ("memory-safe") {
+            mstore(0x00, valueStack)
+            mstore(0x20, shl(192, value))
+            chain := keccak256(0x00, 0x28)
+        }
+    }
+
+    /// @notice Pops `n` values: reads the chain below them and the values, deepest first, from
+    /// `at`, checks that they chain to `valueStack`, and returns them with the rest's hash.
+    function pop(bytes32 valueStack, uint256 n, bytes calldata proof, uint256 at)
+        internal
+        pure
+        returns (uint64[] memory values, bytes32 rest, uint256 next)
+    {
+        (rest, at) = ProofReader.readBytes32(proof, at);
+        values = new uint64[](n);
+        bytes32 chain = rest;
+        for (uint256 k; k < n; ++k) {
+            (values[k], at) = ProofReader.readU64(proof, at);
+            chain = push(chain, values[k]);
+        }
+        if (chain != valueStack) revert ValueStackMismatch(valueStack, chain);
+        next = at;
+    }
+}

@@ -1,0 +1,143 @@
+//! One-step proofs: for a running state, the exact bytes the on-chain prover
+//! (`contracts/machine/MachineProver.sol`) needs to execute the next instruction from the state
+//! hash alone.
+//!
+//! ```text
+//! core (204 B)                    the whole core, as hash.rs encodes it
+//! ioHash (32 B)
+//! module preimage (68 B)          codeRoot | codeDepth u32 | keccak(tableRoot | tableDepth u32 | tableSize u32)
+//! code leaf (32 B)                the two instructions of leaf pc / 2, then its codeDepth
+//! code path (32 B x codeDepth)    siblings, bottom-up (both absent when pc / 2 is past the
+//!                                 tree: that instruction is a trap)
+//! the instruction's part          what it reads, below
+//! ```
+//!
+//! The instruction's part, for the instructions provable so far (the stack-only ones):
+//!
+//! ```text
+//! pops n values                   rest (32 B: the chain below them) | the n values, deepest
+//!                                 first, u64 each     (drop 1, select 3, math 1 or 2)
+//! const, trap                     nothing
+//! ```
+//!
+//! Every integer is big-endian. The contract consumes the proof exactly: a byte missing, extra
+//! or changed makes it revert.
+
+use crate::{
+    hash::CORE_BYTES,
+    inst::{INST_BYTES, Inst, Op},
+    machine::{Machine, Status},
+    program::{MODULE_PREIMAGE_BYTES, module_preimage},
+};
+
+/// Why no proof can be made for a machine's next step.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProofError {
+    /// The machine has halted or trapped: its trace is final and needs no more proofs.
+    #[error("the machine is not running ({0:?}): a final state needs no proof")]
+    NotRunning(Status),
+    /// The on-chain prover does not execute this instruction class yet.
+    #[error(
+        "no one-step proof for `{0}` yet: the prover executes the stack-only instructions so far"
+    )]
+    Unsupported(Op),
+}
+
+/// How many values an instruction pops from the value stack, for the instructions the prover
+/// executes; `None` for the others.
+pub fn stack_pops(op: Op) -> Option<usize> {
+    let code = op as u16;
+    Some(match op {
+        Op::Trap | Op::Const => 0,
+        Op::Drop => 1,
+        Op::Select => 3,
+        Op::I32Eqz
+        | Op::I32Clz
+        | Op::I32Ctz
+        | Op::I32Popcnt
+        | Op::I32WrapI64
+        | Op::I32Extend8S
+        | Op::I32Extend16S
+        | Op::I64Eqz
+        | Op::I64Clz
+        | Op::I64Ctz
+        | Op::I64Popcnt
+        | Op::I64ExtendI32S
+        | Op::I64ExtendI32U
+        | Op::I64Extend8S
+        | Op::I64Extend16S
+        | Op::I64Extend32S => 1,
+        _ if (0x40..=0x8f).contains(&code) => 2,
+        _ => return None,
+    })
+}
+
+impl Machine {
+    /// The proof of the next step (see the module docs for its layout).
+    pub fn prove_step(&mut self) -> Result<Vec<u8>, ProofError> {
+        if self.status() != Status::Running {
+            return Err(ProofError::NotRunning(self.status()));
+        }
+        let pc = self.pc() as usize;
+        let program = self.program().clone();
+        let inst = program.code().get(pc).copied().unwrap_or(Inst::TRAP);
+        let pops = stack_pops(inst.op).ok_or(ProofError::Unsupported(inst.op))?;
+
+        let core = self.core();
+        let io_hash = self.io_hash();
+        let p = &program.0;
+        let code_path = match pc / 2 {
+            leaf if leaf < (1usize << p.code_tree.depth()) => Some(leaf),
+            _ => None,
+        };
+        let mut proof = Vec::with_capacity(
+            CORE_BYTES
+                + 32
+                + MODULE_PREIMAGE_BYTES
+                + 2 * INST_BYTES * (1 + p.code_tree.depth() as usize)
+                + 32
+                + 8 * pops,
+        );
+        proof.extend_from_slice(&core.encode());
+        proof.extend_from_slice(io_hash.as_slice());
+        proof.extend_from_slice(&module_preimage(
+            &p.code_tree,
+            &p.table_tree,
+            p.table.len() as u32,
+        ));
+        if let Some(leaf) = code_path {
+            proof.extend_from_slice(p.code_tree.leaf(leaf).as_slice());
+            for sibling in p.code_tree.path(leaf) {
+                proof.extend_from_slice(sibling.as_slice());
+            }
+        }
+        if pops > 0 {
+            let stack = self.stack_values();
+            let below = stack.len() - pops;
+            let popped: Vec<u64> = stack[below..].to_vec();
+            proof.extend_from_slice(self.stack_chain_below(below).as_slice());
+            for value in popped {
+                proof.extend_from_slice(&value.to_be_bytes());
+            }
+        }
+        Ok(proof)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_math_instruction_is_provable_and_nothing_else_in_its_range() {
+        for &op in Op::ALL {
+            let code = op as u16;
+            if (0x40..=0x8f).contains(&code) {
+                assert!(matches!(stack_pops(op), Some(1 | 2)), "{op}");
+            }
+            if (0x20..=0x3f).contains(&code) {
+                assert_eq!(stack_pops(op), None, "{op}: memory is not provable yet");
+            }
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! The WASM machine's one-step prover (`contracts/machine/`) in revm: what the chain answers
+//! for a step proof, so agents can check a proof before sending it and tests can hold the
+//! contract to the interpreter.
+
+use crate::{Error, Result, evm::SPEC};
+use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
+use alloy_primitives::{Address, B256, Bytes, TxKind, address};
+use ecm_bindings::{MachineProver, ProverControl, ProverMath};
+use revm::{
+    Context, ExecuteEvm, MainBuilder, MainnetEvm,
+    context::{
+        BlockEnv, CfgEnv, Journal, TxEnv,
+        result::{ExecutionResult, Output},
+    },
+    database::{CacheDB, EmptyDB},
+    state::{AccountInfo, Bytecode},
+};
+
+const ENTRY: Address = address!("0x000000000000000000000000000000000000ec10");
+const CONTROL: Address = address!("0x000000000000000000000000000000000000ec11");
+const MATH: Address = address!("0x000000000000000000000000000000000000ec12");
+const CALLER: Address = address!("0x000000000000000000000000000000000000ec00");
+/// Gas for a proof transaction: far above any step's need.
+const TX_GAS: u64 = 10_000_000;
+
+type Db = CacheDB<EmptyDB>;
+type Evm = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Db, Journal<Db>, ()>>;
+
+/// What the prover answered for one step.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProvenStep {
+    /// The next trace state: `H` (32 bytes) while running, the final state otherwise.
+    pub next: Vec<u8>,
+    /// Whether `next` is final.
+    pub final_: bool,
+    /// The whole transaction's gas (21,000, calldata and execution).
+    pub gas_used: u64,
+}
+
+/// Why the prover refused a proof: the decoded custom error, by name and values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProofRejected(pub String);
+
+/// The entry prover and the provers it dispatches to, deployed in an in-memory revm.
+pub struct MachineProverEvm {
+    evm: Evm,
+}
+
+impl std::fmt::Debug for MachineProverEvm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MachineProverEvm").finish_non_exhaustive()
+    }
+}
+
+impl MachineProverEvm {
+    /// Deploys the provers.
+    pub fn new() -> Result<Self> {
+        let mut db = CacheDB::new(EmptyDB::new());
+        for (at, code) in [
+            (CONTROL, ProverControl::DEPLOYED_BYTECODE.clone()),
+            (MATH, ProverMath::DEPLOYED_BYTECODE.clone()),
+        ] {
+            db.insert_account_info(at, AccountInfo::from_bytecode(Bytecode::new_raw(code)));
+        }
+        let mut evm: Evm = Context::new(db, SPEC)
+            .modify_block_chained(|block: &mut BlockEnv| block.gas_limit = u64::MAX)
+            .build_mainnet();
+        // The entry's prover addresses are immutables: run its constructor, keep the runtime
+        // code it returns.
+        let mut init = MachineProver::BYTECODE.to_vec();
+        init.extend(
+            MachineProver::constructorCall {
+                control_: CONTROL,
+                math_: MATH,
+            }
+            .abi_encode(),
+        );
+        let tx = TxEnv::builder()
+            .caller(CALLER)
+            .kind(TxKind::Create)
+            .data(init.into())
+            .gas_limit(TX_GAS)
+            .gas_price(0)
+            .build_fill();
+        let outcome = evm.transact(tx).map_err(|e| Error::Evm(e.to_string()))?;
+        let runtime = match outcome.result {
+            ExecutionResult::Success {
+                output: Output::Create(code, _),
+                ..
+            } => code,
+            other => {
+                return Err(Error::Harness(format!(
+                    "deploying MachineProver: {other:?}"
+                )));
+            }
+        };
+        evm.ctx.journaled_state.database.insert_account_info(
+            ENTRY,
+            AccountInfo::from_bytecode(Bytecode::new_raw(runtime)),
+        );
+        Ok(Self { evm })
+    }
+
+    /// The prover's answer for the step from `state` with `proof`: the next state, or the
+    /// custom error it reverted with.
+    pub fn step(&mut self, state: B256, proof: &[u8]) -> Result<Result<ProvenStep, ProofRejected>> {
+        let call = MachineProver::stepCall {
+            state,
+            proof: Bytes::copy_from_slice(proof),
+        };
+        let tx = TxEnv::builder()
+            .caller(CALLER)
+            .kind(TxKind::Call(ENTRY))
+            .data(call.abi_encode().into())
+            .gas_limit(TX_GAS)
+            .gas_price(0)
+            .build_fill();
+        let outcome = self
+            .evm
+            .transact(tx)
+            .map_err(|e| Error::Evm(e.to_string()))?;
+        match outcome.result {
+            ExecutionResult::Success { output, gas, .. } => {
+                let ret = MachineProver::stepCall::abi_decode_returns(output.data())
+                    .map_err(|e| Error::Harness(format!("undecodable prover output: {e}")))?;
+                Ok(Ok(ProvenStep {
+                    next: ret.next.to_vec(),
+                    final_: ret.final_,
+                    gas_used: gas.tx_gas_used(),
+                }))
+            }
+            ExecutionResult::Revert { output, .. } => Ok(Err(ProofRejected(decode_error(&output)))),
+            ExecutionResult::Halt { reason, .. } => {
+                Err(Error::Harness(format!("the prover halted: {reason:?}")))
+            }
+        }
+    }
+}
+
+/// The name and values of a prover's custom error, from any of the contracts.
+fn decode_error(data: &[u8]) -> String {
+    if let Ok(e) = MachineProver::MachineProverErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = ProverMath::ProverMathErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = ProverControl::ProverControlErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    format!("undecoded revert 0x{}", alloy_primitives::hex::encode(data))
+}

@@ -1,0 +1,231 @@
+//! The on-chain one-step prover (contracts/machine/) against the interpreter (ecm-machine), in
+//! revm: for every step the prover executes, the contract's next state equals the
+//! interpreter's, and the same proof with a byte flipped, missing or added reverts.
+//!
+//! The states are real machine states: small modules push boundary values (0, 1, -1, INT_MIN,
+//! INT_MAX, shift counts at and past the width, ...) over a value stack of random depth and
+//! run every math instruction on them, trapping cases (division by zero, `INT_MIN / -1`)
+//! included. `ECM_PROVER_CASES` scales the random part (default 1: CI; 20: nightly).
+
+use ecm_machine::{Machine, Op, Program, Status, proof::ProofError, proof::stack_pops};
+use ecm_verifier::MachineProverEvm;
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use std::collections::BTreeMap;
+
+const I32_EDGES: [i64; 10] = [
+    0,
+    1,
+    -1,
+    2,
+    31,
+    32,
+    33,
+    i32::MIN as i64,
+    i32::MAX as i64,
+    0x1234_5678,
+];
+const I64_EDGES: [i64; 12] = [
+    0,
+    1,
+    -1,
+    2,
+    63,
+    64,
+    65,
+    i64::MIN,
+    i64::MAX,
+    i32::MIN as i64,
+    0xffff_ffff,
+    0x0123_4567_89ab_cdef,
+];
+
+fn scale() -> usize {
+    std::env::var("ECM_PROVER_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// The WASM type of an operator's operands, from its name.
+fn operand_type(op: Op) -> &'static str {
+    match op {
+        Op::I32WrapI64 => "i64",
+        Op::I64ExtendI32S | Op::I64ExtendI32U => "i32",
+        _ => &op.name()[..3],
+    }
+}
+
+/// A no_std module that pushes `filler` values, runs `body`, and drops the filler.
+fn module(filler: &[i64], body: &str) -> Program {
+    let push: String = filler.iter().map(|v| format!("i64.const {v}\n")).collect();
+    let drop = "drop\n".repeat(filler.len());
+    let wat = format!("(module (func (export \"ecm_main\")\n{push}{body}\n{drop}))");
+    let wasm = wat::parse_str(&wat).unwrap_or_else(|e| panic!("{e}\n{wat}"));
+    Program::from_wasm(&wasm).unwrap_or_else(|e| panic!("{e}\n{wat}"))
+}
+
+/// Gas and counts per opcode.
+#[derive(Default)]
+struct Tally {
+    proven: BTreeMap<&'static str, (usize, u64)>,
+    rejected: usize,
+}
+
+/// Runs `program` to its end one step at a time; proves every step the prover executes and
+/// checks the contract's answer, and the rejection of mutated proofs, against the interpreter.
+fn prove_run(
+    prover: &mut MachineProverEvm,
+    program: &Program,
+    rng: &mut StdRng,
+    tally: &mut Tally,
+) {
+    let mut machine = Machine::new(program, &[]).unwrap();
+    while machine.status() == Status::Running {
+        let before = machine.hash();
+        let op = program
+            .code()
+            .get(machine.pc() as usize)
+            .map_or(Op::Trap, |i| i.op);
+        let proof = match machine.prove_step() {
+            Ok(proof) => proof,
+            Err(ProofError::Unsupported(_)) => {
+                machine.run(1);
+                continue;
+            }
+            Err(e) => panic!("{e}"),
+        };
+        let proven = prover
+            .step(before, &proof)
+            .unwrap()
+            .unwrap_or_else(|e| panic!("{op} at pc {}: rejected {e:?}", machine.pc()));
+        machine.run(1);
+        let expected = match machine.final_state() {
+            Some(state) => (state, true),
+            None => (machine.hash().to_vec(), false),
+        };
+        assert_eq!(
+            (proven.next, proven.final_),
+            expected,
+            "{op} at step {}",
+            machine.steps()
+        );
+        let entry = tally.proven.entry(op.name()).or_default();
+        entry.0 += 1;
+        entry.1 = entry.1.max(proven.gas_used);
+
+        // The same proof, one byte flipped anywhere, one missing, one too many: each reverts.
+        let mut flipped = proof.clone();
+        let at = rng.random_range(0..flipped.len());
+        flipped[at] ^= 1 << rng.random_range(0..8);
+        let short = &proof[..proof.len() - 1];
+        let mut long = proof.clone();
+        long.push(rng.random());
+        for (what, bad) in [
+            ("flipped", &flipped[..]),
+            ("short", short),
+            ("long", &long[..]),
+        ] {
+            match prover.step(before, bad).unwrap() {
+                Ok(accepted) => panic!("{op}: a {what} proof was accepted: {accepted:?}"),
+                Err(e) => assert!(!e.0.starts_with("undecoded"), "{op}: {what}: {e:?}"),
+            }
+            tally.rejected += 1;
+        }
+    }
+}
+
+#[test]
+fn math_and_stack_instructions_match_the_interpreter_and_bad_proofs_revert() {
+    let mut prover = MachineProverEvm::new().unwrap();
+    let mut rng = StdRng::seed_from_u64(0xec13);
+    let mut tally = Tally::default();
+    let math: Vec<Op> = Op::ALL
+        .iter()
+        .copied()
+        .filter(|op| (0x40..=0x8f).contains(&(*op as u16)))
+        .collect();
+    for &op in &math {
+        let ty = operand_type(op);
+        let edges: &[i64] = if ty == "i32" { &I32_EDGES } else { &I64_EDGES };
+        let filler: Vec<i64> = (0..rng.random_range(0..24)).map(|_| rng.random()).collect();
+        let mut cases: Vec<Vec<i64>> = match stack_pops(op) {
+            Some(1) => edges.iter().map(|&a| vec![a]).collect(),
+            Some(2) => edges
+                .iter()
+                .flat_map(|&a| edges.iter().map(move |&b| vec![a, b]))
+                .collect(),
+            other => panic!("{op} pops {other:?}"),
+        };
+        for _ in 0..8 * scale() {
+            let random = |rng: &mut StdRng| match ty {
+                "i32" => rng.random::<i32>() as i64,
+                _ => rng.random::<i64>(),
+            };
+            cases.push(
+                (0..stack_pops(op).unwrap())
+                    .map(|_| random(&mut rng))
+                    .collect(),
+            );
+        }
+        // Cases that trap end their run: one module each; the others share one.
+        let divides = op.name().contains("div") || op.name().contains("rem");
+        let traps = |args: &[i64]| divides && (args[1] == 0 || args[1] == -1);
+        let body = |args: &[i64]| {
+            let pushes: String = args.iter().map(|a| format!("{ty}.const {a}\n")).collect();
+            format!("{pushes}{}\ndrop\n", op.name())
+        };
+        let (trapping, plain): (Vec<_>, Vec<_>) = cases.iter().partition(|args| traps(args));
+        let shared: String = plain.iter().map(|args| body(args)).collect();
+        prove_run(&mut prover, &module(&filler, &shared), &mut rng, &mut tally);
+        for args in trapping {
+            prove_run(
+                &mut prover,
+                &module(&filler, &body(args)),
+                &mut rng,
+                &mut tally,
+            );
+        }
+    }
+
+    // const, drop and select (i32 and i64 operands, conditions of every kind), and unreachable.
+    let mut selects = String::new();
+    for c in I32_EDGES {
+        selects.push_str(&format!(
+            "i64.const -1\ni64.const 7\ni32.const {c}\nselect\ndrop\n"
+        ));
+        selects.push_str(&format!(
+            "i32.const 5\ni32.const -9\ni32.const {c}\nselect\ndrop\n"
+        ));
+    }
+    prove_run(
+        &mut prover,
+        &module(&[3, -4], &selects),
+        &mut rng,
+        &mut tally,
+    );
+    prove_run(
+        &mut prover,
+        &module(&[1], "unreachable"),
+        &mut rng,
+        &mut tally,
+    );
+
+    for op in math.iter().chain(&[Op::Const, Op::Drop, Op::Select]) {
+        let (n, _) = tally.proven.get(op.name()).copied().unwrap_or_default();
+        assert!(n >= 8, "{op}: only {n} steps proven");
+    }
+    assert_eq!(tally.proven.get("trap").map(|t| t.0), Some(1));
+    let steps: usize = tally.proven.values().map(|(n, _)| n).sum();
+    let worst = tally
+        .proven
+        .iter()
+        .max_by_key(|(_, (_, gas))| *gas)
+        .unwrap();
+    println!(
+        "proven {steps} steps of {} instructions in revm, {} bad proofs reverted; most gas: {} at {} (whole transaction)",
+        tally.proven.len(),
+        tally.rejected,
+        worst.0,
+        worst.1.1
+    );
+}
