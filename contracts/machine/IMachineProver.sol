@@ -20,11 +20,15 @@ interface IMachineProver {
     /// @notice The revealed code leaf and path do not reach the module's code root.
     error CodeMismatch(bytes32 expected, bytes32 proven);
 
+    /// @notice The revealed leaf and path of a local or global do not reach the locals or
+    /// globals root.
+    error VariablesMismatch(bytes32 expected, bytes32 proven);
+
     /// @notice The module claims a code tree deeper than a program can have.
     error CodeDepthTooLarge(uint32 depth, uint32 max);
 
-    /// @notice The prover does not execute this instruction yet (memory, locals, globals,
-    /// branches and calls come in the next stage of "Programs as data").
+    /// @notice The prover does not execute this instruction yet (memory, I/O, branches and
+    /// calls come in the next stage of "Programs as data").
     error UnsupportedInstruction(uint16 op);
 
     /// @notice The next trace state after the running state `state`.

@@ -99,7 +99,13 @@ pub fn push_frame(chain: &B256, return_pc: u32, caller_locals_root: &B256) -> B2
 /// The root of a tree of u64 values packed four to a leaf (big-endian lanes), `depth` levels:
 /// locals and globals.
 pub fn values_root(values: &[u64], depth: u32) -> B256 {
-    let leaves: Vec<B256> = values
+    tree::root(&values_leaves(values), depth)
+}
+
+/// The leaves of a values tree: four u64 to a leaf, big-endian lanes, the last leaf
+/// zero-padded.
+pub fn values_leaves(values: &[u64]) -> Vec<B256> {
+    values
         .chunks(4)
         .map(|lanes| {
             let mut leaf = [0u8; 32];
@@ -108,8 +114,7 @@ pub fn values_root(values: &[u64], depth: u32) -> B256 {
             }
             B256::from(leaf)
         })
-        .collect();
-    tree::root(&leaves, depth)
+        .collect()
 }
 
 /// The depth of a values tree holding `n` values.

@@ -363,6 +363,25 @@ impl Machine {
         }
     }
 
+    /// The running frame's locals and their tree's depth (none and 0 outside a call).
+    pub(crate) fn frame_locals(&self) -> (&[u64], u32) {
+        match self.frames.last() {
+            Some(f) => {
+                let base = f.locals_base as usize;
+                (
+                    &self.locals[base..base + f.locals_len as usize],
+                    f.depth as u32,
+                )
+            }
+            None => (&[], 0),
+        }
+    }
+
+    /// The mutable globals and their tree's depth.
+    pub(crate) fn globals_values(&self) -> (&[u64], u32) {
+        (&self.globals, self.program.0.globals_depth)
+    }
+
     /// The I/O hash as it is now.
     pub(crate) fn io_hash(&mut self) -> B256 {
         io::io_hash(self.input_root, self.input.len() as u32, &mut self.output)

@@ -12,11 +12,15 @@
 //! the instruction's part          what it reads, below
 //! ```
 //!
-//! The instruction's part, for the instructions provable so far (the stack-only ones):
+//! The instruction's part, for the instructions provable so far:
 //!
 //! ```text
 //! pops n values                   rest (32 B: the chain below them) | the n values, deepest
-//!                                 first, u64 each     (drop 1, select 3, math 1 or 2)
+//!                                 first, u64 each     (drop 1, select 3, math 1 or 2,
+//!                                 local.set/tee and global.set 1)
+//! a local or global               then its leaf (32 B: 4 x u64) | path (32 B x aux,
+//!                                 bottom-up) in the locals or globals tree; none when the
+//!                                 index is past the tree (a trap)
 //! const, trap                     nothing
 //! ```
 //!
@@ -24,10 +28,11 @@
 //! or changed makes it revert.
 
 use crate::{
-    hash::CORE_BYTES,
+    hash::{CORE_BYTES, values_leaves},
     inst::{INST_BYTES, Inst, Op},
     machine::{Machine, Status},
     program::{MODULE_PREIMAGE_BYTES, module_preimage},
+    tree::MerkleTree,
 };
 
 /// Why no proof can be made for a machine's next step.
@@ -38,7 +43,7 @@ pub enum ProofError {
     NotRunning(Status),
     /// The on-chain prover does not execute this instruction class yet.
     #[error(
-        "no one-step proof for `{0}` yet: the prover executes the stack-only instructions so far"
+        "no one-step proof for `{0}` yet: the prover executes math, stack, locals and globals so far"
     )]
     Unsupported(Op),
 }
@@ -49,7 +54,8 @@ pub fn stack_pops(op: Op) -> Option<usize> {
     let code = op as u16;
     Some(match op {
         Op::Trap | Op::Const => 0,
-        Op::Drop => 1,
+        Op::LocalGet | Op::GlobalGet => 0,
+        Op::Drop | Op::LocalSet | Op::LocalTee | Op::GlobalSet => 1,
         Op::Select => 3,
         Op::I32Eqz
         | Op::I32Clz
@@ -118,6 +124,22 @@ impl Machine {
             proof.extend_from_slice(self.stack_chain_below(below).as_slice());
             for value in popped {
                 proof.extend_from_slice(&value.to_be_bytes());
+            }
+        }
+        let values = match inst.op {
+            Op::LocalGet | Op::LocalSet | Op::LocalTee => Some(self.frame_locals()),
+            Op::GlobalGet | Op::GlobalSet => Some(self.globals_values()),
+            _ => None,
+        };
+        if let Some((values, depth)) = values {
+            // The instruction's `aux` is the depth the contract uses; the tree is the state's.
+            let leaf = inst.a as usize / 4;
+            if leaf.checked_shr(u32::from(inst.aux)).unwrap_or(0) == 0 {
+                let tree = MerkleTree::new(values_leaves(values), depth, 0);
+                proof.extend_from_slice(tree.leaf(leaf).as_slice());
+                for sibling in tree.path(leaf) {
+                    proof.extend_from_slice(sibling.as_slice());
+                }
             }
         }
         Ok(proof)

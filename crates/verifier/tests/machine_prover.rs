@@ -79,8 +79,20 @@ fn prove_run(
     rng: &mut StdRng,
     tally: &mut Tally,
 ) {
-    let mut machine = Machine::new(program, &[]).unwrap();
-    while machine.status() == Status::Running {
+    prove_steps(prover, program, &[], u64::MAX, rng, tally);
+}
+
+/// [`prove_run`] on `input`, for at most `max_steps` steps.
+fn prove_steps(
+    prover: &mut MachineProverEvm,
+    program: &Program,
+    input: &[u8],
+    max_steps: u64,
+    rng: &mut StdRng,
+    tally: &mut Tally,
+) {
+    let mut machine = Machine::new(program, input).unwrap();
+    while machine.status() == Status::Running && machine.steps() < max_steps {
         let before = machine.hash();
         let op = program
             .code()
@@ -227,5 +239,80 @@ fn math_and_stack_instructions_match_the_interpreter_and_bad_proofs_revert() {
         tally.rejected,
         worst.0,
         worst.1.1
+    );
+}
+
+#[test]
+fn locals_and_globals_match_the_interpreter_and_bad_proofs_revert() {
+    let mut prover = MachineProverEvm::new().unwrap();
+    let mut rng = StdRng::seed_from_u64(0xec14);
+    let mut tally = Tally::default();
+    // Frames of 1 to 300 locals (trees of depth 0 to 7), globals trees of depth 0 to 4.
+    for (locals, globals) in [
+        (1, 1),
+        (3, 4),
+        (4, 5),
+        (5, 17),
+        (17, 64),
+        (64, 2),
+        (300, 33),
+    ] {
+        let mut body = String::new();
+        for _ in 0..12 * scale() {
+            let (j, g) = (
+                rng.random_range(0..locals + 1),
+                rng.random_range(0..globals),
+            );
+            let v: i64 = *[0, -1, i64::MIN, rng.random()]
+                .get(rng.random_range(0..4))
+                .unwrap();
+            body.push_str(&format!(
+                "i64.const {v}\nlocal.set {j}\nlocal.get {j}\ndrop\nlocal.get 0\nlocal.tee {j}\n\
+                 global.set {g}\nglobal.get {g}\nlocal.set 0\n"
+            ));
+        }
+        let declared: String = (0..globals)
+            .map(|g| format!("(global (mut i64) (i64.const {g}))\n"))
+            .collect();
+        let wat = format!(
+            "(module {declared}\n\
+             (func $work (param i64) (local {}) {body})\n\
+             (func (export \"ecm_main\") i64.const 77 call $work))",
+            "i64 ".repeat(locals)
+        );
+        let program = Program::from_wasm(&wat::parse_str(&wat).unwrap()).unwrap();
+        prove_run(&mut prover, &program, &mut rng, &mut tally);
+    }
+    for op in [
+        "local.get",
+        "local.set",
+        "local.tee",
+        "global.get",
+        "global.set",
+    ] {
+        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
+        assert!(n >= 50, "{op}: only {n} steps proven");
+    }
+    println!(
+        "locals and globals: proven {:?}, {} bad proofs reverted",
+        tally.proven, tally.rejected
+    );
+}
+
+#[test]
+fn the_example_programs_first_steps_match_the_interpreter() {
+    let mut prover = MachineProverEvm::new().unwrap();
+    let mut rng = StdRng::seed_from_u64(0xec15);
+    let mut tally = Tally::default();
+    for (name, input) in [("sha256sum", &b"hash me"[..]), ("wordfreq", b"a b a c")] {
+        let wasm = ecm_programs::wasi_program(name).unwrap().wasm;
+        let program = Program::from_wasm(wasm).unwrap();
+        prove_steps(&mut prover, &program, input, 3_000, &mut rng, &mut tally);
+    }
+    let steps: usize = tally.proven.values().map(|(n, _)| n).sum();
+    assert!(steps > 1_000, "only {steps} steps of the examples proven");
+    println!(
+        "examples: proven {steps} of their first steps: {:?}",
+        tally.proven
     );
 }
