@@ -24,11 +24,20 @@ interface IMachineProver {
     /// globals root.
     error VariablesMismatch(bytes32 expected, bytes32 proven);
 
+    /// @notice The revealed table leaf and path do not reach the table root.
+    error TableMismatch(bytes32 expected, bytes32 proven);
+
+    /// @notice The revealed frame record does not hash to the core's frame stack.
+    error FrameMismatch(bytes32 expected, bytes32 proven);
+
+    /// @notice The revealed input commitment and output do not hash to the state's I/O hash.
+    error IoMismatch(bytes32 expected, bytes32 proven);
+
     /// @notice The module claims a code tree deeper than a program can have.
     error CodeDepthTooLarge(uint32 depth, uint32 max);
 
-    /// @notice The prover does not execute this instruction yet (memory, I/O, branches and
-    /// calls come in the next stage of "Programs as data").
+    /// @notice The prover does not execute this instruction yet (memory and I/O come in the
+    /// next stage of "Programs as data").
     error UnsupportedInstruction(uint16 op);
 
     /// @notice The next trace state after the running state `state`.
@@ -46,8 +55,12 @@ interface IMachineProver {
 interface IOneStepProver {
     /// @notice Executes `inst` on `core` and `ioHash`, reading what it needs from `proof` (the
     /// instruction's part of the step proof, which it must consume exactly).
+    /// @return next The core after the step (meaningful when running).
+    /// @return nextIoHash The I/O hash after the step (meaningful when running).
+    /// @return outcome Running, trapped or halted.
+    /// @return result The final state when halted (`exit code u32 LE || output`), else empty.
     function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
         external
         pure
-        returns (Core memory next, bytes32 nextIoHash, Outcome outcome);
+        returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory result);
 }

@@ -38,17 +38,19 @@ contract MachineProver is IMachineProver {
 
         // An opcode of no class traps, and needs nothing more than its code path.
         Outcome outcome = Outcome.Trapped;
+        bytes memory result = "";
         if (inst.op < 0x20) {
-            (core, ioHash, outcome) = control.execute(core, ioHash, inst, proof[at:]);
+            (core, ioHash, outcome, result) = control.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x40) {
             revert UnsupportedInstruction(inst.op);
         } else if (inst.op < 0x90) {
-            (core, ioHash, outcome) = math.execute(core, ioHash, inst, proof[at:]);
+            (core, ioHash, outcome, result) = math.execute(core, ioHash, inst, proof[at:]);
         } else {
             ProofReader.requireConsumed(proof, at);
         }
 
         if (outcome == Outcome.Trapped) return ("", true);
+        if (outcome == Outcome.Halted) return (result, true);
         return (abi.encodePacked(MachineState.hashMachine(core, ioHash)), false);
     }
 

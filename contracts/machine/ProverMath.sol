@@ -16,7 +16,7 @@ contract ProverMath is IOneStepProver {
     function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
         external
         pure
-        returns (Core memory next, bytes32 nextIoHash, Outcome outcome)
+        returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory)
     {
         next = core;
         nextIoHash = ioHash;
@@ -24,7 +24,7 @@ contract ProverMath is IOneStepProver {
         uint256 arity = _arity(op);
         if (arity == 0) {
             ProofReader.requireConsumed(proof, 0);
-            return (next, nextIoHash, Outcome.Trapped);
+            return (next, nextIoHash, Outcome.Trapped, "");
         }
         (uint64[] memory v, bytes32 rest, uint256 at) = MachineState.pop(core.valueStack, arity, proof, 0);
         ProofReader.requireConsumed(proof, at);
@@ -38,7 +38,7 @@ contract ProverMath is IOneStepProver {
         } else {
             (result, trapped) = _binary64(op, v[0], v[1]);
         }
-        if (trapped) return (next, nextIoHash, Outcome.Trapped);
+        if (trapped) return (next, nextIoHash, Outcome.Trapped, "");
         next.valueStack = MachineState.push(rest, result);
         next.pc = core.pc + 1;
         outcome = Outcome.Running;

@@ -36,7 +36,9 @@ enum Outcome {
     /// @dev The machine goes on: the next state is `keccak(keccak(core) || ioHash)`, not final.
     Running,
     /// @dev The step trapped: the next state is empty and final.
-    Trapped
+    Trapped,
+    /// @dev The program halted: the next state is `exit code u32 LE || output`, final.
+    Halted
 }
 
 /// @title MachineState
@@ -97,13 +99,15 @@ library MachineState {
 
     /// @notice Pops `n` values: reads the chain below them and the values, deepest first, from
     /// `at`, checks that they chain to `valueStack`, and returns them with the rest's hash.
+    /// Popping none reads nothing.
     function pop(bytes32 valueStack, uint256 n, bytes calldata proof, uint256 at)
         internal
         pure
         returns (uint64[] memory values, bytes32 rest, uint256 next)
     {
-        (rest, at) = ProofReader.readBytes32(proof, at);
         values = new uint64[](n);
+        if (n == 0) return (values, valueStack, at);
+        (rest, at) = ProofReader.readBytes32(proof, at);
         bytes32 chain = rest;
         for (uint256 k; k < n; ++k) {
             (values[k], at) = ProofReader.readU64(proof, at);
@@ -111,5 +115,13 @@ library MachineState {
         }
         if (chain != valueStack) revert ValueStackMismatch(valueStack, chain);
         next = at;
+    }
+
+    /// @notice `chain` with `values[from..]` pushed in order.
+    function pushAll(bytes32 chain, uint64[] memory values, uint256 from) internal pure returns (bytes32) {
+        for (uint256 k = from; k < values.length; ++k) {
+            chain = push(chain, values[k]);
+        }
+        return chain;
     }
 }

@@ -382,6 +382,27 @@ impl Machine {
         (&self.globals, self.program.0.globals_depth)
     }
 
+    /// The running frame's record in the frame chain: the chain below it, its return pc and
+    /// its caller's locals root (`None` outside a call).
+    pub(crate) fn top_frame_record(&mut self) -> Option<(B256, u32, B256)> {
+        let top = self.frames.len().checked_sub(1)?;
+        self.frame_chain();
+        let rest = match top {
+            0 => B256::ZERO,
+            k => self.cache.frame_chain[k - 1].1,
+        };
+        let caller_root = match top {
+            0 => tree::zero(0),
+            k => self.frame_locals_root(&self.frames[k - 1]),
+        };
+        Some((rest, self.frames[top].return_pc, caller_root))
+    }
+
+    /// The input's root and length.
+    pub(crate) fn input_commitment(&self) -> (B256, u32) {
+        (self.input_root, self.input.len() as u32)
+    }
+
     /// The I/O hash as it is now.
     pub(crate) fn io_hash(&mut self) -> B256 {
         io::io_hash(self.input_root, self.input.len() as u32, &mut self.output)

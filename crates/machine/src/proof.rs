@@ -22,6 +22,17 @@
 //!                                 bottom-up) in the locals or globals tree; none when the
 //!                                 index is past the tree (a trap)
 //! const, trap                     nothing
+//! br, return (and br_if taken or  the kept and the dropped values when it drops any (aux
+//!   not, after its condition)     kept, b dropped), as a pop
+//! call, call_indirect             its parameters (aux), as a pop; call_indirect's table index
+//!                                 on top of them
+//! return                          then, inside a call: rest of the frame chain (32 B) |
+//!                                 returnPc u32 | callerLocalsRoot (32 B)
+//! call_indirect                   then codeRoot | codeDepth u32 | tableRoot | tableDepth u32 |
+//!                                 tableSize u32, and when the index is inside the table its
+//!                                 leaf (32 B) and path (32 B x tableDepth)
+//! halt                            its exit code as a pop, then inputRoot | inputLen u32 |
+//!                                 outLen u32 | the output bytes
 //! ```
 //!
 //! Every integer is big-endian. The contract consumes the proof exactly: a byte missing, extra
@@ -43,7 +54,7 @@ pub enum ProofError {
     NotRunning(Status),
     /// The on-chain prover does not execute this instruction class yet.
     #[error(
-        "no one-step proof for `{0}` yet: the prover executes math, stack, locals and globals so far"
+        "no one-step proof for `{0}` yet: the prover does not execute memory and I/O instructions yet"
     )]
     Unsupported(Op),
 }
@@ -78,6 +89,24 @@ pub fn stack_pops(op: Op) -> Option<usize> {
     })
 }
 
+/// How many values from the top of the value stack an instruction's proof reveals, for the
+/// instructions the prover executes; `None` for the others. A branch that drops values
+/// reveals the ones it keeps and the ones it drops (the chain is rebuilt without the latter).
+pub fn revealed_values(inst: &Inst) -> Option<usize> {
+    let unwound = match inst.b {
+        0 => 0,
+        drop => usize::from(inst.aux) + drop as usize,
+    };
+    Some(match inst.op {
+        Op::Br | Op::Return => unwound,
+        Op::BrIf => 1 + unwound,
+        Op::JumpIfZero | Op::BrTable | Op::Halt => 1,
+        Op::Call => usize::from(inst.aux),
+        Op::CallIndirect => usize::from(inst.aux) + 1,
+        op => stack_pops(op)?,
+    })
+}
+
 impl Machine {
     /// The proof of the next step (see the module docs for its layout).
     pub fn prove_step(&mut self) -> Result<Vec<u8>, ProofError> {
@@ -87,7 +116,7 @@ impl Machine {
         let pc = self.pc() as usize;
         let program = self.program().clone();
         let inst = program.code().get(pc).copied().unwrap_or(Inst::TRAP);
-        let pops = stack_pops(inst.op).ok_or(ProofError::Unsupported(inst.op))?;
+        let pops = revealed_values(&inst).ok_or(ProofError::Unsupported(inst.op))?;
 
         let core = self.core();
         let io_hash = self.io_hash();
@@ -141,6 +170,39 @@ impl Machine {
                     proof.extend_from_slice(sibling.as_slice());
                 }
             }
+        }
+        match inst.op {
+            Op::Return => {
+                if let Some((rest, return_pc, caller_root)) = self.top_frame_record() {
+                    proof.extend_from_slice(rest.as_slice());
+                    proof.extend_from_slice(&return_pc.to_be_bytes());
+                    proof.extend_from_slice(caller_root.as_slice());
+                }
+            }
+            Op::CallIndirect => {
+                let table_size = p.table.len() as u32;
+                proof.extend_from_slice(p.code_tree.root().as_slice());
+                proof.extend_from_slice(&p.code_tree.depth().to_be_bytes());
+                proof.extend_from_slice(p.table_tree.root().as_slice());
+                proof.extend_from_slice(&p.table_tree.depth().to_be_bytes());
+                proof.extend_from_slice(&table_size.to_be_bytes());
+                let index = *self.stack_values().last().expect("validated code") as u32;
+                if index < table_size {
+                    proof.extend_from_slice(p.table_tree.leaf(index as usize).as_slice());
+                    for sibling in p.table_tree.path(index as usize) {
+                        proof.extend_from_slice(sibling.as_slice());
+                    }
+                }
+            }
+            Op::Halt => {
+                let (input_root, input_len) = self.input_commitment();
+                proof.extend_from_slice(input_root.as_slice());
+                proof.extend_from_slice(&input_len.to_be_bytes());
+                let output = self.output();
+                proof.extend_from_slice(&(output.len() as u32).to_be_bytes());
+                proof.extend_from_slice(output);
+            }
+            _ => {}
         }
         Ok(proof)
     }

@@ -79,20 +79,21 @@ fn prove_run(
     rng: &mut StdRng,
     tally: &mut Tally,
 ) {
-    prove_steps(prover, program, &[], u64::MAX, rng, tally);
+    prove_steps(prover, program, &[], 0..u64::MAX, rng, tally);
 }
 
-/// [`prove_run`] on `input`, for at most `max_steps` steps.
+/// [`prove_run`] on `input`, for the steps in `window` only.
 fn prove_steps(
     prover: &mut MachineProverEvm,
     program: &Program,
     input: &[u8],
-    max_steps: u64,
+    window: std::ops::Range<u64>,
     rng: &mut StdRng,
     tally: &mut Tally,
 ) {
     let mut machine = Machine::new(program, input).unwrap();
-    while machine.status() == Status::Running && machine.steps() < max_steps {
+    machine.run(window.start);
+    while machine.status() == Status::Running && machine.steps() < window.end {
         let before = machine.hash();
         let op = program
             .code()
@@ -299,20 +300,172 @@ fn locals_and_globals_match_the_interpreter_and_bad_proofs_revert() {
     );
 }
 
+/// Steps each example takes on `input` to its end.
+fn steps_to_end(program: &Program, input: &[u8]) -> u64 {
+    let mut machine = Machine::new(program, input).unwrap();
+    machine.run(u64::MAX);
+    machine.steps()
+}
+
 #[test]
-fn the_example_programs_first_steps_match_the_interpreter() {
+fn the_example_programs_steps_match_the_interpreter() {
     let mut prover = MachineProverEvm::new().unwrap();
     let mut rng = StdRng::seed_from_u64(0xec15);
     let mut tally = Tally::default();
-    for (name, input) in [("sha256sum", &b"hash me"[..]), ("wordfreq", b"a b a c")] {
-        let wasm = ecm_programs::wasi_program(name).unwrap().wasm;
-        let program = Program::from_wasm(wasm).unwrap();
-        prove_steps(&mut prover, &program, input, 3_000, &mut rng, &mut tally);
+    let examples: [(&str, &[u8]); 4] = [
+        ("sha256sum", b"hash me"),
+        ("wordfreq", b"a b a c"),
+        ("workloads", b"mix 50"),
+        ("workloads", b"no such workload"),
+    ];
+    for (name, input) in examples {
+        let program = Program::from_wasm(ecm_programs::wasi_program(name).unwrap().wasm).unwrap();
+        let end = steps_to_end(&program, input);
+        // The first steps, a few random later ones, and the last ones (the halt among them).
+        prove_steps(
+            &mut prover,
+            &program,
+            input,
+            0..3_000 * scale() as u64,
+            &mut rng,
+            &mut tally,
+        );
+        for _ in 0..20 * scale() {
+            let at = rng.random_range(0..end);
+            prove_steps(
+                &mut prover,
+                &program,
+                input,
+                at..at + 1,
+                &mut rng,
+                &mut tally,
+            );
+        }
+        prove_steps(
+            &mut prover,
+            &program,
+            input,
+            end.saturating_sub(300)..end,
+            &mut rng,
+            &mut tally,
+        );
+    }
+    for op in [
+        "call",
+        "call_indirect",
+        "return",
+        "br",
+        "br_if",
+        "jump_if_zero",
+        "halt",
+    ] {
+        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
+        assert!(n >= 1, "{op}: no step proven in the examples");
     }
     let steps: usize = tally.proven.values().map(|(n, _)| n).sum();
-    assert!(steps > 1_000, "only {steps} steps of the examples proven");
+    println!("examples: proven {steps} steps: {:?}", tally.proven);
+}
+
+/// A module exercising every control instruction: blocks that keep and drop values, br_if
+/// taken and not, br_table in and past its range, if/else, loops, direct and indirect calls
+/// with 0 to 9 parameters and several results, recursion, and returns from deep inside.
+const CONTROL: &str = r#"
+(module
+  (type $binary (func (param i64 i64) (result i64)))
+  (type $nullary (func (result i32)))
+  (table 5 funcref)
+  (elem (i32.const 0) $add $sub $seven)
+  (func $add (type $binary) local.get 0 local.get 1 i64.add)
+  (func $sub (type $binary) local.get 0 local.get 1 i64.sub)
+  (func $seven (type $nullary) i32.const 7)
+  (func $fib (param i32) (result i32)
+    local.get 0 i32.const 2 i32.lt_u
+    if (result i32) local.get 0
+    else local.get 0 i32.const 1 i32.sub call $fib local.get 0 i32.const 2 i32.sub call $fib i32.add
+    end)
+  (func $many (param i32 i64 i32 i64 i32 i64 i32 i64 i32) (result i64 i32)
+    local.get 7 local.get 8 return)
+  (func $early (param i32) (result i64)
+    (block (result i64)
+      (block (result i64)
+        i64.const 1 i64.const 2 i64.const 3
+        local.get 0 br_if 1
+        drop drop i64.const 4 local.get 0 i32.eqz br_if 0
+        drop i64.const 9 i64.const 10 i64.const 11 return)
+      i64.const 100 i64.add))
+  (func $switch (param i32) (result i32)
+    (block (block (block (block
+      local.get 0 br_table 0 1 2 3)
+      i32.const 10 return)
+      i32.const 20 return)
+      i32.const 30 return)
+    i32.const 40)
+  (func $loop (param i32) (result i32) (local i32)
+    (loop $again
+      local.get 1 local.get 0 i32.add local.set 1
+      local.get 0 i32.const 1 i32.sub local.tee 0
+      br_if $again)
+    local.get 1)
+  (func (export "ecm_main")
+    i32.const 7 call $fib drop
+    i32.const 1 i64.const 2 i32.const 3 i64.const 4 i32.const 5 i64.const 6 i32.const 7
+    i64.const 8 i32.const 9 call $many drop drop
+    i32.const 0 call $early drop i32.const 1 call $early drop
+    i32.const 0 call $switch drop i32.const 2 call $switch drop i32.const 3 call $switch drop
+    i32.const 99 call $switch drop
+    i32.const 6 call $loop drop
+    i64.const 5 i64.const 3 i32.const 0 call_indirect (type $binary) drop
+    i64.const 5 i64.const 3 i32.const 1 call_indirect (type $binary) drop
+    i32.const 2 call_indirect (type $nullary) drop))
+"#;
+
+#[test]
+fn control_flow_matches_the_interpreter_and_bad_proofs_revert() {
+    let mut prover = MachineProverEvm::new().unwrap();
+    let mut rng = StdRng::seed_from_u64(0xec16);
+    let mut tally = Tally::default();
+    let program = Program::from_wasm(&wat::parse_str(CONTROL).unwrap()).unwrap();
+    prove_run(&mut prover, &program, &mut rng, &mut tally);
+    // call_indirect's traps: past the table, an empty slot, another type; and unbounded
+    // recursion up to the frame limit's trap (its last steps).
+    for (index, ty) in [(5, "$nullary"), (4, "$nullary"), (0, "$nullary")] {
+        let wat = CONTROL.replace(
+            "(func (export \"ecm_main\")",
+            &format!(
+                "(func (export \"ecm_main\") i32.const {index} call_indirect (type {ty}) drop"
+            ),
+        );
+        let program = Program::from_wasm(&wat::parse_str(&wat).unwrap()).unwrap();
+        prove_run(&mut prover, &program, &mut rng, &mut tally);
+    }
+    let deep = "(module (func $down (param i64) local.get 0 call $down) \
+                (func (export \"ecm_main\") i64.const 1 call $down))";
+    let program = Program::from_wasm(&wat::parse_str(deep).unwrap()).unwrap();
+    let end = steps_to_end(&program, &[]);
+    prove_steps(
+        &mut prover,
+        &program,
+        &[],
+        end - 10..end,
+        &mut rng,
+        &mut tally,
+    );
+
+    for op in [
+        "call",
+        "call_indirect",
+        "return",
+        "br",
+        "br_if",
+        "br_table",
+        "jump_if_zero",
+        "halt",
+    ] {
+        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
+        assert!(n >= 1, "{op}: no step proven");
+    }
     println!(
-        "examples: proven {steps} of their first steps: {:?}",
-        tally.proven
+        "control: proven {:?}, {} bad proofs reverted",
+        tally.proven, tally.rejected
     );
 }
