@@ -36,10 +36,6 @@ interface IMachineProver {
     /// @notice The module claims a code tree deeper than a program can have.
     error CodeDepthTooLarge(uint32 depth, uint32 max);
 
-    /// @notice The prover does not execute this instruction yet (memory and I/O come in the
-    /// next stage of "Programs as data").
-    error UnsupportedInstruction(uint16 op);
-
     /// @notice The next trace state after the running state `state`.
     /// @param state `H = keccak(keccak(core) || ioHash)` of the running state.
     /// @param proof The core, I/O hash, module preimage, code leaf and path, and what the

@@ -18,10 +18,12 @@ contract MachineProver is IMachineProver {
     uint32 public constant MAX_CODE_DEPTH = 19;
 
     IOneStepProver public immutable control;
+    IOneStepProver public immutable memory_;
     IOneStepProver public immutable math;
 
-    constructor(IOneStepProver control_, IOneStepProver math_) {
+    constructor(IOneStepProver control_, IOneStepProver memoryProver, IOneStepProver math_) {
         control = control_;
+        memory_ = memoryProver;
         math = math_;
     }
 
@@ -42,7 +44,7 @@ contract MachineProver is IMachineProver {
         if (inst.op < 0x20) {
             (core, ioHash, outcome, result) = control.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x40) {
-            revert UnsupportedInstruction(inst.op);
+            (core, ioHash, outcome, result) = memory_.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x90) {
             (core, ioHash, outcome, result) = math.execute(core, ioHash, inst, proof[at:]);
         } else {

@@ -16,7 +16,7 @@ contract ProverMath is IOneStepProver {
     function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
         external
         pure
-        returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory)
+        returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory finalState)
     {
         next = core;
         nextIoHash = ioHash;

@@ -27,6 +27,7 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("machine/MachineProver.sol", "MachineProver"),
     ("machine/ProverControl.sol", "ProverControl"),
     ("machine/ProverMath.sol", "ProverMath"),
+    ("machine/ProverMemory.sol", "ProverMemory"),
     // A test fixture: a program whose EVM side diverges from its WASM module.
     ("test/utils/Divergent.sol", "DivergentCounter"),
 ];

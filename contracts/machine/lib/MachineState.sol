@@ -117,6 +117,19 @@ library MachineState {
         next = at;
     }
 
+    /// @notice Pops `n` values whose values do not matter: returns the rest's hash and the
+    /// offset after them.
+    function discard(bytes32 valueStack, uint256 n, bytes calldata proof, uint256 at)
+        internal
+        pure
+        returns (bytes32 rest, uint256 next)
+    {
+        uint64[] memory values;
+        (values, rest, next) = pop(valueStack, n, proof, at);
+        // The values were checked against the chain; nothing else needs them.
+        delete values;
+    }
+
     /// @notice `chain` with `values[from..]` pushed in order.
     function pushAll(bytes32 chain, uint64[] memory values, uint256 from) internal pure returns (bytes32) {
         for (uint256 k = from; k < values.length; ++k) {

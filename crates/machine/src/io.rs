@@ -52,18 +52,26 @@ pub fn steps_two(a: u64, b: u64, len: u64) -> u64 {
     }
 }
 
-/// The root of the input tree: the input in 32-byte leaves, zero-padded, 8 levels.
-pub fn input_root(input: &[u8]) -> B256 {
-    debug_assert!(input.len() <= MAX_INPUT_BYTES);
-    let leaves: Vec<B256> = input
+/// The input tree: the input in 32-byte leaves, zero-padded, 8 levels.
+pub fn input_tree(input: &[u8]) -> tree::MerkleTree {
+    tree::MerkleTree::new(input_leaves(input), INPUT_DEPTH, 0)
+}
+
+fn input_leaves(input: &[u8]) -> Vec<B256> {
+    input
         .chunks(LEAF_BYTES)
         .map(|chunk| {
             let mut leaf = [0u8; LEAF_BYTES];
             leaf[..chunk.len()].copy_from_slice(chunk);
             B256::from(leaf)
         })
-        .collect();
-    tree::root(&leaves, INPUT_DEPTH)
+        .collect()
+}
+
+/// The root of the input tree: the input in 32-byte leaves, zero-padded, 8 levels.
+pub fn input_root(input: &[u8]) -> B256 {
+    debug_assert!(input.len() <= MAX_INPUT_BYTES);
+    tree::root(&input_leaves(input), INPUT_DEPTH)
 }
 
 /// Why an I/O primitive traps.
@@ -144,14 +152,27 @@ impl Output {
 
 /// `ioHash = keccak(inputRoot || inputLen u32 || outAcc || outBuf || outLen u32)`.
 pub fn io_hash(input_root: B256, input_len: u32, output: &mut Output) -> B256 {
+    keccak256(io_preimage(input_root, input_len, output))
+}
+
+/// Bytes in the I/O hash's preimage.
+pub const IO_PREIMAGE_BYTES: usize = 104;
+
+/// `inputRoot || inputLen u32 || outAcc || outBuf || outLen u32`: what a proof of an I/O step
+/// reveals.
+pub fn io_preimage(
+    input_root: B256,
+    input_len: u32,
+    output: &mut Output,
+) -> [u8; IO_PREIMAGE_BYTES] {
     let (acc, buf, len) = output.hashes();
-    let mut preimage = [0u8; 104];
+    let mut preimage = [0u8; IO_PREIMAGE_BYTES];
     preimage[..32].copy_from_slice(input_root.as_slice());
     preimage[32..36].copy_from_slice(&input_len.to_be_bytes());
     preimage[36..68].copy_from_slice(acc.as_slice());
     preimage[68..100].copy_from_slice(buf.as_slice());
     preimage[100..104].copy_from_slice(&len.to_be_bytes());
-    keccak256(preimage)
+    preimage
 }
 
 #[cfg(test)]

@@ -403,6 +403,16 @@ impl Machine {
         (self.input_root, self.input.len() as u32)
     }
 
+    /// The I/O hash's preimage as it is now.
+    pub(crate) fn io_preimage(&mut self) -> [u8; io::IO_PREIMAGE_BYTES] {
+        io::io_preimage(self.input_root, self.input.len() as u32, &mut self.output)
+    }
+
+    /// The memory (for proofs: its leaves and paths).
+    pub(crate) fn memory_mut(&mut self) -> &mut Memory {
+        &mut self.memory
+    }
+
     /// The I/O hash as it is now.
     pub(crate) fn io_hash(&mut self) -> B256 {
         io::io_hash(self.input_root, self.input.len() as u32, &mut self.output)

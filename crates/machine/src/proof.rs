@@ -12,7 +12,7 @@
 //! the instruction's part          what it reads, below
 //! ```
 //!
-//! The instruction's part, for the instructions provable so far:
+//! The instruction's part:
 //!
 //! ```text
 //! pops n values                   rest (32 B: the chain below them) | the n values, deepest
@@ -33,6 +33,18 @@
 //!                                 leaf (32 B) and path (32 B x tableDepth)
 //! halt                            its exit code as a pop, then inputRoot | inputLen u32 |
 //!                                 outLen u32 | the output bytes
+//! loads, stores, memory.*, ecm.*  their operands as a pop (a load 1, a store 2, grow 1,
+//!                                 copy/fill/input_read 3, output/log 2), then
+//!                                 input_len, input_read, output: the I/O preimage (104 B:
+//!                                 inputRoot | inputLen u32 | outAcc | outBuf | outLen u32)
+//!                                 input_read: the input leaf read (32 B) and its 8-level path
+//!                                 the memory leaves read, each with its 21-level path (a
+//!                                 load 1 or 2, a copy's source 1 or 2, output's source 1);
+//!                                 then the leaf written (a store's first, a copy's, fill's
+//!                                 or input_read's destination) with its path, and a store's
+//!                                 second leaf with its path in the memory after the first
+//!                                 is written. Nothing past the bounds check when the step
+//!                                 traps, nor for a chunk of 0 bytes.
 //! ```
 //!
 //! Every integer is big-endian. The contract consumes the proof exactly: a byte missing, extra
@@ -41,10 +53,14 @@
 use crate::{
     hash::{CORE_BYTES, values_leaves},
     inst::{INST_BYTES, Inst, Op},
+    io,
+    limits::LEAF_BYTES,
     machine::{Machine, Status},
     program::{MODULE_PREIMAGE_BYTES, module_preimage},
     tree::MerkleTree,
 };
+
+const LEAF: u64 = LEAF_BYTES as u64;
 
 /// Why no proof can be made for a machine's next step.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,15 +68,10 @@ pub enum ProofError {
     /// The machine has halted or trapped: its trace is final and needs no more proofs.
     #[error("the machine is not running ({0:?}): a final state needs no proof")]
     NotRunning(Status),
-    /// The on-chain prover does not execute this instruction class yet.
-    #[error(
-        "no one-step proof for `{0}` yet: the prover does not execute memory and I/O instructions yet"
-    )]
-    Unsupported(Op),
 }
 
-/// How many values an instruction pops from the value stack, for the instructions the prover
-/// executes; `None` for the others.
+/// How many values an instruction of fixed arity pops (trap, const, drop, select, locals,
+/// globals and math); `None` for the others, whose proofs [`revealed_values`] sizes.
 pub fn stack_pops(op: Op) -> Option<usize> {
     let code = op as u16;
     Some(match op {
@@ -89,22 +100,50 @@ pub fn stack_pops(op: Op) -> Option<usize> {
     })
 }
 
-/// How many values from the top of the value stack an instruction's proof reveals, for the
-/// instructions the prover executes; `None` for the others. A branch that drops values
-/// reveals the ones it keeps and the ones it drops (the chain is rebuilt without the latter).
-pub fn revealed_values(inst: &Inst) -> Option<usize> {
+/// Bytes a load reads.
+pub fn load_width(op: Op) -> Option<u64> {
+    Some(match op {
+        Op::I32Load8S | Op::I32Load8U | Op::I64Load8S | Op::I64Load8U => 1,
+        Op::I32Load16S | Op::I32Load16U | Op::I64Load16S | Op::I64Load16U => 2,
+        Op::I32Load | Op::I64Load32S | Op::I64Load32U => 4,
+        Op::I64Load => 8,
+        _ => return None,
+    })
+}
+
+/// Bytes a store writes.
+pub fn store_width(op: Op) -> Option<u64> {
+    Some(match op {
+        Op::I32Store8 | Op::I64Store8 => 1,
+        Op::I32Store16 | Op::I64Store16 => 2,
+        Op::I32Store | Op::I64Store32 => 4,
+        Op::I64Store => 8,
+        _ => return None,
+    })
+}
+
+/// How many values from the top of the value stack an instruction's proof reveals. A branch
+/// that drops values reveals the ones it keeps and the ones it drops (the chain is rebuilt
+/// without the latter).
+pub fn revealed_values(inst: &Inst) -> usize {
     let unwound = match inst.b {
         0 => 0,
         drop => usize::from(inst.aux) + drop as usize,
     };
-    Some(match inst.op {
+    match inst.op {
         Op::Br | Op::Return => unwound,
         Op::BrIf => 1 + unwound,
         Op::JumpIfZero | Op::BrTable | Op::Halt => 1,
         Op::Call => usize::from(inst.aux),
+        Op::MemorySize | Op::InputLen => 0,
+        Op::MemoryGrow => 1,
+        Op::Log | Op::Output => 2,
+        Op::MemoryCopy | Op::MemoryFill | Op::InputRead => 3,
+        op if load_width(op).is_some() => 1,
+        op if store_width(op).is_some() => 2,
         Op::CallIndirect => usize::from(inst.aux) + 1,
-        op => stack_pops(op)?,
-    })
+        op => stack_pops(op).expect("every other instruction has a fixed arity"),
+    }
 }
 
 impl Machine {
@@ -116,7 +155,7 @@ impl Machine {
         let pc = self.pc() as usize;
         let program = self.program().clone();
         let inst = program.code().get(pc).copied().unwrap_or(Inst::TRAP);
-        let pops = revealed_values(&inst).ok_or(ProofError::Unsupported(inst.op))?;
+        let pops = revealed_values(&inst);
 
         let core = self.core();
         let io_hash = self.io_hash();
@@ -202,10 +241,183 @@ impl Machine {
                 proof.extend_from_slice(&(output.len() as u32).to_be_bytes());
                 proof.extend_from_slice(output);
             }
-            _ => {}
+            _ => self.prove_memory(&inst, &mut proof),
         }
         Ok(proof)
     }
+}
+
+impl Machine {
+    /// The memory and I/O part of a proof: the I/O preimage for the instructions that read
+    /// it, then the memory leaves the step reads or writes, each with its path.
+    fn prove_memory(&mut self, inst: &Inst, proof: &mut Vec<u8>) {
+        let stack = self.stack_values();
+        let arg = |k: usize| stack[stack.len() - k] as u32 as u64;
+        let leaf = |addr: u64| addr / LEAF;
+        let mem_len = self.memory_bytes().len() as u64;
+        let in_bounds = |addr: u64, n: u64| addr + n <= mem_len;
+        // (leaves read, leaf written and the bytes written to it, as (first byte, bytes))
+        let mut reads: Vec<u64> = Vec::new();
+        let mut write: Option<(u64, u64, Vec<u8>)> = None;
+        let mut io = false;
+        match inst.op {
+            op if load_width(op).is_some() => {
+                let (ea, n) = (arg(1) + u64::from(inst.a), load_width(op).unwrap());
+                if in_bounds(ea, n) {
+                    reads.extend(leaf(ea)..=leaf(ea + n - 1));
+                }
+            }
+            op if store_width(op).is_some() => {
+                let (ea, n) = (arg(2) + u64::from(inst.a), store_width(op).unwrap());
+                if in_bounds(ea, n) {
+                    let value = stack[stack.len() - 1].to_le_bytes()[..n as usize].to_vec();
+                    write = Some((ea, n, value));
+                }
+            }
+            Op::InputLen => io = true,
+            Op::MemoryCopy | Op::MemoryFill | Op::InputRead | Op::Output => {
+                io = matches!(inst.op, Op::InputRead | Op::Output);
+                if let Some(chunk) = self.next_chunk(inst.op) {
+                    reads.extend(chunk.reads);
+                    write = chunk.write;
+                }
+            }
+            _ => {}
+        }
+        if io {
+            proof.extend_from_slice(&self.io_preimage());
+        }
+        if inst.op == Op::InputRead
+            && let Some(chunk) = self.next_chunk(inst.op)
+            && let Some(input_leaf) = chunk.input_leaf
+        {
+            let (root, tree) = (self.input_commitment().0, io::input_tree(self.input()));
+            debug_assert_eq!(tree.root(), root);
+            proof.extend_from_slice(tree.leaf(input_leaf as usize).as_slice());
+            for sibling in tree.path(input_leaf as usize) {
+                proof.extend_from_slice(sibling.as_slice());
+            }
+        }
+        let memory = self.memory_mut();
+        for index in reads {
+            proof.extend_from_slice(&memory.leaf(index));
+            for sibling in memory.path(index) {
+                proof.extend_from_slice(sibling.as_slice());
+            }
+        }
+        if let Some((start, n, bytes)) = write {
+            // The first written leaf against the root before the step; a second one (a store
+            // across two leaves) against the root after the first is written.
+            let (first, last) = (leaf(start), leaf(start + n - 1));
+            proof.extend_from_slice(&memory.leaf(first));
+            for sibling in memory.path(first) {
+                proof.extend_from_slice(sibling.as_slice());
+            }
+            if last != first {
+                proof.extend_from_slice(&memory.leaf(last));
+                let mut written = memory.clone();
+                written.write(start, &bytes);
+                for sibling in written.path(last) {
+                    proof.extend_from_slice(sibling.as_slice());
+                }
+            }
+        }
+    }
+
+    /// What the next step of a restartable instruction moves: `None` when it traps or moves
+    /// nothing (`n = 0`). The rules are the interpreter's (`machine.rs`, `io.rs`).
+    fn next_chunk(&self, op: Op) -> Option<Chunk> {
+        let stack = self.stack_values();
+        let arg = |k: usize| stack[stack.len() - k] as u32 as u64;
+        let memory = self.memory_bytes();
+        let mem_len = memory.len() as u64;
+        let leaves = |start: u64, n: u64| (start / LEAF..=(start + n - 1) / LEAF).collect();
+        match op {
+            Op::MemoryCopy => {
+                let (dst, src, n) = (arg(3), arg(2), arg(1));
+                if dst + n > mem_len || src + n > mem_len || n == 0 {
+                    return None;
+                }
+                let (to, from, c) = if io::steps_one(dst, n) == 1 {
+                    (dst, src, n)
+                } else if dst <= src {
+                    (dst, src, io::chunk(n, &[dst]))
+                } else {
+                    let c = n.min(match (dst + n) % LEAF {
+                        0 => LEAF,
+                        r => r,
+                    });
+                    (dst + n - c, src + n - c, c)
+                };
+                let bytes = memory[from as usize..(from + c) as usize].to_vec();
+                Some(Chunk {
+                    reads: leaves(from, c),
+                    write: Some((to, c, bytes)),
+                    input_leaf: None,
+                })
+            }
+            Op::MemoryFill => {
+                let (dst, value, n) = (arg(3), arg(2), arg(1));
+                if dst + n > mem_len || n == 0 {
+                    return None;
+                }
+                let c = match io::steps_one(dst, n) {
+                    1 => n,
+                    _ => io::chunk(n, &[dst]),
+                };
+                Some(Chunk {
+                    reads: Vec::new(),
+                    write: Some((dst, c, vec![value as u8; c as usize])),
+                    input_leaf: None,
+                })
+            }
+            Op::InputRead => {
+                let (dst, off, n) = (arg(3), arg(2), arg(1));
+                let input = self.input();
+                io::check_input_read(mem_len, input.len() as u64, dst, off, n).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                let c = match io::steps_two(dst, off, n) {
+                    1 => n,
+                    _ => io::chunk(n, &[dst, off]),
+                };
+                Some(Chunk {
+                    reads: Vec::new(),
+                    write: Some((dst, c, input[off as usize..(off + c) as usize].to_vec())),
+                    input_leaf: Some(off / LEAF),
+                })
+            }
+            Op::Output => {
+                let (src, n) = (arg(2), arg(1));
+                let written = self.output().len() as u64;
+                io::check_output(mem_len, written, src, n).ok()?;
+                if n == 0 {
+                    return None;
+                }
+                let c = match io::steps_two(src, written, n) {
+                    1 => n,
+                    _ => io::chunk(n, &[src, written]),
+                };
+                Some(Chunk {
+                    reads: leaves(src, c),
+                    write: None,
+                    input_leaf: None,
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The bytes one step of a restartable instruction moves.
+struct Chunk {
+    /// Memory leaves read.
+    reads: Vec<u64>,
+    /// Memory written: first byte, length, bytes.
+    write: Option<(u64, u64, Vec<u8>)>,
+    /// The input leaf read.
+    input_leaf: Option<u64>,
 }
 
 #[cfg(test)]
@@ -213,15 +425,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_math_instruction_is_provable_and_nothing_else_in_its_range() {
+    fn every_instruction_has_a_proof_size() {
         for &op in Op::ALL {
             let code = op as u16;
             if (0x40..=0x8f).contains(&code) {
                 assert!(matches!(stack_pops(op), Some(1 | 2)), "{op}");
             }
-            if (0x20..=0x3f).contains(&code) {
-                assert_eq!(stack_pops(op), None, "{op}: memory is not provable yet");
-            }
+            // Panics for an instruction nothing sizes.
+            revealed_values(&Inst::new(op));
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::{Error, Result, evm::SPEC};
 use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
 use alloy_primitives::{Address, B256, Bytes, TxKind, address};
-use ecm_bindings::{MachineProver, ProverControl, ProverMath};
+use ecm_bindings::{MachineProver, ProverControl, ProverMath, ProverMemory};
 use revm::{
     Context, ExecuteEvm, MainBuilder, MainnetEvm,
     context::{
@@ -19,6 +19,7 @@ use revm::{
 const ENTRY: Address = address!("0x000000000000000000000000000000000000ec10");
 const CONTROL: Address = address!("0x000000000000000000000000000000000000ec11");
 const MATH: Address = address!("0x000000000000000000000000000000000000ec12");
+const MEMORY: Address = address!("0x000000000000000000000000000000000000ec13");
 const CALLER: Address = address!("0x000000000000000000000000000000000000ec00");
 /// Gas for a proof transaction: far above any step's need.
 const TX_GAS: u64 = 10_000_000;
@@ -59,6 +60,7 @@ impl MachineProverEvm {
         for (at, code) in [
             (CONTROL, ProverControl::DEPLOYED_BYTECODE.clone()),
             (MATH, ProverMath::DEPLOYED_BYTECODE.clone()),
+            (MEMORY, ProverMemory::DEPLOYED_BYTECODE.clone()),
         ] {
             db.insert_account_info(at, AccountInfo::from_bytecode(Bytecode::new_raw(code)));
         }
@@ -71,6 +73,7 @@ impl MachineProverEvm {
         init.extend(
             MachineProver::constructorCall {
                 control_: CONTROL,
+                memoryProver: MEMORY,
                 math_: MATH,
             }
             .abi_encode(),
@@ -146,6 +149,9 @@ fn decode_error(data: &[u8]) -> String {
         return format!("{e:?}");
     }
     if let Ok(e) = ProverControl::ProverControlErrors::abi_decode(data) {
+        return format!("{e:?}");
+    }
+    if let Ok(e) = ProverMemory::ProverMemoryErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     format!("undecoded revert 0x{}", alloy_primitives::hex::encode(data))

@@ -7,7 +7,7 @@
 //! run every math instruction on them, trapping cases (division by zero, `INT_MIN / -1`)
 //! included. `ECM_PROVER_CASES` scales the random part (default 1: CI; 20: nightly).
 
-use ecm_machine::{Machine, Op, Program, Status, proof::ProofError, proof::stack_pops};
+use ecm_machine::{Machine, Op, Program, Status, proof::stack_pops};
 use ecm_verifier::MachineProverEvm;
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use std::collections::BTreeMap;
@@ -99,14 +99,7 @@ fn prove_steps(
             .code()
             .get(machine.pc() as usize)
             .map_or(Op::Trap, |i| i.op);
-        let proof = match machine.prove_step() {
-            Ok(proof) => proof,
-            Err(ProofError::Unsupported(_)) => {
-                machine.run(1);
-                continue;
-            }
-            Err(e) => panic!("{e}"),
-        };
+        let proof = machine.prove_step().unwrap();
         let proven = prover
             .step(before, &proof)
             .unwrap()
@@ -466,6 +459,164 @@ fn control_flow_matches_the_interpreter_and_bad_proofs_revert() {
     }
     println!(
         "control: proven {:?}, {} bad proofs reverted",
+        tally.proven, tally.rejected
+    );
+}
+
+/// A module with memory and the primitives, around `body`.
+fn memory_module(body: &str) -> Program {
+    let wat = format!(
+        r#"(module
+  (import "ecm" "input_len" (func $input_len (result i32)))
+  (import "ecm" "input_read" (func $input_read (param i32 i32 i32)))
+  (import "ecm" "output" (func $output (param i32 i32)))
+  (import "ecm" "log" (func $log (param i32 i32)))
+  (memory 1 3)
+  (data (i32.const 0) "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+  (data (i32.const 65490) "the end of the first page, its last bytes")
+  (func (export "ecm_main")
+{body}))"#
+    );
+    Program::from_wasm(&wat::parse_str(&wat).unwrap_or_else(|e| panic!("{e}\n{wat}")))
+        .unwrap_or_else(|e| panic!("{e}\n{wat}"))
+}
+
+const LOADS: [&str; 11] = [
+    "i32.load",
+    "i64.load",
+    "i32.load8_s",
+    "i32.load8_u",
+    "i32.load16_s",
+    "i32.load16_u",
+    "i64.load8_s",
+    "i64.load8_u",
+    "i64.load16_s",
+    "i64.load16_u",
+    "i64.load32_s",
+];
+const STORES: [&str; 7] = [
+    "i32.store",
+    "i64.store",
+    "i32.store8",
+    "i32.store16",
+    "i64.store8",
+    "i64.store16",
+    "i64.store32",
+];
+
+#[test]
+fn memory_and_io_match_the_interpreter_and_bad_proofs_revert() {
+    let mut prover = MachineProverEvm::new().unwrap();
+    let mut rng = StdRng::seed_from_u64(0xec17);
+    let mut tally = Tally::default();
+    let input: Vec<u8> = (0..50u8).map(|b| b.wrapping_mul(37)).collect();
+
+    // Every load and store at aligned, unaligned, leaf-crossing and last addresses of memory,
+    // with static offsets; then size and grow (within and past the cap); copies forward,
+    // backward and overlapping, inside a leaf and empty; fills; the input and the output.
+    let mut body = String::new();
+    for (address, offset) in [
+        (0, 0),
+        (1, 0),
+        (29, 0),
+        (30, 1),
+        (31, 0),
+        (60, 5),
+        (65528, 0),
+    ] {
+        for load in LOADS.iter().chain(&["i64.load32_u"]) {
+            body.push_str(&format!(
+                "i32.const {address} {load} offset={offset} drop\n"
+            ));
+        }
+        for store in STORES {
+            let ty = &store[..3];
+            let value = match ty {
+                "i32" => rng.random::<i32>() as i64,
+                _ => rng.random::<i64>(),
+            };
+            body.push_str(&format!(
+                "i32.const {address} {ty}.const {value} {store} offset={offset}\n"
+            ));
+        }
+    }
+    body.push_str("i32.const 65535 i32.load8_u drop i32.const 65535 i32.const 9 i32.store8\n");
+    body.push_str(
+        "memory.size drop i32.const 1 memory.grow drop i32.const 5 memory.grow drop \
+         i32.const 1 memory.grow drop i32.const 0 memory.grow drop \
+         i32.const 196600 i64.load drop i32.const 196607 i32.const 1 i32.store8\n",
+    );
+    for (dst, src, n) in [
+        (100, 3, 70),
+        (10, 0, 90),
+        (5, 9, 4),
+        (5, 9, 0),
+        (65530, 65400, 200),
+        (40, 40, 33),
+    ] {
+        body.push_str(&format!(
+            "i32.const {dst} i32.const {src} i32.const {n} memory.copy\n"
+        ));
+    }
+    for (dst, value, n) in [(33, 0xab, 100), (1, 7, 3), (65536, 0, 0), (64, 1, 32)] {
+        body.push_str(&format!(
+            "i32.const {dst} i32.const {value} i32.const {n} memory.fill\n"
+        ));
+    }
+    body.push_str(
+        "call $input_len drop \
+         i32.const 300 i32.const 3 i32.const 40 call $input_read \
+         i32.const 333 i32.const 0 i32.const 50 call $input_read \
+         i32.const 0 i32.const 0 i32.const 0 call $input_read \
+         i32.const 7 i32.const 75 call $output i32.const 0 i32.const 0 call $output \
+         i32.const 90 i32.const 61 call $output \
+         i32.const 0 i32.const 10 call $log\n",
+    );
+    let program = memory_module(&body);
+    prove_steps(
+        &mut prover,
+        &program,
+        &input,
+        0..u64::MAX,
+        &mut rng,
+        &mut tally,
+    );
+
+    // Each trap: one past the end, a wrapped address, a copy or fill out of bounds, reading
+    // past the input, writing more output than a result may hold.
+    for trap in [
+        "i32.const 65533 i32.load drop",
+        "i32.const 65535 i32.const 1 i32.store16",
+        "i32.const -1 i64.load8_u offset=1 drop",
+        "i32.const 65500 i32.const 0 i32.const 100 memory.copy",
+        "i32.const 0 i32.const 65500 i32.const 100 memory.copy",
+        "i32.const 65536 i32.const 0 i32.const 1 memory.fill",
+        "i32.const 0 i32.const 40 i32.const 11 call $input_read",
+        "i32.const 65530 i32.const 0 i32.const 10 call $input_read",
+        "i32.const 0 i32.const 8189 call $output",
+        "i32.const 65530 i32.const 7 call $output",
+    ] {
+        prove_steps(
+            &mut prover,
+            &memory_module(trap),
+            &input,
+            0..u64::MAX,
+            &mut rng,
+            &mut tally,
+        );
+    }
+
+    for op in LOADS
+        .iter()
+        .chain(&STORES)
+        .chain(&["memory.size", "memory.grow", "memory.copy", "memory.fill"])
+        .chain(&["ecm.input_len", "ecm.input_read", "ecm.output", "ecm.log"])
+    {
+        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
+        assert!(n >= 1, "{op}: no step proven");
+    }
+    println!(
+        "memory: proven {:?}, {} bad proofs reverted",
         tally.proven, tally.rejected
     );
 }
