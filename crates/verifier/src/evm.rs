@@ -18,12 +18,20 @@ pub const SPEC: SpecId = SpecId::PRAGUE;
 
 const HARNESS: Address = address!("0x000000000000000000000000000000000000ec01");
 const EXECUTION: Address = address!("0x000000000000000000000000000000000000ec02");
-const CALLER: Address = address!("0x000000000000000000000000000000000000ec00");
+/// The sender of every transaction run in the in-memory revm.
+pub(crate) const CALLER: Address = address!("0x000000000000000000000000000000000000ec00");
 /// Gas for the harness transaction: the step's own gas plus ample room around it.
 const HARNESS_GAS: u64 = 30_000_000;
 
-type Db = CacheDB<EmptyDB>;
-type Evm = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Db, Journal<Db>, ()>>;
+pub(crate) type Db = CacheDB<EmptyDB>;
+pub(crate) type Evm = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Db, Journal<Db>, ()>>;
+
+/// An in-memory EVM over `db` at [`SPEC`], with no block gas limit.
+pub(crate) fn in_memory_evm(db: Db) -> Evm {
+    Context::new(db, SPEC)
+        .modify_block_chained(|block: &mut BlockEnv| block.gas_limit = u64::MAX)
+        .build_mainnet()
+}
 
 /// One step as the chain computes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,9 +70,7 @@ impl EvmStepper {
             HARNESS,
             AccountInfo::from_bytecode(Bytecode::new_raw(StepHarness::DEPLOYED_BYTECODE.clone())),
         );
-        let evm = Context::new(db, SPEC)
-            .modify_block_chained(|block: &mut BlockEnv| block.gas_limit = u64::MAX)
-            .build_mainnet();
+        let evm = in_memory_evm(db);
         Self {
             evm,
             max_step_gas: u64::from(max_step_gas),

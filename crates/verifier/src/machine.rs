@@ -2,14 +2,17 @@
 //! for a step proof, so agents can check a proof before sending it and tests can hold the
 //! contract to the interpreter.
 
-use crate::{Error, Result, evm::SPEC};
+use crate::{
+    Error, Result,
+    evm::{CALLER, Evm, in_memory_evm},
+};
 use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
 use alloy_primitives::{Address, B256, Bytes, TxKind, address};
 use ecm_bindings::{MachineProver, ProverControl, ProverMath, ProverMemory};
 use revm::{
-    Context, ExecuteEvm, MainBuilder, MainnetEvm,
+    ExecuteEvm,
     context::{
-        BlockEnv, CfgEnv, Journal, TxEnv,
+        TxEnv,
         result::{ExecutionResult, Output},
     },
     database::{CacheDB, EmptyDB},
@@ -20,12 +23,8 @@ const ENTRY: Address = address!("0x000000000000000000000000000000000000ec10");
 const CONTROL: Address = address!("0x000000000000000000000000000000000000ec11");
 const MATH: Address = address!("0x000000000000000000000000000000000000ec12");
 const MEMORY: Address = address!("0x000000000000000000000000000000000000ec13");
-const CALLER: Address = address!("0x000000000000000000000000000000000000ec00");
 /// Gas for a proof transaction: far above any step's need.
 const TX_GAS: u64 = 10_000_000;
-
-type Db = CacheDB<EmptyDB>;
-type Evm = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Db, Journal<Db>, ()>>;
 
 /// What the prover answered for one step.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,9 +63,7 @@ impl MachineProverEvm {
         ] {
             db.insert_account_info(at, AccountInfo::from_bytecode(Bytecode::new_raw(code)));
         }
-        let mut evm: Evm = Context::new(db, SPEC)
-            .modify_block_chained(|block: &mut BlockEnv| block.gas_limit = u64::MAX)
-            .build_mainnet();
+        let mut evm = in_memory_evm(db);
         // The entry's prover addresses are immutables: run its constructor, keep the runtime
         // code it returns.
         let mut init = MachineProver::BYTECODE.to_vec();

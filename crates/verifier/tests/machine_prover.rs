@@ -71,6 +71,16 @@ struct Tally {
     rejected: usize,
 }
 
+impl Tally {
+    /// Asserts that each of `ops` was proven at least `min` times.
+    fn assert_proven<'a>(&self, ops: impl IntoIterator<Item = &'a str>, min: usize) {
+        for op in ops {
+            let n = self.proven.get(op).map_or(0, |t| t.0);
+            assert!(n >= min, "{op}: {n} steps proven, expected at least {min}");
+        }
+    }
+}
+
 /// Runs `program` to its end one step at a time; proves every step the prover executes and
 /// checks the contract's answer, and the rejection of mutated proofs, against the interpreter.
 fn prove_run(
@@ -216,10 +226,12 @@ fn math_and_stack_instructions_match_the_interpreter_and_bad_proofs_revert() {
         &mut tally,
     );
 
-    for op in math.iter().chain(&[Op::Const, Op::Drop, Op::Select]) {
-        let (n, _) = tally.proven.get(op.name()).copied().unwrap_or_default();
-        assert!(n >= 8, "{op}: only {n} steps proven");
-    }
+    tally.assert_proven(
+        math.iter()
+            .chain(&[Op::Const, Op::Drop, Op::Select])
+            .map(|op| op.name()),
+        8,
+    );
     assert_eq!(tally.proven.get("trap").map(|t| t.0), Some(1));
     let steps: usize = tally.proven.values().map(|(n, _)| n).sum();
     let worst = tally
@@ -293,6 +305,18 @@ fn locals_and_globals_match_the_interpreter_and_bad_proofs_revert() {
     );
 }
 
+/// The first step at which `program` on `input` runs `op`.
+fn first_step_running(program: &Program, input: &[u8], op: Op) -> Option<u64> {
+    let mut machine = Machine::new(program, input).unwrap();
+    while machine.status() == Status::Running {
+        if program.code().get(machine.pc() as usize).map(|i| i.op) == Some(op) {
+            return Some(machine.steps());
+        }
+        machine.run(1);
+    }
+    None
+}
+
 /// Steps each example takes on `input` to its end.
 fn steps_to_end(program: &Program, input: &[u8]) -> u64 {
     let mut machine = Machine::new(program, input).unwrap();
@@ -314,7 +338,12 @@ fn the_example_programs_steps_match_the_interpreter() {
     for (name, input) in examples {
         let program = Program::from_wasm(ecm_programs::wasi_program(name).unwrap().wasm).unwrap();
         let end = steps_to_end(&program, input);
-        // The first steps, a few random later ones, and the last ones (the halt among them).
+        // The first output (a run that only fails writes nothing to stdout), the first steps,
+        // a few random later ones, and the last ones (the halt among them).
+        if let Some(output) = first_step_running(&program, input, Op::Output) {
+            let window = output..output + 50;
+            prove_steps(&mut prover, &program, input, window, &mut rng, &mut tally);
+        }
         prove_steps(
             &mut prover,
             &program,
@@ -343,7 +372,7 @@ fn the_example_programs_steps_match_the_interpreter() {
             &mut tally,
         );
     }
-    for op in [
+    let control = [
         "call",
         "call_indirect",
         "return",
@@ -351,10 +380,9 @@ fn the_example_programs_steps_match_the_interpreter() {
         "br_if",
         "jump_if_zero",
         "halt",
-    ] {
-        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
-        assert!(n >= 1, "{op}: no step proven in the examples");
-    }
+    ];
+    tally.assert_proven(control, 1);
+    tally.assert_proven(["i32.load", "i32.store", "ecm.input_read", "ecm.output"], 1);
     let steps: usize = tally.proven.values().map(|(n, _)| n).sum();
     println!("examples: proven {steps} steps: {:?}", tally.proven);
 }
@@ -444,19 +472,19 @@ fn control_flow_matches_the_interpreter_and_bad_proofs_revert() {
         &mut tally,
     );
 
-    for op in [
-        "call",
-        "call_indirect",
-        "return",
-        "br",
-        "br_if",
-        "br_table",
-        "jump_if_zero",
-        "halt",
-    ] {
-        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
-        assert!(n >= 1, "{op}: no step proven");
-    }
+    tally.assert_proven(
+        [
+            "call",
+            "call_indirect",
+            "return",
+            "br",
+            "br_if",
+            "br_table",
+            "jump_if_zero",
+            "halt",
+        ],
+        1,
+    );
     println!(
         "control: proven {:?}, {} bad proofs reverted",
         tally.proven, tally.rejected
@@ -606,15 +634,15 @@ fn memory_and_io_match_the_interpreter_and_bad_proofs_revert() {
         );
     }
 
-    for op in LOADS
-        .iter()
-        .chain(&STORES)
-        .chain(&["memory.size", "memory.grow", "memory.copy", "memory.fill"])
-        .chain(&["ecm.input_len", "ecm.input_read", "ecm.output", "ecm.log"])
-    {
-        let (n, _) = tally.proven.get(op).copied().unwrap_or_default();
-        assert!(n >= 1, "{op}: no step proven");
-    }
+    tally.assert_proven(
+        LOADS
+            .iter()
+            .chain(&STORES)
+            .chain(&["memory.size", "memory.grow", "memory.copy", "memory.fill"])
+            .chain(&["ecm.input_len", "ecm.input_read", "ecm.output", "ecm.log"])
+            .copied(),
+        1,
+    );
     println!(
         "memory: proven {:?}, {} bad proofs reverted",
         tally.proven, tally.rejected
