@@ -26,6 +26,25 @@ const HARNESS_GAS: u64 = 30_000_000;
 pub(crate) type Db = CacheDB<EmptyDB>;
 pub(crate) type Evm = MainnetEvm<Context<BlockEnv, TxEnv, CfgEnv, Db, Journal<Db>, ()>>;
 
+/// Runs a call from [`CALLER`] to `to` in `evm` without committing it; an error only when
+/// revm cannot run the transaction at all (a revert or halt is a result).
+pub(crate) fn call(
+    evm: &mut Evm,
+    to: Address,
+    data: Vec<u8>,
+    gas_limit: u64,
+) -> Result<ExecutionResult> {
+    let tx = TxEnv::builder()
+        .caller(CALLER)
+        .kind(TxKind::Call(to))
+        .data(data.into())
+        .gas_limit(gas_limit)
+        .gas_price(0)
+        .build_fill();
+    let outcome = evm.transact(tx).map_err(|e| Error::Evm(e.to_string()))?;
+    Ok(outcome.result)
+}
+
 /// An in-memory EVM over `db` at [`SPEC`], with no block gas limit.
 pub(crate) fn in_memory_evm(db: Db) -> Evm {
     Context::new(db, SPEC)
@@ -100,25 +119,14 @@ impl EvmStepper {
 
     /// `(s_i, f_i)` from `(f_{i-1}, s_{i-1})` with the Broker's rules.
     pub fn next(&mut self, i: u64, final_: bool, state: &[u8]) -> Result<EvmStep> {
-        let call = StepHarness::nextCall {
+        let call_data = StepHarness::nextCall {
             execution: EXECUTION,
             maxStepGas: U256::from(self.max_step_gas),
             i: U256::from(i),
             final_,
             state: Bytes::copy_from_slice(state),
         };
-        let tx = TxEnv::builder()
-            .caller(CALLER)
-            .kind(TxKind::Call(HARNESS))
-            .data(call.abi_encode().into())
-            .gas_limit(HARNESS_GAS)
-            .gas_price(0)
-            .build_fill();
-        let outcome = self
-            .evm
-            .transact(tx)
-            .map_err(|e| Error::Evm(e.to_string()))?;
-        match outcome.result {
+        match call(&mut self.evm, HARNESS, call_data.abi_encode(), HARNESS_GAS)? {
             ExecutionResult::Success { output, .. } => {
                 let ret = StepHarness::nextCall::abi_decode_returns(output.data())
                     .map_err(|e| Error::Harness(format!("undecodable output: {e}")))?;

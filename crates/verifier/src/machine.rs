@@ -4,7 +4,7 @@
 
 use crate::{
     Error, Result,
-    evm::{CALLER, Evm, in_memory_evm},
+    evm::{self, CALLER, Evm, in_memory_evm},
 };
 use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
 use alloy_primitives::{Address, B256, Bytes, TxKind, address};
@@ -108,18 +108,7 @@ impl MachineProverEvm {
             state,
             proof: Bytes::copy_from_slice(proof),
         };
-        let tx = TxEnv::builder()
-            .caller(CALLER)
-            .kind(TxKind::Call(ENTRY))
-            .data(call.abi_encode().into())
-            .gas_limit(TX_GAS)
-            .gas_price(0)
-            .build_fill();
-        let outcome = self
-            .evm
-            .transact(tx)
-            .map_err(|e| Error::Evm(e.to_string()))?;
-        match outcome.result {
+        match evm::call(&mut self.evm, ENTRY, call.abi_encode(), TX_GAS)? {
             ExecutionResult::Success { output, gas, .. } => {
                 let ret = MachineProver::stepCall::abi_decode_returns(output.data())
                     .map_err(|e| Error::Harness(format!("undecodable prover output: {e}")))?;
