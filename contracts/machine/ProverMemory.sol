@@ -109,19 +109,24 @@ contract ProverMemory is IOneStepProver {
         return false;
     }
 
-    /// @dev The value a load pushes from its bytes (left-aligned in `chunk`, little-endian).
+    /// @dev The value a load pushes from its bytes (left-aligned in `chunk`, the rest zero,
+    /// little-endian).
     function _loadValue(bytes32 chunk, uint16 op) private pure returns (uint64 result) {
         (uint256 width, bool signed, bool wide) = _loadKind(op);
-        uint256 value = 0;
-        for (uint256 k; k < width; ++k) {
-            value |= uint256(MemoryProof.byteAt(chunk, k)) << (8 * k);
-        }
+        uint256 value = _reverse8(uint64(uint256(chunk) >> 192));
         if (signed && value >> (8 * width - 1) == 1) {
             // Sign-extend to 64 bits.
             value |= uint256(type(uint64).max) << (8 * width);
         }
         result = uint64(value);
         if (!wide) result = uint64(uint32(result));
+    }
+
+    /// @dev `x` with its 8 bytes in reverse order: little-endian to big-endian and back.
+    function _reverse8(uint64 x) private pure returns (uint64) {
+        x = ((x & 0x00ff00ff00ff00ff) << 8) | ((x >> 8) & 0x00ff00ff00ff00ff);
+        x = ((x & 0x0000ffff0000ffff) << 16) | ((x >> 16) & 0x0000ffff0000ffff);
+        return (x << 32) | (x >> 32);
     }
 
     /// @dev A store: pops the value and the address; writes the first leaf against the
@@ -134,20 +139,14 @@ contract ProverMemory is IOneStepProver {
             ProofReader.requireConsumed(proof, at);
             return true;
         }
-        uint256 first = ea / 32;
-        uint256 last = (ea + width - 1) / 32;
-        bytes32 root = next.memoryRoot;
-        for (uint256 index = first; index <= last; ++index) {
-            bytes32 leaf;
-            uint256 path;
-            (leaf, path, at) = MemoryProof.readLeaf(proof, at, root, index);
-            for (uint256 k; k < width; ++k) {
-                if ((ea + k) / 32 == index) leaf = MemoryProof.setByte(leaf, (ea + k) % 32, uint8(v[1] >> (8 * k)));
-            }
-            root = MemoryProof.writeLeaf(proof, path, leaf, index);
+        // The value's bytes in memory order (little-endian), left-aligned.
+        bytes32 bytes_ = bytes32(uint256(_reverse8(v[1])) << 192);
+        uint256 first = _min(width, 32 - ea % 32);
+        at = _scatter(next, proof, at, bytes_, ea, first);
+        if (first < width) {
+            at = _scatter(next, proof, at, bytes_ << (8 * first), ea + first, width - first);
         }
         ProofReader.requireConsumed(proof, at);
-        next.memoryRoot = root;
         next.valueStack = rest;
         next.pc += 1;
         return false;
@@ -272,7 +271,7 @@ contract ProverMemory is IOneStepProver {
     }
 
     /// @dev The `c` bytes of memory at `from` (one or two leaves, checked against `root`),
-    /// left-aligned.
+    /// left-aligned, the rest zero.
     function _gather(bytes calldata proof, uint256 at, bytes32 root, uint256 from, uint256 c)
         private
         pure
@@ -282,24 +281,20 @@ contract ProverMemory is IOneStepProver {
         bytes32 high = 0;
         (low, at) = MemoryProof.checkLeaf(proof, at, root, from / 32);
         if (!_oneLeaf(from, c)) (high, at) = MemoryProof.checkLeaf(proof, at, root, from / 32 + 1);
-        for (uint256 k; k < c; ++k) {
-            uint256 pos = from % 32 + k;
-            uint8 b = pos < 32 ? MemoryProof.byteAt(low, pos) : MemoryProof.byteAt(high, pos - 32);
-            chunk = MemoryProof.setByte(chunk, k, b);
-        }
+        chunk = MemoryProof.span(low, high, from % 32, c);
         next = at;
     }
 
-    /// @dev Writes the first `c` bytes of `chunk` at `to` (inside one leaf) into `next`'s memory.
+    /// @dev Writes the first `c` bytes of `chunk` at `to` (inside one leaf) into `next`'s memory;
+    /// returns the offset after the leaf's path.
     function _scatter(Core memory next, bytes calldata proof, uint256 at, bytes32 chunk, uint256 to, uint256 c)
         private
         pure
-        returns (uint256)
+        returns (uint256 end)
     {
-        (bytes32 leaf, uint256 path, uint256 end) = MemoryProof.readLeaf(proof, at, next.memoryRoot, to / 32);
-        leaf = MemoryProof.moveBytes(chunk, 0, leaf, to % 32, c);
-        next.memoryRoot = MemoryProof.writeLeaf(proof, path, leaf, to / 32);
-        return end;
+        (bytes32 leaf, uint256 path) = MemoryProof.readLeaf(proof, at);
+        bytes32 written = MemoryProof.moveBytes(chunk, 0, leaf, to % 32, c);
+        (next.memoryRoot, end) = MemoryProof.writeLeaf(proof, path, next.memoryRoot, to / 32, leaf, written);
     }
 
     /// @dev Steps `ecm.input_read` and `ecm.output` take over `n` bytes from two streams at

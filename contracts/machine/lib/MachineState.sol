@@ -55,37 +55,42 @@ library MachineState {
 
     /// @notice The core encoded at `at`, and the offset after it.
     function readCore(bytes calldata proof, uint256 at) internal pure returns (Core memory core, uint256 next) {
-        (core.valueStack, at) = ProofReader.readBytes32(proof, at);
-        (core.frameStack, at) = ProofReader.readBytes32(proof, at);
-        (core.localsRoot, at) = ProofReader.readBytes32(proof, at);
-        (core.globalsRoot, at) = ProofReader.readBytes32(proof, at);
-        (core.memoryRoot, at) = ProofReader.readBytes32(proof, at);
-        (core.moduleRoot, at) = ProofReader.readBytes32(proof, at);
-        (core.pc, at) = ProofReader.readU32(proof, at);
-        (core.pages, at) = ProofReader.readU32(proof, at);
-        (core.frameDepth, next) = ProofReader.readU32(proof, at);
+        next = ProofReader.skip(proof, at, CORE_BYTES);
+        assembly ("memory-safe") {
+            let p := add(proof.offset, at)
+            // Six words, then three u32 at bytes 192, 196 and 200.
+            for { let k := 0 } lt(k, 6) { k := add(k, 1) } {
+                mstore(add(core, mul(k, 0x20)), calldataload(add(p, mul(k, 0x20))))
+            }
+            mstore(add(core, 0xc0), shr(224, calldataload(add(p, 0xc0))))
+            mstore(add(core, 0xe0), shr(224, calldataload(add(p, 0xc4))))
+            mstore(add(core, 0x100), shr(224, calldataload(add(p, 0xc8))))
+        }
     }
 
     /// @notice `keccak(core)` over its 204-byte encoding.
-    function hashCore(Core memory core) internal pure returns (bytes32) {
-        return keccak256(
-            abi.encodePacked(
-                core.valueStack,
-                core.frameStack,
-                core.localsRoot,
-                core.globalsRoot,
-                core.memoryRoot,
-                core.moduleRoot,
-                core.pc,
-                core.pages,
-                core.frameDepth
-            )
-        );
+    function hashCore(Core memory core) internal pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            // Encoded in free memory, which is left as it was: nothing is allocated.
+            let p := mload(0x40)
+            for { let k := 0 } lt(k, 6) { k := add(k, 1) } {
+                mstore(add(p, mul(k, 0x20)), mload(add(core, mul(k, 0x20))))
+            }
+            mstore(add(p, 0xc0), shl(224, mload(add(core, 0xc0))))
+            mstore(add(p, 0xc4), shl(224, mload(add(core, 0xe0))))
+            mstore(add(p, 0xc8), shl(224, mload(add(core, 0x100))))
+            h := keccak256(p, CORE_BYTES)
+        }
     }
 
     /// @notice The machine hash `H = keccak(keccak(core) || ioHash)`.
-    function hashMachine(Core memory core, bytes32 ioHash) internal pure returns (bytes32) {
-        return keccak256(abi.encodePacked(hashCore(core), ioHash));
+    function hashMachine(Core memory core, bytes32 ioHash) internal pure returns (bytes32 h) {
+        bytes32 coreHash = hashCore(core);
+        assembly ("memory-safe") {
+            mstore(0x00, coreHash)
+            mstore(0x20, ioHash)
+            h := keccak256(0x00, 0x40)
+        }
     }
 
     /// @notice The value stack after pushing `value`.

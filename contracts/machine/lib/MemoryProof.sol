@@ -33,19 +33,6 @@ library MemoryProof {
     /// @notice The revealed I/O preimage does not hash to the state's I/O hash.
     error IoPreimageMismatch(bytes32 expected, bytes32 proven);
 
-    /// @notice Reads memory leaf `index` and its path at `at`, checked against `root`; returns
-    /// the leaf, where its path starts (to write it back) and the offset after the path.
-    function readLeaf(bytes calldata proof, uint256 at, bytes32 root, uint256 index)
-        internal
-        pure
-        returns (bytes32 leaf, uint256 path, uint256 next)
-    {
-        (leaf, path) = ProofReader.readBytes32(proof, at);
-        bytes32 proven;
-        (proven, next) = MerklePath.root(proof, path, leaf, index, MEMORY_DEPTH);
-        if (proven != root) revert MemoryMismatch(root, proven);
-    }
-
     /// @notice Reads memory leaf `index` and its path at `at`, checked against `root`, to read
     /// only; returns the leaf and the offset after its path.
     function checkLeaf(bytes calldata proof, uint256 at, bytes32 root, uint256 index)
@@ -53,19 +40,32 @@ library MemoryProof {
         pure
         returns (bytes32 leaf, uint256 next)
     {
-        uint256 path;
-        (leaf, path, next) = readLeaf(proof, at, root, index);
-        // Where the path starts matters only to a write.
-        delete path;
+        (leaf, at) = ProofReader.readBytes32(proof, at);
+        bytes32 proven;
+        (proven, next) = MerklePath.root(proof, at, leaf, index, MEMORY_DEPTH);
+        if (proven != root) revert MemoryMismatch(root, proven);
     }
 
-    /// @notice The memory root with leaf `index` replaced by `leaf`, over the path at `path`.
-    function writeLeaf(bytes calldata proof, uint256 path, bytes32 leaf, uint256 index)
-        internal
-        pure
-        returns (bytes32 root)
-    {
-        (root,) = MerklePath.root(proof, path, leaf, index, MEMORY_DEPTH);
+    /// @notice Reads the memory leaf at `at` to change it: the leaf and where its path starts,
+    /// for `writeLeaf`, which checks it.
+    function readLeaf(bytes calldata proof, uint256 at) internal pure returns (bytes32 leaf, uint256 path) {
+        (leaf, path) = ProofReader.readBytes32(proof, at);
+    }
+
+    /// @notice The memory root with leaf `index` changed from `oldLeaf` to `newLeaf`, over the
+    /// path at `path`, after checking that `oldLeaf` there reaches `root`; and the offset after
+    /// the path.
+    function writeLeaf(
+        bytes calldata proof,
+        uint256 path,
+        bytes32 root,
+        uint256 index,
+        bytes32 oldLeaf,
+        bytes32 newLeaf
+    ) internal pure returns (bytes32 newRoot, uint256 next) {
+        bytes32 proven;
+        (proven, newRoot, next) = MerklePath.update(proof, path, oldLeaf, newLeaf, index, MEMORY_DEPTH);
+        if (proven != root) revert MemoryMismatch(root, proven);
     }
 
     /// @notice Reads input leaf `index` and its path at `at`, checked against `inputRoot`.
@@ -100,26 +100,29 @@ library MemoryProof {
         return keccak256(abi.encodePacked(io.inputRoot, io.inputLen, io.outAcc, io.outBuf, io.outLen));
     }
 
-    /// @notice Byte `j` of `word`.
-    function byteAt(bytes32 word, uint256 j) internal pure returns (uint8) {
-        return uint8(uint256(word) >> (248 - 8 * j));
-    }
-
-    /// @notice `word` with byte `j` replaced by `b`.
-    function setByte(bytes32 word, uint256 j, uint8 b) internal pure returns (bytes32) {
-        uint256 shift = 248 - 8 * j;
-        return bytes32((uint256(word) & ~(uint256(0xff) << shift)) | (uint256(b) << shift));
-    }
-
-    /// @notice `n` bytes of `word` from byte `from`, moved to start at byte `to` of `into`.
+    /// @notice `n` bytes of `word` from byte `from`, moved to start at byte `to` of `into`
+    /// (`from + n <= 32`, `to + n <= 32`).
     function moveBytes(bytes32 word, uint256 from, bytes32 into, uint256 to, uint256 n)
         internal
         pure
-        returns (bytes32)
+        returns (bytes32 result)
     {
-        for (uint256 k; k < n; ++k) {
-            into = setByte(into, to + k, byteAt(word, from + k));
+        assembly ("memory-safe") {
+            // The n bytes from `to` on: ones, shifted right past the first `to` bytes. `shl`
+            // by 256 (n = 0) is zero, as wanted.
+            let mask := shr(mul(8, to), not(shr(mul(8, n), not(0))))
+            let moved := shr(mul(8, to), shl(mul(8, from), word))
+            result := or(and(into, not(mask)), and(moved, mask))
         }
-        return into;
+    }
+
+    /// @notice `c` bytes (`c <= 32`) of the 64 bytes `low || high` from byte `from` (< 32),
+    /// left-aligned: a span of memory that may cross into the next leaf.
+    function span(bytes32 low, bytes32 high, uint256 from, uint256 c) internal pure returns (bytes32 chunk) {
+        assembly ("memory-safe") {
+            // `shr` by 256 (from = 0) is zero, as wanted.
+            chunk := or(shl(mul(8, from), low), shr(sub(256, mul(8, from)), high))
+            chunk := and(chunk, not(shr(mul(8, c), not(0))))
+        }
     }
 }

@@ -47,6 +47,13 @@ library ProofReader {
         next = at + 4;
     }
 
+    /// @notice The offset `n` bytes past `at`, after checking the proof holds them: for a caller
+    /// that reads them itself.
+    function skip(bytes calldata proof, uint256 at, uint256 n) internal pure returns (uint256 next) {
+        _need(proof, at, n);
+        next = at + n;
+    }
+
     /// @notice Reverts unless the proof was read to its last byte.
     function requireConsumed(bytes calldata proof, uint256 at) internal pure {
         if (at != proof.length) revert ProofTooLong(at, proof.length);

@@ -45,6 +45,20 @@ pub(crate) fn call(
     Ok(outcome.result)
 }
 
+/// A call's intrinsic gas at [`SPEC`]: 21,000 and its calldata (4 gas a zero byte, 16 any
+/// other), as a chain charges before executing it.
+pub(crate) fn intrinsic_gas(data: &[u8]) -> u64 {
+    let zeros = data.iter().filter(|&&b| b == 0).count() as u64;
+    21_000 + 4 * zeros + 16 * (data.len() as u64 - zeros)
+}
+
+/// A call's EIP-7623 floor at [`SPEC`]: 21,000 and 10 gas per calldata token (a zero byte is
+/// one token, any other four). A transaction pays the larger of this and its standard gas.
+pub(crate) fn floor_gas(data: &[u8]) -> u64 {
+    let zeros = data.iter().filter(|&&b| b == 0).count() as u64;
+    21_000 + 10 * (zeros + 4 * (data.len() as u64 - zeros))
+}
+
 /// An in-memory EVM over `db` at [`SPEC`], with no block gas limit.
 pub(crate) fn in_memory_evm(db: Db) -> Evm {
     Context::new(db, SPEC)

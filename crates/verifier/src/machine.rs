@@ -33,8 +33,14 @@ pub struct ProvenStep {
     pub next: Vec<u8>,
     /// Whether `next` is final.
     pub final_: bool,
-    /// The whole transaction's gas (21,000, calldata and execution).
+    /// The whole transaction's gas: 21,000, calldata and execution, or the EIP-7623 calldata
+    /// floor if that is more.
     pub gas_used: u64,
+    /// The gas the call executed: the whole transaction's standard gas less 21,000 and the
+    /// calldata's.
+    pub execution_gas: u64,
+    /// The transaction's calldata: the `step` call, its proof ABI-encoded.
+    pub calldata_bytes: usize,
 }
 
 /// Why the prover refused a proof: the decoded custom error, by name and values.
@@ -64,6 +70,9 @@ impl MachineProverEvm {
             db.insert_account_info(at, AccountInfo::from_bytecode(Bytecode::new_raw(code)));
         }
         let mut evm = in_memory_evm(db);
+        // Run without the EIP-7623 floor so that a result's gas is the execution's own;
+        // `step` applies the floor itself (see `ProvenStep::gas_used`).
+        evm.ctx.cfg.disable_eip7623 = true;
         // The entry's prover addresses are immutables: run its constructor, keep the runtime
         // code it returns.
         let mut init = MachineProver::BYTECODE.to_vec();
@@ -108,14 +117,20 @@ impl MachineProverEvm {
             state,
             proof: Bytes::copy_from_slice(proof),
         };
-        match evm::call(&mut self.evm, ENTRY, call.abi_encode(), TX_GAS)? {
+        let data = call.abi_encode();
+        let calldata_bytes = data.len();
+        let intrinsic = evm::intrinsic_gas(&data);
+        let floor = evm::floor_gas(&data);
+        match evm::call(&mut self.evm, ENTRY, data, TX_GAS)? {
             ExecutionResult::Success { output, gas, .. } => {
                 let ret = MachineProver::stepCall::abi_decode_returns(output.data())
                     .map_err(|e| Error::Harness(format!("undecodable prover output: {e}")))?;
                 Ok(Ok(ProvenStep {
                     next: ret.next.to_vec(),
                     final_: ret.final_,
-                    gas_used: gas.tx_gas_used(),
+                    gas_used: gas.total_gas_spent().max(floor),
+                    execution_gas: gas.total_gas_spent() - intrinsic,
+                    calldata_bytes,
                 }))
             }
             ExecutionResult::Revert { output, .. } => Ok(Err(ProofRejected(decode_error(&output)))),
