@@ -5,26 +5,26 @@ import {IMachineProver, IOneStepProver} from "./IMachineProver.sol";
 import {Core, Instruction, MachineState, Outcome} from "./lib/MachineState.sol";
 import {MerklePath} from "./lib/MerklePath.sol";
 import {ProofReader} from "./lib/ProofReader.sol";
+import {ProverControl} from "./ProverControl.sol";
+import {ProverMath} from "./ProverMath.sol";
 
 /// @title MachineProver
 /// @notice The entry of the one-step prover: checks the revealed core against the state hash,
-/// fetches the instruction at `pc` from the code tree, dispatches it to the prover of its
+/// fetches the instruction at `pc` from the code tree, executes it with the prover of its
 /// class, and hashes the result. It holds no state and decides nothing: the Broker does.
 /// @dev Opcode ranges: 0x00-0x1f control, 0x20-0x3f memory and I/O, 0x40-0x8f math
 /// (`crates/machine/src/inst.rs`). An opcode no class knows traps, as the all-zero leaf past
-/// the end of the code does.
+/// the end of the code does. Control and math, most of all steps, are libraries linked into
+/// this contract, so they cost no call; memory and I/O, the largest, is a contract of its own
+/// (a STATICCALL to a cold address, about 5k gas with the ABI round trip).
 contract MachineProver is IMachineProver {
     /// @notice The deepest code tree: 2^20 instructions, two to a leaf.
     uint32 public constant MAX_CODE_DEPTH = 19;
 
-    IOneStepProver public immutable control;
     IOneStepProver public immutable memory_;
-    IOneStepProver public immutable math;
 
-    constructor(IOneStepProver control_, IOneStepProver memoryProver, IOneStepProver math_) {
-        control = control_;
+    constructor(IOneStepProver memoryProver) {
         memory_ = memoryProver;
-        math = math_;
     }
 
     /// @inheritdoc IMachineProver
@@ -42,11 +42,11 @@ contract MachineProver is IMachineProver {
         Outcome outcome = Outcome.Trapped;
         bytes memory result = "";
         if (inst.op < 0x20) {
-            (core, ioHash, outcome, result) = control.execute(core, ioHash, inst, proof[at:]);
+            (core, ioHash, outcome, result) = ProverControl.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x40) {
             (core, ioHash, outcome, result) = memory_.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x90) {
-            (core, ioHash, outcome, result) = math.execute(core, ioHash, inst, proof[at:]);
+            (core, ioHash, outcome, result) = ProverMath.execute(core, ioHash, inst, proof[at:]);
         } else {
             ProofReader.requireConsumed(proof, at);
         }

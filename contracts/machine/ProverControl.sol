@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IMachineProver, IOneStepProver} from "./IMachineProver.sol";
+import {IMachineProver} from "./IMachineProver.sol";
 import {Core, Instruction, MachineState, Outcome} from "./lib/MachineState.sol";
 import {MerklePath} from "./lib/MerklePath.sol";
 import {ProofReader} from "./lib/ProofReader.sol";
@@ -11,7 +11,7 @@ import {ProofReader} from "./lib/ProofReader.sol";
 /// `local.get/set/tee`, `global.get/set`, `br`, `br_if`, `jump_if_zero`, `br_table`, `call`,
 /// `call_indirect`, `return` and `halt`. An opcode the machine does not define traps.
 /// @dev Semantics are `crates/machine/src/machine.rs`'s, proof layouts `proof.rs`'s.
-contract ProverControl is IOneStepProver {
+library ProverControl {
     uint16 internal constant TRAP = 0x00;
     uint16 internal constant CONST = 0x01;
     uint16 internal constant DROP = 0x02;
@@ -32,9 +32,11 @@ contract ProverControl is IOneStepProver {
     /// @dev Nested calls the machine allows (`limits::MAX_FRAMES`); one more traps.
     uint32 internal constant MAX_FRAMES = 1 << 16;
 
-    /// @inheritdoc IOneStepProver
-    function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
-        external
+    /// @notice Executes `inst` on `core` (changed in place and returned) and `ioHash`, reading
+    /// what it needs from `proof`, the instruction's part of the step proof, which it must
+    /// consume exactly; returns the outcome and, when halted, the final state.
+    function execute(Core memory core, bytes32 ioHash, Instruction memory inst, bytes calldata proof)
+        internal
         pure
         returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory result)
     {
@@ -63,7 +65,7 @@ contract ProverControl is IOneStepProver {
     }
 
     /// @dev `const`, `drop`, `select`.
-    function _stack(Core memory next, Instruction calldata inst, bytes calldata proof) private pure {
+    function _stack(Core memory next, Instruction memory inst, bytes calldata proof) private pure {
         uint256 at = 0;
         if (inst.op == CONST) {
             next.valueStack = MachineState.push(next.valueStack, inst.b);
@@ -82,7 +84,7 @@ contract ProverControl is IOneStepProver {
     /// `a % 4` of leaf `a / 4` in the running frame's locals tree or the globals tree, of depth
     /// `aux`. A get reveals the leaf and its path; a set or tee pops (tee pushes back) the
     /// value, then the same. An index past the tree traps: returns true.
-    function _variable(Core memory next, Instruction calldata inst, bytes calldata proof)
+    function _variable(Core memory next, Instruction memory inst, bytes calldata proof)
         private
         pure
         returns (bool trapped)
@@ -109,7 +111,7 @@ contract ProverControl is IOneStepProver {
 
     /// @dev Reads the variable's leaf and path at `at`, checks them against `root` and that
     /// they end the proof; returns the leaf and where its path starts.
-    function _readVariable(bytes calldata proof, uint256 at, bytes32 root, Instruction calldata inst)
+    function _readVariable(bytes calldata proof, uint256 at, bytes32 root, Instruction memory inst)
         private
         pure
         returns (bytes32 leaf, uint256 path)
@@ -122,7 +124,7 @@ contract ProverControl is IOneStepProver {
 
     /// @dev The root after writing `value` into the variable's lane of `leaf`, over the same
     /// path (at `path`, already checked).
-    function _write(bytes calldata proof, uint256 path, bytes32 leaf, uint64 value, Instruction calldata inst)
+    function _write(bytes calldata proof, uint256 path, bytes32 leaf, uint64 value, Instruction memory inst)
         private
         pure
         returns (bytes32 root)
@@ -142,13 +144,13 @@ contract ProverControl is IOneStepProver {
 
     /// @dev Values a branch or return unwinds: the `aux` it keeps and the `b` below them it
     /// drops, when it drops any (otherwise the stack stays as it is and nothing is revealed).
-    function _unwound(Instruction calldata inst) private pure returns (uint256) {
+    function _unwound(Instruction memory inst) private pure returns (uint256) {
         return inst.b == 0 ? 0 : uint256(inst.aux) + inst.b;
     }
 
     /// @dev `br`, `br_if`, `jump_if_zero`, `br_table`. The condition or index is on top of
     /// the unwound values.
-    function _branch(Core memory next, Instruction calldata inst, bytes calldata proof) private pure {
+    function _branch(Core memory next, Instruction memory inst, bytes calldata proof) private pure {
         uint16 op = inst.op;
         uint256 unwound = op == BR || op == BR_IF ? _unwound(inst) : 0;
         uint256 condition = op == BR ? 0 : 1;
@@ -183,7 +185,7 @@ contract ProverControl is IOneStepProver {
     /// of them), pushes a frame record `(pc + 1, localsRoot)`, and enters the callee with the
     /// parameters as its first locals, the rest zero. Traps: a `call_indirect` index past the
     /// table, an empty slot or another type, and a call past `MAX_FRAMES`.
-    function _call(Core memory next, Instruction calldata inst, bytes calldata proof) private pure returns (bool) {
+    function _call(Core memory next, Instruction memory inst, bytes calldata proof) private pure returns (bool) {
         uint256 params = inst.aux;
         bool indirect = inst.op == CALL_INDIRECT;
         (uint64[] memory v, bytes32 rest, uint256 at) =
@@ -289,7 +291,7 @@ contract ProverControl is IOneStepProver {
 
     /// @dev `return`: unwinds, then pops the frame record and resumes the caller with its
     /// locals. Outside a call it traps.
-    function _return(Core memory next, Instruction calldata inst, bytes calldata proof) private pure returns (bool) {
+    function _return(Core memory next, Instruction memory inst, bytes calldata proof) private pure returns (bool) {
         uint256 unwound = _unwound(inst);
         (uint64[] memory v, bytes32 rest, uint256 at) = MachineState.pop(next.valueStack, unwound, proof, 0);
         if (next.frameDepth == 0) {
@@ -317,7 +319,7 @@ contract ProverControl is IOneStepProver {
     /// @dev `halt`: pops the exit code, reveals the input commitment and the whole output,
     /// checks them against the I/O hash, and returns the final state `exit code u32 LE ||
     /// output`.
-    function _halt(Core calldata core, bytes32 ioHash, bytes calldata proof) private pure returns (bytes memory) {
+    function _halt(Core memory core, bytes32 ioHash, bytes calldata proof) private pure returns (bytes memory) {
         // The rest of the stack does not matter once the program has halted.
         (uint64[] memory v, bytes32 rest, uint256 at) = MachineState.pop(core.valueStack, 1, proof, 0);
         rest;

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IOneStepProver} from "./IMachineProver.sol";
 import {Core, Instruction, MachineState, Outcome} from "./lib/MachineState.sol";
 import {ProofReader} from "./lib/ProofReader.sol";
 
@@ -11,10 +10,12 @@ import {ProofReader} from "./lib/ProofReader.sol";
 /// `INT_MIN / -1`. Values are untyped u64; an i32 operand is the low 32 bits of its value and
 /// an i32 result is zero-extended, exactly as `crates/machine/src/machine.rs` computes them.
 /// An opcode of this range the machine does not define traps.
-contract ProverMath is IOneStepProver {
-    /// @inheritdoc IOneStepProver
-    function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
-        external
+library ProverMath {
+    /// @notice Executes `inst` on `core` (changed in place and returned) and `ioHash`, reading
+    /// what it needs from `proof`, the instruction's part of the step proof, which it must
+    /// consume exactly; returns the outcome and, when halted, the final state.
+    function execute(Core memory core, bytes32 ioHash, Instruction memory inst, bytes calldata proof)
+        internal
         pure
         returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory finalState)
     {

@@ -8,7 +8,7 @@ use crate::{
 };
 use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
 use alloy_primitives::{Address, B256, Bytes, TxKind, address};
-use ecm_bindings::{MachineProver, ProverControl, ProverMath, ProverMemory};
+use ecm_bindings::{MachineProver, ProverMemory};
 use revm::{
     ExecuteEvm,
     context::{
@@ -20,8 +20,6 @@ use revm::{
 };
 
 const ENTRY: Address = address!("0x000000000000000000000000000000000000ec10");
-const CONTROL: Address = address!("0x000000000000000000000000000000000000ec11");
-const MATH: Address = address!("0x000000000000000000000000000000000000ec12");
 const MEMORY: Address = address!("0x000000000000000000000000000000000000ec13");
 /// Gas for a proof transaction: far above any step's need.
 const TX_GAS: u64 = 10_000_000;
@@ -47,7 +45,8 @@ pub struct ProvenStep {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProofRejected(pub String);
 
-/// The entry prover and the provers it dispatches to, deployed in an in-memory revm.
+/// The entry prover (control and math linked in) and the memory prover it calls, deployed in
+/// an in-memory revm.
 pub struct MachineProverEvm {
     evm: Evm,
 }
@@ -62,13 +61,10 @@ impl MachineProverEvm {
     /// Deploys the provers.
     pub fn new() -> Result<Self> {
         let mut db = CacheDB::new(EmptyDB::new());
-        for (at, code) in [
-            (CONTROL, ProverControl::DEPLOYED_BYTECODE.clone()),
-            (MATH, ProverMath::DEPLOYED_BYTECODE.clone()),
-            (MEMORY, ProverMemory::DEPLOYED_BYTECODE.clone()),
-        ] {
-            db.insert_account_info(at, AccountInfo::from_bytecode(Bytecode::new_raw(code)));
-        }
+        db.insert_account_info(
+            MEMORY,
+            AccountInfo::from_bytecode(Bytecode::new_raw(ProverMemory::DEPLOYED_BYTECODE.clone())),
+        );
         let mut evm = in_memory_evm(db);
         // Run without the EIP-7623 floor so that a result's gas is the execution's own;
         // `step` applies the floor itself (see `ProvenStep::gas_used`).
@@ -78,9 +74,7 @@ impl MachineProverEvm {
         let mut init = MachineProver::BYTECODE.to_vec();
         init.extend(
             MachineProver::constructorCall {
-                control_: CONTROL,
                 memoryProver: MEMORY,
-                math_: MATH,
             }
             .abi_encode(),
         );
@@ -144,12 +138,6 @@ impl MachineProverEvm {
 /// The name and values of a prover's custom error, from any of the contracts.
 fn decode_error(data: &[u8]) -> String {
     if let Ok(e) = MachineProver::MachineProverErrors::abi_decode(data) {
-        return format!("{e:?}");
-    }
-    if let Ok(e) = ProverMath::ProverMathErrors::abi_decode(data) {
-        return format!("{e:?}");
-    }
-    if let Ok(e) = ProverControl::ProverControlErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     if let Ok(e) = ProverMemory::ProverMemoryErrors::abi_decode(data) {
