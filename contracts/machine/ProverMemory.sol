@@ -248,17 +248,23 @@ contract ProverMemory is IOneStepProver {
 
     /// @dev This step of a copy or fill over `v = (dst, src or value, n)`, n > 0: where it
     /// writes, where it reads (a copy's), and how many bytes. A chunk that does not end the
-    /// operation stops at the next destination leaf boundary, or for a backward copy
-    /// (`dst > src`) starts at the last one.
+    /// operation is cut at the next leaf boundary of the destination (and of a copy's source),
+    /// or for a backward copy (`dst > src`) at the last ones, counted from the end.
     function _plan(uint16 op, uint64[] memory v) private pure returns (uint256[3] memory plan) {
         uint256 dst = uint32(v[0]);
         uint256 src = uint32(v[1]);
         uint256 n = uint32(v[2]);
-        if (_oneLeaf(dst, n)) return [dst, src, n];
-        if (op != MEMORY_COPY || dst <= src) return [dst, src, _min(n, 32 - dst % 32)];
-        uint256 tail = (dst + n) % 32;
-        uint256 c = _min(n, tail == 0 ? 32 : tail);
+        if (op != MEMORY_COPY) return [dst, src, _oneLeaf(dst, n) ? n : _min(n, 32 - dst % 32)];
+        if (_lastChunk(dst, src, n)) return [dst, src, n];
+        if (dst <= src) return [dst, src, _min(n, _min(32 - dst % 32, 32 - src % 32))];
+        uint256 c = _min(n, _min(_tail(dst + n), _tail(src + n)));
         return [dst + n - c, src + n - c, c];
+    }
+
+    /// @dev Bytes of the leaf a stream ending at `end` ends in: 32 at a leaf boundary.
+    function _tail(uint256 end) private pure returns (uint256) {
+        uint256 r = end % 32;
+        return r == 0 ? 32 : r;
     }
 
     /// @dev The operands after a chunk of `c` bytes that does not end the operation: a forward

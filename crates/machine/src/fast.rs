@@ -11,7 +11,7 @@
 //! | `br_table` | `BR_TABLE`, then a `BR` | 2 |
 //! | `else` | the then-branch's closing `BR` | 1 |
 //! | `drop`, `unreachable` | `DROP`, `TRAP` | 1 (wasmtime's default is 0) |
-//! | `memory.copy`, `memory.fill` of n bytes | one step per destination leaf touched | 1 + n |
+//! | `memory.copy`, `memory.fill` of n bytes | one step per chunk (cut at each leaf touched) | 1 + n |
 //! | `call` to a primitive | `INPUT_READ`/`OUTPUT` chunks, or 1 | 2 + the chunks, charged by the host function |
 //! | everything else | one instruction | 1 |
 //!

@@ -2,9 +2,9 @@
 //! wasmtime and wasmi host functions and (later) the on-chain prover must share byte for byte.
 //!
 //! A restartable instruction moves at most one leaf's worth of bytes per step, cut wherever a
-//! 32-byte leaf it touches begins, so a step's proof needs one leaf per tree it touches (two
-//! source leaves for `memory.copy`). With `n` bytes to move it takes as many steps as chunks,
-//! and one step when `n` is 0 (the bounds check).
+//! 32-byte leaf it touches begins, so a step's proof needs one leaf per stream it touches
+//! (`memory.copy`: the source leaf and the destination leaf). With `n` bytes to move it takes
+//! as many steps as chunks, and one step when `n` is 0 (the bounds check).
 
 use crate::{
     limits::{INPUT_DEPTH, LEAF_BYTES, MAX_INPUT_BYTES, MAX_OUTPUT_BYTES},
@@ -28,7 +28,7 @@ pub fn chunk(len: u64, starts: &[u64]) -> u64 {
 }
 
 /// Steps of a restartable instruction moving `len` bytes cut at the leaf boundaries of one
-/// stream starting at `a` (`memory.copy` and `memory.fill` cut only at the destination).
+/// stream starting at `a` (`memory.fill`, which reads nothing).
 pub fn steps_one(a: u64, len: u64) -> u64 {
     if len == 0 {
         1
@@ -38,7 +38,8 @@ pub fn steps_one(a: u64, len: u64) -> u64 {
 }
 
 /// Steps of a restartable instruction cut at the boundaries of two streams starting at `a` and
-/// `b` (`ecm.input_read`: memory and input; `ecm.output`: memory and output).
+/// `b` (`memory.copy`: destination and source; `ecm.input_read`: memory and input;
+/// `ecm.output`: memory and output). A backward copy cuts at the same places, from the end.
 pub fn steps_two(a: u64, b: u64, len: u64) -> u64 {
     if len == 0 {
         return 1;
@@ -50,6 +51,17 @@ pub fn steps_two(a: u64, b: u64, len: u64) -> u64 {
     } else {
         1 + ca + cb
     }
+}
+
+/// Bytes the next chunk of a backward `memory.copy` (`dst > src`) moves: its last `len` bytes
+/// cut at the leaf boundaries of both streams, counted from their ends.
+pub fn chunk_from_end(len: u64, ends: &[u64]) -> u64 {
+    ends.iter()
+        .map(|e| match e % LEAF {
+            0 => LEAF,
+            r => r,
+        })
+        .fold(len, u64::min)
 }
 
 /// The input tree: the input in 32-byte leaves, zero-padded, 8 levels.
@@ -196,13 +208,31 @@ mod tests {
         steps
     }
 
+    /// Steps of a backward copy, walking its chunks from the end.
+    fn walk_from_end(mut ends: Vec<u64>, mut len: u64) -> u64 {
+        if len == 0 {
+            return 1;
+        }
+        let mut steps = 0;
+        while len > 0 {
+            let c = chunk_from_end(len, &ends);
+            assert!((1..=32).contains(&c));
+            ends.iter_mut().for_each(|e| *e -= c);
+            len -= c;
+            steps += 1;
+        }
+        steps
+    }
+
     proptest! {
         #[test]
         fn closed_forms_count_the_chunks(a in 0u64..200, b in 0u64..200, len in 0u64..300) {
             prop_assert_eq!(steps_one(a, len), walk(vec![a], len));
             prop_assert_eq!(steps_two(a, b, len), walk(vec![a, b], len));
+            prop_assert_eq!(steps_two(a, b, len), walk_from_end(vec![a + len, b + len], len));
             // fuel charges 1 + len for a bulk operation: never fewer than its steps.
             prop_assert!(steps_one(a, len) <= 1 + len);
+            prop_assert!(steps_two(a, b, len) <= 1 + len);
         }
 
         #[test]

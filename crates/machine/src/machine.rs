@@ -1001,7 +1001,7 @@ fn restartable(
             if !memory.contains(dst, n) || !memory.contains(src, n) {
                 return Err(Trap::MemoryOutOfBounds);
             }
-            io::steps_one(dst, n)
+            io::steps_two(dst, src, n)
         }
         Op::MemoryFill => {
             let (dst, n) = (arg(3), arg(1));
@@ -1074,17 +1074,13 @@ fn bulk_chunks(
             Op::MemoryCopy => {
                 let (dst, src, n) = (stack[len - 3], stack[len - 2], stack[len - 1]);
                 if dst <= src {
-                    let c = io::chunk(n, &[dst]);
+                    let c = io::chunk(n, &[dst, src]);
                     memory.copy_within(dst, src, c);
                     stack[len - 3] = dst + c;
                     stack[len - 2] = src + c;
                     stack[len - 1] = n - c;
                 } else {
-                    let end = dst + n;
-                    let c = n.min(match end % 32 {
-                        0 => 32,
-                        r => r,
-                    });
+                    let c = io::chunk_from_end(n, &[dst + n, src + n]);
                     memory.copy_within(dst + n - c, src + n - c, c);
                     stack[len - 1] = n - c;
                 }

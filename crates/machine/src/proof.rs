@@ -338,15 +338,12 @@ impl Machine {
                 if dst + n > mem_len || src + n > mem_len || n == 0 {
                     return None;
                 }
-                let (to, from, c) = if io::steps_one(dst, n) == 1 {
+                let (to, from, c) = if io::steps_two(dst, src, n) == 1 {
                     (dst, src, n)
                 } else if dst <= src {
-                    (dst, src, io::chunk(n, &[dst]))
+                    (dst, src, io::chunk(n, &[dst, src]))
                 } else {
-                    let c = n.min(match (dst + n) % LEAF {
-                        0 => LEAF,
-                        r => r,
-                    });
+                    let c = io::chunk_from_end(n, &[dst + n, src + n]);
                     (dst + n - c, src + n - c, c)
                 };
                 let bytes = memory[from as usize..(from + c) as usize].to_vec();
