@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Core, Instruction, Outcome} from "./lib/MachineState.sol";
-
 /// @title IMachineProver
 /// @notice Executes ONE instruction of ecm's WASM machine from the state hash before it and a
 /// proof, and returns the trace's next state. Pure: no storage, no environment; a proof that
@@ -43,20 +41,4 @@ interface IMachineProver {
     /// @return next `H` of the next state if it runs, or the final state (empty after a trap).
     /// @return final_ Whether `next` is final.
     function step(bytes32 state, bytes calldata proof) external view returns (bytes memory next, bool final_);
-}
-
-/// @title IOneStepProver
-/// @notice One class of instructions (control, memory, math), called by the entry prover with
-/// the core it checked and the instruction it fetched.
-interface IOneStepProver {
-    /// @notice Executes `inst` on `core` and `ioHash`, reading what it needs from `proof` (the
-    /// instruction's part of the step proof, which it must consume exactly).
-    /// @return next The core after the step (meaningful when running).
-    /// @return nextIoHash The I/O hash after the step (meaningful when running).
-    /// @return outcome Running, trapped or halted.
-    /// @return result The final state when halted (`exit code u32 LE || output`), else empty.
-    function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
-        external
-        pure
-        returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory result);
 }

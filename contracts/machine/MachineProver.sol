@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IMachineProver, IOneStepProver} from "./IMachineProver.sol";
+import {IMachineProver} from "./IMachineProver.sol";
 import {Core, Instruction, MachineState, Outcome} from "./lib/MachineState.sol";
 import {MerklePath} from "./lib/MerklePath.sol";
 import {ProofReader} from "./lib/ProofReader.sol";
 import {ProverControl} from "./ProverControl.sol";
 import {ProverMath} from "./ProverMath.sol";
+import {ProverMemory} from "./ProverMemory.sol";
 
 /// @title MachineProver
 /// @notice The entry of the one-step prover: checks the revealed core against the state hash,
@@ -14,21 +15,15 @@ import {ProverMath} from "./ProverMath.sol";
 /// class, and hashes the result. It holds no state and decides nothing: the Broker does.
 /// @dev Opcode ranges: 0x00-0x1f control, 0x20-0x3f memory and I/O, 0x40-0x8f math
 /// (`crates/machine/src/inst.rs`). An opcode no class knows traps, as the all-zero leaf past
-/// the end of the code does. Control and math, most of all steps, are libraries linked into
-/// this contract, so they cost no call; memory and I/O, the largest, is a contract of its own
-/// (a STATICCALL to a cold address, about 5k gas with the ABI round trip).
+/// the end of the code does. The three classes are libraries linked into this one contract:
+/// a call to a prover of its own would cost every step about 5-6k gas (a cold STATICCALL and
+/// the core's ABI round trip), and all three fit under the code size limit together.
 contract MachineProver is IMachineProver {
     /// @notice The deepest code tree: 2^20 instructions, two to a leaf.
     uint32 public constant MAX_CODE_DEPTH = 19;
 
-    IOneStepProver public immutable memory_;
-
-    constructor(IOneStepProver memoryProver) {
-        memory_ = memoryProver;
-    }
-
     /// @inheritdoc IMachineProver
-    function step(bytes32 state, bytes calldata proof) external view returns (bytes memory next, bool final_) {
+    function step(bytes32 state, bytes calldata proof) external pure returns (bytes memory next, bool final_) {
         (Core memory core, uint256 at) = MachineState.readCore(proof, 0);
         bytes32 ioHash;
         (ioHash, at) = ProofReader.readBytes32(proof, at);
@@ -44,7 +39,7 @@ contract MachineProver is IMachineProver {
         if (inst.op < 0x20) {
             (core, ioHash, outcome, result) = ProverControl.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x40) {
-            (core, ioHash, outcome, result) = memory_.execute(core, ioHash, inst, proof[at:]);
+            (core, ioHash, outcome, result) = ProverMemory.execute(core, ioHash, inst, proof[at:]);
         } else if (inst.op < 0x90) {
             (core, ioHash, outcome, result) = ProverMath.execute(core, ioHash, inst, proof[at:]);
         } else {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IOneStepProver} from "./IMachineProver.sol";
 import {Core, Instruction, MachineState, Outcome} from "./lib/MachineState.sol";
 import {Io, MemoryProof} from "./lib/MemoryProof.sol";
 import {ProofReader} from "./lib/ProofReader.sol";
@@ -12,7 +11,7 @@ import {ProofReader} from "./lib/ProofReader.sol";
 /// `ecm.input_read` and `ecm.output`, which move one chunk (at most one leaf) per step; and
 /// `ecm.input_len`, `ecm.log`. An opcode of this range the machine does not define traps.
 /// @dev Semantics are `crates/machine/src/machine.rs`'s and `io.rs`'s, proof layouts `proof.rs`'s.
-contract ProverMemory is IOneStepProver {
+library ProverMemory {
     uint16 internal constant LAST_LOAD = 0x2b;
     uint16 internal constant LAST_STORE = 0x32;
     uint16 internal constant MEMORY_SIZE = 0x33;
@@ -31,9 +30,11 @@ contract ProverMemory is IOneStepProver {
     /// @dev The most output a result may hold (`limits::MAX_OUTPUT_BYTES`).
     uint256 internal constant MAX_OUTPUT_BYTES = 8188;
 
-    /// @inheritdoc IOneStepProver
-    function execute(Core calldata core, bytes32 ioHash, Instruction calldata inst, bytes calldata proof)
-        external
+    /// @notice Executes `inst` on `core` (changed in place and returned) and `ioHash`, reading
+    /// what it needs from `proof`, the instruction's part of the step proof, which it must
+    /// consume exactly; returns the outcome (never halted).
+    function execute(Core memory core, bytes32 ioHash, Instruction memory inst, bytes calldata proof)
+        internal
         pure
         returns (Core memory next, bytes32 nextIoHash, Outcome outcome, bytes memory)
     {
@@ -93,7 +94,7 @@ contract ProverMemory is IOneStepProver {
     }
 
     /// @dev A load: pops the address; reads its one or two leaves; pushes the value.
-    function _load(Core memory next, Instruction calldata inst, bytes calldata proof) private pure returns (bool) {
+    function _load(Core memory next, Instruction memory inst, bytes calldata proof) private pure returns (bool) {
         (uint256 width,,) = _loadKind(inst.op);
         (uint64[] memory v, bytes32 rest, uint256 at) = MachineState.pop(next.valueStack, 1, proof, 0);
         uint256 ea = uint256(uint32(v[0])) + inst.a;
@@ -129,9 +130,9 @@ contract ProverMemory is IOneStepProver {
         return (x << 32) | (x >> 32);
     }
 
-    /// @dev A store: pops the value and the address; writes the first leaf against the
-    /// memory root, then a second one against the root after the first.
-    function _store(Core memory next, Instruction calldata inst, bytes calldata proof) private pure returns (bool) {
+    /// @dev A store: pops the value and the address; writes one leaf, or across a leaf
+    /// boundary the two leaves of a span, against the memory root.
+    function _store(Core memory next, Instruction memory inst, bytes calldata proof) private pure returns (bool) {
         uint256 width = _storeWidth(inst.op);
         (uint64[] memory v, bytes32 rest, uint256 at) = MachineState.pop(next.valueStack, 2, proof, 0);
         uint256 ea = uint256(uint32(v[0])) + inst.a;
@@ -142,9 +143,10 @@ contract ProverMemory is IOneStepProver {
         // The value's bytes in memory order (little-endian), left-aligned.
         bytes32 bytes_ = bytes32(uint256(_reverse8(v[1])) << 192);
         uint256 first = _min(width, 32 - ea % 32);
-        at = _scatter(next, proof, at, bytes_, ea, first);
-        if (first < width) {
-            at = _scatter(next, proof, at, bytes_ << (8 * first), ea + first, width - first);
+        if (first == width) {
+            at = _scatter(next, proof, at, bytes_, ea, width);
+        } else {
+            at = _scatterSpan(next, proof, at, bytes_, ea, width, first);
         }
         ProofReader.requireConsumed(proof, at);
         next.valueStack = rest;
@@ -170,7 +172,7 @@ contract ProverMemory is IOneStepProver {
     /// @dev `memory.grow`: pops `delta`; grows and pushes the old size if the new size stays
     /// within the cap (`b`, at most 1,024 pages), else pushes -1 as an i32. New pages are zero,
     /// so only `pages` changes.
-    function _grow(Core memory next, Instruction calldata inst, bytes calldata proof) private pure {
+    function _grow(Core memory next, Instruction memory inst, bytes calldata proof) private pure {
         (uint64[] memory v, bytes32 rest, uint256 at) = MachineState.pop(next.valueStack, 1, proof, 0);
         ProofReader.requireConsumed(proof, at);
         uint256 cap = uint32(inst.b) < MAX_PAGES ? uint32(inst.b) : MAX_PAGES;
@@ -285,8 +287,8 @@ contract ProverMemory is IOneStepProver {
     {
         bytes32 low;
         bytes32 high = 0;
-        (low, at) = MemoryProof.checkLeaf(proof, at, root, from / 32);
-        if (!_oneLeaf(from, c)) (high, at) = MemoryProof.checkLeaf(proof, at, root, from / 32 + 1);
+        if (_oneLeaf(from, c)) (low, at) = MemoryProof.checkLeaf(proof, at, root, from / 32);
+        else (low, high, at) = MemoryProof.checkSpan(proof, at, root, from / 32);
         chunk = MemoryProof.span(low, high, from % 32, c);
         next = at;
     }
@@ -301,6 +303,28 @@ contract ProverMemory is IOneStepProver {
         (bytes32 leaf, uint256 path) = MemoryProof.readLeaf(proof, at);
         bytes32 written = MemoryProof.moveBytes(chunk, 0, leaf, to % 32, c);
         (next.memoryRoot, end) = MemoryProof.writeLeaf(proof, path, next.memoryRoot, to / 32, leaf, written);
+    }
+
+    /// @dev Writes the first `width` bytes of `chunk` at `to`, across the leaf boundary `first`
+    /// bytes in, into `next`'s memory, over a span; returns the offset after it.
+    function _scatterSpan(
+        Core memory next,
+        bytes calldata proof,
+        uint256 at,
+        bytes32 chunk,
+        uint256 to,
+        uint256 width,
+        uint256 first
+    ) private pure returns (uint256) {
+        bytes32[2] memory old;
+        uint256 path;
+        (old[0], old[1], path) = MemoryProof.readSpan(proof, at);
+        bytes32[2] memory written = [
+            MemoryProof.moveBytes(chunk, 0, old[0], to % 32, first),
+            MemoryProof.moveBytes(chunk, first, old[1], 0, width - first)
+        ];
+        (next.memoryRoot, at) = MemoryProof.writeSpan(proof, path, next.memoryRoot, to / 32, old, written);
+        return at;
     }
 
     /// @dev Steps `ecm.input_read` and `ecm.output` take over `n` bytes from two streams at

@@ -25,7 +25,6 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("programs/Blake2b.sol", "Blake2b"),
     ("verifier/StepHarness.sol", "StepHarness"),
     ("machine/MachineProver.sol", "MachineProver"),
-    ("machine/ProverMemory.sol", "ProverMemory"),
     // A test fixture: a program whose EVM side diverges from its WASM module.
     ("test/utils/Divergent.sol", "DivergentCounter"),
 ];

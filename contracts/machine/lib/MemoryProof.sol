@@ -68,6 +68,91 @@ library MemoryProof {
         if (proven != root) revert MemoryMismatch(root, proven);
     }
 
+    /// @notice Reads the span of memory leaves `index` and `index + 1` at `at` (both leaves,
+    /// each one's siblings below the level where their paths meet, then the siblings they
+    /// share), checked against `root`; returns the leaves and the offset after the span.
+    function checkSpan(bytes calldata proof, uint256 at, bytes32 root, uint256 index)
+        internal
+        pure
+        returns (bytes32 low, bytes32 high, uint256 next)
+    {
+        (low, high, at) = readSpan(proof, at);
+        uint256 t = _trailingOnes(index);
+        bytes32 lowNode;
+        bytes32 highNode;
+        (lowNode, at) = MerklePath.root(proof, at, low, index, t);
+        (highNode, at) = MerklePath.root(proof, at, high, index + 1, t);
+        bytes32 proven;
+        (proven, next) = MerklePath.root(proof, at, _parent(lowNode, highNode), index >> (t + 1), MEMORY_DEPTH - t - 1);
+        if (proven != root) revert MemoryMismatch(root, proven);
+    }
+
+    /// @notice Reads the two leaves of a span at `at` to change them: the leaves and where the
+    /// rest of the span starts, for `writeSpan`, which checks them.
+    function readSpan(bytes calldata proof, uint256 at)
+        internal
+        pure
+        returns (bytes32 low, bytes32 high, uint256 path)
+    {
+        (low, at) = ProofReader.readBytes32(proof, at);
+        (high, path) = ProofReader.readBytes32(proof, at);
+    }
+
+    /// @notice The memory root with leaves `index` and `index + 1` changed from `old` to
+    /// `new_`, over the span's siblings at `path`, after checking the old leaves against
+    /// `root`; and the offset after the span.
+    function writeSpan(
+        bytes calldata proof,
+        uint256 path,
+        bytes32 root,
+        uint256 index,
+        bytes32[2] memory old,
+        bytes32[2] memory new_
+    ) internal pure returns (bytes32 newRoot, uint256 next) {
+        bytes32 proven;
+        (proven, newRoot, next) = _span(proof, path, index, [old[0], old[1], new_[0], new_[1]]);
+        if (proven != root) revert MemoryMismatch(root, proven);
+    }
+
+    /// @dev The roots over a span's siblings at `at` with `leaves = [oldLow, oldHigh, newLow,
+    /// newHigh]` at `index` and `index + 1`, and the offset after them. The paths meet at
+    /// level `t`, the trailing ones of `index`: below it each leaf has `t` siblings of its own,
+    /// above it they share `MEMORY_DEPTH - t - 1`.
+    function _span(bytes calldata proof, uint256 at, uint256 index, bytes32[4] memory leaves)
+        private
+        pure
+        returns (bytes32 oldRoot, bytes32 newRoot, uint256 next)
+    {
+        uint256 t = _trailingOnes(index);
+        // Each leaf's old and new node at level t, in place.
+        (leaves[0], leaves[2], at) = MerklePath.update(proof, at, leaves[0], leaves[2], index, t);
+        (leaves[1], leaves[3], at) = MerklePath.update(proof, at, leaves[1], leaves[3], index + 1, t);
+        (oldRoot, newRoot, next) = MerklePath.update(
+            proof,
+            at,
+            _parent(leaves[0], leaves[1]),
+            _parent(leaves[2], leaves[3]),
+            index >> (t + 1),
+            MEMORY_DEPTH - t - 1
+        );
+    }
+
+    function _parent(bytes32 left, bytes32 right) private pure returns (bytes32 node) {
+        assembly ("memory-safe") {
+            mstore(0x00, left)
+            mstore(0x20, right)
+            node := keccak256(0x00, 0x40)
+        }
+    }
+
+    /// @dev How many of `x`'s lowest bits are ones.
+    function _trailingOnes(uint256 x) private pure returns (uint256 n) {
+        while (x & 1 == 1) {
+            x >>= 1;
+            ++n;
+        }
+    }
+
     /// @notice Reads input leaf `index` and its path at `at`, checked against `inputRoot`.
     function readInputLeaf(bytes calldata proof, uint256 at, bytes32 inputRoot, uint256 index)
         internal

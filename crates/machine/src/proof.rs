@@ -38,13 +38,18 @@
 //!                                 input_len, input_read, output: the I/O preimage (104 B:
 //!                                 inputRoot | inputLen u32 | outAcc | outBuf | outLen u32)
 //!                                 input_read: the input leaf read (32 B) and its 8-level path
-//!                                 the memory leaves read, each with its 21-level path (a
-//!                                 load 1 or 2, a copy's source 1 or 2, output's source 1);
-//!                                 then the leaf written (a store's first, a copy's, fill's
-//!                                 or input_read's destination) with its path, and a store's
-//!                                 second leaf with its path in the memory after the first
-//!                                 is written. Nothing past the bounds check when the step
+//!                                 the memory read (a load's, a copy's or output's source),
+//!                                 then the memory written (a store's, or a copy's, fill's or
+//!                                 input_read's destination): one leaf with its 21-level
+//!                                 path, or for a load or store across two leaves, a span
+//!                                 (below). Nothing past the bounds check when the step
 //!                                 traps, nor for a chunk of 0 bytes.
+//!
+//! span of leaves i, i + 1         leaf i | leaf i + 1 | i's siblings below the level t where
+//!                                 the two paths meet (t = trailing ones of i; 32 B x t) |
+//!                                 i + 1's siblings below it (32 B x t) | the shared siblings
+//!                                 above it (32 B x (20 - t)): 704 B for an even i, never
+//!                                 more than two paths (1,344 B)
 //! ```
 //!
 //! Every integer is big-endian. The contract consumes the proof exactly: a byte missing, extra
@@ -56,6 +61,7 @@ use crate::{
     io,
     limits::LEAF_BYTES,
     machine::{Machine, Status},
+    memory::Memory,
     program::{MODULE_PREIMAGE_BYTES, module_preimage},
     tree::MerkleTree,
 };
@@ -256,9 +262,9 @@ impl Machine {
         let leaf = |addr: u64| addr / LEAF;
         let mem_len = self.memory_bytes().len() as u64;
         let in_bounds = |addr: u64, n: u64| addr + n <= mem_len;
-        // (leaves read, leaf written and the bytes written to it, as (first byte, bytes))
+        // The leaves read, and the bytes written (first byte, length).
         let mut reads: Vec<u64> = Vec::new();
-        let mut write: Option<(u64, u64, Vec<u8>)> = None;
+        let mut write: Option<(u64, u64)> = None;
         let mut io = false;
         match inst.op {
             op if load_width(op).is_some() => {
@@ -270,8 +276,7 @@ impl Machine {
             op if store_width(op).is_some() => {
                 let (ea, n) = (arg(2) + u64::from(inst.a), store_width(op).unwrap());
                 if in_bounds(ea, n) {
-                    let value = stack[stack.len() - 1].to_le_bytes()[..n as usize].to_vec();
-                    write = Some((ea, n, value));
+                    write = Some((ea, n));
                 }
             }
             Op::InputLen => io = true,
@@ -299,27 +304,17 @@ impl Machine {
             }
         }
         let memory = self.memory_mut();
-        for index in reads {
-            proof.extend_from_slice(&memory.leaf(index));
-            for sibling in memory.path(index) {
-                proof.extend_from_slice(sibling.as_slice());
-            }
+        match reads[..] {
+            [index] => push_leaf(memory, index, proof),
+            [low, high] => push_span(memory, low, high, proof),
+            _ => {}
         }
-        if let Some((start, n, bytes)) = write {
-            // The first written leaf against the root before the step; a second one (a store
-            // across two leaves) against the root after the first is written.
+        if let Some((start, n)) = write {
             let (first, last) = (leaf(start), leaf(start + n - 1));
-            proof.extend_from_slice(&memory.leaf(first));
-            for sibling in memory.path(first) {
-                proof.extend_from_slice(sibling.as_slice());
-            }
-            if last != first {
-                proof.extend_from_slice(&memory.leaf(last));
-                let mut written = memory.clone();
-                written.write(start, &bytes);
-                for sibling in written.path(last) {
-                    proof.extend_from_slice(sibling.as_slice());
-                }
+            if first == last {
+                push_leaf(memory, first, proof);
+            } else {
+                push_span(memory, first, last, proof);
             }
         }
     }
@@ -346,15 +341,14 @@ impl Machine {
                     let c = io::chunk_from_end(n, &[dst + n, src + n]);
                     (dst + n - c, src + n - c, c)
                 };
-                let bytes = memory[from as usize..(from + c) as usize].to_vec();
                 Some(Chunk {
                     reads: leaves(from, c),
-                    write: Some((to, c, bytes)),
+                    write: Some((to, c)),
                     input_leaf: None,
                 })
             }
             Op::MemoryFill => {
-                let (dst, value, n) = (arg(3), arg(2), arg(1));
+                let (dst, n) = (arg(3), arg(1));
                 if dst + n > mem_len || n == 0 {
                     return None;
                 }
@@ -364,7 +358,7 @@ impl Machine {
                 };
                 Some(Chunk {
                     reads: Vec::new(),
-                    write: Some((dst, c, vec![value as u8; c as usize])),
+                    write: Some((dst, c)),
                     input_leaf: None,
                 })
             }
@@ -381,7 +375,7 @@ impl Machine {
                 };
                 Some(Chunk {
                     reads: Vec::new(),
-                    write: Some((dst, c, input[off as usize..(off + c) as usize].to_vec())),
+                    write: Some((dst, c)),
                     input_leaf: Some(off / LEAF),
                 })
             }
@@ -407,12 +401,38 @@ impl Machine {
     }
 }
 
+/// Memory leaf `index` and its path.
+fn push_leaf(memory: &mut Memory, index: u64, proof: &mut Vec<u8>) {
+    proof.extend_from_slice(&memory.leaf(index));
+    for sibling in memory.path(index) {
+        proof.extend_from_slice(sibling.as_slice());
+    }
+}
+
+/// Adjacent memory leaves `low` and `high = low + 1` as a span: both leaves, each one's
+/// siblings below the level where their paths meet, then the siblings they share above it.
+fn push_span(memory: &mut Memory, low: u64, high: u64, proof: &mut Vec<u8>) {
+    debug_assert_eq!(high, low + 1);
+    let split = low.trailing_ones() as usize;
+    let (low_path, high_path) = (memory.path(low), memory.path(high));
+    debug_assert_eq!(low_path[split + 1..], high_path[split + 1..]);
+    proof.extend_from_slice(&memory.leaf(low));
+    proof.extend_from_slice(&memory.leaf(high));
+    for sibling in low_path[..split]
+        .iter()
+        .chain(&high_path[..split])
+        .chain(&low_path[split + 1..])
+    {
+        proof.extend_from_slice(sibling.as_slice());
+    }
+}
+
 /// The bytes one step of a restartable instruction moves.
 struct Chunk {
     /// Memory leaves read.
     reads: Vec<u64>,
-    /// Memory written: first byte, length, bytes.
-    write: Option<(u64, u64, Vec<u8>)>,
+    /// Memory written: first byte, length.
+    write: Option<(u64, u64)>,
     /// The input leaf read.
     input_leaf: Option<u64>,
 }

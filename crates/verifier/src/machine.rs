@@ -4,23 +4,18 @@
 
 use crate::{
     Error, Result,
-    evm::{self, CALLER, Evm, in_memory_evm},
+    evm::{self, Evm, in_memory_evm},
 };
-use alloy::sol_types::{SolCall, SolConstructor, SolInterface};
-use alloy_primitives::{Address, B256, Bytes, TxKind, address};
-use ecm_bindings::{MachineProver, ProverMemory};
+use alloy::sol_types::{SolCall, SolInterface};
+use alloy_primitives::{Address, B256, Bytes, address};
+use ecm_bindings::MachineProver;
 use revm::{
-    ExecuteEvm,
-    context::{
-        TxEnv,
-        result::{ExecutionResult, Output},
-    },
+    context::result::ExecutionResult,
     database::{CacheDB, EmptyDB},
     state::{AccountInfo, Bytecode},
 };
 
 const ENTRY: Address = address!("0x000000000000000000000000000000000000ec10");
-const MEMORY: Address = address!("0x000000000000000000000000000000000000ec13");
 /// Gas for a proof transaction: far above any step's need.
 const TX_GAS: u64 = 10_000_000;
 
@@ -39,14 +34,15 @@ pub struct ProvenStep {
     pub execution_gas: u64,
     /// The transaction's calldata: the `step` call, its proof ABI-encoded.
     pub calldata_bytes: usize,
+    /// What the calldata costs before the floor: 16 gas a byte, 4 a zero byte.
+    pub calldata_gas: u64,
 }
 
 /// Why the prover refused a proof: the decoded custom error, by name and values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProofRejected(pub String);
 
-/// The entry prover (control and math linked in) and the memory prover it calls, deployed in
-/// an in-memory revm.
+/// The prover (one contract, its classes linked in), deployed in an in-memory revm.
 pub struct MachineProverEvm {
     evm: Evm,
 }
@@ -58,49 +54,17 @@ impl std::fmt::Debug for MachineProverEvm {
 }
 
 impl MachineProverEvm {
-    /// Deploys the provers.
+    /// Deploys the prover.
     pub fn new() -> Result<Self> {
         let mut db = CacheDB::new(EmptyDB::new());
         db.insert_account_info(
-            MEMORY,
-            AccountInfo::from_bytecode(Bytecode::new_raw(ProverMemory::DEPLOYED_BYTECODE.clone())),
+            ENTRY,
+            AccountInfo::from_bytecode(Bytecode::new_raw(MachineProver::DEPLOYED_BYTECODE.clone())),
         );
         let mut evm = in_memory_evm(db);
         // Run without the EIP-7623 floor so that a result's gas is the execution's own;
         // `step` applies the floor itself (see `ProvenStep::gas_used`).
         evm.ctx.cfg.disable_eip7623 = true;
-        // The entry's prover addresses are immutables: run its constructor, keep the runtime
-        // code it returns.
-        let mut init = MachineProver::BYTECODE.to_vec();
-        init.extend(
-            MachineProver::constructorCall {
-                memoryProver: MEMORY,
-            }
-            .abi_encode(),
-        );
-        let tx = TxEnv::builder()
-            .caller(CALLER)
-            .kind(TxKind::Create)
-            .data(init.into())
-            .gas_limit(TX_GAS)
-            .gas_price(0)
-            .build_fill();
-        let outcome = evm.transact(tx).map_err(|e| Error::Evm(e.to_string()))?;
-        let runtime = match outcome.result {
-            ExecutionResult::Success {
-                output: Output::Create(code, _),
-                ..
-            } => code,
-            other => {
-                return Err(Error::Harness(format!(
-                    "deploying MachineProver: {other:?}"
-                )));
-            }
-        };
-        evm.ctx.journaled_state.database.insert_account_info(
-            ENTRY,
-            AccountInfo::from_bytecode(Bytecode::new_raw(runtime)),
-        );
         Ok(Self { evm })
     }
 
@@ -125,6 +89,7 @@ impl MachineProverEvm {
                     gas_used: gas.total_gas_spent().max(floor),
                     execution_gas: gas.total_gas_spent() - intrinsic,
                     calldata_bytes,
+                    calldata_gas: intrinsic - 21_000,
                 }))
             }
             ExecutionResult::Revert { output, .. } => Ok(Err(ProofRejected(decode_error(&output)))),
@@ -135,12 +100,9 @@ impl MachineProverEvm {
     }
 }
 
-/// The name and values of a prover's custom error, from any of the contracts.
+/// The name and values of the prover's custom error (its libraries' errors included).
 fn decode_error(data: &[u8]) -> String {
     if let Ok(e) = MachineProver::MachineProverErrors::abi_decode(data) {
-        return format!("{e:?}");
-    }
-    if let Ok(e) = ProverMemory::ProverMemoryErrors::abi_decode(data) {
         return format!("{e:?}");
     }
     format!("undecoded revert 0x{}", alloy_primitives::hex::encode(data))

@@ -574,6 +574,15 @@ fn memory_and_io_match_the_interpreter_and_bad_proofs_revert() {
          i32.const 1 memory.grow drop i32.const 0 memory.grow drop \
          i32.const 196600 i64.load drop i32.const 196607 i32.const 1 i32.store8\n",
     );
+    // Across leaf boundaries where the two leaves' paths meet high in the tree (leaf 2047
+    // and 2048 meet at level 11, 4095 and 4096 at level 12) as well as low (1 and 2: level 1).
+    for address in [62, 65534, 131070, 131068] {
+        body.push_str(&format!(
+            "i32.const {address} i64.load drop i32.const {address} i32.load16_u drop \
+             i32.const {address} i64.const -81985529216486896 i64.store \
+             i32.const {address} i32.const 48879 i32.store16\n"
+        ));
+    }
     for (dst, src, n) in [
         (100, 3, 70),
         (10, 0, 90),
