@@ -150,25 +150,33 @@ library ProverMath {
     }
 
     function _clz(uint64 x, uint64 width) private pure returns (uint64 n) {
-        n = width;
-        while (x != 0) {
-            x >>= 1;
-            --n;
-        }
-    }
-
-    function _ctz(uint64 x, uint64 width) private pure returns (uint64 n) {
         if (x == 0) return width;
-        while (x & 1 == 0) {
-            x >>= 1;
-            ++n;
+        // Binary search for the highest set bit, counted in 64 bits; a 32-bit value has 32
+        // leading zeros more in 64 bits than in its own width.
+        if (x >> 32 == 0) (n, x) = (n + 32, x << 32);
+        if (x >> 48 == 0) (n, x) = (n + 16, x << 16);
+        if (x >> 56 == 0) (n, x) = (n + 8, x << 8);
+        if (x >> 60 == 0) (n, x) = (n + 4, x << 4);
+        if (x >> 62 == 0) (n, x) = (n + 2, x << 2);
+        if (x >> 63 == 0) n += 1;
+        n -= 64 - width;
+    }
+
+    function _ctz(uint64 x, uint64 width) private pure returns (uint64) {
+        if (x == 0) return width;
+        unchecked {
+            // The ones below the lowest set bit.
+            return _popcnt((x & (~x + 1)) - 1);
         }
     }
 
-    function _popcnt(uint64 x) private pure returns (uint64 n) {
-        while (x != 0) {
-            x &= x - 1;
-            ++n;
+    function _popcnt(uint64 x) private pure returns (uint64) {
+        unchecked {
+            // Bits per 2, 4, then 8 bits, summed into the top byte by the multiplication.
+            x = x - ((x >> 1) & 0x5555555555555555);
+            x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333);
+            x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0f;
+            return (x * 0x0101010101010101) >> 56;
         }
     }
 }

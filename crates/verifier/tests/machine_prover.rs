@@ -5,7 +5,13 @@
 //! The states are real machine states: small modules push boundary values (0, 1, -1, INT_MIN,
 //! INT_MAX, shift counts at and past the width, ...) over a value stack of random depth and
 //! run every math instruction on them, trapping cases (division by zero, `INT_MIN / -1`)
-//! included. `ECM_PROVER_CASES` scales the random part (default 1: CI; 20: nightly).
+//! included. The example programs run on 8 KiB inputs: every step from their start, random
+//! later ones, their first output and their halt.
+//!
+//! `ECM_PROVER_CASES` scales the random cases and the examples' steps: 1 in CI (20,000 steps
+//! from each example's start, 2,000 later ones); 5 for the nightly run, issue 13's figures
+//! (every step of the first 10^5 of each example, 10^4 random later ones in each that runs
+//! longer): `ECM_PROVER_CASES=5 cargo test --release -p ecm-verifier --test machine_prover`.
 
 use ecm_machine::{Machine, Op, Program, Status, proof::stack_pops};
 use ecm_verifier::MachineProverEvm;
@@ -104,49 +110,62 @@ fn prove_steps(
     let mut machine = Machine::new(program, input).unwrap();
     machine.run(window.start);
     while machine.status() == Status::Running && machine.steps() < window.end {
-        let before = machine.hash();
-        let op = program
-            .code()
-            .get(machine.pc() as usize)
-            .map_or(Op::Trap, |i| i.op);
-        let proof = machine.prove_step().unwrap();
-        let proven = prover
-            .step(before, &proof)
-            .unwrap()
-            .unwrap_or_else(|e| panic!("{op} at pc {}: rejected {e:?}", machine.pc()));
-        machine.run(1);
-        let expected = match machine.final_state() {
-            Some(state) => (state, true),
-            None => (machine.hash().to_vec(), false),
-        };
-        assert_eq!(
-            (proven.next, proven.final_),
-            expected,
-            "{op} at step {}",
-            machine.steps()
-        );
-        let entry = tally.proven.entry(op.name()).or_default();
-        entry.0 += 1;
-        entry.1 = entry.1.max(proven.gas_used);
+        prove_next(prover, program, &mut machine, Some(rng), tally);
+    }
+}
 
-        // The same proof, one byte flipped anywhere, one missing, one too many: each reverts.
-        let mut flipped = proof.clone();
-        let at = rng.random_range(0..flipped.len());
-        flipped[at] ^= 1 << rng.random_range(0..8);
-        let short = &proof[..proof.len() - 1];
-        let mut long = proof.clone();
-        long.push(rng.random());
-        for (what, bad) in [
-            ("flipped", &flipped[..]),
-            ("short", short),
-            ("long", &long[..]),
-        ] {
-            match prover.step(before, bad).unwrap() {
-                Ok(accepted) => panic!("{op}: a {what} proof was accepted: {accepted:?}"),
-                Err(e) => assert!(!e.0.starts_with("undecoded"), "{op}: {what}: {e:?}"),
-            }
-            tally.rejected += 1;
+/// Proves `machine`'s next step, checks the contract's answer against the interpreter, and
+/// advances the machine by it. With `rng`, also checks that the same proof with a byte
+/// flipped anywhere, one missing or one too many reverts.
+fn prove_next(
+    prover: &mut MachineProverEvm,
+    program: &Program,
+    machine: &mut Machine,
+    rng: Option<&mut StdRng>,
+    tally: &mut Tally,
+) {
+    let before = machine.hash();
+    let op = program
+        .code()
+        .get(machine.pc() as usize)
+        .map_or(Op::Trap, |i| i.op);
+    let proof = machine.prove_step().unwrap();
+    let proven = prover
+        .step(before, &proof)
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{op} at pc {}: rejected {e:?}", machine.pc()));
+    machine.run(1);
+    let expected = match machine.final_state() {
+        Some(state) => (state, true),
+        None => (machine.hash().to_vec(), false),
+    };
+    assert_eq!(
+        (proven.next, proven.final_),
+        expected,
+        "{op} at step {}",
+        machine.steps()
+    );
+    let entry = tally.proven.entry(op.name()).or_default();
+    entry.0 += 1;
+    entry.1 = entry.1.max(proven.gas_used);
+
+    let Some(rng) = rng else { return };
+    let mut flipped = proof.clone();
+    let at = rng.random_range(0..flipped.len());
+    flipped[at] ^= 1 << rng.random_range(0..8);
+    let short = &proof[..proof.len() - 1];
+    let mut long = proof.clone();
+    long.push(rng.random());
+    for (what, bad) in [
+        ("flipped", &flipped[..]),
+        ("short", short),
+        ("long", &long[..]),
+    ] {
+        match prover.step(before, bad).unwrap() {
+            Ok(accepted) => panic!("{op}: a {what} proof was accepted: {accepted:?}"),
+            Err(e) => assert!(!e.0.starts_with("undecoded"), "{op}: {what}: {e:?}"),
         }
+        tally.rejected += 1;
     }
 }
 
@@ -324,54 +343,93 @@ fn steps_to_end(program: &Program, input: &[u8]) -> u64 {
     machine.steps()
 }
 
+/// Steps proven from the start of each example, times `ECM_PROVER_CASES` (5 gives issue 13's
+/// figure: every step of the first 10^5).
+const FIRST_STEPS: u64 = 20_000;
+/// Random steps proven after those in each example that runs longer, times `ECM_PROVER_CASES`
+/// (5 gives 10^4 per example).
+const LATER_STEPS: usize = 2_000;
+/// One proven step in this many is also proven with bad proofs (three each).
+const MUTATE_EVERY: u64 = 64;
+
+/// The examples on inputs that make them run past `FIRST_STEPS`, and two short runs.
+fn example_runs() -> Vec<(&'static str, Vec<u8>)> {
+    let mut random = StdRng::seed_from_u64(0xec18);
+    let bytes: Vec<u8> = (0..8 * 1024).map(|_| random.random()).collect();
+    let words = [
+        "ecm", "wasm", "proof", "step", "a", "machine", "host", "leaf",
+    ];
+    let mut text = String::new();
+    while text.len() < 8 * 1024 - 16 {
+        text.push_str(words[random.random_range(0..words.len())]);
+        text.push(if random.random_range(0..8) == 0 {
+            '\n'
+        } else {
+            ' '
+        });
+    }
+    vec![
+        ("sha256sum", bytes),
+        ("wordfreq", text.into_bytes()),
+        ("workloads", b"mix 50".to_vec()),
+        ("workloads", b"no such workload".to_vec()),
+    ]
+}
+
 #[test]
 fn the_example_programs_steps_match_the_interpreter() {
     let mut prover = MachineProverEvm::new().unwrap();
     let mut rng = StdRng::seed_from_u64(0xec15);
     let mut tally = Tally::default();
-    let examples: [(&str, &[u8]); 4] = [
-        ("sha256sum", b"hash me"),
-        ("wordfreq", b"a b a c"),
-        ("workloads", b"mix 50"),
-        ("workloads", b"no such workload"),
-    ];
-    for (name, input) in examples {
+    let mut later_proven = 0;
+    for (name, input) in example_runs() {
         let program = Program::from_wasm(ecm_programs::wasi_program(name).unwrap().wasm).unwrap();
-        let end = steps_to_end(&program, input);
-        // The first output (a run that only fails writes nothing to stdout), the first steps,
-        // a few random later ones, and the last ones (the halt among them).
-        if let Some(output) = first_step_running(&program, input, Op::Output) {
-            let window = output..output + 50;
-            prove_steps(&mut prover, &program, input, window, &mut rng, &mut tally);
-        }
-        prove_steps(
-            &mut prover,
-            &program,
-            input,
-            0..3_000 * scale() as u64,
-            &mut rng,
-            &mut tally,
-        );
-        for _ in 0..20 * scale() {
-            let at = rng.random_range(0..end);
-            prove_steps(
+        let end = steps_to_end(&program, &input);
+        let first = (FIRST_STEPS * scale() as u64).min(end);
+        // Every step of the first ones; random later ones, in order, on the same run; the
+        // first output (a run that only fails writes nothing to stdout); the last 300 steps
+        // (the halt among them).
+        let mut machine = Machine::new(&program, &input).unwrap();
+        while machine.steps() < first && machine.status() == Status::Running {
+            let mutate = machine.steps().is_multiple_of(MUTATE_EVERY);
+            prove_next(
                 &mut prover,
                 &program,
-                input,
-                at..at + 1,
-                &mut rng,
+                &mut machine,
+                mutate.then_some(&mut rng),
                 &mut tally,
             );
         }
-        prove_steps(
-            &mut prover,
-            &program,
-            input,
-            end.saturating_sub(300)..end,
-            &mut rng,
-            &mut tally,
-        );
+        if first < end {
+            let mut later: Vec<u64> = (0..LATER_STEPS * scale())
+                .map(|_| rng.random_range(first..end))
+                .collect();
+            later.sort_unstable();
+            later.dedup();
+            for at in later {
+                machine.run(at - machine.steps());
+                let mutate = at.is_multiple_of(MUTATE_EVERY);
+                prove_next(
+                    &mut prover,
+                    &program,
+                    &mut machine,
+                    mutate.then_some(&mut rng),
+                    &mut tally,
+                );
+                later_proven += 1;
+            }
+        }
+        if let Some(output) = first_step_running(&program, &input, Op::Output) {
+            let window = output..output + 50;
+            prove_steps(&mut prover, &program, &input, window, &mut rng, &mut tally);
+        }
+        let last = end.saturating_sub(300)..end;
+        prove_steps(&mut prover, &program, &input, last, &mut rng, &mut tally);
     }
+    assert!(
+        later_proven >= 2 * LATER_STEPS * 9 / 10,
+        "{later_proven} later steps proven"
+    );
     let control = [
         "call",
         "call_indirect",
@@ -384,7 +442,10 @@ fn the_example_programs_steps_match_the_interpreter() {
     tally.assert_proven(control, 1);
     tally.assert_proven(["i32.load", "i32.store", "ecm.input_read", "ecm.output"], 1);
     let steps: usize = tally.proven.values().map(|(n, _)| n).sum();
-    println!("examples: proven {steps} steps: {:?}", tally.proven);
+    println!(
+        "examples: proven {steps} steps ({later_proven} random later ones), {} bad proofs reverted: {:?}",
+        tally.rejected, tally.proven
+    );
 }
 
 /// A module exercising every control instruction: blocks that keep and drop values, br_if
