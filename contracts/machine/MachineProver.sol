@@ -64,7 +64,7 @@ contract MachineProver is IMachineProver {
         (codeRoot, at) = ProofReader.readBytes32(proof, at);
         (codeDepth, at) = ProofReader.readU32(proof, at);
         (tableHash, at) = ProofReader.readBytes32(proof, at);
-        bytes32 moduleRoot = keccak256(abi.encodePacked(codeRoot, codeDepth, tableHash));
+        bytes32 moduleRoot = MachineState.moduleRoot(codeRoot, codeDepth, tableHash);
         if (moduleRoot != core.moduleRoot) revert ModuleMismatch(core.moduleRoot, moduleRoot);
         if (codeDepth > MAX_CODE_DEPTH) revert CodeDepthTooLarge(codeDepth, MAX_CODE_DEPTH);
 

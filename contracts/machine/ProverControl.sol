@@ -262,8 +262,8 @@ library ProverControl {
         (tableRoot, at) = ProofReader.readBytes32(proof, at);
         (tableDepth, at) = ProofReader.readU32(proof, at);
         (tableSize, next) = ProofReader.readU32(proof, at);
-        bytes32 tableHash = keccak256(abi.encodePacked(tableRoot, tableDepth, tableSize));
-        bytes32 proven = keccak256(abi.encodePacked(codeRoot, codeDepth, tableHash));
+        bytes32 proven =
+            MachineState.moduleRoot(codeRoot, codeDepth, MachineState.tableHash(tableRoot, tableDepth, tableSize));
         if (proven != moduleRoot) revert IMachineProver.ModuleMismatch(moduleRoot, proven);
     }
 

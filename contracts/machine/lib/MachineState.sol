@@ -93,6 +93,23 @@ library MachineState {
         }
     }
 
+    /// @notice A module's commitment: `keccak(codeRoot || codeDepth u32 || tableHash)`.
+    function moduleRoot(bytes32 codeRoot, uint32 codeDepth, bytes32 tableHash) internal pure returns (bytes32 root) {
+        assembly ("memory-safe") {
+            // Encoded in free memory, which is left as it was: nothing is allocated.
+            let p := mload(0x40)
+            mstore(p, codeRoot)
+            mstore(add(p, 0x20), shl(224, codeDepth))
+            mstore(add(p, 0x24), tableHash)
+            root := keccak256(p, 0x44)
+        }
+    }
+
+    /// @notice A table's commitment: `keccak(tableRoot || tableDepth u32 || tableSize u32)`.
+    function tableHash(bytes32 tableRoot, uint32 tableDepth, uint32 tableSize) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(tableRoot, tableDepth, tableSize));
+    }
+
     /// @notice The value stack after pushing `value`.
     function push(bytes32 valueStack, uint64 value) internal pure returns (bytes32 chain) {
         assembly ("memory-safe") {

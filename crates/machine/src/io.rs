@@ -192,32 +192,23 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Steps by walking the chunks one by one, as the machine does.
-    fn walk(mut starts: Vec<u64>, mut len: u64) -> u64 {
+    /// Steps by walking the chunks one by one, as the machine does: forward from the streams'
+    /// starts, or (a backward copy) from their ends.
+    fn walk(mut at: Vec<u64>, mut len: u64, from_end: bool) -> u64 {
         if len == 0 {
             return 1;
         }
         let mut steps = 0;
         while len > 0 {
-            let c = chunk(len, &starts);
+            let c = if from_end {
+                chunk_from_end(len, &at)
+            } else {
+                chunk(len, &at)
+            };
             assert!((1..=32).contains(&c));
-            starts.iter_mut().for_each(|s| *s += c);
-            len -= c;
-            steps += 1;
-        }
-        steps
-    }
-
-    /// Steps of a backward copy, walking its chunks from the end.
-    fn walk_from_end(mut ends: Vec<u64>, mut len: u64) -> u64 {
-        if len == 0 {
-            return 1;
-        }
-        let mut steps = 0;
-        while len > 0 {
-            let c = chunk_from_end(len, &ends);
-            assert!((1..=32).contains(&c));
-            ends.iter_mut().for_each(|e| *e -= c);
+            for a in &mut at {
+                *a = if from_end { *a - c } else { *a + c };
+            }
             len -= c;
             steps += 1;
         }
@@ -227,9 +218,9 @@ mod tests {
     proptest! {
         #[test]
         fn closed_forms_count_the_chunks(a in 0u64..200, b in 0u64..200, len in 0u64..300) {
-            prop_assert_eq!(steps_one(a, len), walk(vec![a], len));
-            prop_assert_eq!(steps_two(a, b, len), walk(vec![a, b], len));
-            prop_assert_eq!(steps_two(a, b, len), walk_from_end(vec![a + len, b + len], len));
+            prop_assert_eq!(steps_one(a, len), walk(vec![a], len, false));
+            prop_assert_eq!(steps_two(a, b, len), walk(vec![a, b], len, false));
+            prop_assert_eq!(steps_two(a, b, len), walk(vec![a + len, b + len], len, true));
             // fuel charges 1 + len for a bulk operation: never fewer than its steps.
             prop_assert!(steps_one(a, len) <= 1 + len);
             prop_assert!(steps_two(a, b, len) <= 1 + len);

@@ -9,6 +9,8 @@
 //! the examples' depth, so that every step carries a code path as long as a real program's.
 //! Every step is also checked against the interpreter, as in `machine_prover.rs`.
 
+mod common;
+
 use ecm_machine::{Machine, Op, Program, Status};
 use ecm_verifier::{MachineProverEvm, ProvenStep};
 use serde::{Deserialize, Serialize};
@@ -77,20 +79,11 @@ impl Steps {
         let mut machine = Machine::new(program, input).unwrap();
         machine.run(window.start);
         while machine.status() == Status::Running && machine.steps() < window.end {
-            let before = machine.hash();
-            let op = program
-                .code()
-                .get(machine.pc() as usize)
-                .map_or(Op::Trap, |i| i.op);
-            let proof = machine.prove_step().unwrap();
-            let proven = prover.step(before, &proof).unwrap().unwrap();
-            machine.run(1);
-            let expected = match machine.final_state() {
-                Some(state) => (state, true),
-                None => (machine.hash().to_vec(), false),
-            };
-            assert_eq!((proven.next.clone(), proven.final_), expected, "{op}");
-            self.0.entry(class(op)).or_default().push((op, proven));
+            let step = common::prove_and_check(prover, program, &mut machine);
+            self.0
+                .entry(class(step.op))
+                .or_default()
+                .push((step.op, step.proven));
         }
     }
 
