@@ -37,11 +37,14 @@ struct ClassGas {
     median_tx_gas: u64,
 }
 
-/// What the Broker's machine `proveStep` will add to a step, until issue 14 measures it: the
-/// settlement today's `proveStep` pays (60,841 gas, `docs/benchmarks.md`), a cold call to the
-/// prover with the proof forwarded, and opening `c_lo` (about 3k together). Printed beside the
-/// measured figures as an estimate; the snapshot holds only what is measured.
-const BROKER_ESTIMATE: u64 = 64_000;
+/// What the Broker's machine `proveStep` will add to a step, until issue 14 measures it: what
+/// today's `proveStep` costs on a chain beyond 21,000 and its own one-step proof. The smallest
+/// Counter game's `proveStep` transaction is 119,492 gas (`snapshots/bench-dispute.json`), of
+/// which 14,601 is the one-step proof (`docs/benchmarks.md`) and about 1k its calldata; the
+/// rest is the settlement, with both credits to fresh balance slots (22,100 gas each) and the
+/// game's records cleared. Printed beside the measured figures as an estimate; the snapshot
+/// holds only what is measured.
+const BROKER_ESTIMATE: u64 = 83_000;
 
 /// The instruction class a step is reported under.
 fn class(op: Op) -> &'static str {
