@@ -64,6 +64,18 @@ pub fn chunk_from_end(len: u64, ends: &[u64]) -> u64 {
         .fold(len, u64::min)
 }
 
+/// The next chunk of `memory.copy(dst, src, n)`, `n > 0`: where it writes, where it reads and
+/// how many bytes. Forward (`dst <= src`) from the start, backward from the end (so the result
+/// is `memmove`'s), cut at both streams' leaf boundaries; the last chunk is all that is left.
+pub fn copy_chunk(dst: u64, src: u64, n: u64) -> (u64, u64, u64) {
+    if dst <= src {
+        (dst, src, chunk(n, &[dst, src]))
+    } else {
+        let c = chunk_from_end(n, &[dst + n, src + n]);
+        (dst + n - c, src + n - c, c)
+    }
+}
+
 /// The input tree: the input in 32-byte leaves, zero-padded, 8 levels.
 pub fn input_tree(input: &[u8]) -> tree::MerkleTree {
     tree::MerkleTree::new(input_leaves(input), INPUT_DEPTH, 0)
@@ -224,6 +236,10 @@ mod tests {
             // fuel charges 1 + len for a bulk operation: never fewer than its steps.
             prop_assert!(steps_one(a, len) <= 1 + len);
             prop_assert!(steps_two(a, b, len) <= 1 + len);
+            // A copy's chunk moves everything left exactly when it is the last one.
+            if len > 0 {
+                prop_assert_eq!(copy_chunk(a, b, len).2 == len, steps_two(a, b, len) == 1);
+            }
         }
 
         #[test]

@@ -1073,17 +1073,14 @@ fn bulk_chunks(
         match op {
             Op::MemoryCopy => {
                 let (dst, src, n) = (stack[len - 3], stack[len - 2], stack[len - 1]);
+                let (to, from, c) = io::copy_chunk(dst, src, n);
+                memory.copy_within(to, from, c);
+                // A backward chunk is cut from the end: only `n` changes.
                 if dst <= src {
-                    let c = io::chunk(n, &[dst, src]);
-                    memory.copy_within(dst, src, c);
                     stack[len - 3] = dst + c;
                     stack[len - 2] = src + c;
-                    stack[len - 1] = n - c;
-                } else {
-                    let c = io::chunk_from_end(n, &[dst + n, src + n]);
-                    memory.copy_within(dst + n - c, src + n - c, c);
-                    stack[len - 1] = n - c;
                 }
+                stack[len - 1] = n - c;
             }
             Op::MemoryFill => {
                 let (dst, value, n) = (stack[len - 3], stack[len - 2], stack[len - 1]);

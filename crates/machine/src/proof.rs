@@ -333,14 +333,7 @@ impl Machine {
                 if dst + n > mem_len || src + n > mem_len || n == 0 {
                     return None;
                 }
-                let (to, from, c) = if io::steps_two(dst, src, n) == 1 {
-                    (dst, src, n)
-                } else if dst <= src {
-                    (dst, src, io::chunk(n, &[dst, src]))
-                } else {
-                    let c = io::chunk_from_end(n, &[dst + n, src + n]);
-                    (dst + n - c, src + n - c, c)
-                };
+                let (to, from, c) = io::copy_chunk(dst, src, n);
                 Some(Chunk {
                     reads: leaves(from, c),
                     write: Some((to, c)),
