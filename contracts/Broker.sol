@@ -6,6 +6,8 @@ import {IExecution} from "./interfaces/IExecution.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
 import {MAX_STATE_BYTES, Trace} from "./libraries/Trace.sol";
+import {IMachineProver} from "./machine/IMachineProver.sol";
+import {MachineInput} from "./machine/lib/MachineInput.sol";
 
 /// @title Broker
 /// @notice The request lifecycle, deposits, disputes and pull payments of ecm (see IBroker).
@@ -218,28 +220,40 @@ contract Broker is IBroker {
 
     /// @inheritdoc IBroker
     function proveStep(uint256 id, bool final_, bytes calldata state) external nonReentrant {
-        Request storage r = _get(id);
-        _expectResolving(id, r, DisputeMode.Bisection);
-        Game storage g = _games[id];
-        g.takeTurn(id, Phase.OneStep, r.host, address(0), true);
-        bytes32 revealed = Trace.commit(final_, state);
-        bytes32 agreed = g.cLo;
-        if (revealed != agreed) revert PreimageMismatch(revealed, agreed);
-
-        uint256 maxStepGas = r.maxStepGas;
+        (Request storage r, Game storage g) = _openStep(id, final_, state);
+        // The program id binds its step gas, so the registry's is the one fixed at request time.
+        (address execution, uint32 maxStepGas, IFactory.ProgramKind kind) = _factory.stepInfo(r.programId);
         if (!final_) {
+            if (kind == IFactory.ProgramKind.Machine) revert ProofRequired(id);
             // Without the full step gas the step could fail for want of gas, not by its own
             // doing; refuse rather than decide on it.
             uint256 needed = Trace.gasNeeded(maxStepGas);
             if (gasleft() < needed) revert InsufficientGasForStep(gasleft(), needed);
         }
-        address execution = _factory.executionOf(r.programId);
         uint64 stepNumber = g.lo + 1;
         (bytes memory next, bool nextFinal) = Trace.next(execution, maxStepGas, stepNumber, final_, state);
-        bytes32 computed = Trace.commit(nextFinal, next);
-        bool defenderWon = computed == g.cHi;
-        emit StepProven(id, stepNumber, computed, defenderWon);
-        _resolveChallenge(id, r, defenderWon, false);
+        _closeStep(id, r, g, stepNumber, next, nextFinal);
+    }
+
+    /// @inheritdoc IBroker
+    /// @dev The prover is pure and fixed by the Factory; a revert (a bad proof) bubbles up and
+    /// decides nothing, and a lack of gas can only revert, so no 63/64 check is needed.
+    function proveMachineStep(uint256 id, bool final_, bytes calldata state, bytes calldata proof)
+        external
+        nonReentrant
+    {
+        (Request storage r, Game storage g) = _openStep(id, final_, state);
+        // A machine step is a proof: its gas is the caller's, not a program's budget.
+        // slither-disable-next-line unused-return
+        (address prover,, IFactory.ProgramKind kind) = _factory.stepInfo(r.programId);
+        if (kind != IFactory.ProgramKind.Machine) revert NotAMachineProgram(r.programId);
+        bytes memory next = state;
+        bool nextFinal = true;
+        if (!final_) {
+            if (state.length != 32) revert MachineStateLength(state.length);
+            (next, nextFinal) = IMachineProver(prover).step(bytes32(state), proof);
+        }
+        _closeStep(id, r, g, g.lo + 1, next, nextFinal);
     }
 
     /// @inheritdoc IBroker
@@ -378,10 +392,7 @@ contract Broker is IBroker {
         if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
             revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
         }
-        (address execution, uint32 maxStepGas) = _factory.stepInfo(programId);
-        if (execution == address(0)) revert UnknownProgram(programId);
-        uint256 deposit = _depositFor(options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas);
-        if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        (uint32 maxStepGas, bytes32 inputCommitment) = _programTerms(programId, input, options);
 
         id = ++_requestCount;
         // Field by field rather than a struct literal, which would also write the zero answer
@@ -393,7 +404,7 @@ contract Broker is IBroker {
         // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
         r.softResolutionBlocks = uint32(softResolutionBlocks);
         r.programId = programId;
-        r.inputCommitment = Trace.commit(false, input);
+        r.inputCommitment = inputCommitment;
         r.payment = uint96(msg.value);
         r.maxGasPrice = options.maxGasPrice;
         r.maxSteps = options.maxSteps;
@@ -410,6 +421,26 @@ contract Broker is IBroker {
             uint32(softResolutionBlocks),
             options.mode
         );
+    }
+
+    /// @dev What a request takes from its program: the step gas, checked to give a deposit
+    /// that fits, and `c_0`: the input itself for a step program; for a machine program
+    /// (disputed by bisection only), the machine's first state hash on the input.
+    function _programTerms(bytes32 programId, bytes calldata input, RequestOptions memory options)
+        internal
+        view
+        returns (uint32 maxStepGas, bytes32 inputCommitment)
+    {
+        address execution;
+        IFactory.ProgramKind kind;
+        (execution, maxStepGas, kind) = _factory.stepInfo(programId);
+        if (execution == address(0)) revert UnknownProgram(programId);
+        uint256 deposit = _depositFor(options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas);
+        if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        if (kind == IFactory.ProgramKind.Step) return (maxStepGas, Trace.commit(false, input));
+        if (options.mode != DisputeMode.Bisection) revert ModeUnsupported(programId, options.mode);
+        bytes32 initialState = MachineInput.initialState(_factory.initialCoreOf(programId), input);
+        inputCommitment = Trace.commit(false, abi.encodePacked(initialState));
     }
 
     function _answer(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
@@ -530,6 +561,36 @@ contract Broker is IBroker {
         // forge-lint: disable-next-line(unsafe-typecast) -- at most half a deposit, which fits 96 bits (checked at request time)
         fx.reimbursed = uint96(reimbursed + amount);
         _credit(msg.sender, id, amount, CreditReason.GasReimbursement);
+    }
+
+    /// @dev The one-step phase's opening, for `proveStep` and `proveMachineStep`: the turn (anyone may prove)
+    /// and the revealed state against the agreed commitment at `lo`.
+    function _openStep(uint256 id, bool final_, bytes calldata state)
+        internal
+        returns (Request storage r, Game storage g)
+    {
+        r = _get(id);
+        _expectResolving(id, r, DisputeMode.Bisection);
+        g = _games[id];
+        g.takeTurn(id, Phase.OneStep, r.host, address(0), true);
+        bytes32 revealed = Trace.commit(final_, state);
+        bytes32 agreed = g.cLo;
+        if (revealed != agreed) revert PreimageMismatch(revealed, agreed);
+    }
+
+    /// @dev The one-step phase's verdict: the defender wins if the step lands on its `cHi`.
+    function _closeStep(
+        uint256 id,
+        Request storage r,
+        Game storage g,
+        uint64 stepNumber,
+        bytes memory next,
+        bool nextFinal
+    ) internal {
+        bytes32 computed = Trace.commit(nextFinal, next);
+        bool defenderWon = computed == g.cHi;
+        emit StepProven(id, stepNumber, computed, defenderWon);
+        _resolveChallenge(id, r, defenderWon, false);
     }
 
     function _forfeit(uint256 id, address requester, address winner, uint256 amount) internal {

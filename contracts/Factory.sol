@@ -8,13 +8,28 @@ import {IFactory} from "./interfaces/IFactory.sol";
 /// @title Factory
 /// @notice Permissionless program registry and builder of Execution instances.
 contract Factory is IFactory {
+    /// @notice The gas a machine program's step is given: a one-step proof's whole transaction
+    /// in the worst case (a HALT revealing 8 KiB of output, under the EIP-7623 calldata floor),
+    /// with room to spare. It sizes deposits only: the prover's call is not capped.
+    uint32 public constant MACHINE_STEP_GAS = 500_000;
+
     /// @notice Bounds on a program's step gas: enough for a trivial step, and small enough that a
     /// one-step proof always fits in a block with room to spare.
     uint256 public constant MIN_STEP_GAS = 1_000;
     uint256 public constant MAX_STEP_GAS = 10_000_000;
 
+    /// @notice The one-step prover of every machine program registered here. A prover fix is
+    /// a new Factory, so a program id always means the same prover.
+    address public immutable machineProver;
+
     mapping(bytes32 programId => Program) internal _programs;
     bytes32[] internal _programIds;
+
+    /// @param machineProver_ The machine prover (`contracts/machine/MachineProver.sol`).
+    constructor(address machineProver_) {
+        if (machineProver_.code.length == 0) revert NotAContract(machineProver_);
+        machineProver = machineProver_;
+    }
 
     /// @inheritdoc IFactory
     function registerProgram(address execution, bytes32 wasmHash, uint32 maxStepGas, string calldata metadataURI)
@@ -31,12 +46,36 @@ contract Factory is IFactory {
         _programs[programId] = Program({
             execution: execution,
             maxStepGas: maxStepGas,
+            kind: ProgramKind.Step,
             registrant: msg.sender,
             wasmHash: wasmHash,
-            metadataURI: metadataURI
+            metadataURI: metadataURI,
+            initialCore: bytes32(0)
         });
         _programIds.push(programId);
         emit ProgramRegistered(programId, execution, msg.sender, wasmHash, maxStepGas, metadataURI);
+    }
+
+    /// @inheritdoc IFactory
+    function registerMachineProgram(bytes32 wasmHash, bytes32 initialCore, string calldata metadataURI)
+        external
+        returns (bytes32 programId)
+    {
+        if (wasmHash == bytes32(0)) revert ZeroWasmHash();
+        if (initialCore == bytes32(0)) revert ZeroInitialCore();
+        programId = machineProgramIdOf(wasmHash, initialCore);
+        if (_programs[programId].execution != address(0)) revert ProgramExists(programId);
+        _programs[programId] = Program({
+            execution: machineProver,
+            maxStepGas: MACHINE_STEP_GAS,
+            kind: ProgramKind.Machine,
+            registrant: msg.sender,
+            wasmHash: wasmHash,
+            metadataURI: metadataURI,
+            initialCore: initialCore
+        });
+        _programIds.push(programId);
+        emit MachineProgramRegistered(programId, wasmHash, msg.sender, initialCore, metadataURI);
     }
 
     /// @inheritdoc IFactory
@@ -44,6 +83,7 @@ contract Factory is IFactory {
         Program storage program = _programs[programId];
         address execution = program.execution;
         if (execution == address(0)) revert UnknownProgram(programId);
+        if (program.kind != ProgramKind.Step) revert NotAStepProgram(programId);
         instance = Clones.clone(execution);
         emit InstanceBuilt(programId, instance, msg.sender);
         IExecution(instance).initialize(input, program.maxStepGas, msg.sender);
@@ -55,15 +95,29 @@ contract Factory is IFactory {
     }
 
     /// @inheritdoc IFactory
+    function machineProgramIdOf(bytes32 wasmHash, bytes32 initialCore) public view returns (bytes32) {
+        return keccak256(abi.encode(machineProver, wasmHash, initialCore));
+    }
+
+    /// @inheritdoc IFactory
     function getProgram(bytes32 programId) external view returns (Program memory program) {
         program = _programs[programId];
         if (program.execution == address(0)) revert UnknownProgram(programId);
     }
 
     /// @inheritdoc IFactory
-    function stepInfo(bytes32 programId) external view returns (address execution, uint32 maxStepGas) {
+    function stepInfo(bytes32 programId)
+        external
+        view
+        returns (address execution, uint32 maxStepGas, ProgramKind kind)
+    {
         Program storage program = _programs[programId];
-        return (program.execution, program.maxStepGas);
+        return (program.execution, program.maxStepGas, program.kind);
+    }
+
+    /// @inheritdoc IFactory
+    function initialCoreOf(bytes32 programId) external view returns (bytes32) {
+        return _programs[programId].initialCore;
     }
 
     /// @inheritdoc IFactory

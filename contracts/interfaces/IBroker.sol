@@ -15,6 +15,12 @@ pragma solidity 0.8.30;
 /// - FullExecution (ECM): the program is re-executed on-chain (`executeExecutable`) and the
 ///   result decides (host right, challenger right, or neither).
 ///
+/// Machine programs (IFactory's `ProgramKind.Machine`, any WASM module run by ecm's machine)
+/// are disputed by bisection only: `c_0` commits to the machine's first state on the input,
+/// running points are the 32-byte state hash `H_i`, an answer is `exit code (u32 LE) || stdout`
+/// (empty after a trap), and the one step is proven by the machine prover
+/// (`proveMachineStep(id, final_, state, proof)`).
+///
 /// Money moves by pull: every outcome credits balances, `withdraw` pays them out. Each
 /// request's money is its own: the Broker always holds exactly the sum of what it owes.
 ///
@@ -97,7 +103,9 @@ interface IBroker {
         /// WaitingForResolution, the dispute start while NeedsResolution.
         uint48 deadline;
         bytes32 programId;
-        /// `c_0 = keccak256(abi.encodePacked(false, input))`; the input itself is in `RequestInput`.
+        /// `c_0 = keccak256(abi.encodePacked(false, s_0))`, with `s_0` the input for a step
+        /// program and the machine's first state hash on the input for a machine program
+        /// (`MachineInput.initialState`); the input itself is in `RequestInput`.
         bytes32 inputCommitment;
         /// Payment in wei, held until the request settles.
         uint96 payment;
@@ -222,6 +230,16 @@ interface IBroker {
     error InsufficientGasForStep(uint256 available, uint256 required);
     /// @notice The full re-execution has not made progress: no step fitted in the gas given.
     error NoProgress(uint256 id);
+    /// @notice Machine programs are disputed by bisection only: request without the
+    /// FullExecution mode.
+    error ModeUnsupported(bytes32 programId, DisputeMode mode);
+    /// @notice A running state of a machine program is stepped by the prover: call
+    /// `proveMachineStep(id, final_, state, proof)` with the proof from `ecm-machine`.
+    error ProofRequired(uint256 id);
+    /// @notice The request's program is a step program: prove with `proveStep(id, final_, state)`.
+    error NotAMachineProgram(bytes32 programId);
+    /// @notice A running state of a machine program is its 32-byte state hash.
+    error MachineStateLength(uint256 length);
 
     // ---------------------------------------------------------------------------------------
     // Events
@@ -335,7 +353,14 @@ interface IBroker {
     /// @notice Bisection, one step left: reveals `(final_, state)`, the preimage of the agreed
     /// commitment at `lo`; the Broker runs step `lo + 1` and compares with the defender's `cHi`.
     /// Anyone may call; the arithmetic decides who wins.
+    /// A machine program's running state needs a proof: use `proveMachineStep`.
     function proveStep(uint256 id, bool final_, bytes calldata state) external;
+
+    /// @notice Bisection over a machine program, one step left: reveals `(final_, state)` as
+    /// `proveStep` does, and `proof`, what the machine prover needs to run
+    /// step `lo + 1` from the state hash `state` (`ecm_machine::proof`). A proof the prover
+    /// rejects reverts with its error and decides nothing; a final `state` needs no proof.
+    function proveMachineStep(uint256 id, bool final_, bytes calldata state, bytes calldata proof) external;
 
     /// @notice Ends a wait whose deadline passed: the party that missed it loses.
     function claimTimeout(uint256 id) external;

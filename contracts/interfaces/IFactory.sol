@@ -2,23 +2,43 @@
 pragma solidity 0.8.30;
 
 /// @title IFactory
-/// @notice A permissionless registry of programs. A program is a pair of implementations of one
-/// step function: an Execution contract (EVM) and a WASM module identified by the keccak256 of
-/// its bytes. The Factory also builds Execution instances (EIP-1167 clones) for full
-/// re-execution disputes.
+/// @notice A permissionless registry of programs, of two kinds:
+/// - a **step program** is a pair of implementations of one step function: an Execution
+///   contract (EVM) and a WASM module identified by the keccak256 of its bytes. The Factory also
+///   builds Execution instances (EIP-1167 clones) of it for full re-execution disputes;
+/// - a **machine program** is data: a stock WASM module (its keccak256) and the initial state
+///   of ecm's WASM machine it lowers to (`initialCore`: code, table, memory and globals). Its
+///   disputes end in one step of the Factory's machine prover, fixed at deployment, so its
+///   behaviour cannot change once registered.
 interface IFactory {
+    /// @notice What a program is made of.
+    enum ProgramKind {
+        /// An Execution contract and a WASM module implementing one step function.
+        Step,
+        /// A WASM module run by ecm's machine, proven by the machine prover.
+        Machine
+    }
+
     /// @notice What the registry knows of a program.
     struct Program {
-        /// The Execution implementation whose `step` defines the program on-chain.
+        /// The Execution implementation whose `step` defines a step program on-chain; the
+        /// machine prover for a machine program.
         address execution;
-        /// The gas one step is given, on-chain and in disputes.
+        /// The gas one step is given, on-chain and in disputes (a machine program's step is
+        /// a proof, given `MACHINE_STEP_GAS`).
         uint32 maxStepGas;
+        /// Step or machine program.
+        ProgramKind kind;
         /// Who registered it (informational: programs have no owner).
         address registrant;
         /// keccak256 of the WASM module that implements the same step function off-chain.
         bytes32 wasmHash;
         /// Where to find the module and its documentation (e.g. an ipfs:// or https:// URI).
         string metadataURI;
+        /// A machine program's initial state without its input: `keccak(core_0)` of the
+        /// lowered module (zero for a step program). `ecm program check` re-lowers the module
+        /// and compares.
+        bytes32 initialCore;
     }
 
     /// @notice A program with this id is already registered.
@@ -31,6 +51,12 @@ interface IFactory {
     error StepGasOutOfRange(uint256 maxStepGas, uint256 min, uint256 max);
     /// @notice The WASM module hash must not be zero.
     error ZeroWasmHash();
+    /// @notice A machine program's initial core must not be zero: lower the module with
+    /// `ecm program deploy` (or `Program::initial_core` in `ecm-machine`).
+    error ZeroInitialCore();
+    /// @notice Only step programs have Execution instances; a machine program's disputes end
+    /// in the machine prover.
+    error NotAStepProgram(bytes32 programId);
 
     /// @notice A program was registered.
     event ProgramRegistered(
@@ -39,6 +65,14 @@ interface IFactory {
         address indexed registrant,
         bytes32 wasmHash,
         uint32 maxStepGas,
+        string metadataURI
+    );
+    /// @notice A machine program was registered; its prover is the Factory's `machineProver()`.
+    event MachineProgramRegistered(
+        bytes32 indexed programId,
+        bytes32 indexed wasmHash,
+        address indexed registrant,
+        bytes32 initialCore,
         string metadataURI
     );
     /// @notice An Execution instance was built for `builder` (its controller).
@@ -50,6 +84,14 @@ interface IFactory {
         external
         returns (bytes32 programId);
 
+    /// @notice Registers a machine program: the module with keccak256 `wasmHash`, lowered to
+    /// the machine state `initialCore`. The id is `machineProgramIdOf(wasmHash, initialCore)`,
+    /// which binds the Factory's prover. The chain cannot check that the module lowers to
+    /// `initialCore`; hosts re-lower it and refuse a mismatch (`ecm program check`).
+    function registerMachineProgram(bytes32 wasmHash, bytes32 initialCore, string calldata metadataURI)
+        external
+        returns (bytes32 programId);
+
     /// @notice Deploys a clone of the program's Execution implementation holding `input`, with
     /// the caller as its controller.
     function build(bytes32 programId, bytes calldata input) external returns (address instance);
@@ -57,12 +99,22 @@ interface IFactory {
     /// @notice The id a program with these parameters has (registered or not).
     function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) external pure returns (bytes32);
 
+    /// @notice The id a machine program with this module and initial core has (registered or
+    /// not): `keccak256(abi.encode(machineProver(), wasmHash, initialCore))`.
+    function machineProgramIdOf(bytes32 wasmHash, bytes32 initialCore) external view returns (bytes32);
+
+    /// @notice The one-step prover of every machine program registered here.
+    function machineProver() external view returns (address);
+
     /// @notice The whole program record; reverts `UnknownProgram` if there is none.
     function getProgram(bytes32 programId) external view returns (Program memory);
 
-    /// @notice The two fields the Broker needs, in one storage read; `execution` is zero for an
-    /// unknown program.
-    function stepInfo(bytes32 programId) external view returns (address execution, uint32 maxStepGas);
+    /// @notice The three fields the Broker needs to step a program, in one storage read;
+    /// `execution` is zero for an unknown program.
+    function stepInfo(bytes32 programId) external view returns (address execution, uint32 maxStepGas, ProgramKind kind);
+
+    /// @notice A machine program's initial core (zero for a step or unknown program).
+    function initialCoreOf(bytes32 programId) external view returns (bytes32);
 
     /// @notice The program's Execution implementation (zero for an unknown program).
     function executionOf(bytes32 programId) external view returns (address);

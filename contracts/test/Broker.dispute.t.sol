@@ -538,21 +538,6 @@ contract BrokerDisputeTest is GameDriver {
         broker.proveStep(id, false, shortInput);
         vm.assertEq(broker.getRequest(id).host, challenger);
     }
-
-    /// @dev Plays until the one-step phase.
-    function _toOneStep(uint256 id, View memory d, View memory c) internal {
-        while (broker.getGame(id).phase != IBroker.Phase.OneStep) {
-            IBroker.Game memory g = broker.getGame(id);
-            if (g.phase == IBroker.Phase.Bisect) {
-                _defenderBisects(id, host, d);
-            } else {
-                bytes32[] memory points = _lastPoints(id, d, g);
-                uint256 index = _honestIndex(g, points, c);
-                vm.prank(challenger);
-                broker.selectSegment(id, points, index);
-            }
-        }
-    }
 }
 
 /// @notice The figures of ARCHITECTURE.md section 4 at the default arity (16), on a dispute over

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Broker} from "../Broker.sol";
+import {MachineProver} from "../machine/MachineProver.sol";
 import {Factory} from "../Factory.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {Counter} from "../programs/Counter.sol";
@@ -413,7 +414,7 @@ contract BrokerInvariantTest is Test {
     BrokerHandler internal handler;
 
     function setUp() public {
-        Factory factory = new Factory();
+        Factory factory = new Factory(address(new MachineProver()));
         Counter counter = new Counter();
         bytes32 counterId = factory.registerProgram(address(counter), keccak256("counter"), 20_000, "");
         broker = new Broker(factory, 4, 20);

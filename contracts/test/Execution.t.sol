@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {MachineProver} from "../machine/MachineProver.sol";
 import {Factory} from "../Factory.sol";
 import {IExecution} from "../interfaces/IExecution.sol";
 import {MAX_STATE_BYTES, Trace} from "../libraries/Trace.sol";
@@ -26,7 +27,7 @@ contract ExecutionTest is Test {
     bytes32 internal counterId;
 
     function setUp() public {
-        factory = new Factory();
+        factory = new Factory(address(new MachineProver()));
         counter = new Counter();
         counterId = factory.registerProgram(address(counter), keccak256("counter"), 20_000, "");
     }

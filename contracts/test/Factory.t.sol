@@ -4,17 +4,26 @@ pragma solidity 0.8.30;
 import {Factory} from "../Factory.sol";
 import {IExecution} from "../interfaces/IExecution.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
+import {MachineProver} from "../machine/MachineProver.sol";
 import {Counter} from "../programs/Counter.sol";
 import {Test} from "./utils/Test.sol";
 
 contract FactoryTest is Test {
     Factory internal factory;
     Counter internal counter;
+    address internal prover;
     bytes32 internal constant WASM = keccak256("counter.wasm");
+    bytes32 internal constant CORE = keccak256("initial core");
 
     function setUp() public {
-        factory = new Factory();
+        prover = address(new MachineProver());
+        factory = new Factory(prover);
         counter = new Counter();
+    }
+
+    function test_constructor_RevertWhen_ProverNotAContract() public {
+        vm.expectRevert(abi.encodeWithSelector(IFactory.NotAContract.selector, address(0x99)));
+        new Factory(address(0x99));
     }
 
     function test_registerProgram_RecordsAndEmits() public {
@@ -31,9 +40,13 @@ contract FactoryTest is Test {
         vm.assertEq(p.registrant, address(this));
         vm.assertEq(p.wasmHash, WASM);
         vm.assertEq(bytes(p.metadataURI), bytes("ipfs://counter"));
-        (address execution, uint32 gas) = factory.stepInfo(id);
+        vm.assertTrue(p.kind == IFactory.ProgramKind.Step);
+        vm.assertEq(p.initialCore, bytes32(0));
+        (address execution, uint32 gas, IFactory.ProgramKind kind) = factory.stepInfo(id);
         vm.assertEq(execution, address(counter));
         vm.assertEq(gas, 20_000);
+        vm.assertTrue(kind == IFactory.ProgramKind.Step);
+        vm.assertEq(factory.initialCoreOf(id), bytes32(0));
         vm.assertEq(factory.programCount(), 1);
         vm.assertEq(factory.programAt(0), id);
     }
@@ -68,7 +81,7 @@ contract FactoryTest is Test {
     function test_getProgram_RevertWhen_UnknownProgram() public {
         vm.expectRevert(abi.encodeWithSelector(IFactory.UnknownProgram.selector, bytes32(uint256(1))));
         factory.getProgram(bytes32(uint256(1)));
-        (address execution,) = factory.stepInfo(bytes32(uint256(1)));
+        (address execution,,) = factory.stepInfo(bytes32(uint256(1)));
         vm.assertEq(execution, address(0));
     }
 
@@ -91,5 +104,55 @@ contract FactoryTest is Test {
     function test_build_RevertWhen_UnknownProgram() public {
         vm.expectRevert(abi.encodeWithSelector(IFactory.UnknownProgram.selector, bytes32(uint256(7))));
         factory.build(bytes32(uint256(7)), "");
+    }
+
+    function test_registerMachineProgram_RecordsAndEmits() public {
+        bytes32 expected = keccak256(abi.encode(prover, WASM, CORE));
+        vm.expectEmit(address(factory));
+        emit IFactory.MachineProgramRegistered(expected, WASM, address(this), CORE, "ipfs://sha256");
+        bytes32 id = factory.registerMachineProgram(WASM, CORE, "ipfs://sha256");
+
+        vm.assertEq(id, expected);
+        vm.assertEq(id, factory.machineProgramIdOf(WASM, CORE));
+        vm.assertEq(factory.machineProver(), prover);
+        IFactory.Program memory p = factory.getProgram(id);
+        vm.assertEq(p.execution, prover);
+        vm.assertEq(p.maxStepGas, factory.MACHINE_STEP_GAS());
+        vm.assertTrue(p.kind == IFactory.ProgramKind.Machine);
+        vm.assertEq(p.registrant, address(this));
+        vm.assertEq(p.wasmHash, WASM);
+        vm.assertEq(p.initialCore, CORE);
+        vm.assertEq(bytes(p.metadataURI), bytes("ipfs://sha256"));
+        (address execution, uint32 gas, IFactory.ProgramKind kind) = factory.stepInfo(id);
+        vm.assertEq(execution, prover);
+        vm.assertEq(gas, factory.MACHINE_STEP_GAS());
+        vm.assertTrue(kind == IFactory.ProgramKind.Machine);
+        vm.assertEq(factory.initialCoreOf(id), CORE);
+        vm.assertEq(factory.programCount(), 1);
+        vm.assertEq(factory.programAt(0), id);
+    }
+
+    function test_registerMachineProgram_SameProgramTwice_RevertWhen_ProgramExists() public {
+        bytes32 id = factory.registerMachineProgram(WASM, CORE, "a");
+        vm.expectRevert(abi.encodeWithSelector(IFactory.ProgramExists.selector, id));
+        vm.prank(address(0xbeef));
+        factory.registerMachineProgram(WASM, CORE, "b");
+        // The same module lowered differently is a different program.
+        bytes32 other = factory.registerMachineProgram(WASM, keccak256("other core"), "b");
+        vm.assertNotEq(id, other);
+    }
+
+    function test_registerMachineProgram_RevertWhen_ZeroHashes() public {
+        vm.expectRevert(IFactory.ZeroWasmHash.selector);
+        factory.registerMachineProgram(bytes32(0), CORE, "");
+        vm.expectRevert(IFactory.ZeroInitialCore.selector);
+        factory.registerMachineProgram(WASM, bytes32(0), "");
+        vm.assertEq(factory.programCount(), 0);
+    }
+
+    function test_build_RevertWhen_MachineProgram() public {
+        bytes32 id = factory.registerMachineProgram(WASM, CORE, "");
+        vm.expectRevert(abi.encodeWithSelector(IFactory.NotAStepProgram.selector, id));
+        factory.build(id, "");
     }
 }

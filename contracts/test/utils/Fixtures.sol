@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Broker} from "../../Broker.sol";
+import {MachineProver} from "../../machine/MachineProver.sol";
 import {Factory} from "../../Factory.sol";
 import {IBroker} from "../../interfaces/IBroker.sol";
 import {IExecution} from "../../interfaces/IExecution.sol";
@@ -46,7 +47,7 @@ abstract contract Fixtures is Test {
     address internal stranger;
 
     function setUp() public virtual {
-        factory = new Factory();
+        factory = new Factory(address(new MachineProver()));
         counter = new Counter();
         fibonacci = new Fibonacci();
         buildByteArray = new BuildByteArray();

@@ -125,6 +125,21 @@ abstract contract GameDriver is Fixtures {
         defenderWon = broker.getRequest(id).host == standingBefore;
     }
 
+    /// @dev Plays until the one-step phase.
+    function _toOneStep(uint256 id, View memory d, View memory c) internal {
+        while (broker.getGame(id).phase != IBroker.Phase.OneStep) {
+            IBroker.Game memory g = broker.getGame(id);
+            if (g.phase == IBroker.Phase.Bisect) {
+                _defenderBisects(id, host, d);
+            } else {
+                bytes32[] memory points = _lastPoints(id, d, g);
+                uint256 index = _honestIndex(g, points, c);
+                vm.prank(challenger);
+                broker.selectSegment(id, points, index);
+            }
+        }
+    }
+
     /// @dev The points the defender posted this round (recomputed from its view).
     function _lastPoints(uint256, View memory d, IBroker.Game memory g)
         internal
@@ -138,7 +153,7 @@ abstract contract GameDriver is Fixtures {
         }
     }
 
-    function _reveal(uint256 id, IBroker.Game memory g, View memory d, View memory c) internal {
+    function _reveal(uint256 id, IBroker.Game memory g, View memory d, View memory c) internal virtual {
         View memory who = d.cs[g.lo] == g.cLo ? d : c;
         vm.prank(stranger);
         broker.proveStep(id, who.finals[g.lo], who.states[g.lo]);

@@ -1,4 +1,4 @@
-//! Deploying ecm: the Factory, the Broker and the example programs.
+//! Deploying ecm: the machine prover, the Factory, the Broker and the example programs.
 
 use crate::{Error, Result, anvil::DEV_KEYS};
 use alloy::{
@@ -8,7 +8,7 @@ use alloy::{
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
-use ecm_bindings::{Broker, Factory};
+use ecm_bindings::{Broker, Factory, MachineProver};
 use ecm_primitives::{Deployment, DevAccount, ProgramEntry};
 use std::collections::BTreeMap;
 use tracing::info;
@@ -48,7 +48,7 @@ pub const DEV_ROLES: [&str; 10] = [
     "spare-2",
 ];
 
-/// Deploys the Factory, the Broker and every example program through `rpc_url` with
+/// Deploys the machine prover, the Factory, the Broker and every example program through `rpc_url` with
 /// `deployer_key`, registering each program with its WASM module hash.
 pub async fn deploy(
     rpc_url: &str,
@@ -74,7 +74,11 @@ pub async fn deploy(
         .await
         .map_err(|e| fail("(reading the chain id)")(&e))?;
 
-    let factory = Factory::deploy(provider.clone())
+    // The prover of every machine program this Factory registers, fixed at its deployment.
+    let prover = MachineProver::deploy(provider.clone())
+        .await
+        .map_err(|e| fail("MachineProver")(&e))?;
+    let factory = Factory::deploy(provider.clone(), *prover.address())
         .await
         .map_err(|e| fail("Factory")(&e))?;
     let clock = config.clock_blocks;

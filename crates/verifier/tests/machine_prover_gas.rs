@@ -37,14 +37,14 @@ struct ClassGas {
     median_tx_gas: u64,
 }
 
-/// What the Broker's machine `proveStep` will add to a step, until issue 14 measures it: what
-/// today's `proveStep` costs on a chain beyond 21,000 and its own one-step proof. The smallest
-/// Counter game's `proveStep` transaction is 119,492 gas (`snapshots/bench-dispute.json`), of
-/// which 14,601 is the one-step proof (`docs/benchmarks.md`) and about 1k its calldata; the
-/// rest is the settlement, with both credits to fresh balance slots (22,100 gas each) and the
-/// game's records cleared. Printed beside the measured figures as an estimate; the snapshot
-/// holds only what is measured.
-const BROKER_ESTIMATE: u64 = 83_000;
+/// What the Broker's `proveMachineStep` adds to the prover's own transaction for a step, as
+/// measured on Anvil by `anvil-tests/tests/machine_dispute.rs` (the receipt's gas less the
+/// proof's own part, 21,000 + calldata + the prover's execution): 87,172 when the defender wins,
+/// 95,331 when the challenger wins and its answer replaces the standing one. Most of it is the
+/// settlement: two credits to fresh balance slots (22,100 gas each), the events, the game's
+/// records cleared. Printed beside the measured figures with the costlier outcome; the snapshot
+/// holds only what this test measures.
+const BROKER_SHARE: u64 = 95_331;
 
 /// The instruction class a step is reported under.
 fn class(op: Op) -> &'static str {
@@ -190,7 +190,7 @@ fn prover_gas_per_instruction_class_matches_the_snapshot() {
         "(gas)",
         "tx",
         "median tx",
-        "est. w/ Broker"
+        "with Broker"
     );
     for row in &figures {
         eprintln!(
@@ -203,7 +203,7 @@ fn prover_gas_per_instruction_class_matches_the_snapshot() {
             row.calldata_gas,
             row.tx_gas,
             row.median_tx_gas,
-            21_000 + row.calldata_gas + row.execution_gas + BROKER_ESTIMATE
+            21_000 + row.calldata_gas + row.execution_gas + BROKER_SHARE
         );
     }
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
