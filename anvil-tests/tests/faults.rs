@@ -212,6 +212,8 @@ async fn register(
         execution,
         wasm_hash,
         max_step_gas,
+        initial_core: None,
+        module: None,
     }
 }
 

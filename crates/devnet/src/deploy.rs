@@ -1,4 +1,5 @@
-//! Deploying ecm: the machine prover, the Factory, the Broker and the example programs.
+//! Deploying ecm: the machine prover, the Factory, the Broker, the example step programs and
+//! the example machine programs.
 
 use crate::{Error, Result, anvil::DEV_KEYS};
 use alloy::{
@@ -135,8 +136,24 @@ pub async fn deploy(
                 execution,
                 wasm_hash,
                 max_step_gas: spec.max_step_gas,
+                initial_core: None,
+                module: None,
             },
         );
+    }
+
+    // The example machine programs: stock wasm32-wasip1 modules, no contract of their own.
+    for wasi in ecm_programs::wasi_programs() {
+        let registration = crate::machine::register_machine_program(
+            &provider,
+            *factory.address(),
+            wasi.wasm,
+            format!("ecm://programs/{}", wasi.name),
+            None,
+        )
+        .await
+        .map_err(|e| fail(wasi.name)(&e))?;
+        programs.insert(wasi.name.to_string(), registration.entry);
     }
 
     let accounts = if config.dev_accounts {

@@ -3,8 +3,10 @@
 //! ```text
 //!  Anvil::spawn  -- node_modules/@foundry-rs/anvil-*/bin/anvil on 127.0.0.1:<free port>,
 //!                   chain 31337, hardfork prague; killed when dropped
-//!  deploy        -- Factory, Broker(factory, arity, clock), one Execution contract per example
-//!                   program, registered with its WASM module hash  ->  Deployment
+//!  deploy        -- MachineProver, Factory(prover), Broker(factory, arity, clock), one Execution
+//!                   contract per example step program, registered with its WASM module hash,
+//!                   and the example machine programs (stock wasm32-wasip1 modules), registered
+//!                   with their initial cores  ->  Deployment
 //! ```
 //!
 //! `ecm devnet`, `ecm demo` and the end-to-end tests all deploy through [`deploy()`], so the tests
@@ -13,10 +15,12 @@
 pub mod anvil;
 pub mod deploy;
 pub mod error;
+pub mod machine;
 
 pub use anvil::{Anvil, AnvilConfig, DEV_KEYS, find_anvil};
 pub use deploy::{DeployConfig, deploy};
 pub use error::{Error, Result};
+pub use machine::{MachineRegistration, RegisterError, register_machine_program};
 
 use ecm_primitives::Deployment;
 

@@ -15,8 +15,26 @@ async fn deploys_every_program_and_funds_the_dev_accounts() {
     let factory = ecm_bindings::Factory::new(d.factory, &provider);
     assert_eq!(
         factory.programCount().call().await.unwrap(),
-        alloy::primitives::U256::from(ecm_programs::all().len())
+        alloy::primitives::U256::from(
+            ecm_programs::all().len() + ecm_programs::wasi_programs().len()
+        )
     );
+    // The example machine programs: registered with the prover and the initial core the
+    // machine lowers their modules to.
+    let prover = factory.machineProver().call().await.unwrap();
+    assert!(!provider.get_code_at(prover).await.unwrap().is_empty());
+    for wasi in ecm_programs::wasi_programs() {
+        let entry = d.program(wasi.name).unwrap();
+        let core = ecm_machine::Program::from_wasm(wasi.wasm)
+            .unwrap()
+            .initial_core();
+        assert_eq!(entry.initial_core, Some(core), "{}", wasi.name);
+        let program = factory.getProgram(entry.id).call().await.unwrap();
+        assert_eq!(program.execution, prover);
+        assert_eq!(program.initialCore, core);
+        assert_eq!(program.wasmHash, alloy::primitives::keccak256(wasi.wasm));
+        assert_eq!(program.kind, 1, "a machine program");
+    }
     for spec in ecm_programs::all() {
         let entry = d.program(spec.name).unwrap();
         let program = factory.getProgram(entry.id).call().await.unwrap();

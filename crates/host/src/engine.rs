@@ -44,7 +44,19 @@ enum Done {
 /// Runs an agent until `shutdown` resolves: discovers requests, computes them on the blocking
 /// pool, answers, challenges, plays disputes, collects payments and withdraws them.
 pub async fn run(config: AgentConfig, shutdown: impl Future<Output = ()>) -> Result<()> {
+    run_when_ready(config, || {}, shutdown).await
+}
+
+/// [`run`], calling `ready` once the agent has loaded (and checked) its programs and resumed its
+/// jobs, before its first look at the chain: what a caller that sends requests with short
+/// windows right after starting agents waits for (`ecm demo`).
+pub async fn run_when_ready(
+    config: AgentConfig,
+    ready: impl FnOnce(),
+    shutdown: impl Future<Output = ()>,
+) -> Result<()> {
     let mut agent = Agent::start(config).await?;
+    ready();
     tokio::pin!(shutdown);
     let mut tick = tokio::time::interval(agent.config.poll_interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

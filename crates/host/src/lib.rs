@@ -33,6 +33,6 @@ pub mod store;
 
 pub use config::{AgentConfig, Cheat, Roles};
 pub use decide::{Action, decide};
-pub use engine::run;
+pub use engine::{run, run_when_ready};
 pub use error::{Error, Result};
 pub use store::{Job, JobStore, Stance, TraceStats};

@@ -6,7 +6,10 @@
 use crate::{Error, Result};
 use alloy_primitives::{Address, B256};
 use serde::{Deserialize, Serialize};
-use std::{collections::BTreeMap, path::Path};
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
 
 /// A deployment of ecm on one chain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,18 +36,35 @@ pub struct Deployment {
     pub accounts: Vec<DevAccount>,
 }
 
-/// A registered program.
+/// A registered program: a step program (an Execution contract and its WASM twin) or a
+/// machine program (a WASM module run by ecm's machine, `initial_core` set).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProgramEntry {
     /// Its id in the Factory.
     pub id: B256,
-    /// Its Execution implementation contract.
+    /// Its Execution implementation contract; the machine prover for a machine program.
     pub execution: Address,
     /// keccak256 of its WASM module.
     pub wasm_hash: B256,
-    /// The gas each step is given.
+    /// The gas each step is given (a machine program's: the Factory's `MACHINE_STEP_GAS`, which
+    /// only sizes deposits).
     pub max_step_gas: u32,
+    /// A machine program's initial core, `keccak(core_0)` of the lowered module; absent for a
+    /// step program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initial_core: Option<B256>,
+    /// Where a machine program's module file is, for hosts and challengers to load (absent for
+    /// the step programs, which are built into ecm).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module: Option<PathBuf>,
+}
+
+impl ProgramEntry {
+    /// Whether this is a machine program.
+    pub fn is_machine(&self) -> bool {
+        self.initial_core.is_some()
+    }
 }
 
 /// A funded development account.
@@ -124,6 +144,19 @@ mod tests {
                 execution: Address::repeat_byte(2),
                 wasm_hash: B256::repeat_byte(3),
                 max_step_gas: 20_000,
+                initial_core: None,
+                module: None,
+            },
+        );
+        programs.insert(
+            "sha256sum".to_string(),
+            ProgramEntry {
+                id: B256::repeat_byte(6),
+                execution: Address::repeat_byte(7),
+                wasm_hash: B256::repeat_byte(8),
+                max_step_gas: 500_000,
+                initial_core: Some(B256::repeat_byte(9)),
+                module: Some("programs/sha256sum.wasm".into()),
             },
         );
         Deployment {

@@ -52,6 +52,7 @@ impl DemoArgs {
         let dirs = tempfile_dir()?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut agents = Vec::new();
+        let mut readiness = Vec::new();
         for (role, roles, programs, cheat) in [
             ("host", Roles::HOST, vec!["fibonacci"], None),
             (
@@ -68,9 +69,23 @@ impl DemoArgs {
             config.cheat = cheat;
             config.poll_interval = Duration::from_millis(100);
             let mut stop = stop_rx.clone();
-            agents.push(tokio::spawn(ecm_host::run(config, async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })));
+            let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+            readiness.push(ready_rx);
+            agents.push(tokio::spawn(ecm_host::run_when_ready(
+                config,
+                move || {
+                    let _ = ready_tx.send(());
+                },
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            )));
+        }
+        // The windows are five blocks of 250 ms: a challenger still checking its programs when
+        // the cheater answers would miss the window, so no request goes out before every agent
+        // is ready. An agent that failed to start drops its sender; its error is reported below.
+        for ready in readiness {
+            let _ = ready.await;
         }
         let ticker = tokio::spawn(mine_every(
             deployment.clone(),
@@ -170,6 +185,14 @@ impl DemoArgs {
         let _ = ticker.await;
         let after = balances(&requester, &address).await?;
         let disputed_status = requester.status(disputed).await?;
+        // The table below tells the story the demo means to show; say so if it did not happen.
+        if disputed_status.host != Some(address("challenger")) {
+            bail!(
+                "request {disputed}: the cheater's answer was not overturned (standing answer by {:?}); \
+                 the challenger agent did not win its dispute",
+                disputed_status.host
+            );
+        }
 
         println!("\nwhat happened");
         output::table(

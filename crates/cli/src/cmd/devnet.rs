@@ -68,9 +68,17 @@ impl DevnetArgs {
         let programs: Vec<Vec<String>> = deployment
             .programs
             .iter()
-            .map(|(name, p)| vec![name.clone(), p.id.to_string(), p.max_step_gas.to_string()])
+            .map(|(name, p)| {
+                let kind = if p.is_machine() { "machine" } else { "step" };
+                vec![
+                    name.clone(),
+                    kind.into(),
+                    p.id.to_string(),
+                    p.max_step_gas.to_string(),
+                ]
+            })
             .collect();
-        output::table(&["program", "id", "step gas"], &programs);
+        output::table(&["program", "kind", "id", "step gas"], &programs);
         println!();
         let accounts: Vec<Vec<String>> = deployment
             .accounts

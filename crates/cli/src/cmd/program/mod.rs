@@ -1,5 +1,7 @@
-//! `ecm program ...`: list, check, register, and run a WASM program on the machine.
+//! `ecm program ...`: list, check, register, deploy a WASM program as a machine program, and run
+//! one on the machine.
 
+mod deploy;
 mod run;
 
 use crate::{
@@ -24,8 +26,11 @@ pub(crate) enum ProgramCommand {
     List(ListArgs),
     /// Run a program's WASM module and Execution contract side by side; report the first divergence.
     Check(CheckArgs),
-    /// Register a program (an Execution contract and a WASM module) in the Factory.
+    /// Register a step program (an Execution contract and a WASM module) in the Factory.
     Register(RegisterArgs),
+    /// Deploy a wasm32 program (a WASI command or an `ecm_main` module) as a machine program:
+    /// lower it locally, register it in the Factory, add it to the deployment file.
+    Deploy(deploy::DeployArgs),
     /// Run a wasm32 program (a WASI command or an `ecm_main` module) on the machine locally:
     /// the dry run to do before paying anyone.
     Run(run::RunArgs),
@@ -37,6 +42,7 @@ impl ProgramCommand {
             Self::List(args) => args.run(),
             Self::Check(args) => args.run().await,
             Self::Register(args) => args.run().await,
+            Self::Deploy(args) => args.run().await,
             Self::Run(args) => args.run(),
         }
     }
