@@ -14,8 +14,8 @@ use alloy::{
 };
 use ecm_bindings::{Broker, IBroker};
 use ecm_chain::Chain;
-use ecm_primitives::Claim;
-use ecm_verifier::strategy;
+use ecm_primitives::{Claim, commitment};
+use ecm_verifier::{MachineProverEvm, strategy};
 use std::sync::{Arc, Mutex};
 use tracing::{debug, error, info, warn};
 
@@ -295,38 +295,93 @@ impl ActContext {
             return Ok(Acted::NeedTrace);
         };
         let lo = game.lo;
-        let point = blocking(move || strategy::reveal(&mut *oracle.lock().unwrap(), lo)).await?;
+        let reveal_oracle = oracle.clone();
+        let point =
+            blocking(move || strategy::reveal(&mut *reveal_oracle.lock().unwrap(), lo)).await?;
         if point.commitment() != game.cLo {
             // Only a party whose trace opens the agreed commitment can reveal it.
             return Ok(Acted::Wait(None));
         }
         let program = self.program.clone();
         let reveal = point.clone();
-        let computed = tokio::task::spawn_blocking(move || {
-            strategy::one_step_commitment(&mut program.evm(), lo, &reveal)
-        })
-        .await
-        .map_err(|e| ecm_chain::Error::Rpc {
-            action: "one-step check".into(),
-            reason: e.to_string(),
-        })?
-        .map_err(|e| ecm_chain::Error::Rpc {
-            action: "one-step check".into(),
-            reason: e.to_string(),
-        })?;
+        let proof_oracle = oracle;
+        // What the Broker will compute for step lo + 1, checked in revm before sending: the
+        // Execution code for a step program, the machine prover (with our own proof) for a
+        // machine program. A final agreed point is sticky and needs no proof.
+        let checked =
+            tokio::task::spawn_blocking(move || -> Result<(B256, Option<Vec<u8>>), String> {
+                if let Some(mut evm) = program.evm() {
+                    let computed = strategy::one_step_commitment(&mut evm, lo, &reveal)
+                        .map_err(|e| e.to_string())?;
+                    return Ok((computed, None));
+                }
+                if reveal.final_ {
+                    return Ok((reveal.commitment(), Some(Vec::new())));
+                }
+                let (hash, proof) = proof_oracle
+                    .lock()
+                    .unwrap()
+                    .machine_proof(lo)
+                    .expect("a machine program's oracle")?;
+                if hash.as_slice() != reveal.state.as_slice() {
+                    return Err(format!(
+                        "the machine at step {lo} is not the revealed state"
+                    ));
+                }
+                let proven = MachineProverEvm::new()
+                    .map_err(|e| e.to_string())?
+                    .step(hash, &proof)
+                    .map_err(|e| e.to_string())?
+                    .map_err(|rejected| format!("the prover rejects our proof: {rejected:?}"))?;
+                Ok((commitment(proven.final_, &proven.next), Some(proof)))
+            })
+            .await
+            .map_err(|e| ecm_chain::Error::Rpc {
+                action: "one-step check".into(),
+                reason: e.to_string(),
+            })?;
+        let (computed, proof) = match checked {
+            Ok(checked) => checked,
+            Err(reason) => {
+                error!(target: "agent", id = self.job.id, step = lo + 1, %reason, "cannot check the one step; not sending it");
+                return Ok(Acted::Wait(None));
+            }
+        };
         let defending = request.host == self.me;
         if (computed == game.cHi) != defending {
             warn!(target: "agent", id = self.job.id, step = lo + 1, "revm says the one step would go against us; not sending it");
             return Ok(Acted::Wait(None));
         }
-        let gas =
-            u64::from(request.maxStepGas) * 2 + PROVE_OVERHEAD_GAS + 16 * point.state.len() as u64;
-        let call = self
-            .chain
-            .broker()
-            .proveStep(id, point.final_, Bytes::from(point.state))
-            .gas(gas);
-        let receipt = self.chain.send("proveStep", call).await?;
+        let receipt = match proof {
+            None => {
+                let gas = u64::from(request.maxStepGas) * 2
+                    + PROVE_OVERHEAD_GAS
+                    + 16 * point.state.len() as u64;
+                let call = self
+                    .chain
+                    .broker()
+                    .proveStep(id, point.final_, Bytes::from(point.state))
+                    .gas(gas);
+                self.chain.send("proveStep", call).await?
+            }
+            Some(proof) => {
+                // The prover's call is not capped: the gas is the proof's execution, its
+                // calldata (at most the EIP-7623 floor, 40 gas a byte) and the settlement.
+                let gas = PROVE_OVERHEAD_GAS + 40 * (proof.len() + point.state.len()) as u64;
+                let call = self
+                    .chain
+                    .broker()
+                    .proveMachineStep(
+                        id,
+                        point.final_,
+                        Bytes::from(point.state),
+                        Bytes::from(proof),
+                    )
+                    .gas(gas);
+                self.chain.send("proveMachineStep", call).await?
+            }
+        };
+
         info!(target: "agent", id = self.job.id, step = lo + 1, tx = %receipt.transaction_hash, gas = receipt.gas_used, "proved the one step");
         let what = format!("proved step {} tx={}", lo + 1, receipt.transaction_hash);
         Ok(Acted::Sent(Sent {

@@ -1,46 +1,166 @@
 //! Computing requests: a trace oracle per job, on the blocking pool, within the host's limits.
+//!
+//! A step program's trace comes from its WASM step function (`TraceOracle`); a machine
+//! program's from ecm's WASM machine (`MachineOracle`), which also makes the one-step proofs.
 
-use crate::Cheat;
-use alloy::primitives::Bytes;
+use crate::{Cheat, programs::Engine};
+use alloy::primitives::{B256, Bytes};
+use ecm_machine::{MachineOracle, Program as MachineProgram};
 use ecm_primitives::Claim;
-use ecm_runtime::{RunOutput, Stepper, TraceOracle, WasmProgram};
+use ecm_runtime::{Point, RunOutput, Stepper, TraceOracle, TracePoints};
 
-/// A trace oracle over whatever steps the program (honestly or not).
-pub type Oracle = TraceOracle<Box<dyn Stepper + Send>>;
+/// A job's trace, honest or not, answering the bisection game's queries.
+pub enum Oracle {
+    /// A step program's trace over whatever steps the program (honestly or not).
+    Step(TraceOracle<Box<dyn Stepper + Send>>),
+    /// A machine program's trace (boxed: the machine is large, and oracles move between tasks).
+    Machine(Box<MachineTrace>),
+}
+
+/// A machine program's trace; a cheating agent's lies from `lie_from` on.
+pub struct MachineTrace {
+    oracle: MachineOracle,
+    lie_from: Option<u64>,
+}
+
+impl TracePoints for Oracle {
+    fn point(&mut self, i: u64) -> ecm_runtime::Result<Point> {
+        match self {
+            Self::Step(oracle) => oracle.point(i),
+            Self::Machine(trace) => {
+                let mut point = TracePoints::point(&mut trace.oracle, i)?;
+                if trace.lie_from.is_some_and(|from| i >= from) {
+                    tamper_last(&mut point.state);
+                }
+                Ok(point)
+            }
+        }
+    }
+}
+
+impl Oracle {
+    /// Steps executed so far, the first run and every replay.
+    pub fn work(&self) -> u64 {
+        match self {
+            Self::Step(oracle) => oracle.work(),
+            Self::Machine(trace) => trace.oracle.work(),
+        }
+    }
+
+    /// Memory the checkpoints (snapshots) hold.
+    pub fn checkpoint_bytes(&self) -> usize {
+        match self {
+            Self::Step(oracle) => oracle.checkpoint_bytes(),
+            Self::Machine(trace) => trace.oracle.snapshot_bytes(),
+        }
+    }
+
+    /// Steps between checkpoints.
+    pub fn checkpoint_interval(&self) -> u64 {
+        match self {
+            Self::Step(oracle) => oracle.checkpoint_interval(),
+            Self::Machine(trace) => trace.oracle.interval(),
+        }
+    }
+
+    /// For a machine program, the state hash at `lo` and the proof of step `lo + 1` from it,
+    /// made from the honest machine (what the prover checks); `None` for a step program.
+    pub fn machine_proof(&mut self, lo: u64) -> Option<Result<(B256, Vec<u8>), String>> {
+        let Self::Machine(trace) = self else {
+            return None;
+        };
+        Some((|| {
+            let machine = trace.oracle.machine_at(lo).map_err(|e| e.to_string())?;
+            let hash = machine.hash();
+            let proof = machine.prove_step().map_err(|e| e.to_string())?;
+            Ok((hash, proof))
+        })())
+    }
+}
 
 /// Computes a request's trace and the claim an answer would make.
 ///
 /// Traces longer than `cap` steps (when `max_steps` is larger) are refused: the agent could not
 /// stand behind an answer it cannot compute.
-pub fn compute(
-    program: &WasmProgram,
+pub(crate) fn compute(
+    engine: &Engine,
     input: &[u8],
     max_steps: u64,
     cap: u64,
     budget: usize,
     cheat: Option<Cheat>,
 ) -> Result<(Oracle, Claim), String> {
-    let instance = program.instantiate().map_err(|e| e.to_string())?;
-    let stepper: Box<dyn Stepper + Send> = match cheat {
-        Some(at) => Box::new(Lying {
-            inner: instance,
-            at,
-        }),
-        None => Box::new(instance),
+    let (oracle, steps, final_, result) = match engine {
+        Engine::Step { wasm, .. } => {
+            let instance = wasm.instantiate().map_err(|e| e.to_string())?;
+            let stepper: Box<dyn Stepper + Send> = match cheat {
+                Some(at) => Box::new(Lying {
+                    inner: instance,
+                    at,
+                }),
+                None => Box::new(instance),
+            };
+            let mut oracle = TraceOracle::new(stepper, input.to_vec(), max_steps.min(cap), budget);
+            let outcome = oracle.run_to_end().map_err(|e| e.to_string())?;
+            (
+                Oracle::Step(oracle),
+                outcome.steps,
+                outcome.final_,
+                outcome.result,
+            )
+        }
+        Engine::Machine(program) => {
+            let (mut oracle, steps, final_) =
+                machine_trace(program, input, max_steps.min(cap), budget, cheat)?;
+            // The last point as this agent claims it (a liar's lie included).
+            let last = oracle.point(steps).map_err(|e| e.to_string())?;
+            (oracle, steps, final_, last.state)
+        }
     };
-    let mut oracle = TraceOracle::new(stepper, input.to_vec(), max_steps.min(cap), budget);
-    let outcome = oracle.run_to_end().map_err(|e| e.to_string())?;
-    if !outcome.final_ && outcome.steps < max_steps {
+    if !final_ && steps < max_steps {
         return Err(format!(
             "not final within this agent's cap of {cap} steps (maxSteps is {max_steps})"
         ));
     }
     let claim = Claim {
-        result: Bytes::from(outcome.result),
-        steps: outcome.steps,
-        final_: outcome.final_,
+        result: Bytes::from(result),
+        steps,
+        final_,
     };
     Ok((oracle, claim))
+}
+
+/// Runs a machine program's trace to its end (the interpreter, with snapshots for the game).
+fn machine_trace(
+    program: &MachineProgram,
+    input: &[u8],
+    max_steps: u64,
+    budget: usize,
+    cheat: Option<Cheat>,
+) -> Result<(Oracle, u64, bool), String> {
+    let mut oracle =
+        MachineOracle::new(program, input, max_steps, budget).map_err(|e| e.to_string())?;
+    let outcome = oracle.run_to_end();
+    let lie_from = match cheat {
+        None => None,
+        Some(Cheat::LastStep) => Some(outcome.steps),
+        Some(Cheat::AtStep(k)) => (k <= outcome.steps).then_some(k),
+    };
+    let final_ = outcome.is_final();
+    Ok((
+        Oracle::Machine(Box::new(MachineTrace { oracle, lie_from })),
+        outcome.steps,
+        final_,
+    ))
+}
+
+/// A machine liar's alteration of a point: its last byte flipped (the state hash, or the
+/// output's last byte), or a byte appended to an empty (trapped) state.
+fn tamper_last(state: &mut Vec<u8>) {
+    match state.last_mut() {
+        Some(byte) => *byte ^= 0x01,
+        None => state.push(0x01),
+    }
 }
 
 /// A stepper that follows the program but lies where `at` says: it flips the first byte of the
@@ -96,11 +216,16 @@ mod tests {
     use super::*;
     use ecm_runtime::{Limits, Runtime};
 
-    fn counter() -> WasmProgram {
-        Runtime::new(Limits::default())
+    fn counter() -> Engine {
+        let wasm = Runtime::new(Limits::default())
             .unwrap()
             .load(ecm_programs::by_name("counter").unwrap().wasm)
-            .unwrap()
+            .unwrap();
+        Engine::Step {
+            wasm,
+            execution_code: Default::default(),
+            max_step_gas: 20_000,
+        }
     }
 
     #[test]

@@ -310,7 +310,7 @@ impl Agent {
         self.tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let result = tokio::task::spawn_blocking(move || {
-                compute::compute(&program.wasm, &input, max_steps, cap, budget, cheat)
+                compute::compute(&program.engine, &input, max_steps, cap, budget, cheat)
             })
             .await
             .unwrap_or_else(|e| Err(format!("computation panicked: {e}")));

@@ -1,28 +1,49 @@
-//! The programs an agent serves: each module compiled, its Execution code fetched, and the two
-//! checked against each other before the agent takes a job on them.
+//! The programs an agent serves, checked before the agent takes a job on them: a step program's
+//! module compiled, its Execution code fetched and the two run against each other; a machine
+//! program's module found by its hash and lowered, and its initial core compared with the one
+//! it is registered with.
 
 use crate::{AgentConfig, Error, Result};
-use alloy::primitives::{B256, Bytes};
+use alloy::primitives::{B256, Bytes, keccak256};
 use ecm_chain::Chain;
+use ecm_machine::Program as MachineProgram;
 use ecm_primitives::ProgramEntry;
 use ecm_runtime::{Runtime, WasmProgram};
 use ecm_verifier::{EvmStepper, conformance};
 use std::{collections::HashMap, sync::Arc};
 use tracing::{error, info, warn};
 
-/// A program the agent serves: its module, and its Execution contract's code and step gas, to
-/// check one-step proofs in revm before sending them.
+/// A program the agent serves.
 pub(crate) struct Program {
     pub(crate) name: String,
-    pub(crate) wasm: WasmProgram,
-    pub(crate) execution_code: Bytes,
-    pub(crate) max_step_gas: u32,
+    pub(crate) engine: Engine,
+}
+
+/// How a program's trace is computed and its one step checked before sending it.
+pub(crate) enum Engine {
+    /// A step program: its module, and its Execution contract's code and step gas, to check
+    /// one-step proofs in revm.
+    Step {
+        wasm: WasmProgram,
+        execution_code: Bytes,
+        max_step_gas: u32,
+    },
+    /// A machine program, lowered; its proofs are checked against the machine prover in revm.
+    Machine(MachineProgram),
 }
 
 impl Program {
-    /// A revm over the program's Execution code (cheap; revm is not `Send`, so one per use).
-    pub(crate) fn evm(&self) -> EvmStepper {
-        EvmStepper::new(self.execution_code.clone(), self.max_step_gas)
+    /// A revm over a step program's Execution code (cheap; revm is not `Send`, so one per use);
+    /// `None` for a machine program.
+    pub(crate) fn evm(&self) -> Option<EvmStepper> {
+        match &self.engine {
+            Engine::Step {
+                execution_code,
+                max_step_gas,
+                ..
+            } => Some(EvmStepper::new(execution_code.clone(), *max_step_gas)),
+            Engine::Machine(_) => None,
+        }
     }
 }
 
@@ -64,9 +85,9 @@ pub(crate) async fn load_programs(
         .map(ecm_runtime::ModuleStore::new);
     for (name, entry) in wanted {
         if entry.is_machine() {
-            // Answering machine programs (wasmtime, then the interpreter in disputes) is the
-            // next step of "programs as data"; until then an agent leaves them to others.
-            info!(target: "agent", program = %name, "a machine program: not served by this agent yet");
+            if let Some(program) = load_machine_program(name, entry, store.as_ref()) {
+                programs.insert(entry.id, Arc::new(program));
+            }
             continue;
         }
         let spec = ecm_programs::by_wasm_hash(entry.wasm_hash);
@@ -132,9 +153,11 @@ pub(crate) async fn load_programs(
         info!(target: "agent", program = %name, steps = report.steps, "serving");
         let program = Program {
             name: name.clone(),
-            wasm,
-            execution_code,
-            max_step_gas: entry.max_step_gas,
+            engine: Engine::Step {
+                wasm,
+                execution_code,
+                max_step_gas: entry.max_step_gas,
+            },
         };
         programs.insert(entry.id, Arc::new(program));
     }
@@ -142,4 +165,49 @@ pub(crate) async fn load_programs(
         return Err(Error::Config("no program to serve".into()));
     }
     Ok(programs)
+}
+
+/// A machine program's module, found by its registered hash (the examples built into ecm, the
+/// deployment file's `module` path, then `--module-dir`), lowered and checked against the
+/// registered initial core. `None`, with the reason logged, if it cannot be served.
+fn load_machine_program(
+    name: &str,
+    entry: &ProgramEntry,
+    store: Option<&ecm_runtime::ModuleStore>,
+) -> Option<Program> {
+    let from_examples = ecm_programs::wasi_programs()
+        .iter()
+        .find(|p| keccak256(p.wasm) == entry.wasm_hash)
+        .map(|p| p.wasm.to_vec());
+    let from_file = || {
+        let path = entry.module.as_ref()?;
+        let bytes = std::fs::read(path)
+            .inspect_err(|e| warn!(target: "agent", program = %name, path = %path.display(), error = %e, "cannot read the module file"))
+            .ok()?;
+        (keccak256(&bytes) == entry.wasm_hash).then_some(bytes).or_else(|| {
+            warn!(target: "agent", program = %name, path = %path.display(), "the module file's hash is not the registered one");
+            None
+        })
+    };
+    let from_store = || store.and_then(|store| store.get(entry.wasm_hash).ok());
+    let Some(bytes) = from_examples.or_else(from_file).or_else(from_store) else {
+        warn!(target: "agent", program = %name, "no module with the registered hash (give --module-dir, or deploy it with `ecm program deploy`): not serving it");
+        return None;
+    };
+    let program = match MachineProgram::from_wasm(&bytes) {
+        Ok(program) => program,
+        Err(e) => {
+            error!(target: "agent", program = %name, error = %e, "the machine refuses the module: not serving it");
+            return None;
+        }
+    };
+    if Some(program.initial_core()) != entry.initial_core {
+        error!(target: "agent", program = %name, lowered = %program.initial_core(), "the module does not lower to the registered initial core: not serving it");
+        return None;
+    }
+    info!(target: "agent", program = %name, "serving (machine program)");
+    Some(Program {
+        name: name.to_string(),
+        engine: Engine::Machine(program),
+    })
 }

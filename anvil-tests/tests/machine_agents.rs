@@ -1,0 +1,142 @@
+//! Machine programs played by the real agents: a stock wasm32-wasip1 program (`sha256sum`, one
+//! of the devnet's example machine programs) requested through the client, answered, disputed
+//! by bisection over the machine trace, and settled by the on-chain prover with the proof the
+//! agent made and checked in revm. A cheating host caught, a lying challenger defeated, each
+//! lying from an instruction in the middle of the run.
+
+use alloy::primitives::U256;
+use ecm_anvil_tests::*;
+use ecm_client::{DisputeMode, NewRequest, Status};
+use ecm_host::{Cheat, Roles};
+use ecm_machine::{MachineOracle, Program};
+use std::time::Duration;
+
+const PAYMENT: u128 = ETHER / 10;
+
+fn sha256sum_request(input: Vec<u8>) -> NewRequest {
+    NewRequest {
+        program: "sha256sum".into(),
+        input,
+        payment: U256::from(PAYMENT),
+        window: 20,
+        max_steps: None,
+        max_gas_price: None,
+        mode: DisputeMode::Bisection,
+    }
+}
+
+fn input() -> Vec<u8> {
+    (0..2000u32).map(|i| (i * 7 + i / 13) as u8).collect()
+}
+
+/// The true trace's length and its final state (`exit code || stdout`).
+fn truth(input: &[u8]) -> (u64, Vec<u8>) {
+    let wasm = ecm_programs::wasi_program("sha256sum").unwrap().wasm;
+    let program = Program::from_wasm(wasm).unwrap();
+    let mut oracle = MachineOracle::new(&program, input, 1 << 40, 64 << 20).unwrap();
+    let outcome = oracle.run_to_end();
+    assert!(outcome.is_final());
+    (outcome.steps, outcome.state())
+}
+
+/// Plays one request to its payout: the host answers, the challenger challenges, and the side
+/// that lies (the host if `host_lies`) does so from step `n / 3` of the true trace on. Checks
+/// the honest answer stands and who is credited; returns the request id and its deposit.
+async fn dispute(net: &TestNet, host_lies: bool) -> (u64, U256) {
+    let input = input();
+    let (n, state) = truth(&input);
+    let lie_at = n / 3;
+    let (mut host, mut challenger) = (
+        net.agent_config("host", Roles::HOST),
+        net.agent_config("challenger", Roles::CHALLENGER),
+    );
+    host.programs = vec!["sha256sum".into()];
+    challenger.programs = vec!["sha256sum".into()];
+    if host_lies {
+        host.cheat = Some(Cheat::AtStep(lie_at));
+    } else {
+        challenger.cheat = Some(Cheat::AtStep(lie_at));
+    }
+    let host = AgentHandle::spawn(host);
+    let challenger = AgentHandle::spawn(challenger);
+    let requester = net.client("requester").await;
+
+    let id = requester.request(sha256sum_request(input)).await.unwrap();
+    let deposit = requester.status(id).await.unwrap().deposit;
+    let winner = if host_lies { "challenger" } else { "host" };
+    eventually("the dispute to end", Duration::from_secs(180), || async {
+        let credited = requester.credited(net.address("requester")).await.unwrap();
+        (!credited.is_zero()).then_some(())
+    })
+    .await;
+    let s = requester.status(id).await.unwrap();
+    assert_eq!(
+        s.host,
+        Some(net.address(winner)),
+        "the honest side's answer stands"
+    );
+    assert_eq!(s.status, Status::WaitingForResolution);
+    assert_eq!(
+        s.result.map(|r| r.to_vec()),
+        Some(state),
+        "the true output stands"
+    );
+    assert_eq!(s.steps, n);
+    // The liar's deposit: half to the requester now, half to the winner.
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        deposit - deposit / U256::from(2)
+    );
+
+    net.mine(25).await; // past the fresh window
+    eventually("payout", Duration::from_secs(60), || async {
+        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
+    })
+    .await;
+    // The winner's agent withdraws payment, its deposit back and half the liar's.
+    eventually(
+        "the winner's withdrawal",
+        Duration::from_secs(30),
+        || async {
+            requester
+                .credited(net.address(winner))
+                .await
+                .unwrap()
+                .is_zero()
+                .then_some(())
+        },
+    )
+    .await;
+    host.stop().await.unwrap();
+    challenger.stop().await.unwrap();
+    (id, deposit)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_catch_a_cheating_host_on_a_machine_program() {
+    let net = TestNet::start(200).await;
+    let before = net.balance(net.address("challenger")).await;
+    let (_, deposit) = dispute(&net, true).await;
+    // The challenger gained the payment and half the cheater's deposit, less its gas.
+    let after = net.balance(net.address("challenger")).await;
+    let gained = after - before;
+    let prize = U256::from(PAYMENT) + deposit / U256::from(2);
+    assert!(
+        gained < prize && gained > prize - U256::from(ETHER / 100),
+        "{gained} vs {prize}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_defeat_a_lying_challenger_on_a_machine_program() {
+    let net = TestNet::start(200).await;
+    let before = net.balance(net.address("host")).await;
+    let (_, deposit) = dispute(&net, false).await;
+    let after = net.balance(net.address("host")).await;
+    let gained = after - before;
+    let prize = U256::from(PAYMENT) + deposit / U256::from(2);
+    assert!(
+        gained < prize && gained > prize - U256::from(ETHER / 100),
+        "{gained} vs {prize}"
+    );
+}
