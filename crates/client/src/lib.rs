@@ -291,21 +291,30 @@ impl Client {
             .deployment
             .program(name)
             .map_err(|e| Error::UnknownProgram(e.to_string()))?;
-        let spec = ecm_programs::by_wasm_hash(entry.wasm_hash)
-            .ok_or_else(|| Error::UnknownProgram(format!("no WASM module for {name}")))?;
         let input = self.input(id).await?;
         let max_steps = request.maxSteps;
-        let computed = tokio::task::spawn_blocking(move || -> Result<Claim> {
-            let program = Runtime::new(Limits::default())?.load(spec.wasm)?;
-            let mut oracle =
-                TraceOracle::new(program.instantiate()?, input.to_vec(), max_steps, 16 << 20);
-            let outcome = oracle.run_to_end()?;
-            Ok(Claim {
-                result: outcome.result.into(),
-                steps: outcome.steps,
-                final_: outcome.final_,
+        let computed = if entry.is_machine() {
+            let wasm = ecm_programs::machine_module(entry).ok_or_else(|| {
+                Error::UnknownProgram(format!(
+                    "no module for the machine program {name} (its file moved? deploy it again)"
+                ))
+            })?;
+            tokio::task::spawn_blocking(move || machine_claim(&wasm, &input, max_steps))
+        } else {
+            let spec = ecm_programs::by_wasm_hash(entry.wasm_hash)
+                .ok_or_else(|| Error::UnknownProgram(format!("no WASM module for {name}")))?;
+            tokio::task::spawn_blocking(move || -> Result<Claim> {
+                let program = Runtime::new(Limits::default())?.load(spec.wasm)?;
+                let mut oracle =
+                    TraceOracle::new(program.instantiate()?, input.to_vec(), max_steps, 16 << 20);
+                let outcome = oracle.run_to_end()?;
+                Ok(Claim {
+                    result: outcome.result.into(),
+                    steps: outcome.steps,
+                    final_: outcome.final_,
+                })
             })
-        })
+        }
         .await
         .map_err(|e| Error::Replay(e.to_string()))??;
         let matches = computed.commitment() == request.claim;
@@ -329,4 +338,18 @@ impl Client {
             .read("eth_getLogs", || async { provider.get_logs(&filter).await })
             .await?)
     }
+}
+
+/// A machine program's claim on `input`: the machine's exact trace, to `max_steps`.
+fn machine_claim(wasm: &[u8], input: &[u8], max_steps: u64) -> Result<Claim> {
+    let program =
+        ecm_machine::Program::from_wasm(wasm).map_err(|e| Error::Replay(e.to_string()))?;
+    let mut oracle = ecm_machine::MachineOracle::new(&program, input, max_steps, 16 << 20)
+        .map_err(|e| Error::Replay(e.to_string()))?;
+    let outcome = oracle.run_to_end();
+    Ok(Claim {
+        result: outcome.state().into(),
+        steps: outcome.steps,
+        final_: outcome.is_final(),
+    })
 }

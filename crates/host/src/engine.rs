@@ -4,7 +4,7 @@ use crate::{
     AgentConfig, Error, Job, JobStore, Result, Stance,
     act::{ActContext, Acted, Seen},
     compute::{self, Oracle},
-    programs::{Program, load_programs},
+    programs::{ModuleDirScan, Program, load_programs},
 };
 use alloy::primitives::{Address, B256, U256};
 use ecm_bindings::Broker;
@@ -80,6 +80,10 @@ struct Agent {
     me: Address,
     store: JobStore,
     programs: HashMap<B256, Arc<Program>>,
+    /// The Factory's machine prover (for ids of modules found later in the module directory),
+    /// and what of that directory has been looked at.
+    machine_prover: Option<Address>,
+    module_scan: ModuleDirScan,
     oracles: HashMap<u64, Arc<Mutex<Oracle>>>,
     /// Program ids of requests seen in `Created` logs, until their `RequestInput` arrives.
     created: HashMap<u64, B256>,
@@ -121,6 +125,13 @@ impl Agent {
         }
         let me = chain.account()?;
         let programs = load_programs(&config, &chain).await?;
+        let factory =
+            ecm_bindings::Factory::new(config.deployment.factory, chain.provider().clone());
+        let machine_prover = chain
+            .call("machineProver", factory.machineProver())
+            .await
+            .inspect_err(|e| warn!(target: "agent", error = %e, "cannot read the Factory's machine prover: no machine programs from the module directory"))
+            .ok();
         let mut store = JobStore::open(&config.data_dir)?;
         if store.cursor() == 0 {
             store.set_cursor(config.deployment.deployed_at_block.saturating_sub(1));
@@ -135,6 +146,8 @@ impl Agent {
             me,
             store,
             programs,
+            machine_prover,
+            module_scan: ModuleDirScan::default(),
             oracles: HashMap::new(),
             created: HashMap::new(),
             dirty: HashSet::new(),
@@ -259,6 +272,9 @@ impl Agent {
         if self.store.get(id).is_some() {
             return;
         }
+        if !self.programs.contains_key(&program_id) {
+            self.look_for_module(program_id);
+        }
         let Some(program) = self.programs.get(&program_id) else {
             debug!(target: "agent", id, %program_id, "not a program we serve");
             return;
@@ -288,6 +304,21 @@ impl Agent {
         self.spawn_compute(id);
         if let Err(e) = self.store.save_job(id) {
             warn!(target: "agent", id, error = %e, "cannot save the new job");
+        }
+    }
+
+    /// A request for a program we do not serve: a machine program deployed after we started
+    /// may be in the module directory (unless the operator named the programs to serve).
+    fn look_for_module(&mut self, program_id: B256) {
+        let (Some(dir), Some(prover)) = (&self.config.module_dir, self.machine_prover) else {
+            return;
+        };
+        if !self.config.programs.is_empty() {
+            return;
+        }
+        self.module_scan.scan(dir, prover, &mut self.programs);
+        if !self.programs.contains_key(&program_id) {
+            debug!(target: "agent", %program_id, "no module in the module directory for it");
         }
     }
 

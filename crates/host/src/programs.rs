@@ -4,7 +4,7 @@
 //! it is registered with.
 
 use crate::{AgentConfig, Error, Result};
-use alloy::primitives::{B256, Bytes, keccak256};
+use alloy::primitives::{B256, Bytes};
 use ecm_chain::Chain;
 use ecm_machine::Program as MachineProgram;
 use ecm_primitives::ProgramEntry;
@@ -175,22 +175,8 @@ fn load_machine_program(
     entry: &ProgramEntry,
     store: Option<&ecm_runtime::ModuleStore>,
 ) -> Option<Program> {
-    let from_examples = ecm_programs::wasi_programs()
-        .iter()
-        .find(|p| keccak256(p.wasm) == entry.wasm_hash)
-        .map(|p| p.wasm.to_vec());
-    let from_file = || {
-        let path = entry.module.as_ref()?;
-        let bytes = std::fs::read(path)
-            .inspect_err(|e| warn!(target: "agent", program = %name, path = %path.display(), error = %e, "cannot read the module file"))
-            .ok()?;
-        (keccak256(&bytes) == entry.wasm_hash).then_some(bytes).or_else(|| {
-            warn!(target: "agent", program = %name, path = %path.display(), "the module file's hash is not the registered one");
-            None
-        })
-    };
     let from_store = || store.and_then(|store| store.get(entry.wasm_hash).ok());
-    let Some(bytes) = from_examples.or_else(from_file).or_else(from_store) else {
+    let Some(bytes) = ecm_programs::machine_module(entry).or_else(from_store) else {
         warn!(target: "agent", program = %name, "no module with the registered hash (give --module-dir, or deploy it with `ecm program deploy`): not serving it");
         return None;
     };
@@ -210,4 +196,64 @@ fn load_machine_program(
         name: name.to_string(),
         engine: Engine::Machine(program),
     })
+}
+
+/// Machine programs found in the module directory after start-up: `ecm program deploy` puts a
+/// newly registered module there, and a request for it should not wait for a restart. A
+/// module serves a request when the id it would be registered under,
+/// `keccak256(abi.encode(prover, wasmHash, initialCore))`, is the request's program id: the id
+/// binds the module's hash and its lowering, so a match is proof of the registration.
+#[derive(Debug, Default)]
+pub(crate) struct ModuleDirScan {
+    seen: std::collections::HashSet<std::path::PathBuf>,
+}
+
+impl ModuleDirScan {
+    /// Lowers the modules of `dir` not seen before and adds those that are not served yet to
+    /// `programs`, under the id each would have with `prover`.
+    pub(crate) fn scan(
+        &mut self,
+        dir: &std::path::Path,
+        prover: alloy::primitives::Address,
+        programs: &mut HashMap<B256, Arc<Program>>,
+    ) {
+        use alloy::sol_types::SolValue;
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for path in entries.filter_map(|e| e.ok().map(|e| e.path())) {
+            if path.extension().is_none_or(|ext| ext != "wasm") || !self.seen.insert(path.clone()) {
+                continue;
+            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let program = match MachineProgram::from_wasm(&bytes) {
+                Ok(program) => program,
+                Err(e) => {
+                    warn!(target: "agent", path = %path.display(), error = %e, "the machine refuses this module: ignoring it");
+                    continue;
+                }
+            };
+            let wasm_hash = alloy::primitives::keccak256(&bytes);
+            let id = alloy::primitives::keccak256(
+                (prover, wasm_hash, program.initial_core()).abi_encode(),
+            );
+            if programs.contains_key(&id) {
+                continue;
+            }
+            let name = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| wasm_hash.to_string());
+            info!(target: "agent", program = %name, %id, "serving (machine program, from the module directory)");
+            programs.insert(
+                id,
+                Arc::new(Program {
+                    name,
+                    engine: Engine::Machine(program),
+                }),
+            );
+        }
+    }
 }

@@ -24,4 +24,4 @@ mod wasi;
 
 pub use error::{Error, Result};
 pub use registry::{ProgramSpec, all, by_name, by_wasm_hash};
-pub use wasi::{WasiProgram, wasi_program, wasi_programs};
+pub use wasi::{WasiProgram, machine_module, wasi_program, wasi_programs};

@@ -45,3 +45,18 @@ static WASI_PROGRAMS: [WasiProgram; 3] = [
         samples: &["sha256 1000", "blur 16 16", "mix 300", "nonsense"],
     },
 ];
+
+/// A machine program's module, by the hash it is registered with: a built-in example with that
+/// hash, else the file the deployment records for it (`ecm program deploy`) if the file still
+/// has that hash. `None` if neither; agents also look in their `--module-dir`.
+pub fn machine_module(entry: &ecm_primitives::ProgramEntry) -> Option<Vec<u8>> {
+    use alloy_primitives::keccak256;
+    if let Some(example) = WASI_PROGRAMS
+        .iter()
+        .find(|p| keccak256(p.wasm) == entry.wasm_hash)
+    {
+        return Some(example.wasm.to_vec());
+    }
+    let bytes = std::fs::read(entry.module.as_ref()?).ok()?;
+    (keccak256(&bytes) == entry.wasm_hash).then_some(bytes)
+}

@@ -116,6 +116,9 @@ impl DevnetArgs {
                 .clone();
             let mut config = AgentConfig::new(deployment.clone(), key, data.join(role), roles);
             config.cheat = cheat;
+            // Where `ecm program deploy` puts the modules it registers: the agents serve a
+            // program deployed while they run.
+            config.module_dir = Some(crate::cmd::program::module_dir(&self.out));
             let mut stop = stop_rx.clone();
             agents.push(tokio::spawn(ecm_host::run(config, async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;

@@ -6,6 +6,7 @@ mod cancel;
 mod finalize;
 mod replay;
 mod request;
+mod result;
 mod status;
 mod wait;
 mod withdraw;
@@ -35,6 +36,8 @@ pub(crate) enum ClientCommand {
     Balance(balance::BalanceArgs),
     /// Recompute a request locally and compare with the on-chain answer.
     Replay(replay::ReplayArgs),
+    /// Print the standing answer's output byte for byte (a machine program's stdout).
+    Result(result::ResultArgs),
 }
 
 impl ClientCommand {
@@ -49,6 +52,7 @@ impl ClientCommand {
             Self::Withdraw(args) => args.run().await,
             Self::Balance(args) => args.run().await,
             Self::Replay(args) => args.run().await,
+            Self::Result(args) => args.run().await,
         }
     }
 }

@@ -18,7 +18,8 @@ pub(crate) struct RequestArgs {
     /// The program, by name (see `ecm program list`) or id.
     #[arg(long)]
     program: String,
-    /// The input: `0x`-prefixed hex, or the program's typed form (e.g. `10` for Fibonacci).
+    /// The input: for a machine program, its stdin as text; for a step program, `0x`-prefixed
+    /// hex or the program's typed form (e.g. `10` for Fibonacci).
     #[arg(long, conflicts_with = "input_file")]
     input: Option<String>,
     /// Read the input bytes from a file.
@@ -49,7 +50,13 @@ impl RequestArgs {
         let input = match (&self.input, &self.input_file) {
             (Some(text), _) => {
                 let (_, name) = client.program(&self.program)?;
+                let machine = client
+                    .deployment()
+                    .program(&name)
+                    .is_ok_and(|entry| entry.is_machine());
                 match ecm_programs::by_name(&name) {
+                    // A machine program reads its stdin: the text, byte for byte.
+                    _ if machine => text.clone().into_bytes(),
                     Ok(spec) => spec.parse_input(text)?,
                     Err(_) => alloy::primitives::hex::decode(text.trim_start_matches("0x"))
                         .wrap_err("the input of an unknown program must be 0x-prefixed hex")?,

@@ -98,6 +98,11 @@ impl DeployArgs {
                 existing.id
             );
         }
+        // Beside the deployment, for agents that watch it (`ecm devnet`'s do).
+        let store = ecm_runtime::ModuleStore::new(super::module_dir(&self.deployment.deployment));
+        store
+            .insert(&bytes)
+            .wrap_err_with(|| format!("storing the module in {}", store.dir().display()))?;
         deployment.programs.insert(name.clone(), entry.clone());
         deployment
             .save(&self.deployment.deployment)

@@ -20,6 +20,16 @@ use ecm_verifier::{EvmStepper, conformance};
 use eyre::{Result, WrapErr, bail, eyre};
 use std::path::PathBuf;
 
+/// The module directory beside a deployment file: `ecm program deploy` stores each module it
+/// registers there (as `<0xhash>.wasm`), and `ecm devnet`'s agents look there.
+pub(crate) fn module_dir(deployment: &std::path::Path) -> PathBuf {
+    deployment
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."))
+        .join("modules")
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProgramCommand {
     /// The example programs, with their ids in the deployment if there is one.

@@ -1,0 +1,186 @@
+//! The newcomer's path, through the `ecm` binary only: write an ordinary Rust program, build it
+//! for wasm32-wasip1, `ecm program deploy` it on a running `ecm devnet --host`, request it with
+//! an input file, `ecm client wait`, and `ecm client result` prints exactly what the native
+//! build of the same program prints.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+};
+
+const SOURCE: &str = r#"use std::io::{Read, Write};
+
+fn main() {
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input).unwrap();
+    let mut out = std::io::stdout().lock();
+    for line in input.lines().rev() {
+        writeln!(out, "{}", line.chars().rev().collect::<String>()).unwrap();
+    }
+    writeln!(out, "{} lines, {} bytes", input.lines().count(), input.len()).unwrap();
+}
+"#;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Writes the program as its own crate under `target/` (inside the repository, so the pinned
+/// toolchain with its wasm32-wasip1 target applies) and builds it for `target`, or natively.
+fn build(target: Option<&str>) -> PathBuf {
+    let dir = root().join("target/newcomer-program");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"rev\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/main.rs"), SOURCE).unwrap();
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo
+        .current_dir(&dir)
+        .args(["build", "--release", "--quiet"])
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if let Some(target) = target {
+        cargo.args(["--target", target]);
+    }
+    assert!(cargo.status().unwrap().success(), "building the program");
+    match target {
+        Some(target) => dir.join(format!("target/{target}/release/rev.wasm")),
+        None => dir.join("target/release/rev"),
+    }
+}
+
+fn ecm(args: &[&str], deployment: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ecm"))
+        .args(args)
+        .arg("--deployment")
+        .arg(deployment)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the ecm binary runs")
+}
+
+fn ok(out: Output) -> Vec<u8> {
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `ecm devnet --host` as a process, killed when dropped.
+struct Devnet(Child);
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_natively() {
+    let wasm = build(Some("wasm32-wasip1"));
+    let native = build(None);
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = dir.path().join("deployment.json");
+    let input = dir.path().join("input.txt");
+    let text = "the quick brown fox\njumps over\nthe lazy dog\n".repeat(20);
+    std::fs::write(&input, &text).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecm"))
+        .args(["devnet", "--host", "--port", &free_port().to_string()])
+        .arg("--out")
+        .arg(&deployment)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ecm devnet starts");
+    let stdout = child.stdout.take().unwrap();
+    let _devnet = Devnet(child);
+    let mut lines = BufReader::new(stdout).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l.starts_with("ready"))),
+        "ecm devnet did not get ready"
+    );
+
+    let deployed: serde_json::Value = serde_json::from_slice(&ok(ecm(
+        &[
+            "program",
+            "deploy",
+            wasm.to_str().unwrap(),
+            "--dev-account",
+            "deployer",
+            "--json",
+        ],
+        &deployment,
+    )))
+    .unwrap();
+    assert_eq!(deployed["name"], "rev");
+    let requested: serde_json::Value = serde_json::from_slice(&ok(ecm(
+        &[
+            "client",
+            "request",
+            "--program",
+            "rev",
+            "--input-file",
+            input.to_str().unwrap(),
+            "--payment",
+            "0.01ether",
+            "--window",
+            "2",
+            "--dev-account",
+            "requester",
+            "--json",
+        ],
+        &deployment,
+    )))
+    .unwrap();
+    let id = requested["id"].to_string();
+    ok(ecm(
+        &["client", "wait", &id, "--timeout", "120"],
+        &deployment,
+    ));
+    let printed = ok(ecm(&["client", "result", &id], &deployment));
+
+    let mut run = Command::new(native)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    run.stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let expected = run.wait_with_output().unwrap().stdout;
+    assert_eq!(
+        String::from_utf8_lossy(&printed),
+        String::from_utf8_lossy(&expected)
+    );
+
+    // The JSON form: exit code 0 and the same bytes.
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(ecm(&["client", "result", &id, "--json"], &deployment)))
+            .unwrap();
+    assert_eq!(json["exitCode"], 0);
+    assert_eq!(
+        json["output"],
+        format!("0x{}", alloy_primitives::hex::encode(&expected))
+    );
+}
