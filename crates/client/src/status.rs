@@ -126,7 +126,12 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
     } else {
         standing_result(client, id, r.claim).await?
     };
+    let machine = client
+        .deployment()
+        .program(&program)
+        .is_ok_and(|entry| entry.is_machine());
     let result_display = match (&result, ecm_programs::by_name(&program)) {
+        (Some(result), _) if machine => Some(show_machine_result(result, final_ == Some(true))),
         (Some(result), Ok(spec)) => Some(spec.show_result(result)),
         _ => None,
     };
@@ -204,4 +209,21 @@ async fn standing_result(
         }
     }
     Ok((None, None))
+}
+
+/// A machine program's answer in its own terms: its stdout as text (escaped where it is not
+/// printable), with the exit code if not 0; a trap; or the state hash when out of steps.
+fn show_machine_result(result: &[u8], final_: bool) -> String {
+    if !final_ {
+        return format!("out of steps at state {}", Bytes::copy_from_slice(result));
+    }
+    if result.len() < 4 {
+        return "trapped (no output)".into();
+    }
+    let exit_code = u32::from_le_bytes(result[..4].try_into().expect("four bytes"));
+    let text = String::from_utf8_lossy(&result[4..]).escape_debug().to_string();
+    match exit_code {
+        0 => format!("\"{text}\""),
+        code => format!("exit code {code}, \"{text}\""),
+    }
 }

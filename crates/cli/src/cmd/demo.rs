@@ -1,8 +1,10 @@
 //! `ecm demo`: the whole story on an embedded devnet, in one command.
 //!
-//! Three agents run in-process (an honest host serving Fibonacci, a cheating host serving the
-//! keccak chain, a challenger checking everything) while a requester makes three requests: one
-//! answered honestly and accepted, one answered wrong and overturned by a bisection dispute,
+//! Three agents run in-process (an honest host serving Fibonacci and `sha256sum`, a cheating
+//! host serving the keccak chain and `wordfreq`, a challenger checking everything) while a
+//! requester makes five requests: two answered honestly and accepted (a step program, and a
+//! stock wasm32-wasip1 program run by the machine), two answered wrong and overturned by
+//! bisection disputes (the machine program's ending in one step of the on-chain WASM prover),
 //! one cancelled. Blocks come from a ticker (a block every 250 ms) so windows pass quickly.
 
 use crate::{output, units};
@@ -23,6 +25,16 @@ pub(crate) struct DemoArgs {
 }
 
 const ROLES: [&str; 4] = ["requester", "host", "cheater", "challenger"];
+
+/// The challenge window, in blocks of 250 ms: long enough for a challenger that is already
+/// sending the moves of one dispute (one transaction at a time, each waiting for its block) to
+/// challenge a second wrong answer.
+const DEMO_WINDOW: u64 = 16;
+
+/// What the demo asks of its two stock wasm32-wasip1 programs.
+const SHA256_INPUT: &str = "hello, ecm\n";
+const WORDFREQ_INPUT: &str = "the market pays the host and the prover catches the cheater \
+     so the host computes and the market settles and the cheater pays\n";
 
 impl DemoArgs {
     pub(crate) async fn run(self) -> Result<()> {
@@ -54,11 +66,11 @@ impl DemoArgs {
         let mut agents = Vec::new();
         let mut readiness = Vec::new();
         for (role, roles, programs, cheat) in [
-            ("host", Roles::HOST, vec!["fibonacci"], None),
+            ("host", Roles::HOST, vec!["fibonacci", "sha256sum"], None),
             (
                 "cheater",
                 Roles::HOST,
-                vec!["keccak-chain"],
+                vec!["keccak-chain", "wordfreq"],
                 Some(Cheat::LastStep),
             ),
             ("challenger", Roles::CHALLENGER, vec![], None),
@@ -81,7 +93,7 @@ impl DemoArgs {
                 },
             )));
         }
-        // The windows are five blocks of 250 ms: a challenger still checking its programs when
+        // The windows are a few blocks of 250 ms: a challenger still checking its programs when
         // the cheater answers would miss the window, so no request goes out before every agent
         // is ready. An agent that failed to start drops its sender; its error is reported below.
         for ready in readiness {
@@ -93,17 +105,17 @@ impl DemoArgs {
             stop_rx.clone(),
         ));
         println!(
-            "agents running: an honest host (fibonacci), a cheating host (keccak-chain), a challenger\n"
+            "agents running: an honest host (fibonacci, sha256sum), a cheating host (keccak-chain, wordfreq), a challenger\n"
         );
 
+        // A step program's input in its typed form; a machine program's stdin as text.
         let request = |program: &str, input: &str, payment: U256| NewRequest {
             program: program.into(),
             input: ecm_programs::by_name(program)
-                .expect("example program")
-                .parse_input(input)
-                .expect("valid input"),
+                .map(|spec| spec.parse_input(input).expect("valid input"))
+                .unwrap_or_else(|_| input.as_bytes().to_vec()),
             payment,
-            window: 5,
+            window: DEMO_WINDOW,
             max_steps: None,
             max_gas_price: None,
             mode: ecm_client::DisputeMode::Bisection,
@@ -115,6 +127,19 @@ impl DemoArgs {
             .request(request("keccak-chain", "1000", tenth))
             .await?;
         println!("request {disputed}: keccak-chain(1000) for 0.1 ETH");
+        let honest_wasm = requester
+            .request(request("sha256sum", SHA256_INPUT, tenth))
+            .await?;
+        println!(
+            "request {honest_wasm}: sha256sum (a stock wasm32-wasip1 program) of {SHA256_INPUT:?} for 0.1 ETH"
+        );
+        let disputed_wasm = requester
+            .request(request("wordfreq", WORDFREQ_INPUT, tenth))
+            .await?;
+        println!(
+            "request {disputed_wasm}: wordfreq (a stock wasm32-wasip1 program) of {} bytes of text for 0.1 ETH",
+            WORDFREQ_INPUT.len()
+        );
         let cancelled = requester
             .request(request("build-byte-array", "10", tenth / U256::from(2)))
             .await?;
@@ -123,11 +148,11 @@ impl DemoArgs {
 
         let deadline = tokio::time::Instant::now() + Duration::from_secs(self.timeout);
         let mut last: HashMap<u64, (Status, Option<Address>)> = HashMap::new();
-        let mut accepted = false;
+        let mut accepted = std::collections::HashSet::new();
         let mut notes: HashMap<u64, Vec<String>> = HashMap::new();
         loop {
             let mut settled = true;
-            for id in [honest, disputed, cancelled] {
+            for id in [honest, disputed, honest_wasm, disputed_wasm, cancelled] {
                 let s = requester.status(id).await?;
                 let key = (s.status, s.host);
                 if last.get(&id) != Some(&key) {
@@ -145,9 +170,11 @@ impl DemoArgs {
                     notes.entry(id).or_default().push(line);
                     last.insert(id, key);
                 }
-                if id == honest && s.status == Status::WaitingForResolution && !accepted {
+                if (id == honest || id == honest_wasm)
+                    && s.status == Status::WaitingForResolution
+                    && accepted.insert(id)
+                {
                     requester.accept(id).await?;
-                    accepted = true;
                     println!(
                         "block {:>4}  request {id}: the requester accepts the answer",
                         s.block
@@ -185,14 +212,19 @@ impl DemoArgs {
         let _ = ticker.await;
         let after = balances(&requester, &address).await?;
         let disputed_status = requester.status(disputed).await?;
+        let disputed_wasm_status = requester.status(disputed_wasm).await?;
         // The table below tells the story the demo means to show; say so if it did not happen.
-        if disputed_status.host != Some(address("challenger")) {
-            bail!(
-                "request {disputed}: the cheater's answer was not overturned (standing answer by {:?}); \
-                 the challenger agent did not win its dispute",
-                disputed_status.host
-            );
+        for s in [&disputed_status, &disputed_wasm_status] {
+            if s.host != Some(address("challenger")) {
+                bail!(
+                    "request {}: the cheater's answer was not overturned (standing answer by {:?}); \
+                     the challenger agent did not win its dispute",
+                    s.id,
+                    s.host
+                );
+            }
         }
+        let honest_wasm_status = requester.status(honest_wasm).await?;
 
         println!("\nwhat happened");
         output::table(
@@ -210,6 +242,19 @@ impl DemoArgs {
                         "cheater answered wrong; challenger won the bisection game, its answer stood and was paid ({})",
                         disputed_status.result_display.unwrap_or_default()
                     ),
+                ],
+                vec![
+                    honest_wasm.to_string(),
+                    "sha256sum (wasm32-wasip1)".into(),
+                    format!(
+                        "answered by host, run by the machine, accepted, paid ({})",
+                        honest_wasm_status.result_display.unwrap_or_default()
+                    ),
+                ],
+                vec![
+                    disputed_wasm.to_string(),
+                    "wordfreq (wasm32-wasip1)".into(),
+                    "cheater answered a wrong output; challenger won the bisection over the machine trace with one step of the on-chain WASM prover, and was paid".into(),
                 ],
                 vec![
                     cancelled.to_string(),
