@@ -102,6 +102,30 @@ async fn a_stock_module_is_deployed_once_and_recorded() {
         alloy::primitives::U256::from(count)
     });
 
+    // `program check` re-lowers the module and agrees with the Factory; once the file changes
+    // it says the module is gone rather than checking another one.
+    let check = |name: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ecm"))
+            .args(["program", "check", name, "--json", "--deployment"])
+            .arg(&deployment)
+            .output()
+            .unwrap()
+    };
+    let checked = check("words");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["initialCore"], lowered.initial_core().to_string());
+    std::fs::write(&module, b"changed").unwrap();
+    let gone = check(&id.to_string());
+    assert!(!gone.status.success());
+    assert!(String::from_utf8_lossy(&gone.stderr).contains("no module for"));
+    std::fs::write(&module, &wasm).unwrap();
+
     // Another module under a name already taken is refused, and the file keeps the first.
     let other = dir.path().join("other.wasm");
     std::fs::write(

@@ -221,7 +221,9 @@ fn show_machine_result(result: &[u8], final_: bool) -> String {
         return "trapped (no output)".into();
     }
     let exit_code = u32::from_le_bytes(result[..4].try_into().expect("four bytes"));
-    let text = String::from_utf8_lossy(&result[4..]).escape_debug().to_string();
+    let text = String::from_utf8_lossy(&result[4..])
+        .escape_debug()
+        .to_string();
     match exit_code {
         0 => format!("\"{text}\""),
         code => format!("exit code {code}, \"{text}\""),

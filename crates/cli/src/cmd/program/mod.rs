@@ -140,6 +140,15 @@ impl CheckArgs {
         } else {
             self.deployment.load().ok()
         };
+        if let Some(d) = &deployment {
+            let entry = match self.program.parse::<alloy::primitives::B256>() {
+                Ok(id) => d.program_name(id).and_then(|name| d.programs.get(name)),
+                Err(_) => d.programs.get(&self.program),
+            };
+            if let Some(entry) = entry.filter(|e| e.is_machine()) {
+                return self.check_machine(d, entry).await;
+            }
+        }
         let spec = match ecm_programs::by_name(&self.program) {
             Ok(spec) => spec,
             Err(e) => {
@@ -230,6 +239,85 @@ impl CheckArgs {
             bail!(
                 "{} fails the conformance check: hosts will refuse it",
                 spec.name
+            );
+        }
+        Ok(())
+    }
+}
+
+impl CheckArgs {
+    /// A machine program: its module re-lowered here against what the Factory records (the
+    /// module's hash, the initial core, the prover), which the chain cannot check itself.
+    async fn check_machine(
+        &self,
+        deployment: &ecm_primitives::Deployment,
+        entry: &ecm_primitives::ProgramEntry,
+    ) -> Result<()> {
+        let wasm = ecm_programs::machine_module(entry).ok_or_else(|| {
+            eyre!(
+                "no module for {}: the file the deployment names is gone or changed (deploy it again with `ecm program deploy`)",
+                self.program
+            )
+        })?;
+        let lowered = ecm_machine::Program::from_wasm(&wasm)
+            .wrap_err("the module no longer lowers on this machine")?;
+        let url = self
+            .rpc
+            .rpc_url
+            .clone()
+            .unwrap_or_else(|| deployment.rpc_url.clone());
+        let provider =
+            ProviderBuilder::new().connect_http(url.parse().wrap_err("invalid --rpc-url")?);
+        let factory = ecm_bindings::Factory::new(deployment.factory, &provider);
+        let record = factory
+            .getProgram(entry.id)
+            .call()
+            .await
+            .wrap_err_with(|| {
+                format!(
+                    "reading program {} from the Factory (is the devnet running?)",
+                    entry.id
+                )
+            })?;
+        let prover = factory.machineProver().call().await?;
+        let checks = [
+            ("module hash", keccak256(&wasm) == record.wasmHash),
+            ("initial core", lowered.initial_core() == record.initialCore),
+            ("prover", record.execution == prover),
+        ];
+        let passed = checks.iter().all(|(_, ok)| *ok);
+        if self.output.json {
+            output::json(&serde_json::json!({
+                "program": self.program,
+                "id": entry.id.to_string(),
+                "kind": "machine",
+                "wasmHash": record.wasmHash.to_string(),
+                "initialCore": record.initialCore.to_string(),
+                "lowered": lowered.initial_core().to_string(),
+                "passed": passed,
+            }));
+        } else {
+            let mut fields = vec![
+                ("program", self.program.clone()),
+                ("kind", "machine program".to_string()),
+                ("id", entry.id.to_string()),
+            ];
+            for (what, ok) in checks {
+                fields.push((
+                    what,
+                    if ok {
+                        "matches the Factory".into()
+                    } else {
+                        "DIFFERS from the Factory".into()
+                    },
+                ));
+            }
+            output::fields(&fields);
+        }
+        if !passed {
+            bail!(
+                "{}: the module does not lower to what the Factory records; hosts will refuse it",
+                self.program
             );
         }
         Ok(())
