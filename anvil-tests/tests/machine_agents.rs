@@ -13,9 +13,9 @@ use std::time::Duration;
 
 const PAYMENT: u128 = ETHER / 10;
 
-fn sha256sum_request(input: Vec<u8>) -> NewRequest {
+fn machine_request(program: &str, input: Vec<u8>) -> NewRequest {
     NewRequest {
-        program: "sha256sum".into(),
+        program: program.into(),
         input,
         payment: U256::from(PAYMENT),
         window: 20,
@@ -30,8 +30,8 @@ fn input() -> Vec<u8> {
 }
 
 /// The true trace's length and its final state (`exit code || stdout`).
-fn truth(input: &[u8]) -> (u64, Vec<u8>) {
-    let wasm = ecm_programs::wasi_program("sha256sum").unwrap().wasm;
+fn truth(program: &str, input: &[u8]) -> (u64, Vec<u8>) {
+    let wasm = ecm_programs::wasi_program(program).unwrap().wasm;
     let program = Program::from_wasm(wasm).unwrap();
     let mut oracle = MachineOracle::new(&program, input, 1 << 40, 64 << 20).unwrap();
     let outcome = oracle.run_to_end();
@@ -39,19 +39,26 @@ fn truth(input: &[u8]) -> (u64, Vec<u8>) {
     (outcome.steps, outcome.state())
 }
 
-/// Plays one request to its payout: the host answers, the challenger challenges, and the side
-/// that lies (the host if `host_lies`) does so from step `n / 3` of the true trace on. Checks
-/// the honest answer stands and who is credited; returns the request id and its deposit.
-async fn dispute(net: &TestNet, host_lies: bool) -> (u64, U256) {
-    let input = input();
-    let (n, state) = truth(&input);
-    let lie_at = n / 3;
+/// Plays one request of `program` on `input` to its payout: the host answers, the challenger
+/// challenges, and the side that lies (the host if `host_lies`) does so from step
+/// `lie_at(n)` of the true trace of `n` steps on. Checks the honest answer stands and who is
+/// credited; returns the request id and its deposit.
+async fn dispute(
+    net: &TestNet,
+    program: &str,
+    input: Vec<u8>,
+    host_lies: bool,
+    lie_at: impl FnOnce(u64) -> u64,
+) -> (u64, U256) {
+    let started = std::time::Instant::now();
+    let (n, state) = truth(program, &input);
+    let lie_at = lie_at(n);
     let (mut host, mut challenger) = (
         net.agent_config("host", Roles::HOST),
         net.agent_config("challenger", Roles::CHALLENGER),
     );
-    host.programs = vec!["sha256sum".into()];
-    challenger.programs = vec!["sha256sum".into()];
+    host.programs = vec![program.into()];
+    challenger.programs = vec![program.into()];
     if host_lies {
         host.cheat = Some(Cheat::AtStep(lie_at));
     } else {
@@ -61,10 +68,13 @@ async fn dispute(net: &TestNet, host_lies: bool) -> (u64, U256) {
     let challenger = AgentHandle::spawn(challenger);
     let requester = net.client("requester").await;
 
-    let id = requester.request(sha256sum_request(input)).await.unwrap();
+    let id = requester
+        .request(machine_request(program, input))
+        .await
+        .unwrap();
     let deposit = requester.status(id).await.unwrap().deposit;
     let winner = if host_lies { "challenger" } else { "host" };
-    eventually("the dispute to end", Duration::from_secs(180), || async {
+    eventually("the dispute to end", Duration::from_secs(600), || async {
         let credited = requester.credited(net.address("requester")).await.unwrap();
         (!credited.is_zero()).then_some(())
     })
@@ -109,6 +119,11 @@ async fn dispute(net: &TestNet, host_lies: bool) -> (u64, U256) {
     .await;
     host.stop().await.unwrap();
     challenger.stop().await.unwrap();
+    eprintln!(
+        "{program}: {n} steps, a lie from step {lie_at} by the {}, settled and paid in {:.1} s",
+        if host_lies { "host" } else { "challenger" },
+        started.elapsed().as_secs_f64()
+    );
     (id, deposit)
 }
 
@@ -116,7 +131,7 @@ async fn dispute(net: &TestNet, host_lies: bool) -> (u64, U256) {
 async fn agents_catch_a_cheating_host_on_a_machine_program() {
     let net = TestNet::start(200).await;
     let before = net.balance(net.address("challenger")).await;
-    let (_, deposit) = dispute(&net, true).await;
+    let (_, deposit) = dispute(&net, "sha256sum", input(), true, |n| n / 3).await;
     // The challenger gained the payment and half the cheater's deposit, less its gas.
     let after = net.balance(net.address("challenger")).await;
     let gained = after - before;
@@ -131,12 +146,30 @@ async fn agents_catch_a_cheating_host_on_a_machine_program() {
 async fn agents_defeat_a_lying_challenger_on_a_machine_program() {
     let net = TestNet::start(200).await;
     let before = net.balance(net.address("host")).await;
-    let (_, deposit) = dispute(&net, false).await;
+    let (_, deposit) = dispute(&net, "sha256sum", input(), false, |n| n / 3).await;
     let after = net.balance(net.address("host")).await;
     let gained = after - before;
     let prize = U256::from(PAYMENT) + deposit / U256::from(2);
     assert!(
         gained < prize && gained > prize - U256::from(ETHER / 100),
         "{gained} vs {prize}"
+    );
+}
+
+/// Issue 14's acceptance run: a cheating host lies at a (seeded) random instruction of a run of
+/// more than 10^8 steps of a real program, and the honest challenger's agent wins with the
+/// one-step prover. About 105 million machine steps of SHA-256 over generated data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_catch_a_lie_at_a_random_instruction_of_a_run_of_over_10_to_the_8_steps() {
+    let net = TestNet::start(600).await;
+    let (id, _) = dispute(&net, "workloads", b"sha256 1300000".to_vec(), true, |n| {
+        assert!(n > 100_000_000, "the run is {n} steps");
+        1 + 0x9e37_79b9_7f4a_7c15_u64.wrapping_mul(0xec14) % n
+    })
+    .await;
+    let requester = net.client("requester").await;
+    assert_eq!(
+        requester.status(id).await.unwrap().host,
+        Some(net.address("challenger"))
     );
 }
