@@ -2,7 +2,9 @@
 //! of the devnet's example machine programs) requested through the client, answered, disputed
 //! by bisection over the machine trace, and settled by the on-chain prover with the proof the
 //! agent made and checked in revm. A cheating host caught, a lying challenger defeated, each
-//! lying from an instruction in the middle of the run.
+//! lying from an instruction in the middle of the run; a lie at a random instruction of a run
+//! of over 10^8 steps; and a trapping program (registered while the agents run) whose trap
+//! the challenger proves against a host claiming an output.
 
 use alloy::primitives::U256;
 use ecm_anvil_tests::*;
@@ -172,4 +174,79 @@ async fn agents_catch_a_lie_at_a_random_instruction_of_a_run_of_over_10_to_the_8
         requester.status(id).await.unwrap().host,
         Some(net.address("challenger"))
     );
+}
+
+/// A program that counts to 5,000 and traps (`unreachable`): a module of its own, registered
+/// while the agents run and found in their module directory.
+const TRAPS: &str = r#"(module
+  (memory 1)
+  (func (export "ecm_main") (local $i i32)
+    (loop $again
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $again (i32.lt_u (local.get $i) (i32.const 5000))))
+    unreachable))"#;
+
+/// A trapping run: the true answer is the empty final state. A host claiming an output for it
+/// is overturned by the challenger, whose one-step proof shows the trap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_prove_a_trap_against_a_host_claiming_an_output() {
+    let net = TestNet::start(200).await;
+    let wasm = wat::parse_str(TRAPS).unwrap();
+    let modules = net.data_dir("modules");
+    let (mut host, mut challenger) = (
+        net.agent_config("host", Roles::HOST),
+        net.agent_config("challenger", Roles::CHALLENGER),
+    );
+    for config in [&mut host, &mut challenger] {
+        config.module_dir = Some(modules.clone());
+    }
+    host.cheat = Some(Cheat::LastStep);
+    let host = AgentHandle::spawn(host);
+    let challenger = AgentHandle::spawn(challenger);
+
+    // Registered after the agents started: they find it in their module directory.
+    let signer: alloy::signers::local::PrivateKeySigner = net.key("deployer").parse().unwrap();
+    let provider = alloy::providers::ProviderBuilder::new()
+        .wallet(alloy::network::EthereumWallet::from(signer))
+        .connect_http(net.deployment().rpc_url.parse().unwrap());
+    let registration = ecm_devnet::register_machine_program(
+        &alloy::providers::Provider::erased(provider),
+        net.deployment().factory,
+        &wasm,
+        "ecm://tests/traps".into(),
+        None,
+    )
+    .await
+    .unwrap();
+    ecm_runtime::ModuleStore::new(&modules)
+        .insert(&wasm)
+        .unwrap();
+
+    let requester = net.client("requester").await;
+    let id = requester
+        .request(machine_request(
+            &registration.entry.id.to_string(),
+            Vec::new(),
+        ))
+        .await
+        .unwrap();
+    let s = eventually("the dispute to end", Duration::from_secs(120), || async {
+        let s = requester.status(id).await.unwrap();
+        (s.host == Some(net.address("challenger")) && s.status == Status::WaitingForResolution)
+            .then_some(s)
+    })
+    .await;
+    assert_eq!(
+        s.result.map(|r| r.to_vec()),
+        Some(vec![]),
+        "the trap: empty"
+    );
+    assert_eq!(s.final_, Some(true));
+    let program = Program::from_wasm(&wasm).unwrap();
+    let mut oracle = MachineOracle::new(&program, &[], 1 << 40, 1 << 20).unwrap();
+    let outcome = oracle.run_to_end();
+    assert!(matches!(outcome.end, ecm_machine::End::Trapped { .. }));
+    assert_eq!(s.steps, outcome.steps);
+    host.stop().await.unwrap();
+    challenger.stop().await.unwrap();
 }
