@@ -36,6 +36,8 @@ pub struct Plan {
     pub counter_log2: Vec<u32>,
     /// `log2 N` of the keccak-chain disputes (their traces are computed).
     pub keccak_log2: Vec<u32>,
+    /// `log2 N` of the machine-program disputes (a liar's claim of N steps of `sha256sum`).
+    pub machine_log2: Vec<u32>,
     /// Arities of the sweep, each at `2^sweep_log2` steps.
     pub sweep_arities: Vec<u64>,
     /// `log2 N` of the sweep.
@@ -50,6 +52,7 @@ impl Plan {
         Self {
             counter_log2: (1..=16).map(|k| 2 * k).collect(),
             keccak_log2: vec![4, 6, 8, 10, 12, 14, 16],
+            machine_log2: vec![20, 30, 32],
             sweep_arities: vec![2, 4, 8, 16, 32],
             sweep_log2: 32,
             full_measure_log2: 10,
@@ -61,6 +64,7 @@ impl Plan {
         Self {
             counter_log2: vec![4, 8, 16, 32],
             keccak_log2: vec![4, 8],
+            machine_log2: vec![20, 32],
             sweep_arities: vec![2, 16],
             sweep_log2: 32,
             full_measure_log2: 6,
@@ -172,6 +176,9 @@ pub async fn run(plan: &Plan) -> Result<DisputeReport> {
     }
     for &log2 in &plan.keccak_log2 {
         bisection.push(bench.keccak_dispute(log2).await?);
+    }
+    for &log2 in &plan.machine_log2 {
+        bisection.push(bench.machine_dispute(log2).await?);
     }
     let mut sweep = Vec::new();
     for &arity in &plan.sweep_arities {
@@ -335,6 +342,7 @@ impl Bench {
             program,
             input,
             max_steps: target,
+            machine: None,
         };
         let mut row = run
             .play(
@@ -390,9 +398,67 @@ impl Bench {
             program,
             input,
             max_steps: n,
+            machine: None,
         };
         run.play(
             "keccak-chain",
+            log2,
+            defender_claim,
+            challenger_claim,
+            &mut liar,
+            &mut truth,
+        )
+        .await
+    }
+
+    /// A machine-program dispute over `2^log2` steps without running them: the defender claims
+    /// that `sha256sum` ran `N` steps to a wrong output, and its points after step 0 are made up
+    /// (a liar's are whatever it likes); the honest challenger's are the machine's real trace,
+    /// so it rejects the first sub-segment every round, the game ends at `[0, 1]`, and step 1
+    /// is proven from the real first state. Moves carry 32-byte hashes as in any machine
+    /// dispute, so their gas is what a real trace of that length costs.
+    async fn machine_dispute(&self, log2: u32) -> Result<DisputeRow> {
+        let n = 1u64 << log2;
+        let wasm = ecm_programs::wasi_program("sha256sum")
+            .expect("example program")
+            .wasm;
+        let program = ecm_machine::Program::from_wasm(wasm)
+            .map_err(|e| Error::Other(format!("lowering sha256sum: {e}")))?;
+        let input = b"ecm".to_vec();
+        let mut truth = ecm_machine::MachineOracle::new(&program, &input, n, 64 << 20)
+            .map_err(|e| Error::Other(e.to_string()))?;
+        let outcome = truth.run_to_end();
+        let first = TracePoints::point(&mut truth, 0)?;
+        let lie = Point {
+            final_: true,
+            state: b"\0\0\0\0not the digest\n".to_vec(),
+        };
+        let mut liar = MadeUp {
+            first,
+            n,
+            claim: lie.clone(),
+        };
+        let defender_claim = Claim {
+            result: lie.state.into(),
+            steps: n,
+            final_: true,
+        };
+        let challenger_claim = Claim {
+            result: outcome.state().into(),
+            steps: outcome.steps,
+            final_: outcome.is_final(),
+        };
+        let mut run = DisputeRun {
+            bench: self,
+            broker: self.broker,
+            arity: 16,
+            program: self.program_id("sha256sum")?,
+            input,
+            max_steps: n,
+            machine: Some(program),
+        };
+        run.play(
+            "sha256sum (machine)",
             log2,
             defender_claim,
             challenger_claim,
@@ -465,6 +531,8 @@ struct DisputeRun<'a> {
     program: B256,
     input: Vec<u8>,
     max_steps: u64,
+    /// A machine program's lowered module: the one step is then a proof for the prover.
+    machine: Option<ecm_machine::Program>,
 }
 
 impl DisputeRun<'_> {
@@ -545,11 +613,22 @@ impl DisputeRun<'_> {
                 }
                 3 => {
                     let point = strategy::reveal(challenger, g.lo)?;
+                    let Some(machine) = &self.machine else {
+                        let call = ch
+                            .broker()
+                            .proveStep(id, point.final_, point.state.into())
+                            .gas(2_000_000);
+                        break ch.send("proveStep", call).await?.gas_used;
+                    };
+                    let proof = match point.final_ {
+                        true => Vec::new(),
+                        false => machine_proof(machine, &self.input, g.lo)?,
+                    };
                     let call = ch
                         .broker()
-                        .proveStep(id, point.final_, point.state.into())
+                        .proveMachineStep(id, point.final_, point.state.into(), proof.into())
                         .gas(2_000_000);
-                    break ch.send("proveStep", call).await?.gas_used;
+                    break ch.send("proveMachineStep", call).await?.gas_used;
                 }
                 phase => return Err(Error::Other(format!("unexpected game phase {phase}"))),
             }
@@ -653,6 +732,40 @@ impl TracePoints for CounterTrace {
         Ok(Point {
             final_: i >= end,
             state: counter_state(self.target, i.min(end)),
+        })
+    }
+}
+
+/// The proof of step `lo + 1` of `program` on `input`, from the machine run to step `lo`.
+fn machine_proof(program: &ecm_machine::Program, input: &[u8], lo: u64) -> Result<Vec<u8>> {
+    let mut machine =
+        ecm_machine::Machine::new(program, input).map_err(|e| Error::Other(e.to_string()))?;
+    machine.run(lo);
+    machine
+        .prove_step()
+        .map_err(|e| Error::Other(format!("proving step {}: {e}", lo + 1)))
+}
+
+/// A liar's machine trace that agrees only on the first state: made-up running hashes after
+/// it, and its claim from step `n` on.
+struct MadeUp {
+    first: Point,
+    n: u64,
+    claim: Point,
+}
+
+impl TracePoints for MadeUp {
+    fn point(&mut self, i: u64) -> ecm_runtime::Result<Point> {
+        Ok(match i {
+            0 => self.first.clone(),
+            i if i >= self.n => self.claim.clone(),
+            i => Point {
+                final_: false,
+                state: alloy::primitives::keccak256(
+                    [b"made up".as_slice(), &i.to_be_bytes()].concat(),
+                )
+                .to_vec(),
+            },
         })
     }
 }

@@ -28,4 +28,11 @@ async fn dispute_gas_matches_the_snapshot_and_the_targets() {
         .find(|r| r.program == "counter" && r.log2_steps == 32)
         .unwrap();
     assert!(big.total_gas <= 1_500_000, "{big:?}");
+    // Issue 14's goal for machine programs: a whole dispute over 2^32 steps within 1.5M gas.
+    let machine = report
+        .bisection
+        .iter()
+        .find(|r| r.program.contains("machine") && r.log2_steps == 32)
+        .unwrap();
+    assert!(machine.total_gas <= 1_500_000, "{machine:?}");
 }
