@@ -58,29 +58,20 @@ fn provider(net: &TestNet, role: &str) -> DynProvider {
         .erased()
 }
 
-/// The machine program `sha256sum` registered on the devnet, and its lowered form.
+/// The machine program `sha256sum`, registered by the devnet, and its lowered form; its id is
+/// the one the Factory computes from the module and its lowering.
 async fn register(net: &TestNet) -> (B256, Program) {
     let wasm = ecm_programs::wasi_program("sha256sum").unwrap().wasm;
     let program = Program::from_wasm(wasm).unwrap();
     let factory = Factory::new(net.deployment().factory, provider(net, "deployer"));
-    let wasm_hash = keccak256(wasm);
-    factory
-        .registerMachineProgram(
-            wasm_hash,
-            program.initial_core(),
-            "ecm://programs/sha256sum".into(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
     let id = factory
-        .machineProgramIdOf(wasm_hash, program.initial_core())
+        .machineProgramIdOf(keccak256(wasm), program.initial_core())
         .call()
         .await
         .unwrap();
+    assert_eq!(id, net.deployment().program("sha256sum").unwrap().id);
+    let record = factory.getProgram(id).call().await.unwrap();
+    assert_eq!(record.initialCore, program.initial_core());
     (id, program)
 }
 
