@@ -129,14 +129,14 @@ async fn dispute(
     (id, deposit)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agents_catch_a_cheating_host_on_a_machine_program() {
+/// The honest side of a sha256sum dispute (the host unless `host_lies`) ends up with the
+/// payment and half the liar's deposit, less its gas (under 0.01 ETH).
+async fn honest_side_is_paid(host_lies: bool) {
     let net = TestNet::start(200).await;
-    let before = net.balance(net.address("challenger")).await;
-    let (_, deposit) = dispute(&net, "sha256sum", input(), true, |n| n / 3).await;
-    // The challenger gained the payment and half the cheater's deposit, less its gas.
-    let after = net.balance(net.address("challenger")).await;
-    let gained = after - before;
+    let honest = net.address(if host_lies { "challenger" } else { "host" });
+    let before = net.balance(honest).await;
+    let (_, deposit) = dispute(&net, "sha256sum", input(), host_lies, |n| n / 3).await;
+    let gained = net.balance(honest).await - before;
     let prize = U256::from(PAYMENT) + deposit / U256::from(2);
     assert!(
         gained < prize && gained > prize - U256::from(ETHER / 100),
@@ -145,17 +145,13 @@ async fn agents_catch_a_cheating_host_on_a_machine_program() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_catch_a_cheating_host_on_a_machine_program() {
+    honest_side_is_paid(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_defeat_a_lying_challenger_on_a_machine_program() {
-    let net = TestNet::start(200).await;
-    let before = net.balance(net.address("host")).await;
-    let (_, deposit) = dispute(&net, "sha256sum", input(), false, |n| n / 3).await;
-    let after = net.balance(net.address("host")).await;
-    let gained = after - before;
-    let prize = U256::from(PAYMENT) + deposit / U256::from(2);
-    assert!(
-        gained < prize && gained > prize - U256::from(ETHER / 100),
-        "{gained} vs {prize}"
-    );
+    honest_side_is_paid(false).await;
 }
 
 /// Issue 14's acceptance run: a cheating host lies at a (seeded) random instruction of a run of

@@ -8,9 +8,11 @@
 //! agents use (`ecm_verifier::strategy`); the agents' own machine path is issue 14's next step.
 
 use alloy::{
+    contract::{CallBuilder, CallDecoder},
     network::EthereumWallet,
     primitives::{B256, Bytes, U256, keccak256},
     providers::{DynProvider, Provider, ProviderBuilder},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use ecm_anvil_tests::*;
@@ -47,6 +49,17 @@ impl TracePoints for Liar {
             }
         }
         Ok(point)
+    }
+}
+
+/// Sends a call and waits for its receipt, which must exist.
+trait Confirmed {
+    async fn confirmed(self) -> TransactionReceipt;
+}
+
+impl<D: CallDecoder> Confirmed for CallBuilder<&DynProvider, D> {
+    async fn confirmed(self) -> TransactionReceipt {
+        self.send().await.unwrap().get_receipt().await.unwrap()
     }
 }
 
@@ -114,12 +127,8 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
             options,
         )
         .value(U256::from(PAYMENT))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .confirmed()
+        .await;
     let id = requester.requestCount().call().await.unwrap();
     let request = requester.getRequest(id).call().await.unwrap();
     let h0 = Machine::new(&program, &input).unwrap().hash();
@@ -156,12 +165,8 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
     };
     host.answerRequest_1(id, host_claim.state.clone().into(), n, host_claim.final_)
         .value(deposit)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .confirmed()
+        .await;
     challenger
         .challengeAnswer_1(
             id,
@@ -170,20 +175,9 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
             challenger_claim.final_,
         )
         .value(deposit)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    anyone
-        .initializeDispute(id)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .confirmed()
+        .await;
+    anyone.initializeDispute(id).confirmed().await;
 
     // Bisection: each side moves from its own view of the trace.
     let (defender, chooser): (&mut dyn TracePoints, &mut dyn TracePoints) = if host_lies {
@@ -197,13 +191,7 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
         match g.phase {
             PHASE_BISECT => {
                 let points = strategy::defender_points(defender, g.lo, g.hi, arity).unwrap();
-                host.bisect(id, points)
-                    .send()
-                    .await
-                    .unwrap()
-                    .get_receipt()
-                    .await
-                    .unwrap();
+                host.bisect(id, points).confirmed().await;
                 rounds += 1;
             }
             PHASE_SELECT => {
@@ -215,12 +203,8 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
                     .expect("the sides disagree somewhere");
                 challenger
                     .selectSegment(id, posted, U256::from(index))
-                    .send()
-                    .await
-                    .unwrap()
-                    .get_receipt()
-                    .await
-                    .unwrap();
+                    .confirmed()
+                    .await;
             }
             PHASE_ONE_STEP => break g,
             other => panic!("unexpected phase {other}"),
@@ -246,12 +230,8 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
     );
     let receipt = anyone
         .proveMachineStep(id, false, before.to_vec().into(), Bytes::from(proof))
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+        .confirmed()
+        .await;
     assert!(receipt.status());
     let broker_share = receipt.gas_used - (21_000 + proven.calldata_gas + proven.execution_gas);
     // `BROKER_SHARE` in crates/verifier/tests/machine_prover_gas.rs is this figure; a
@@ -282,22 +262,8 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
         deposit - half
     );
 
-    requester
-        .softResolveAnswer(id)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
-    anyone
-        .finalize(id)
-        .send()
-        .await
-        .unwrap()
-        .get_receipt()
-        .await
-        .unwrap();
+    requester.softResolveAnswer(id).confirmed().await;
+    anyone.finalize(id).confirmed().await;
     let paid = U256::from(PAYMENT) + deposit + half;
     assert_eq!(requester.balanceOf(honest).call().await.unwrap(), paid);
     // The Broker holds exactly what it owes.

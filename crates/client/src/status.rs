@@ -126,10 +126,7 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
     } else {
         standing_result(client, id, r.claim).await?
     };
-    let machine = client
-        .deployment()
-        .program(&program)
-        .is_ok_and(|entry| entry.is_machine());
+    let machine = client.deployment().is_machine_program(&program);
     let result_display = match (&result, ecm_programs::by_name(&program)) {
         (Some(result), _) if machine => Some(show_machine_result(result, final_ == Some(true))),
         (Some(result), Ok(spec)) => Some(spec.show_result(result)),

@@ -117,6 +117,13 @@ impl Deployment {
         })
     }
 
+    /// Whether the program named `name` is one of this deployment's machine programs.
+    pub fn is_machine_program(&self, name: &str) -> bool {
+        self.programs
+            .get(name)
+            .is_some_and(ProgramEntry::is_machine)
+    }
+
     /// The name of the program with id `id`, if it is one of this deployment's.
     pub fn program_name(&self, id: B256) -> Option<&str> {
         self.programs

@@ -50,10 +50,7 @@ impl RequestArgs {
         let input = match (&self.input, &self.input_file) {
             (Some(text), _) => {
                 let (_, name) = client.program(&self.program)?;
-                let machine = client
-                    .deployment()
-                    .program(&name)
-                    .is_ok_and(|entry| entry.is_machine());
+                let machine = client.deployment().is_machine_program(&name);
                 match ecm_programs::by_name(&name) {
                     // A machine program reads its stdin: the text, byte for byte.
                     _ if machine => text.clone().into_bytes(),

@@ -20,10 +20,7 @@ impl ResultArgs {
     pub(crate) async fn run(self) -> Result<()> {
         let client = self.common.client(false).await?;
         let status = client.status(self.id).await?;
-        let machine = client
-            .deployment()
-            .program(&status.program)
-            .is_ok_and(|entry| entry.is_machine());
+        let machine = client.deployment().is_machine_program(&status.program);
         let (Some(result), Some(final_)) = (&status.result, status.final_) else {
             bail!(
                 "request {} has no answer yet (status {}): wait with `ecm client wait {}`",
