@@ -10,7 +10,7 @@ use alloy::primitives::U256;
 use ecm_anvil_tests::*;
 use ecm_client::{DisputeMode, NewRequest, Status};
 use ecm_host::{Cheat, Roles};
-use ecm_machine::{MachineOracle, Program};
+use ecm_machine::Program;
 use std::time::Duration;
 
 const PAYMENT: u128 = ETHER / 10;
@@ -35,8 +35,7 @@ fn input() -> Vec<u8> {
 fn truth(program: &str, input: &[u8]) -> (u64, Vec<u8>) {
     let wasm = ecm_programs::wasi_program(program).unwrap().wasm;
     let program = Program::from_wasm(wasm).unwrap();
-    let mut oracle = MachineOracle::new(&program, input, 1 << 40, 64 << 20).unwrap();
-    let outcome = oracle.run_to_end();
+    let outcome = ecm_machine::run(&program, input, 1 << 40).unwrap();
     assert!(outcome.is_final());
     (outcome.steps, outcome.state())
 }
@@ -239,8 +238,7 @@ async fn agents_prove_a_trap_against_a_host_claiming_an_output() {
     );
     assert_eq!(s.final_, Some(true));
     let program = Program::from_wasm(&wasm).unwrap();
-    let mut oracle = MachineOracle::new(&program, &[], 1 << 40, 1 << 20).unwrap();
-    let outcome = oracle.run_to_end();
+    let outcome = ecm_machine::run(&program, &[], 1 << 40).unwrap();
     assert!(matches!(outcome.end, ecm_machine::End::Trapped { .. }));
     assert_eq!(s.steps, outcome.steps);
     host.stop().await.unwrap();

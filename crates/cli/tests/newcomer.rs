@@ -157,6 +157,8 @@ fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_na
         &deployment,
     ));
     let printed = ok(ecm(&["client", "result", &id], &deployment));
+    // A replay with the machine agrees with the standing answer.
+    ok(ecm(&["client", "replay", &id], &deployment));
 
     let mut run = Command::new(native)
         .stdin(Stdio::piped())

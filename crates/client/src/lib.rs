@@ -342,11 +342,9 @@ impl Client {
 
 /// A machine program's claim on `input`: the machine's exact trace, to `max_steps`.
 fn machine_claim(wasm: &[u8], input: &[u8], max_steps: u64) -> Result<Claim> {
-    let program =
-        ecm_machine::Program::from_wasm(wasm).map_err(|e| Error::Replay(e.to_string()))?;
-    let mut oracle = ecm_machine::MachineOracle::new(&program, input, max_steps, 16 << 20)
-        .map_err(|e| Error::Replay(e.to_string()))?;
-    let outcome = oracle.run_to_end();
+    let replay = |e: ecm_machine::Error| Error::Replay(e.to_string());
+    let program = ecm_machine::Program::from_wasm(wasm).map_err(replay)?;
+    let outcome = ecm_machine::run(&program, input, max_steps).map_err(replay)?;
     Ok(Claim {
         result: outcome.state().into(),
         steps: outcome.steps,
