@@ -9,7 +9,7 @@
 use alloy::primitives::U256;
 use ecm_anvil_tests::*;
 use ecm_client::{DisputeMode, NewRequest, Status};
-use ecm_host::{Cheat, Roles};
+use ecm_host::{Cheat, JobStore, Roles};
 use ecm_machine::Program;
 use std::time::Duration;
 
@@ -40,6 +40,17 @@ fn truth(program: &str, input: &[u8]) -> (u64, Vec<u8>) {
     (outcome.steps, outcome.state())
 }
 
+/// The steps an honest agent claims: wasmtime's fuel (at least the machine's steps).
+fn fuel(program: &Program, input: &[u8]) -> u64 {
+    let run = ecm_machine::FastEngine::new()
+        .unwrap()
+        .compile(program)
+        .unwrap()
+        .run(input, 1 << 40)
+        .unwrap();
+    run.fuel.unwrap()
+}
+
 /// Plays one request of `program` on `input` to its payout: the host answers, the challenger
 /// challenges, and the side that lies (the host if `host_lies`) does so from step
 /// `lie_at(n)` of the true trace of `n` steps on. Checks the honest answer stands and who is
@@ -53,6 +64,11 @@ async fn dispute(
 ) -> (u64, U256) {
     let started = std::time::Instant::now();
     let (n, state) = truth(program, &input);
+    let claimed = fuel(
+        &Program::from_wasm(ecm_programs::wasi_program(program).unwrap().wasm).unwrap(),
+        &input,
+    );
+    assert!(claimed >= n);
     let lie_at = lie_at(n);
     let (mut host, mut challenger) = (
         net.agent_config("host", Roles::HOST),
@@ -92,7 +108,7 @@ async fn dispute(
         Some(state),
         "the true output stands"
     );
-    assert_eq!(s.steps, n);
+    assert_eq!(s.steps, claimed, "the honest side claims its fuel");
     // The liar's deposit: half to the requester now, half to the winner.
     assert_eq!(
         requester.credited(net.address("requester")).await.unwrap(),
@@ -120,10 +136,24 @@ async fn dispute(
     .await;
     host.stop().await.unwrap();
     challenger.stop().await.unwrap();
+    // The honest side answered from wasmtime and ran the machine's trace only for the dispute.
+    let honest = JobStore::open(&net.data_dir(winner)).unwrap();
+    let stats = honest.get(id).unwrap().trace.clone().expect("trace stats");
     eprintln!(
-        "{program}: {n} steps, a lie from step {lie_at} by the {}, settled and paid in {:.1} s",
+        "{program}: {n} steps (fuel {claimed}), a lie from step {lie_at} by the {}, settled and paid in {:.1} s; \
+         honest work {} steps = {:.3} x N, checkpoints {} bytes, interval {}",
         if host_lies { "host" } else { "challenger" },
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        stats.work,
+        stats.work as f64 / n as f64,
+        stats.checkpoint_bytes,
+        stats.checkpoint_interval,
+    );
+    assert!(stats.work >= n, "the honest side ran the trace");
+    assert!(
+        stats.work as f64 <= 1.2 * n as f64,
+        "honest work {} > 1.2 N",
+        stats.work
     );
     (id, deposit)
 }
@@ -240,7 +270,12 @@ async fn agents_prove_a_trap_against_a_host_claiming_an_output() {
     let program = Program::from_wasm(&wasm).unwrap();
     let outcome = ecm_machine::run(&program, &[], 1 << 40).unwrap();
     assert!(matches!(outcome.end, ecm_machine::End::Trapped { .. }));
-    assert_eq!(s.steps, outcome.steps);
+    assert!(s.steps >= outcome.steps);
+    assert_eq!(
+        s.steps,
+        fuel(&program, &[]),
+        "the challenger claims its fuel"
+    );
     host.stop().await.unwrap();
     challenger.stop().await.unwrap();
 }

@@ -1,4 +1,5 @@
-//! How many jobs one host handles: M requests against one host agent on a devnet.
+//! How many jobs one host handles, and how fast it answers: M requests of one program against
+//! one host agent on a devnet.
 
 use crate::{Error, Result};
 use alloy::{primitives::U256, providers::Provider};
@@ -15,6 +16,10 @@ use std::{
 /// One market run.
 #[derive(Clone, Debug, Serialize)]
 pub struct MarketRow {
+    /// The program requested.
+    pub program: String,
+    /// Seconds between blocks (0: a block per transaction).
+    pub block_time: u64,
     /// Requests made.
     pub requests: usize,
     /// Requests answered per second, from the first request to the last answer.
@@ -23,16 +28,21 @@ pub struct MarketRow {
     pub latency_median_ms: u64,
     /// 99th percentile of the same.
     pub latency_p99_ms: u64,
+    /// The slowest of the same.
+    pub latency_max_ms: u64,
     /// Gas of everything a settled job took (request, answer, resolution, payout, the host's
     /// withdrawals), per job.
     pub gas_per_job: u64,
 }
 
-/// Runs `requests` Fibonacci requests against one host on a fresh devnet mining a block every
-/// second, as a chain does (with a block per transaction, Anvil itself would be the limit).
-pub async fn run(requests: usize) -> Result<MarketRow> {
+/// Runs `requests` requests of `program` against one host on a fresh devnet mining a block
+/// every `block_time` seconds, as a chain does (with a block per transaction, Anvil itself
+/// would be the limit past a hundred requests; 0 asks for that, to time the host alone).
+/// Inputs differ per request: Fibonacci of 10 to 209, or for a machine program (the devnet's
+/// `sha256sum`, `wordfreq`, ...) 1 to 4 KiB of text as its stdin.
+pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<MarketRow> {
     let anvil = AnvilConfig {
-        block_time: Some(1),
+        block_time: (block_time > 0).then_some(block_time),
         ..AnvilConfig::default()
     };
     let devnet = ecm_devnet::start(anvil, DeployConfig::default()).await?;
@@ -78,17 +88,27 @@ pub async fn run(requests: usize) -> Result<MarketRow> {
     });
 
     // Submit everything at once (256 in flight): the host, not the requester, is measured.
-    let spec = ecm_programs::by_name("fibonacci").expect("example program");
+    let input = |k: usize| -> Result<Vec<u8>> {
+        let entry = d
+            .programs
+            .get(program)
+            .ok_or_else(|| Error::Other(format!("the devnet has no program {program:?}")))?;
+        if entry.is_machine() {
+            let line = format!("request {k}: the host answers at native speed\n");
+            return Ok(line.repeat((1024 + k % 4 * 1024) / line.len()).into_bytes());
+        }
+        let spec = ecm_programs::by_name(program).map_err(|e| Error::Other(e.to_string()))?;
+        spec.parse_input(&(10 + k % 200).to_string())
+            .map_err(|e| Error::Other(e.to_string()))
+    };
     let requester = std::sync::Arc::new(requester);
     let started = Instant::now();
     let mut submissions = tokio::task::JoinSet::new();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
     for k in 0..requests {
         let new = NewRequest {
-            program: "fibonacci".into(),
-            input: spec
-                .parse_input(&(10 + k % 200).to_string())
-                .expect("valid input"),
+            program: program.into(),
+            input: input(k)?,
             payment: U256::from(1_000_000_000_000_000u64),
             window: 1,
             max_steps: None,
@@ -177,10 +197,13 @@ pub async fn run(requests: usize) -> Result<MarketRow> {
         }
     }
     Ok(MarketRow {
+        program: program.into(),
+        block_time,
         requests,
         answered_per_second,
         latency_median_ms: percentile(50),
         latency_p99_ms: percentile(99),
+        latency_max_ms: latencies.last().copied().unwrap_or_default(),
         gas_per_job: gas / requests as u64,
     })
 }

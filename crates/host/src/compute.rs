@@ -1,9 +1,17 @@
 //! Computing requests: a trace oracle per job, on the blocking pool, within the host's limits.
 //!
-//! A step program's trace comes from its WASM step function (`TraceOracle`); a machine
-//! program's from ecm's WASM machine (`MachineOracle`), which also makes the one-step proofs.
+//! A step program's trace comes from its WASM step function (`TraceOracle`). A machine
+//! program is answered from wasmtime at native speed, its fuel `F` as the claimed step count
+//! (fuel is at least the machine's steps `N`, and final states are sticky, so the point at `F`
+//! is the final state); its trace (`MachineOracle`, which also makes the one-step proofs) is
+//! run on ecm's interpreter only when a dispute first asks for a point. A run wasmtime cannot
+//! finish within the bound (out of fuel, its own stack overflowing) is answered from the
+//! interpreter, which knows the exact steps.
 
-use crate::{Cheat, programs::Engine};
+use crate::{
+    Cheat,
+    programs::{Engine, MachineEngine},
+};
 use alloy::primitives::{B256, Bytes};
 use ecm_machine::{MachineOracle, Program as MachineProgram};
 use ecm_primitives::Claim;
@@ -21,6 +29,24 @@ pub enum Oracle {
 pub struct MachineTrace {
     oracle: MachineOracle,
     lie_from: Option<u64>,
+    /// What wasmtime answered (steps claimed, final state) while the interpreter has not run
+    /// the trace yet; `None` once it has.
+    untraced: Option<(u64, Vec<u8>)>,
+}
+
+impl MachineTrace {
+    /// The oracle, its trace run (and its snapshots placed) on first use. Checks the
+    /// interpreter against what wasmtime answered: a disagreement is a bug in one of them, and
+    /// the answer on-chain is then not the machine's.
+    fn traced(&mut self) -> &mut MachineOracle {
+        if let Some((fuel, state)) = self.untraced.take() {
+            let outcome = self.oracle.run_to_end();
+            if !outcome.is_final() || outcome.steps > fuel || outcome.state() != state {
+                tracing::error!(target: "agent", fuel, steps = outcome.steps, "the machine's trace disagrees with wasmtime's answer: report this as a bug in ecm");
+            }
+        }
+        &mut self.oracle
+    }
 }
 
 impl TracePoints for Oracle {
@@ -28,7 +54,7 @@ impl TracePoints for Oracle {
         match self {
             Self::Step(oracle) => oracle.point(i),
             Self::Machine(trace) => {
-                let mut point = TracePoints::point(&mut trace.oracle, i)?;
+                let mut point = TracePoints::point(trace.traced(), i)?;
                 if trace.lie_from.is_some_and(|from| i >= from) {
                     tamper_last(&mut point.state);
                 }
@@ -70,7 +96,7 @@ impl Oracle {
             return None;
         };
         Some((|| {
-            let machine = trace.oracle.machine_at(lo).map_err(|e| e.to_string())?;
+            let machine = trace.traced().machine_at(lo).map_err(|e| e.to_string())?;
             let hash = machine.hash();
             let proof = machine.prove_step().map_err(|e| e.to_string())?;
             Ok((hash, proof))
@@ -81,7 +107,7 @@ impl Oracle {
 /// Computes a request's trace and the claim an answer would make.
 ///
 /// Traces longer than `cap` steps (when `max_steps` is larger) are refused: the agent could not
-/// stand behind an answer it cannot compute.
+/// stand behind an answer it cannot compute. `seed` picks a [`Cheat::RandomStep`] liar's step.
 pub(crate) fn compute(
     engine: &Engine,
     input: &[u8],
@@ -89,19 +115,32 @@ pub(crate) fn compute(
     cap: u64,
     budget: usize,
     cheat: Option<Cheat>,
+    seed: u64,
 ) -> Result<(Oracle, Claim), String> {
     let (oracle, steps, final_, result) = match engine {
         Engine::Step { wasm, .. } => {
-            let instance = wasm.instantiate().map_err(|e| e.to_string())?;
-            let stepper: Box<dyn Stepper + Send> = match cheat {
-                Some(at) => Box::new(Lying {
-                    inner: instance,
-                    at,
-                }),
-                None => Box::new(instance),
+            let bound = max_steps.min(cap);
+            let trace = |cheat: Option<Cheat>| {
+                let instance = wasm.instantiate().map_err(|e| e.to_string())?;
+                let stepper: Box<dyn Stepper + Send> = match cheat {
+                    Some(at) => Box::new(Lying {
+                        inner: instance,
+                        at,
+                    }),
+                    None => Box::new(instance),
+                };
+                let mut oracle = TraceOracle::new(stepper, input.to_vec(), bound, budget);
+                let outcome = oracle.run_to_end().map_err(|e| e.to_string())?;
+                Ok::<_, String>((oracle, outcome))
             };
-            let mut oracle = TraceOracle::new(stepper, input.to_vec(), max_steps.min(cap), budget);
-            let outcome = oracle.run_to_end().map_err(|e| e.to_string())?;
+            let cheat = match cheat {
+                // The honest trace's length first, to draw the step from.
+                Some(Cheat::RandomStep) => {
+                    Some(Cheat::AtStep(random_step(trace(None)?.1.steps, seed)))
+                }
+                other => other,
+            };
+            let (oracle, outcome) = trace(cheat)?;
             (
                 Oracle::Step(oracle),
                 outcome.steps,
@@ -109,12 +148,33 @@ pub(crate) fn compute(
                 outcome.result,
             )
         }
-        Engine::Machine(program) => {
-            let (mut oracle, steps, final_) =
-                machine_trace(program, input, max_steps.min(cap), budget, cheat)?;
-            // The last point as this agent claims it (a liar's lie included).
-            let last = oracle.point(steps).map_err(|e| e.to_string())?;
-            (oracle, steps, final_, last.state)
+        Engine::Machine(machine) => {
+            let bound = max_steps.min(cap);
+            let fast = match cheat {
+                None => fast_answer(machine, input, bound)?,
+                // A liar needs the exact trace to pick an instruction to lie at.
+                Some(_) => None,
+            };
+            match fast {
+                Some((fuel, state)) => {
+                    let oracle = MachineOracle::new(&machine.program, input, bound, budget)
+                        .map_err(|e| e.to_string())?
+                        .with_first_interval(first_interval(fuel));
+                    let trace = MachineTrace {
+                        oracle,
+                        lie_from: None,
+                        untraced: Some((fuel, state.clone())),
+                    };
+                    (Oracle::Machine(Box::new(trace)), fuel, true, state)
+                }
+                None => {
+                    let (mut oracle, steps, final_) =
+                        machine_trace(&machine.program, input, bound, budget, cheat, seed)?;
+                    // The last point as this agent claims it (a liar's lie included).
+                    let last = oracle.point(steps).map_err(|e| e.to_string())?;
+                    (oracle, steps, final_, last.state)
+                }
+            }
         }
     };
     if !final_ && steps < max_steps {
@@ -130,6 +190,35 @@ pub(crate) fn compute(
     Ok((oracle, claim))
 }
 
+/// wasmtime's answer for a machine program: its fuel as the step count and the final state,
+/// or `None` if it cannot tell within `bound` steps of fuel (the interpreter must).
+fn fast_answer(
+    machine: &MachineEngine,
+    input: &[u8],
+    bound: u64,
+) -> Result<Option<(u64, Vec<u8>)>, String> {
+    let module = match machine.fast() {
+        Ok(module) => module,
+        Err(reason) => {
+            tracing::warn!(target: "agent", %reason, "wasmtime cannot compile the program; answering from the interpreter");
+            return Ok(None);
+        }
+    };
+    let run = module.run(input, bound).map_err(|e| e.to_string())?;
+    Ok(match (run.final_state(), run.fuel) {
+        (Some(state), Some(fuel)) if fuel <= bound => Some((fuel.max(1), state)),
+        _ => None,
+    })
+}
+
+/// The first snapshot interval for a trace of about `steps` steps: a thousand snapshots (fewer
+/// once over the memory budget), so a point costs at most a thousandth of the trace to replay
+/// and a dispute's queries add little to the one run; never under 1,024 steps, nor over the
+/// oracle's default of 2^20.
+fn first_interval(steps: u64) -> u64 {
+    (steps / 1024).clamp(1 << 10, 1 << 20)
+}
+
 /// Runs a machine program's trace to its end (the interpreter, with snapshots for the game).
 fn machine_trace(
     program: &MachineProgram,
@@ -137,6 +226,7 @@ fn machine_trace(
     max_steps: u64,
     budget: usize,
     cheat: Option<Cheat>,
+    seed: u64,
 ) -> Result<(Oracle, u64, bool), String> {
     let mut oracle =
         MachineOracle::new(program, input, max_steps, budget).map_err(|e| e.to_string())?;
@@ -145,13 +235,24 @@ fn machine_trace(
         None => None,
         Some(Cheat::LastStep) => Some(outcome.steps),
         Some(Cheat::AtStep(k)) => (k <= outcome.steps).then_some(k),
+        Some(Cheat::RandomStep) => Some(random_step(outcome.steps, seed)),
     };
     let final_ = outcome.is_final();
-    Ok((
-        Oracle::Machine(Box::new(MachineTrace { oracle, lie_from })),
-        outcome.steps,
-        final_,
-    ))
+    let trace = MachineTrace {
+        oracle,
+        lie_from,
+        untraced: None,
+    };
+    Ok((Oracle::Machine(Box::new(trace)), outcome.steps, final_))
+}
+
+/// A step in `1..=steps` drawn from `seed` (splitmix64: the same seed, the same step).
+fn random_step(steps: u64, seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    1 + z % steps.max(1)
 }
 
 /// A machine liar's alteration of a point: its last byte flipped (the state hash, or the
@@ -206,7 +307,8 @@ impl<S: Stepper> Stepper for Lying<S> {
                     steps: out.steps + rest.steps,
                 })
             }
-            Cheat::AtStep(_) => self.inner.run(first, n, state),
+            // Drawn before the run (`compute`); never reaches a stepper.
+            Cheat::AtStep(_) | Cheat::RandomStep => self.inner.run(first, n, state),
         }
     }
 }
@@ -234,7 +336,7 @@ mod tests {
             .unwrap()
             .parse_input("10")
             .unwrap();
-        let (_, claim) = compute(&counter(), &input, 100, 1000, 1 << 16, None).unwrap();
+        let (_, claim) = compute(&counter(), &input, 100, 1000, 1 << 16, None, 0).unwrap();
         assert_eq!((claim.steps, claim.final_), (10, true));
         assert_eq!(&claim.result[8..], &10u64.to_le_bytes());
     }
@@ -245,7 +347,7 @@ mod tests {
             .unwrap()
             .parse_input("10")
             .unwrap();
-        let (mut honest, truth) = compute(&counter(), &input, 100, 1000, 1 << 16, None).unwrap();
+        let (mut honest, truth) = compute(&counter(), &input, 100, 1000, 1 << 16, None, 0).unwrap();
         let (mut last, lie) = compute(
             &counter(),
             &input,
@@ -253,6 +355,7 @@ mod tests {
             1000,
             1 << 16,
             Some(Cheat::LastStep),
+            0,
         )
         .unwrap();
         assert_ne!(lie.commitment(), truth.commitment());
@@ -265,6 +368,7 @@ mod tests {
             1000,
             1 << 16,
             Some(Cheat::AtStep(4)),
+            0,
         )
         .unwrap();
         assert_eq!(early.commitment(3).unwrap(), honest.commitment(3).unwrap());
@@ -277,12 +381,137 @@ mod tests {
             .unwrap()
             .parse_input("1000")
             .unwrap();
-        let err = compute(&counter(), &input, 5000, 100, 1 << 16, None)
+        let err = compute(&counter(), &input, 5000, 100, 1 << 16, None, 0)
             .err()
             .unwrap();
         assert!(err.contains("cap of 100"), "{err}");
         // At maxSteps itself, "out of steps" is a valid answer.
-        let (_, claim) = compute(&counter(), &input, 100, 100, 1 << 16, None).unwrap();
+        let (_, claim) = compute(&counter(), &input, 100, 100, 1 << 16, None, 0).unwrap();
         assert_eq!((claim.steps, claim.final_), (100, false));
+    }
+
+    fn sha256sum() -> Engine {
+        let wasm = ecm_programs::wasi_program("sha256sum").unwrap().wasm;
+        Engine::Machine(MachineEngine::new(MachineProgram::from_wasm(wasm).unwrap()))
+    }
+
+    const TEXT: &[u8] = b"the quick brown fox jumps over the lazy dog";
+
+    #[test]
+    fn answers_a_machine_program_from_wasmtime_and_traces_it_only_when_asked() {
+        let engine = sha256sum();
+        let Engine::Machine(machine) = &engine else {
+            unreachable!()
+        };
+        let truth = ecm_machine::run(&machine.program, TEXT, 1 << 30).unwrap();
+        let (mut oracle, claim) =
+            compute(&engine, TEXT, 1 << 30, 1 << 30, 1 << 20, None, 0).unwrap();
+        // Fuel is the claim: at least the machine's steps, the same final state.
+        assert!(claim.final_);
+        assert!(
+            claim.steps >= truth.steps,
+            "{} < {}",
+            claim.steps,
+            truth.steps
+        );
+        assert_eq!(claim.result.to_vec(), truth.state());
+        assert_eq!(oracle.work(), 0, "no interpreter work before a dispute");
+        // The trace, when asked: running before N, final (and sticky) from N to the claim.
+        let before = oracle.point(truth.steps - 1).unwrap();
+        assert!(!before.final_);
+        assert!(oracle.work() >= truth.steps);
+        for i in [truth.steps, claim.steps] {
+            let point = oracle.point(i).unwrap();
+            assert!(point.final_);
+            assert_eq!(point.state, truth.state());
+        }
+        // The halting step's proof, from the interpreter's state before it.
+        let (hash, proof) = oracle.machine_proof(truth.steps - 1).unwrap().unwrap();
+        assert_eq!(hash.to_vec(), before.state);
+        assert!(!proof.is_empty());
+    }
+
+    #[test]
+    fn answers_from_the_interpreter_when_fuel_runs_out_before_the_machine_halts() {
+        let engine = sha256sum();
+        let Engine::Machine(machine) = &engine else {
+            unreachable!()
+        };
+        let truth = ecm_machine::run(&machine.program, TEXT, 1 << 30).unwrap();
+        let (fast, _) = compute(&engine, TEXT, 1 << 30, 1 << 30, 1 << 20, None, 0).unwrap();
+        drop(fast);
+        // With exactly N steps allowed, fuel (>= N, here more) runs out: the machine answers.
+        let (mut oracle, claim) =
+            compute(&engine, TEXT, truth.steps, truth.steps, 1 << 20, None, 0).unwrap();
+        assert_eq!((claim.steps, claim.final_), (truth.steps, true));
+        assert_eq!(claim.result.to_vec(), truth.state());
+        assert!(oracle.work() >= truth.steps, "the interpreter ran");
+        assert!(oracle.point(truth.steps).unwrap().final_);
+    }
+
+    #[test]
+    fn a_random_liar_lies_at_an_instruction_of_the_trace_drawn_from_its_seed() {
+        let engine = sha256sum();
+        let Engine::Machine(machine) = &engine else {
+            unreachable!()
+        };
+        let truth = ecm_machine::run(&machine.program, TEXT, 1 << 30).unwrap();
+        let lie = |seed| {
+            let (mut oracle, claim) = compute(
+                &engine,
+                TEXT,
+                1 << 30,
+                1 << 30,
+                1 << 20,
+                Some(Cheat::RandomStep),
+                seed,
+            )
+            .unwrap();
+            assert_eq!(claim.steps, truth.steps);
+            assert_ne!(claim.result.to_vec(), truth.state(), "the output is wrong");
+            // The first point that differs from the machine's is the lie's step.
+            let mut honest = MachineOracle::new(&machine.program, TEXT, 1 << 30, 1 << 20).unwrap();
+            let (mut lo, mut hi) = (0, truth.steps);
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if oracle.point(mid).unwrap() == honest.point(mid).unwrap() {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            hi
+        };
+        let (a, b) = (lie(1), lie(2));
+        assert_eq!(lie(1), a, "the same seed, the same step");
+        assert_ne!(a, b);
+        assert!((1..=truth.steps).contains(&a) && (1..=truth.steps).contains(&b));
+        assert_eq!(a, random_step(truth.steps, 1));
+    }
+
+    #[test]
+    fn a_random_liar_on_a_step_program_lies_within_its_trace() {
+        let input = ecm_programs::by_name("counter")
+            .unwrap()
+            .parse_input("10")
+            .unwrap();
+        let (mut honest, truth) = compute(&counter(), &input, 100, 1000, 1 << 16, None, 0).unwrap();
+        let (mut liar, lie) = compute(
+            &counter(),
+            &input,
+            100,
+            1000,
+            1 << 16,
+            Some(Cheat::RandomStep),
+            7,
+        )
+        .unwrap();
+        assert_ne!(lie.commitment(), truth.commitment());
+        let k = random_step(10, 7);
+        assert_eq!(
+            liar.commitment(k - 1).unwrap(),
+            honest.commitment(k - 1).unwrap()
+        );
+        assert_ne!(liar.commitment(k).unwrap(), honest.commitment(k).unwrap());
     }
 }

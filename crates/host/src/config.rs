@@ -34,6 +34,9 @@ pub enum Cheat {
     LastStep,
     /// Lie from step `k` on: the state after step `k` is altered and the trace continues from it.
     AtStep(u64),
+    /// Lie from a step drawn at random from the trace (a different one per request, the same
+    /// one when the request is computed again, so a restarted liar keeps its story).
+    RandomStep,
 }
 
 /// An agent's configuration.

@@ -341,7 +341,7 @@ impl Agent {
         self.tasks.spawn(async move {
             let _permit = permits.acquire_owned().await;
             let result = tokio::task::spawn_blocking(move || {
-                compute::compute(&program.engine, &input, max_steps, cap, budget, cheat)
+                compute::compute(&program.engine, &input, max_steps, cap, budget, cheat, id)
             })
             .await
             .unwrap_or_else(|e| Err(format!("computation panicked: {e}")));
@@ -402,6 +402,10 @@ impl Agent {
                 let Some(job) = self.store.get_mut(id) else {
                     return Ok(());
                 };
+                // A machine trace runs when a dispute first needs it: keep the figures current.
+                if let Some(Ok(oracle)) = self.oracles.get(&id).map(|o| o.try_lock()) {
+                    job.trace = Some(trace_stats(&oracle, job.claim.as_ref()));
+                }
                 match outcome {
                     Acted::Wait(until) => {
                         match until {

@@ -6,11 +6,14 @@
 use crate::{AgentConfig, Error, Result};
 use alloy::primitives::{B256, Bytes};
 use ecm_chain::Chain;
-use ecm_machine::Program as MachineProgram;
+use ecm_machine::{FastEngine, FastModule, Program as MachineProgram};
 use ecm_primitives::ProgramEntry;
 use ecm_runtime::{Runtime, WasmProgram};
 use ecm_verifier::{EvmStepper, conformance};
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
 use tracing::{error, info, warn};
 
 /// A program the agent serves.
@@ -28,8 +31,36 @@ pub(crate) enum Engine {
         execution_code: Bytes,
         max_step_gas: u32,
     },
-    /// A machine program, lowered; its proofs are checked against the machine prover in revm.
-    Machine(MachineProgram),
+    /// A machine program; its proofs are checked against the machine prover in revm.
+    Machine(MachineEngine),
+}
+
+/// A machine program, lowered for the interpreter (the trace and its proofs, in a dispute) and
+/// compiled for wasmtime (the answer, at native speed) when first asked for.
+pub(crate) struct MachineEngine {
+    pub(crate) program: MachineProgram,
+    fast: OnceLock<std::result::Result<FastModule, String>>,
+}
+
+impl MachineEngine {
+    pub(crate) fn new(program: MachineProgram) -> Self {
+        Self {
+            program,
+            fast: OnceLock::new(),
+        }
+    }
+
+    /// The program compiled by wasmtime (once; an error stays an error).
+    pub(crate) fn fast(&self) -> std::result::Result<&FastModule, String> {
+        self.fast
+            .get_or_init(|| {
+                FastEngine::new()
+                    .and_then(|engine| engine.compile(&self.program))
+                    .map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
 }
 
 impl Program {
@@ -194,7 +225,7 @@ fn load_machine_program(
     info!(target: "agent", program = %name, "serving (machine program)");
     Some(Program {
         name: name.to_string(),
-        engine: Engine::Machine(program),
+        engine: Engine::Machine(MachineEngine::new(program)),
     })
 }
 
@@ -251,7 +282,7 @@ impl ModuleDirScan {
                 id,
                 Arc::new(Program {
                     name,
-                    engine: Engine::Machine(program),
+                    engine: Engine::Machine(MachineEngine::new(program)),
                 }),
             );
         }

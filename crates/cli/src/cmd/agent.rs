@@ -32,7 +32,8 @@ pub(crate) struct AgentArgs {
     /// Where to find WASM modules of programs beyond the examples (`<dir>/<0xhash>.wasm`).
     #[arg(long)]
     module_dir: Option<PathBuf>,
-    /// Answer wrong on purpose, lying at the last step (Anvil only: for demos and tests).
+    /// Answer wrong on purpose, lying from a step drawn at random from each request's trace
+    /// (Anvil only: for demos and tests).
     #[arg(long)]
     cheat: bool,
     /// Answer wrong on purpose from this step on (Anvil only).
@@ -67,7 +68,7 @@ impl AgentArgs {
         config.checkpoint_budget = self.checkpoint_mib.max(1) << 20;
         config.module_dir = self.module_dir.clone();
         config.cheat = match (self.cheat, self.cheat_at_step) {
-            (true, _) => Some(Cheat::LastStep),
+            (true, _) => Some(Cheat::RandomStep),
             (false, Some(step)) => Some(Cheat::AtStep(step)),
             (false, None) => None,
         };

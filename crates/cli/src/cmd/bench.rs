@@ -277,6 +277,13 @@ impl RuntimeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct MarketArgs {
+    /// The program requested: a step program (`fibonacci`) or a devnet machine program
+    /// (`sha256sum`, `wordfreq`).
+    #[arg(long, default_value = "fibonacci")]
+    program: String,
+    /// Seconds between blocks; 0 mines a block per transaction, so the latency is the host's.
+    #[arg(long, default_value_t = 1)]
+    block_time: u64,
     /// Numbers of requests, one run each.
     #[arg(long, value_delimiter = ',', default_values_t = [10usize, 100, 500])]
     requests: Vec<usize>,
@@ -288,7 +295,7 @@ impl MarketArgs {
     async fn run(self) -> Result<()> {
         let mut rows = Vec::new();
         for m in &self.requests {
-            rows.push(ecm_bench::market::run(*m).await?);
+            rows.push(ecm_bench::market::run(&self.program, *m, self.block_time).await?);
         }
         if self.output.json {
             output::json(&rows);
@@ -302,17 +309,24 @@ impl MarketArgs {
                     format!("{:.1}", r.answered_per_second),
                     format!("{} ms", r.latency_median_ms),
                     format!("{} ms", r.latency_p99_ms),
+                    format!("{} ms", r.latency_max_ms),
                     r.gas_per_job.to_string(),
                 ]
             })
             .collect();
-        println!("one host on a devnet mining a block per second");
+        let blocks = match self.block_time {
+            0 => "a block per transaction".to_string(),
+            1 => "a block per second".to_string(),
+            s => format!("a block every {s} seconds"),
+        };
+        println!("{}: one host on a devnet mining {blocks}", self.program);
         output::table(
             &[
                 "requests",
                 "answered/s",
                 "median latency",
                 "p99 latency",
+                "max latency",
                 "gas per job",
             ],
             &table,

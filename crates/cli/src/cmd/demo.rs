@@ -3,9 +3,9 @@
 //! Three agents run in-process (an honest host serving Fibonacci and `sha256sum`, a cheating
 //! host serving the keccak chain and `wordfreq`, a challenger checking everything) while a
 //! requester makes five requests: two answered honestly and accepted (a step program, and a
-//! stock wasm32-wasip1 program run by the machine), two answered wrong and overturned by
-//! bisection disputes (the machine program's ending in one step of the on-chain WASM prover),
-//! one cancelled. Blocks come from a ticker (a block every 250 ms) so windows pass quickly.
+//! stock wasm32-wasip1 program answered from wasmtime), two answered wrong (the cheater lies
+//! from a step drawn at random) and overturned by bisection disputes (the machine program's
+//! ending in one step of the on-chain WASM prover), one cancelled. Blocks come from a ticker (a block every 250 ms) so windows pass quickly.
 
 use crate::{output, units};
 use alloy::primitives::{Address, U256};
@@ -71,7 +71,7 @@ impl DemoArgs {
                 "cheater",
                 Roles::HOST,
                 vec!["keccak-chain", "wordfreq"],
-                Some(Cheat::LastStep),
+                Some(Cheat::RandomStep),
             ),
             ("challenger", Roles::CHALLENGER, vec![], None),
         ] {
@@ -247,14 +247,14 @@ impl DemoArgs {
                     honest_wasm.to_string(),
                     "sha256sum (wasm32-wasip1)".into(),
                     format!(
-                        "answered by host, run by the machine, accepted, paid ({})",
+                        "answered by host at native speed (wasmtime), accepted, paid ({})",
                         honest_wasm_status.result_display.unwrap_or_default()
                     ),
                 ],
                 vec![
                     disputed_wasm.to_string(),
                     "wordfreq (wasm32-wasip1)".into(),
-                    "cheater answered a wrong output; challenger won the bisection over the machine trace with one step of the on-chain WASM prover, and was paid".into(),
+                    "cheater lied from a random instruction; challenger won the bisection over the machine trace with one step of the on-chain WASM prover, and was paid".into(),
                 ],
                 vec![
                     cancelled.to_string(),

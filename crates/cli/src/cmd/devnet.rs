@@ -31,7 +31,8 @@ pub(crate) struct DevnetArgs {
     /// Also run a challenger (dev account `challenger`).
     #[arg(long)]
     challenger: bool,
-    /// Also run a cheating host (dev account `cheater`) that lies at the last step.
+    /// Also run a cheating host (dev account `cheater`) that lies from a step drawn at random
+    /// from each request's trace (a flipped state, so a wrong output).
     #[arg(long)]
     cheater: bool,
 }
@@ -104,7 +105,12 @@ impl DevnetArgs {
         for (enabled, role, roles, cheat) in [
             (self.host, "host", Roles::HOST, None),
             (self.challenger, "challenger", Roles::CHALLENGER, None),
-            (self.cheater, "cheater", Roles::HOST, Some(Cheat::LastStep)),
+            (
+                self.cheater,
+                "cheater",
+                Roles::HOST,
+                Some(Cheat::RandomStep),
+            ),
         ] {
             if !enabled {
                 continue;
