@@ -3,8 +3,11 @@
 //! by bisection over the machine trace, and settled by the on-chain prover with the proof the
 //! agent made and checked in revm. A cheating host caught, a lying challenger defeated, each
 //! lying from an instruction in the middle of the run; a lie at a random instruction of a run
-//! of over 10^8 steps; and a trapping program (registered while the agents run) whose trap
-//! the challenger proves against a host claiming an output.
+//! of over 10^8 steps; an honest challenger killed mid-game and restarted; and a trapping
+//! program (registered while the agents run) whose trap the challenger proves against a host
+//! claiming an output. Honest agents answer from wasmtime (their fuel as the step count) and
+//! run the machine's trace only for the dispute: each run checks that the honest side's work
+//! stays within 1.2 x N.
 
 use alloy::primitives::U256;
 use ecm_anvil_tests::*;
@@ -199,6 +202,61 @@ async fn agents_catch_a_lie_at_a_random_instruction_of_a_run_of_over_10_to_the_8
         requester.status(id).await.unwrap().host,
         Some(net.address("challenger"))
     );
+}
+
+/// The honest challenger's agent killed after the game's first round and restarted on the same
+/// job store: it answers again from wasmtime, runs the trace when the game asks, and wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_restarted_mid_game_on_a_machine_program_still_wins() {
+    let net = TestNet::start(10_000).await;
+    let input = input();
+    let (n, state) = truth("sha256sum", &input);
+    let mut liar = net.agent_config("cheater", Roles::HOST);
+    liar.programs = vec!["sha256sum".into()];
+    liar.cheat = Some(Cheat::AtStep(n / 2));
+    liar.poll_interval = Duration::from_millis(700);
+    let liar = AgentHandle::spawn(liar);
+    let challenger = || {
+        let mut config = net.agent_config("challenger", Roles::CHALLENGER);
+        config.programs = vec!["sha256sum".into()];
+        config
+    };
+    let honest = AgentHandle::spawn(challenger());
+    let requester = net.client("requester").await;
+    let id = requester
+        .request(machine_request("sha256sum", input))
+        .await
+        .unwrap();
+    eventually(
+        "the first round to end",
+        Duration::from_secs(120),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            s.game.filter(|g| g.hi - g.lo < n / 2).map(|_| ())
+        },
+    )
+    .await;
+    honest.kill();
+    assert_eq!(
+        requester.status(id).await.unwrap().status,
+        Status::Resolving,
+        "killed in the middle of the game"
+    );
+    let honest = AgentHandle::spawn(challenger());
+    let s = eventually(
+        "the honest side's win",
+        Duration::from_secs(120),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            (s.status == Status::WaitingForResolution && s.host == Some(net.address("challenger")))
+                .then_some(s)
+        },
+    )
+    .await;
+    assert_eq!(s.result.map(|r| r.to_vec()), Some(state));
+    assert!(requester.replay(id).await.unwrap().matches);
+    honest.stop().await.unwrap();
+    liar.stop().await.unwrap();
 }
 
 /// A program that counts to 5,000 and traps (`unreachable`): a module of its own, registered
