@@ -285,12 +285,19 @@ contract Broker is IBroker {
         if (r.mode == DisputeMode.FullExecution) delete _fullExecutionInputs[id];
         address host = r.host;
         uint256 payment = r.payment;
+        uint256 deposit = _deposit(r);
+        uint256 reward = deposit / 2;
+        if (r.disputes != 0) _payCompensation(id, r, deposit - reward);
         if (host != address(0)) {
-            uint256 deposit = _deposit(r);
-            _balances[host] += payment + deposit;
+            // Each win is the floor of half a deposit, as one dispute's credit would be.
+            // slither-disable-next-line divide-before-multiply
+            uint256 won = uint256(r.hostWins) * reward;
+            if (won != 0) r.hostWins = 0;
+            _balances[host] += payment + deposit + won;
             emit Credited(host, id, payment, CreditReason.Payment);
             emit Credited(host, id, deposit, CreditReason.DepositReturned);
-            emit Finalized(id, host, payment + deposit);
+            if (won != 0) emit Credited(host, id, won, CreditReason.DisputeReward);
+            emit Finalized(id, host, payment + deposit + won);
         } else {
             address requester = r.requester;
             _credit(requester, id, payment, CreditReason.Refund);
@@ -476,16 +483,31 @@ contract Broker is IBroker {
 
     /// @dev Ends a bisection dispute (or a dispute never started): the loser's deposit goes half
     /// to the winner and half to the requester; the winner's answer stands with a fresh window.
+    /// @dev Ends a bisection dispute. The loser's deposit stays in the Broker: its halves are
+    /// counted (`hostWins` for the winner, who is the host from here on; `disputes` for the
+    /// requester) and credited by `finalize`, so that the one step writes no balance. A host
+    /// that loses is credited at once what it had won before; a counter that would overflow
+    /// is paid out instead.
     function _resolveChallenge(uint256 id, Request storage r, bool defenderWon, bool byTimeout) internal {
         Challenge memory c = _challenges[id];
         address defender = r.host;
         (address winner, address loser) = defenderWon ? (defender, c.challenger) : (c.challenger, defender);
-        _forfeit(id, r.requester, winner, _deposit(r));
-        if (!defenderWon) {
+        // The deposit is computed (a cold read) only when something is paid out now.
+        if (defenderWon) {
+            if (r.hostWins == type(uint16).max) _payHostWins(id, r, defender, _deposit(r) / 2);
+            ++r.hostWins;
+        } else {
+            if (r.hostWins != 0) _payHostWins(id, r, defender, _deposit(r) / 2);
             r.host = c.challenger;
             r.steps = c.steps;
             r.claim = c.claim;
+            r.hostWins = 1;
         }
+        if (r.disputes == type(uint16).max) {
+            uint256 deposit = _deposit(r);
+            _payCompensation(id, r, deposit - deposit / 2);
+        }
+        ++r.disputes;
         uint256 windowEnd = block.number + r.softResolutionBlocks;
         r.status = Status.WaitingForResolution;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
@@ -509,6 +531,8 @@ contract Broker is IBroker {
         } else if (computed == c.claim) {
             (winner, loser) = (c.challenger, defender);
             _forfeit(id, r.requester, winner, deposit - reimbursed);
+            // A dispute the defender won earlier (its challenger never started it) is its own.
+            _payHostWins(id, r, defender, deposit / 2);
             r.host = c.challenger;
             r.steps = c.steps;
             r.claim = c.claim;
@@ -516,6 +540,7 @@ contract Broker is IBroker {
             // Nobody was right: both deposits (less the gas reimbursed) go to the requester,
             // who is also refunded the payment on `finalize`.
             _credit(r.requester, id, 2 * deposit - reimbursed, CreditReason.DelayCompensation);
+            _payHostWins(id, r, defender, deposit / 2);
             r.host = address(0);
             r.steps = 0;
             r.claim = computed;
@@ -591,6 +616,21 @@ contract Broker is IBroker {
         bool defenderWon = computed == g.cHi;
         emit StepProven(id, stepNumber, computed, defenderWon);
         _resolveChallenge(id, r, defenderWon, false);
+    }
+
+    /// @dev Credits `host` the rewards of the disputes it won on request `id`, and clears them.
+    function _payHostWins(uint256 id, Request storage r, address host, uint256 reward) internal {
+        uint256 wins = r.hostWins;
+        if (wins == 0) return;
+        r.hostWins = 0;
+        _credit(host, id, wins * reward, CreditReason.DisputeReward);
+    }
+
+    /// @dev Credits the requester its compensation for the disputes on request `id` so far.
+    function _payCompensation(uint256 id, Request storage r, uint256 compensation) internal {
+        uint256 count = r.disputes;
+        r.disputes = 0;
+        _credit(r.requester, id, count * compensation, CreditReason.DelayCompensation);
     }
 
     function _forfeit(uint256 id, address requester, address winner, uint256 amount) internal {

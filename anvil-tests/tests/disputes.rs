@@ -98,17 +98,21 @@ async fn false_challenge_is_defeated() {
         .await
         .unwrap();
     let deposit = requester.status(id).await.unwrap().deposit;
-    // The liar challenges, loses the game, and the host's answer stands with a fresh window.
-    eventually("the dispute to end", Duration::from_secs(120), || async {
-        let credited = requester.credited(net.address("requester")).await.unwrap();
-        (!credited.is_zero()).then_some(())
+    // The liar challenges, loses the game, and the host's answer stands with a fresh window;
+    // the liar's deposit is split at finalize.
+    let s = eventually("the dispute to end", Duration::from_secs(120), || async {
+        let s = requester.status(id).await.unwrap();
+        (s.disputes == 1).then_some(s)
     })
     .await;
-    let s = requester.status(id).await.unwrap();
     assert_eq!(s.host, Some(net.address("host")));
-    assert_eq!(
-        requester.credited(net.address("requester")).await.unwrap(),
-        deposit - deposit / U256::from(2)
+    assert_eq!(s.host_wins, 1);
+    assert!(
+        requester
+            .credited(net.address("requester"))
+            .await
+            .unwrap()
+            .is_zero()
     );
     assert!(
         requester.replay(id).await.unwrap().matches,
@@ -119,6 +123,11 @@ async fn false_challenge_is_defeated() {
         (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
     })
     .await;
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        deposit - deposit / U256::from(2),
+        "the requester's half of the liar's deposit, at finalize"
+    );
     host.stop().await.unwrap();
     liar.stop().await.unwrap();
 }
@@ -205,6 +214,13 @@ async fn silent_challenger_loses_by_timeout() {
                 .then_some(())
         },
     )
+    .await;
+    let s = requester.status(id).await.unwrap();
+    assert_eq!((s.disputes, s.host_wins), (1, 1));
+    net.mine(25).await; // past the fresh window: the host resolves and finalizes
+    eventually("payout", Duration::from_secs(60), || async {
+        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
+    })
     .await;
     assert_eq!(
         requester.credited(net.address("requester")).await.unwrap(),

@@ -94,12 +94,11 @@ async fn dispute(
         .unwrap();
     let deposit = requester.status(id).await.unwrap().deposit;
     let winner = if host_lies { "challenger" } else { "host" };
-    eventually("the dispute to end", Duration::from_secs(600), || async {
-        let credited = requester.credited(net.address("requester")).await.unwrap();
-        (!credited.is_zero()).then_some(())
+    let s = eventually("the dispute to end", Duration::from_secs(600), || async {
+        let s = requester.status(id).await.unwrap();
+        (s.disputes == 1).then_some(s)
     })
     .await;
-    let s = requester.status(id).await.unwrap();
     assert_eq!(
         s.host,
         Some(net.address(winner)),
@@ -112,17 +111,18 @@ async fn dispute(
         "the true output stands"
     );
     assert_eq!(s.steps, claimed, "the honest side claims its fuel");
-    // The liar's deposit: half to the requester now, half to the winner.
-    assert_eq!(
-        requester.credited(net.address("requester")).await.unwrap(),
-        deposit - deposit / U256::from(2)
-    );
+    assert_eq!(s.host_wins, 1, "the winner is owed half the liar's deposit");
 
     net.mine(25).await; // past the fresh window
     eventually("payout", Duration::from_secs(60), || async {
         (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
     })
     .await;
+    // The liar's deposit: half to the requester, half to the winner, at finalize.
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        deposit - deposit / U256::from(2)
+    );
     // The winner's agent withdraws payment, its deposit back and half the liar's.
     eventually(
         "the winner's withdrawal",

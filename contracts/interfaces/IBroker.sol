@@ -118,6 +118,13 @@ interface IBroker {
         address host;
         /// Steps claimed by the standing answer.
         uint64 steps;
+        /// Bisection disputes the standing answer's author won as the current host: each is
+        /// half a deposit owed to it, credited by `finalize` (or when it loses a later dispute),
+        /// so that a dispute's one step writes no balance.
+        uint16 hostWins;
+        /// Bisection disputes settled on this request: each is the requester's half of a
+        /// deposit for the delay, credited by `finalize`.
+        uint16 disputes;
         /// `keccak256(abi.encodePacked(final, result))` of the standing answer: the claimed `c_N`.
         bytes32 claim;
     }
@@ -365,8 +372,10 @@ interface IBroker {
     /// @notice Ends a wait whose deadline passed: the party that missed it loses.
     function claimTimeout(uint256 id) external;
 
-    /// @notice Pays out a resolved request: the answer's author gets the payment and its
-    /// deposit back; if nobody was right, the requester gets the payment back.
+    /// @notice Pays out a resolved request: the answer's author gets the payment, its deposit
+    /// back and its rewards from the bisection disputes it won (`hostWins`), the requester its
+    /// compensation for every bisection dispute (`disputes`); if nobody was right, the
+    /// requester gets the payment back.
     function finalize(uint256 id) external;
 
     /// @notice Sends the caller everything credited to it.

@@ -64,10 +64,9 @@ contract BrokerDisputeTest is GameDriver {
         uint256 deposit = broker.requiredDeposit(id);
         vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
 
-        // The challenger's deposit is split: half to the host, half to the requester.
-        vm.assertEq(broker.balanceOf(host), deposit / 2);
-        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
-        vm.assertEq(broker.balanceOf(challenger), 0);
+        // The challenger's deposit is split, half to the host and half to the requester, when
+        // the request is finalized: the dispute only counts the halves.
+        _assertOwedLater(id, 1);
         IBroker.Request memory r = broker.getRequest(id);
         vm.assertEq(r.host, host);
         vm.assertEq(r.deadline, block.number + WINDOW, "a fresh window");
@@ -91,8 +90,7 @@ contract BrokerDisputeTest is GameDriver {
         vm.assertEq(r.host, challenger, "the challenger's answer stands");
         vm.assertEq(r.claim, truth.cs[LENGTH]);
         vm.assertEq(r.steps, LENGTH);
-        vm.assertEq(broker.balanceOf(challenger), deposit / 2);
-        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
+        _assertOwedLater(id, 1);
 
         _settleAfterWindow(id);
         vm.assertEq(_withdrawAll(challenger), PAYMENT + deposit + deposit / 2);
@@ -101,6 +99,17 @@ contract BrokerDisputeTest is GameDriver {
         vm.assertEq(host.balance, FUNDS - deposit);
         vm.assertEq(requester.balance, FUNDS - PAYMENT + (deposit - deposit / 2));
         vm.assertEq(address(broker).balance, 0);
+    }
+
+    /// @dev After a dispute: nobody is credited yet; the standing host has won `hostWins`
+    /// disputes and the requester is owed one compensation per dispute.
+    function _assertOwedLater(uint256 id, uint16 hostWins) internal view {
+        vm.assertEq(broker.balanceOf(host), 0);
+        vm.assertEq(broker.balanceOf(challenger), 0);
+        vm.assertEq(broker.balanceOf(requester), 0);
+        IBroker.Request memory r = broker.getRequest(id);
+        vm.assertEq(r.hostWins, hostWins);
+        vm.assertEq(r.disputes, 1);
     }
 
     function _settleAfterWindow(uint256 id) internal {
@@ -272,6 +281,84 @@ contract BrokerDisputeTest is GameDriver {
     }
 
     // ---------------------------------------------------------------------------------------
+    // Repeated disputes: every loser's deposit is split once, at finalize
+    // ---------------------------------------------------------------------------------------
+
+    function test_repeatedDisputes_HostWinsTwice_IsPaidBothRewardsAtFinalize() public {
+        uint256 id = _disputed(_truth(), _lie(20, Lie.State));
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
+        (bytes memory lr, uint64 ls, bool lf) = _claimOf(_lie(9, Lie.State));
+        _challenge(id, stranger, lr, ls, lf);
+        vm.assertTrue(_play(id, host, _truth(), stranger, _lie(9, Lie.State)));
+
+        IBroker.Request memory r = broker.getRequest(id);
+        vm.assertEq(r.hostWins, 2);
+        vm.assertEq(r.disputes, 2);
+        vm.assertEq(broker.balanceOf(host) + broker.balanceOf(requester), 0, "nothing credited yet");
+
+        _settleAfterWindow(id);
+        vm.assertEq(_withdrawAll(host), PAYMENT + deposit + 2 * (deposit / 2));
+        vm.assertEq(_withdrawAll(requester), 2 * (deposit - deposit / 2));
+        vm.assertEq(host.balance, FUNDS + PAYMENT + 2 * (deposit / 2));
+        vm.assertEq(challenger.balance, FUNDS - deposit);
+        vm.assertEq(stranger.balance, FUNDS - deposit);
+        vm.assertEq(address(broker).balance, 0);
+        r = broker.getRequest(id);
+        vm.assertEq(r.hostWins + r.disputes, 0, "paid out once");
+    }
+
+    /// A lying host that wins its first dispute (the challenger never starts it) and loses the
+    /// second: its first reward is credited when it loses, the new host's at finalize.
+    function test_repeatedDisputes_HostThatWonThenLoses_IsCreditedItsEarlierRewardAtOnce() public {
+        View memory lie = _lie(20, Lie.State);
+        uint256 id = _disputed(lie, _truth());
+        uint256 deposit = broker.requiredDeposit(id);
+        _rollPast(broker.getRequest(id).deadline);
+        broker.claimTimeout(id);
+        vm.assertEq(broker.getRequest(id).hostWins, 1);
+
+        (bytes memory tr, uint64 ts, bool tf) = _claimOf(_truth());
+        _challenge(id, stranger, tr, ts, tf);
+        vm.assertFalse(_play(id, host, lie, stranger, _truth()));
+        vm.assertEq(broker.balanceOf(host), deposit / 2, "its earlier win, at once");
+        IBroker.Request memory r = broker.getRequest(id);
+        vm.assertEq(r.host, stranger);
+        vm.assertEq(r.hostWins, 1);
+        vm.assertEq(r.disputes, 2);
+
+        _settleAfterWindow(id);
+        vm.assertEq(_withdrawAll(stranger), PAYMENT + deposit + deposit / 2);
+        vm.assertEq(_withdrawAll(requester), 2 * (deposit - deposit / 2));
+        _withdrawAll(host);
+        vm.assertEq(host.balance, FUNDS - deposit + deposit / 2);
+        vm.assertEq(challenger.balance, FUNDS - deposit);
+        vm.assertEq(stranger.balance, FUNDS + PAYMENT + deposit / 2);
+        vm.assertEq(address(broker).balance, 0);
+    }
+
+    /// Counters at their maximum are paid out before they would overflow: a dispute never
+    /// reverts for being one too many.
+    function test_repeatedDisputes_FullCountersArePaidOutInsteadOfOverflowing() public {
+        uint256 id = _disputed(_truth(), _lie(20, Lie.State));
+        uint256 deposit = broker.requiredDeposit(id);
+        // Request slot 4: host (20 bytes), steps (8), hostWins (2), disputes (2).
+        bytes32 slot = bytes32(uint256(keccak256(abi.encode(id, uint256(1)))) + 4);
+        uint256 word = uint256(vm.load(address(broker), slot));
+        vm.store(address(broker), slot, bytes32((word & ((uint256(1) << 224) - 1)) | (uint256(0xffffffff) << 224)));
+        IBroker.Request memory r = broker.getRequest(id);
+        vm.assertEq(r.hostWins, type(uint16).max);
+        vm.assertEq(r.disputes, type(uint16).max);
+
+        vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
+        vm.assertEq(broker.balanceOf(host), uint256(type(uint16).max) * (deposit / 2));
+        vm.assertEq(broker.balanceOf(requester), uint256(type(uint16).max) * (deposit - deposit / 2));
+        r = broker.getRequest(id);
+        vm.assertEq(r.hostWins, 1);
+        vm.assertEq(r.disputes, 1);
+    }
+
+    // ---------------------------------------------------------------------------------------
     // Timeouts: the party that misses its deadline loses
     // ---------------------------------------------------------------------------------------
 
@@ -290,9 +377,11 @@ contract BrokerDisputeTest is GameDriver {
         vm.prank(stranger);
         broker.claimTimeout(id);
         vm.assertEq(broker.getRequest(id).host, challenger);
-        vm.assertEq(broker.balanceOf(challenger), deposit / 2);
-        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
+        _assertOwedLater(id, 1);
         vm.assertEq(broker.balanceOf(stranger), 0);
+        _settleAfterWindow(id);
+        vm.assertEq(broker.balanceOf(challenger), PAYMENT + deposit + deposit / 2);
+        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
     }
 
     function test_timeout_ChallengerSilent_DefenderWins() public {
@@ -306,7 +395,10 @@ contract BrokerDisputeTest is GameDriver {
         vm.roll(block.number + CLOCK + 1);
         broker.claimTimeout(id);
         vm.assertEq(broker.getRequest(id).host, host);
-        vm.assertEq(broker.balanceOf(host), deposit / 2);
+        _assertOwedLater(id, 1);
+        _settleAfterWindow(id);
+        vm.assertEq(broker.balanceOf(host), PAYMENT + deposit + deposit / 2);
+        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
     }
 
     function test_timeout_DisputeNeverStarted_ChallengerLoses() public {

@@ -118,6 +118,34 @@ contract BrokerFullExecutionTest is Fixtures {
         vm.assertEq(address(broker).balance, 0);
     }
 
+    /// A wrong host wins a first dispute because its challenger never starts it; a second
+    /// challenge goes to full re-execution and nobody is right. The first dispute's halves
+    /// still reach the host (at once, as its answer no longer stands) and the requester
+    /// (at finalize): nothing stays in the Broker.
+    function test_fullExecution_EarlierTimeoutWinStillPaidWhenNobodyIsRight() public {
+        uint256 id = _requestWith(fibonacciId, N, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.FullExecution);
+        uint256 deposit = broker.requiredDeposit(id);
+        _answer(id, host, WRONG, 11);
+        _challenge(id, challenger, RIGHT, 11);
+        _rollPast(broker.getRequest(id).deadline);
+        broker.claimTimeout(id);
+        vm.assertEq(broker.getRequest(id).hostWins, 1);
+        vm.assertEq(broker.getRequest(id).disputes, 1);
+
+        _challenge(id, executor, ALSO_WRONG, 11);
+        broker.initializeDispute(id);
+        uint256 reimbursed = _execute(id, 100, 1 gwei);
+        vm.assertEq(broker.getRequest(id).host, address(0));
+        vm.assertEq(broker.balanceOf(host), deposit / 2, "its earlier win, at once");
+        broker.finalize(id);
+        _withdrawEveryone();
+        vm.assertEq(host.balance, FUNDS - deposit + deposit / 2);
+        vm.assertEq(challenger.balance, FUNDS - deposit);
+        vm.assertEq(executor.balance, FUNDS - deposit + reimbursed);
+        vm.assertEq(requester.balance, FUNDS + (deposit - deposit / 2) + 2 * deposit - reimbursed);
+        vm.assertEq(address(broker).balance, 0);
+    }
+
     function test_fullExecution_OutOfStepsAnswerIsRight() public {
         // maxSteps 5 < 11: the computation cannot finish; the true outcome is the state at 5.
         uint256 id = _requestWith(fibonacciId, N, 5, GAS_PRICE, IBroker.DisputeMode.FullExecution);

@@ -379,7 +379,21 @@ contract BrokerHandler is Test {
         uint256 deposit = broker.requiredDeposit(id);
         IBroker.Status s = r.status;
         if (s == IBroker.Status.Pending) return r.payment;
-        if (s == IBroker.Status.WaitingForResolution || s == IBroker.Status.SoftResolution) return r.payment + deposit;
+        if (s == IBroker.Status.Finalized || s == IBroker.Status.Cancelled) return 0;
+        // The bisection disputes' deposit halves, owed at finalize.
+        uint256 owed = uint256(r.hostWins) * (deposit / 2) + uint256(r.disputes) * (deposit - deposit / 2);
+        return owed + _locked(id, r, s, deposit);
+    }
+
+    /// @dev What a request holds besides the disputes' halves: its payment and live deposits.
+    function _locked(uint256 id, IBroker.Request memory r, IBroker.Status s, uint256 deposit)
+        internal
+        view
+        returns (uint256)
+    {
+        if (s == IBroker.Status.WaitingForResolution || s == IBroker.Status.SoftResolution) {
+            return r.payment + deposit;
+        }
         if (s == IBroker.Status.NeedsResolution || s == IBroker.Status.Resolving) {
             return r.payment + 2 * deposit - broker.getFullExecution(id).reimbursed;
         }

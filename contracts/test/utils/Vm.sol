@@ -18,6 +18,8 @@ interface Vm {
     function txGasPrice(uint256 newGasPrice) external;
     function getBlockNumber() external view returns (uint256 height);
     function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function store(address target, bytes32 slot, bytes32 value) external;
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     function assume(bool condition) external pure;

@@ -104,6 +104,12 @@ pub struct RequestStatus {
     pub block: u64,
     /// The game, if one is being played.
     pub game: Option<GameView>,
+    /// Bisection disputes settled so far: the requester is owed half a deposit for each,
+    /// credited at finalize.
+    pub disputes: u16,
+    /// Of those, the ones the standing answer's author won as host: half a deposit each, owed
+    /// to it at finalize.
+    pub host_wins: u16,
 }
 
 pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
@@ -173,6 +179,8 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         result,
         final_,
         result_display,
+        disputes: r.disputes,
+        host_wins: r.hostWins,
         deadline: u64::try_from(r.deadline).unwrap_or_default(),
         block,
         game,

@@ -209,6 +209,8 @@ mod tests {
             maxStepGas: 20_000,
             host,
             steps: 10,
+            hostWins: 0,
+            disputes: 0,
             claim: B256::repeat_byte(1),
         }
     }

@@ -54,6 +54,22 @@ pub(crate) fn print(s: &RequestStatus) {
             format!("block {} (now {})", s.deadline, s.block),
         ));
     }
+    if s.disputes > 0 {
+        // Each settled dispute split a loser's deposit; the halves are credited at finalize.
+        let half = s.deposit / alloy::primitives::U256::from(2);
+        let to_host = half * alloy::primitives::U256::from(s.host_wins);
+        let to_requester = (s.deposit - half) * alloy::primitives::U256::from(s.disputes);
+        pairs.push((
+            "owed at finalize",
+            format!(
+                "{} ETH to the requester ({} disputes), {} ETH to the host ({} won)",
+                units::format_ether(to_requester),
+                s.disputes,
+                units::format_ether(to_host),
+                s.host_wins
+            ),
+        ));
+    }
     if let Some(game) = &s.game {
         pairs.push((
             "game",
