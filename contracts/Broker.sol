@@ -223,13 +223,10 @@ contract Broker is IBroker {
         (Request storage r, Game storage g) = _openStep(id, final_, state);
         // The program id binds its step gas, so the registry's is the one fixed at request time.
         (address execution, uint32 maxStepGas, IFactory.ProgramKind kind) = _factory.stepInfo(r.programId);
-        if (!final_) {
-            if (kind == IFactory.ProgramKind.Machine) revert ProofRequired(id);
-            // Without the full step gas the step could fail for want of gas, not by its own
-            // doing; refuse rather than decide on it.
-            uint256 needed = Trace.gasNeeded(maxStepGas);
-            if (gasleft() < needed) revert InsufficientGasForStep(gasleft(), needed);
-        }
+        // Without the full step gas the step could fail for want of gas, not by its own doing:
+        // `Trace.next` refuses (`InsufficientGasForStep`) right before the call rather than
+        // decide on it.
+        if (!final_ && kind == IFactory.ProgramKind.Machine) revert ProofRequired(id);
         uint64 stepNumber = g.lo + 1;
         (bytes memory next, bool nextFinal) = Trace.next(execution, maxStepGas, stepNumber, final_, state);
         _closeStep(id, r, g, stepNumber, next, nextFinal);

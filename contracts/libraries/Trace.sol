@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IBroker} from "../interfaces/IBroker.sol";
 import {IExecution} from "../interfaces/IExecution.sol";
 
 /// @dev The largest state (and input) the protocol carries, in bytes. Larger states would make
@@ -33,24 +34,38 @@ library Trace {
     }
 
     /// @notice Runs step `i` of the program at `execution` on `(final_, state)`, applying the
-    /// sticky-final and halting rules. The caller must have checked `gasNeeded`.
+    /// sticky-final and halting rules, for a one-step proof: reverts
+    /// `IBroker.InsufficientGasForStep` rather than run the step with less than `maxStepGas`.
+    /// The gas is checked after the call data is built (an 8 KiB state costs a few thousand gas
+    /// to copy), right before the call, so that no caller can starve an honest step.
     function next(address execution, uint256 maxStepGas, uint256 i, bool final_, bytes memory state)
         internal
         view
         returns (bytes memory, bool)
     {
         if (final_) return (state, true);
-        return runStep(execution, maxStepGas, i, state);
+        bytes memory callData = abi.encodeCall(IExecution.step, (i, state));
+        uint256 needed = gasNeeded(maxStepGas);
+        if (gasleft() < needed) revert IBroker.InsufficientGasForStep(gasleft(), needed);
+        return _call(execution, maxStepGas, callData);
     }
 
     /// @notice Calls `step(i, state)` with exactly `maxStepGas` and decodes the answer without
-    /// trusting it: any failure halts the trace (empty state, final).
+    /// trusting it: any failure halts the trace (empty state, final). The caller must have
+    /// checked `gasNeeded` with room for building the call data.
     function runStep(address execution, uint256 maxStepGas, uint256 i, bytes memory state)
         internal
         view
         returns (bytes memory nextState, bool final_)
     {
-        bytes memory callData = abi.encodeCall(IExecution.step, (i, state));
+        return _call(execution, maxStepGas, abi.encodeCall(IExecution.step, (i, state)));
+    }
+
+    function _call(address execution, uint256 maxStepGas, bytes memory callData)
+        private
+        view
+        returns (bytes memory nextState, bool final_)
+    {
         bool ok;
         uint256 size;
         assembly ("memory-safe") {

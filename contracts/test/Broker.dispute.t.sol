@@ -5,6 +5,8 @@ import {Broker} from "../Broker.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {StepHarness} from "../verifier/StepHarness.sol";
 import {GameDriver} from "./utils/GameDriver.sol";
+import {GasProbe} from "./utils/Hostile.sol";
+import {MAX_STATE_BYTES} from "../libraries/Trace.sol";
 
 /// @notice Bisection disputes: every move, every revert, every outcome with balances, and
 /// liars of each kind on either side losing to the honest side.
@@ -587,6 +589,50 @@ contract BrokerDisputeTest is GameDriver {
         vm.assertFalse(ok);
         vm.assertEq(bytes4(reason), IBroker.InsufficientGasForStep.selector);
         vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving), "nothing decided");
+    }
+
+    /// Review finding 3: a caller of `proveStep` chose a gas limit that passed the 63/64 check
+    /// but, after the cold reads and the copy of an 8 KiB state, handed the step ~700 gas less
+    /// than `maxStepGas`, so an honest step ran out of gas, the trace halted, and the honest
+    /// defender lost. The check now sits right before the call: at every gas limit around
+    /// the threshold, the call either reverts, deciding nothing, or gives the step its gas.
+    function test_attack_StarvingTheStepCannotFlipAnHonestDefendersWin() public {
+        uint32 stepGas = 100_000;
+        // Fails if it receives even 50 gas less than its step gas (its own entry costs ~450).
+        bytes32 probeId = _register(address(new GasProbe(stepGas - 500)), "probe", stepGas);
+        bytes memory state = new bytes(MAX_STATE_BYTES);
+        state[0] = 0x01;
+        uint256 id = _requestWith(probeId, state, 1, GAS_PRICE, IBroker.DisputeMode.Bisection);
+        _answer(id, host, state, 1, true);
+        _challenge(id, challenger, hex"00", 1, true);
+        broker.initializeDispute(id);
+        vm.assertEq(uint8(broker.getGame(id).phase), uint8(IBroker.Phase.OneStep));
+
+        bytes memory call = abi.encodeCall(IBroker.proveStep, (id, false, state));
+        // Given plenty of gas, the probe's step succeeds and the defender wins.
+        uint256 plenty = vm.snapshotState();
+        vm.prank(challenger);
+        broker.proveStep{gas: 1_000_000}(id, false, state);
+        vm.assertEq(broker.getRequest(id).host, host);
+        vm.revertToState(plenty);
+        // The smallest gas limit at which the call goes through.
+        (uint256 lo, uint256 hi) = (50_000, 1_000_000);
+        while (hi - lo > 1) {
+            uint256 mid = (lo + hi) / 2;
+            uint256 snap = vm.snapshotState();
+            vm.prank(challenger);
+            (bool ok,) = address(broker).call{gas: mid}(call);
+            vm.revertToState(snap);
+            (lo, hi) = ok ? (lo, mid) : (mid, hi);
+        }
+        for (uint256 gas = hi - 3_000; gas <= hi + 3_000; gas += 25) {
+            uint256 snap = vm.snapshotState();
+            vm.prank(challenger);
+            (bool ok,) = address(broker).call{gas: gas}(call);
+            if (ok) vm.assertEq(broker.getRequest(id).host, host, "a starved step flipped the outcome");
+            else vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving), "a revert decides nothing");
+            vm.revertToState(snap);
+        }
     }
 
     function test_proveStep_ByTheChallengerWhenTheDefenderCannot() public {
