@@ -29,6 +29,9 @@ contract Broker is IBroker {
     uint256 public constant MAX_WINDOW_BLOCKS = type(uint32).max;
     /// @notice `maxSteps` of a request made without options.
     uint64 public constant DEFAULT_MAX_STEPS = 2 ** 40;
+    /// @notice Blocks of its clock a party is assumed to spend per move when the Broker checks
+    /// that a game fits the clock (`ClockTooShortForSteps`).
+    uint256 public constant BLOCKS_PER_MOVE = 2;
     /// @notice Full re-execution runs every step on-chain, so its traces are kept short.
     uint64 public constant MAX_FULL_EXECUTION_STEPS = 2 ** 20;
     /// @notice Bounds on the bisection arity.
@@ -396,6 +399,10 @@ contract Broker is IBroker {
         if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
             revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
         }
+        if (options.mode == DisputeMode.Bisection) {
+            uint256 needed = _blocksNeeded(options.maxSteps);
+            if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
+        }
         (uint32 maxStepGas, bytes32 inputCommitment) = _programTerms(programId, input, options);
 
         id = ++_requestCount;
@@ -683,13 +690,20 @@ contract Broker is IBroker {
         if (!final_ && steps != maxSteps) revert NotFinalBeforeMaxSteps(steps, maxSteps);
     }
 
+    /// @dev The clock a party needs for a game over `maxSteps` steps: one move per round and
+    /// the one step, each taking `BLOCKS_PER_MOVE` blocks (the move cannot land in the block
+    /// that started the turn, and a busy chain may not take it in the next).
+    function _blocksNeeded(uint64 maxSteps) internal view returns (uint256) {
+        return (Bisection.rounds(maxSteps, _arity) + 1) * BLOCKS_PER_MOVE;
+    }
+
     function _deposit(Request storage r) internal view returns (uint256) {
         return _depositFor(r.mode, r.payment, r.maxGasPrice, r.maxSteps, r.maxStepGas);
     }
 
     /// @dev A deposit covers the winner's dispute gas twice over at the request's gas price
     /// bound (half goes to the winner, half to the requester), plus the payment as a bounty.
-    function _depositFor(DisputeMode mode, uint256 payment, uint256 maxGasPrice, uint256 maxSteps, uint256 maxStepGas)
+    function _depositFor(DisputeMode mode, uint256 payment, uint256 maxGasPrice, uint64 maxSteps, uint256 maxStepGas)
         internal
         view
         returns (uint256)

@@ -169,6 +169,10 @@ interface IBroker {
     error ArityOutOfRange(uint256 given, uint256 min, uint256 max);
     /// @notice The chess clock must be at least one block.
     error ZeroClock();
+    /// @notice A bisection game over `maxSteps` steps takes `blocksNeeded` blocks of a party's
+    /// clock even if it replies every other block; the clock is `clockBlocks`. An honest party
+    /// could lose by construction: ask for fewer steps (or deploy with a longer clock).
+    error ClockTooShortForSteps(uint64 maxSteps, uint256 blocksNeeded, uint256 clockBlocks);
     /// @notice No program with this id is registered in the Factory.
     error UnknownProgram(bytes32 programId);
     /// @notice A request must pay something: send the payment as the call's value.

@@ -77,11 +77,14 @@ library Bisection {
     }
 
     /// @notice The number of rounds a game over `n` steps takes at most: `ceil(log_arity(n))`.
-    function rounds(uint256 n, uint256 arity) internal pure returns (uint256 r) {
+    function rounds(uint64 n, uint256 arity) internal pure returns (uint256 r) {
         uint256 span = 1;
         while (span < n) {
-            span *= arity;
-            ++r;
+            // span < 2^64 before the product and the arity is at most 32: no overflow.
+            unchecked {
+                span *= arity;
+                ++r;
+            }
         }
     }
 

@@ -635,6 +635,60 @@ contract BrokerDisputeTest is GameDriver {
         }
     }
 
+    /// Review finding 4: nothing related the chess clock to the game's rounds, so a request
+    /// could make an honest defender lose by construction (arity 2, a 50-block clock, a
+    /// 60-round game: replying every block, it runs out of clock). A request must now fit the
+    /// clock at `BLOCKS_PER_MOVE` blocks per move, and a defender moving that fast wins the
+    /// longest game the clock admits.
+    function test_attack_AGameLongerThanTheClockCannotBeRequested() public {
+        broker = new Broker(factory, 2, 50);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.ClockTooShortForSteps.selector, uint64(2 ** 60), 122, 50));
+        _requestWith(keccakChainId, input, 2 ** 60, GAS_PRICE, IBroker.DisputeMode.Bisection);
+        // Full re-execution has no game, hence no such bound.
+        _requestWith(keccakChainId, input, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.FullExecution);
+
+        // keccak-chain over 45 steps at arity 2: 6 rounds and the one step, 14 blocks.
+        broker = new Broker(factory, 2, 13);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.ClockTooShortForSteps.selector, MAX_STEPS, 14, 13));
+        _newRequest();
+        broker = new Broker(factory, 2, 14);
+        uint256 id = _disputed(_truth(), _lie(20, Lie.State));
+        moveDelay = broker.BLOCKS_PER_MOVE();
+        vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)), "the honest defender wins");
+        vm.assertEq(broker.getRequest(id).host, host);
+    }
+
+    /// Review finding 7 (the rule, decided): the fresh window after a game protects the
+    /// requester's result, so the requester may waive it and accept at once, as it may any
+    /// answer. A requester whose puppet challenger beat an offline host and accepts at once
+    /// takes nothing the host would not lose anyway (its deposit goes by its own timeout);
+    /// what it gives up is others' chance to correct a wrong result it was paying for.
+    /// Anyone else must still wait for the window.
+    function test_rule_TheRequesterMayAcceptRightAfterAGame() public {
+        uint256 id = _disputed(_truth(), _lie(20, Lie.State));
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
+        uint256 deadline = broker.getRequest(id).deadline;
+        vm.expectRevert(abi.encodeWithSelector(IBroker.WindowOpen.selector, id, deadline));
+        vm.prank(stranger);
+        broker.softResolveAnswer(id);
+
+        vm.prank(requester);
+        broker.softResolveAnswer(id);
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.SoftResolution));
+        (bytes memory lr, uint64 ls, bool lf) = _claimOf(_lie(9, Lie.State));
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IBroker.WrongStatus.selector, id, IBroker.Status.SoftResolution, IBroker.Status.WaitingForResolution
+            )
+        );
+        vm.prank(stranger);
+        broker.challengeAnswer{value: deposit}(id, lr, ls, lf);
+        broker.finalize(id);
+        vm.assertEq(_withdrawAll(host), PAYMENT + deposit + deposit / 2);
+        vm.assertEq(_withdrawAll(requester), deposit - deposit / 2);
+    }
+
     function test_proveStep_ByTheChallengerWhenTheDefenderCannot() public {
         View memory liar = _lie(6, Lie.State);
         uint256 id = _disputed(liar, _truth());

@@ -92,6 +92,9 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
         }
         BrokerErrors::DeadlineNotReached(_) => "the deadline has not passed yet",
         BrokerErrors::InsufficientGasForStep(_) => "resend with a higher gas limit",
+        BrokerErrors::ClockTooShortForSteps(_) => {
+            "ask for fewer steps (--max-steps): the game must fit each party's clock"
+        }
         _ => "",
     };
     let message = if hint.is_empty() {
