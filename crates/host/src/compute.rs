@@ -1,12 +1,14 @@
 //! Computing requests: a trace oracle per job, on the blocking pool, within the host's limits.
 //!
 //! A step program's trace comes from its WASM step function (`TraceOracle`). A machine
-//! program is answered from wasmtime at native speed, its fuel `F` as the claimed step count
-//! (fuel is at least the machine's steps `N`, and final states are sticky, so the point at `F`
-//! is the final state); its trace (`MachineOracle`, which also makes the one-step proofs) is
-//! run on ecm's interpreter only when a dispute first asks for a point. A run wasmtime cannot
-//! finish within the bound (out of fuel, its own stack overflowing) is answered from the
-//! interpreter, which knows the exact steps.
+//! program's run goes first to ecm's interpreter, for up to [`crate::INTERPRETER_FIRST_STEPS`]:
+//! a short run ends there sooner than wasmtime could compile the module, with its exact steps
+//! and its trace (`MachineOracle`, which also makes the one-step proofs) ready. A longer run is
+//! answered from wasmtime at native speed, its fuel `F` as the claimed step count (fuel is at
+//! least the machine's steps `N`, and final states are sticky, so the point at `F` is the final
+//! state); its trace is run on the interpreter only when a dispute first asks for a point. A
+//! run wasmtime cannot finish within the bound (out of fuel, its own stack overflowing) is
+//! answered from the interpreter, which knows the exact steps.
 
 use crate::{
     Cheat,
@@ -150,13 +152,21 @@ pub(crate) fn compute(
         }
         Engine::Machine(machine) => {
             let bound = max_steps.min(cap);
+            // A short run costs the interpreter less than compiling the module: trace it first,
+            // up to `interpreter_first` steps; only a longer run is answered from wasmtime.
+            let mut oracle = MachineOracle::new(&machine.program, input, bound, budget)
+                .map_err(|e| e.to_string())?
+                .with_first_interval(first_interval(0));
+            let short = oracle.run_until(machine.interpreter_first).is_some();
             let fast = match cheat {
-                None => fast_answer(machine, input, bound)?,
+                None if !short => fast_answer(machine, input, bound)?,
                 // A liar needs the exact trace to pick an instruction to lie at.
-                Some(_) => None,
+                _ => None,
             };
             match fast {
                 Some((fuel, state)) => {
+                    // The trace, when a dispute asks, from the start with snapshots spaced
+                    // for its length.
                     let oracle = MachineOracle::new(&machine.program, input, bound, budget)
                         .map_err(|e| e.to_string())?
                         .with_first_interval(first_interval(fuel));
@@ -168,8 +178,7 @@ pub(crate) fn compute(
                     (Oracle::Machine(Box::new(trace)), fuel, true, state)
                 }
                 None => {
-                    let (mut oracle, steps, final_) =
-                        machine_trace(&machine.program, input, bound, budget, cheat, seed)?;
+                    let (mut oracle, steps, final_) = machine_trace(oracle, cheat, seed);
                     // The last point as this agent claims it (a liar's lie included).
                     let last = oracle.point(steps).map_err(|e| e.to_string())?;
                     (oracle, steps, final_, last.state)
@@ -219,17 +228,13 @@ fn first_interval(steps: u64) -> u64 {
     (steps / 1024).clamp(1 << 10, 1 << 20)
 }
 
-/// Runs a machine program's trace to its end (the interpreter, with snapshots for the game).
+/// Runs a machine program's trace to its end on the interpreter (on from where `oracle` is),
+/// with snapshots for the game.
 fn machine_trace(
-    program: &MachineProgram,
-    input: &[u8],
-    max_steps: u64,
-    budget: usize,
+    mut oracle: MachineOracle,
     cheat: Option<Cheat>,
     seed: u64,
-) -> Result<(Oracle, u64, bool), String> {
-    let mut oracle =
-        MachineOracle::new(program, input, max_steps, budget).map_err(|e| e.to_string())?;
+) -> (Oracle, u64, bool) {
     let outcome = oracle.run_to_end();
     let lie_from = match cheat {
         None => None,
@@ -243,7 +248,7 @@ fn machine_trace(
         lie_from,
         untraced: None,
     };
-    Ok((Oracle::Machine(Box::new(trace)), outcome.steps, final_))
+    (Oracle::Machine(Box::new(trace)), outcome.steps, final_)
 }
 
 /// A step in `1..=steps` drawn from `seed` (splitmix64: the same seed, the same step).
@@ -390,9 +395,34 @@ mod tests {
         assert_eq!((claim.steps, claim.final_), (100, false));
     }
 
-    fn sha256sum() -> Engine {
+    /// sha256sum, every run of which goes to wasmtime (`interpreter_first` 0) unless
+    /// `interpreter_first` says otherwise.
+    fn sha256sum_with(interpreter_first: u64) -> Engine {
         let wasm = ecm_programs::wasi_program("sha256sum").unwrap().wasm;
-        Engine::Machine(MachineEngine::new(MachineProgram::from_wasm(wasm).unwrap()))
+        let mut engine = MachineEngine::new(MachineProgram::from_wasm(wasm).unwrap());
+        engine.interpreter_first = interpreter_first;
+        Engine::Machine(engine)
+    }
+
+    fn sha256sum() -> Engine {
+        sha256sum_with(0)
+    }
+
+    #[test]
+    fn answers_a_short_machine_run_from_the_interpreter_with_its_exact_steps() {
+        let engine = sha256sum_with(crate::INTERPRETER_FIRST_STEPS);
+        let Engine::Machine(machine) = &engine else {
+            unreachable!()
+        };
+        let truth = ecm_machine::run(&machine.program, TEXT, 1 << 30).unwrap();
+        let (mut oracle, claim) =
+            compute(&engine, TEXT, 1 << 30, 1 << 30, 1 << 20, None, 0).unwrap();
+        assert_eq!((claim.steps, claim.final_), (truth.steps, true));
+        assert_eq!(claim.result.to_vec(), truth.state());
+        let traced = oracle.work();
+        assert!(traced >= truth.steps, "the trace is run with the answer");
+        assert!(oracle.point(truth.steps).unwrap().final_);
+        assert_eq!(oracle.work(), traced, "the end needs no replay");
     }
 
     const TEXT: &[u8] = b"the quick brown fox jumps over the lazy dog";

@@ -35,4 +35,5 @@ pub use config::{AgentConfig, Cheat, Roles};
 pub use decide::{Action, decide};
 pub use engine::{run, run_when_ready};
 pub use error::{Error, Result};
+pub use programs::INTERPRETER_FIRST_STEPS;
 pub use store::{Job, JobStore, Stance, TraceStats};

@@ -39,13 +39,21 @@ pub(crate) enum Engine {
 /// compiled for wasmtime (the answer, at native speed) when first asked for.
 pub(crate) struct MachineEngine {
     pub(crate) program: MachineProgram,
+    /// Runs of up to this many steps are answered by the interpreter, which finishes them
+    /// sooner than wasmtime compiles the module (and knows the exact step count).
+    pub(crate) interpreter_first: u64,
     fast: OnceLock<std::result::Result<FastModule, String>>,
 }
+
+/// [`MachineEngine::interpreter_first`]'s default: 2^24 steps, a few tenths of a second on the
+/// interpreter, about what compiling a program's module takes.
+pub const INTERPRETER_FIRST_STEPS: u64 = 1 << 24;
 
 impl MachineEngine {
     pub(crate) fn new(program: MachineProgram) -> Self {
         Self {
             program,
+            interpreter_first: INTERPRETER_FIRST_STEPS,
             fast: OnceLock::new(),
         }
     }

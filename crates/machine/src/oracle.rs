@@ -33,6 +33,8 @@ pub struct MachineOracle {
     memory_budget: usize,
     interval: u64,
     snapshots: BTreeMap<u64, Snapshot>,
+    /// What the snapshots hold, counting shared pages once (`snapshot_bytes`).
+    snapshot_total: usize,
     end: Option<(u64, Point, Outcome)>,
     work: u64,
 }
@@ -48,13 +50,16 @@ impl MachineOracle {
     ) -> Result<Self, Error> {
         let mut machine = Machine::new(program, input)?;
         let mut snapshots = BTreeMap::new();
-        snapshots.insert(0, machine.snapshot());
+        let first = machine.snapshot();
+        let snapshot_total = first.unshared_bytes(None);
+        snapshots.insert(0, first);
         Ok(Self {
             machine,
             max_steps,
             memory_budget,
             interval: FIRST_INTERVAL,
             snapshots,
+            snapshot_total,
             end: None,
             work: 0,
         })
@@ -69,31 +74,61 @@ impl MachineOracle {
 
     /// Runs the whole trace (once), placing snapshots, and says how it ends.
     pub fn run_to_end(&mut self) -> Outcome {
+        self.run_until(self.max_steps)
+            .expect("a run to max_steps ends the trace")
+    }
+
+    /// Runs the trace up to step `limit` (once), placing snapshots; says how it ends if it
+    /// ended by then (halted, trapped, or at `max_steps`), else `None`, and a later call goes
+    /// on from there.
+    pub fn run_until(&mut self, limit: u64) -> Option<Outcome> {
         if let Some((_, _, outcome)) = &self.end {
-            return outcome.clone();
+            return Some(outcome.clone());
         }
+        let limit = limit.min(self.max_steps);
         // Go on from the last snapshot (queries may have moved the machine elsewhere).
         let last = self.snapshots.values().next_back().unwrap().clone();
         self.machine.restore(&last);
-        while self.machine.status() == Status::Running && self.machine.steps() < self.max_steps {
+        self.run_placing_snapshots(limit);
+        if self.machine.status() == Status::Running && self.machine.steps() < self.max_steps {
+            // Where the next call goes on from: a snapshot here (it is the last one).
             let at = self.machine.steps();
-            let next = ((at / self.interval + 1) * self.interval).min(self.max_steps);
+            if !self.snapshots.contains_key(&at) {
+                self.insert_snapshot(at);
+            }
+            return None;
+        }
+        let outcome = outcome(&mut self.machine);
+        let point = point_of(&mut self.machine);
+        self.end = Some((outcome.steps, point, outcome.clone()));
+        Some(outcome)
+    }
+
+    fn run_placing_snapshots(&mut self, limit: u64) {
+        while self.machine.status() == Status::Running && self.machine.steps() < limit {
+            let at = self.machine.steps();
+            let next = ((at / self.interval + 1) * self.interval).min(limit);
             self.work += self.machine.run(next - at);
             let at = self.machine.steps();
             if at.is_multiple_of(self.interval) && self.machine.status() == Status::Running {
                 self.insert_snapshot(at);
             }
         }
-        let outcome = outcome(&mut self.machine);
-        let point = point_of(&mut self.machine);
-        self.end = Some((outcome.steps, point, outcome.clone()));
-        outcome
     }
 
+    /// Adds a snapshot after every other one (snapshots are placed in trace order), keeping
+    /// the total within the memory budget: the total is kept up to date, and counted afresh
+    /// only after a thinning, so placing a snapshot costs the pages it does not share.
     fn insert_snapshot(&mut self, at: u64) {
         let snapshot = self.machine.snapshot();
+        let previous = self.snapshots.range(..at).next_back().map(|(_, s)| s);
+        self.snapshot_total += snapshot.unshared_bytes(previous);
+        let in_order = self.snapshots.range(at..).next().is_none();
         self.snapshots.insert(at, snapshot);
-        while self.snapshot_bytes() > self.memory_budget && self.snapshots.len() > 2 {
+        if !in_order {
+            self.snapshot_total = self.count_snapshot_bytes();
+        }
+        while self.snapshot_total > self.memory_budget && self.snapshots.len() > 2 {
             self.interval *= 2;
             let interval = self.interval;
             let before = self.snapshots.len();
@@ -102,11 +137,16 @@ impl MachineOracle {
             if self.snapshots.len() == before {
                 break;
             }
+            self.snapshot_total = self.count_snapshot_bytes();
         }
     }
 
     /// Memory the snapshots hold, counting shared pages once.
     pub fn snapshot_bytes(&self) -> usize {
+        self.snapshot_total
+    }
+
+    fn count_snapshot_bytes(&self) -> usize {
         let mut previous: Option<&Snapshot> = None;
         let mut total = 0;
         for s in self.snapshots.values() {
@@ -204,5 +244,40 @@ impl TracePoints for MachineOracle {
             }
             other => ecm_runtime::Error::AbiViolation(other.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha256sum() -> Program {
+        Program::from_wasm(ecm_programs::wasi_program("sha256sum").unwrap().wasm).unwrap()
+    }
+
+    /// The running total of snapshot memory is what a full count says, through thinnings
+    /// and through a run cut at an arbitrary step.
+    #[test]
+    fn the_snapshot_total_is_kept_exact() {
+        let input: Vec<u8> = (0..3000u32).map(|i| (i * 31 + 7) as u8).collect();
+        let program = sha256sum();
+        for budget in [1 << 16, 1 << 18, 1 << 24] {
+            let mut oracle = MachineOracle::new(&program, &input, 1 << 30, budget)
+                .unwrap()
+                .with_first_interval(1 << 10);
+            assert!(oracle.run_until(100_003).is_none(), "the run is longer");
+            assert_eq!(oracle.snapshot_bytes(), oracle.count_snapshot_bytes());
+            let outcome = oracle.run_until(u64::MAX).unwrap();
+            assert!(outcome.is_final());
+            assert_eq!(oracle.snapshot_bytes(), oracle.count_snapshot_bytes());
+            assert!(oracle.snapshot_count() >= 2);
+            if budget < 1 << 24 {
+                assert!(oracle.interval() > 1 << 10, "the budget of {budget} bit");
+            }
+            // The trace is the same as a run in one go.
+            let whole = crate::run(&program, &input, 1 << 30).unwrap();
+            assert_eq!(outcome, whole);
+            assert_eq!(oracle.run_to_end(), whole);
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! Three agents run in-process (an honest host serving Fibonacci and `sha256sum`, a cheating
 //! host serving the keccak chain and `wordfreq`, a challenger checking everything) while a
 //! requester makes five requests: two answered honestly and accepted (a step program, and a
-//! stock wasm32-wasip1 program answered from wasmtime), two answered wrong (the cheater lies
+//! stock wasm32-wasip1 program), two answered wrong (the cheater lies
 //! from a step drawn at random) and overturned by bisection disputes (the machine program's
 //! ending in one step of the on-chain WASM prover), one cancelled. Blocks come from a ticker (a block every 250 ms) so windows pass quickly.
 
@@ -247,7 +247,7 @@ impl DemoArgs {
                     honest_wasm.to_string(),
                     "sha256sum (wasm32-wasip1)".into(),
                     format!(
-                        "answered by host at native speed (wasmtime), accepted, paid ({})",
+                        "answered by host, accepted, paid ({})",
                         honest_wasm_status.result_display.unwrap_or_default()
                     ),
                 ],
