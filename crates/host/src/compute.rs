@@ -15,7 +15,7 @@ use crate::{
     programs::{Engine, MachineEngine},
 };
 use alloy::primitives::{B256, Bytes};
-use ecm_machine::{MachineOracle, Program as MachineProgram};
+use ecm_machine::MachineOracle;
 use ecm_primitives::Claim;
 use ecm_runtime::{Point, RunOutput, Stepper, TraceOracle, TracePoints};
 
@@ -321,6 +321,7 @@ impl<S: Stepper> Stepper for Lying<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ecm_machine::Program as MachineProgram;
     use ecm_runtime::{Limits, Runtime};
 
     fn counter() -> Engine {
