@@ -6,7 +6,8 @@
 //! and its trace (`MachineOracle`, which also makes the one-step proofs) ready. A longer run is
 //! answered from wasmtime at native speed, its fuel `F` as the claimed step count (fuel is at
 //! least the machine's steps `N`, and final states are sticky, so the point at `F` is the final
-//! state); its trace is run on the interpreter only when a dispute first asks for a point. A
+//! state); the interpreter's trace goes on from where it stopped only when a dispute first
+//! asks for a point (so a dispute's honest work stays about one run of the trace). A
 //! run wasmtime cannot finish within the bound (out of fuel, its own stack overflowing) is
 //! answered from the interpreter, which knows the exact steps.
 
@@ -156,7 +157,7 @@ pub(crate) fn compute(
             // up to `interpreter_first` steps; only a longer run is answered from wasmtime.
             let mut oracle = MachineOracle::new(&machine.program, input, bound, budget)
                 .map_err(|e| e.to_string())?
-                .with_first_interval(first_interval(0));
+                .with_first_interval(SHORT_RUN_INTERVAL);
             let short = oracle.run_until(machine.interpreter_first).is_some();
             let fast = match cheat {
                 None if !short => fast_answer(machine, input, bound)?,
@@ -165,11 +166,9 @@ pub(crate) fn compute(
             };
             match fast {
                 Some((fuel, state)) => {
-                    // The trace, when a dispute asks, from the start with snapshots spaced
-                    // for its length.
-                    let oracle = MachineOracle::new(&machine.program, input, bound, budget)
-                        .map_err(|e| e.to_string())?
-                        .with_first_interval(first_interval(fuel));
+                    // The trace, when a dispute asks, on from where the pre-run stopped, with
+                    // snapshots spaced for its length.
+                    oracle.widen_interval(interval_for(fuel));
                     let trace = MachineTrace {
                         oracle,
                         lie_from: None,
@@ -220,12 +219,16 @@ fn fast_answer(
     })
 }
 
-/// The first snapshot interval for a trace of about `steps` steps: a thousand snapshots (fewer
+/// The snapshot interval while the interpreter runs first: a short run's trace is ready for a
+/// dispute with a snapshot every 1,024 steps (thinned by the memory budget).
+const SHORT_RUN_INTERVAL: u64 = 1 << 10;
+
+/// The snapshot interval for a trace of about `steps` steps: a thousand snapshots (fewer
 /// once over the memory budget), so a point costs at most a thousandth of the trace to replay
 /// and a dispute's queries add little to the one run; never under 1,024 steps, nor over the
 /// oracle's default of 2^20.
-fn first_interval(steps: u64) -> u64 {
-    (steps / 1024).clamp(1 << 10, 1 << 20)
+fn interval_for(steps: u64) -> u64 {
+    (steps / 1024).clamp(SHORT_RUN_INTERVAL, 1 << 20)
 }
 
 /// Runs a machine program's trace to its end on the interpreter (on from where `oracle` is),

@@ -72,6 +72,16 @@ impl MachineOracle {
         self
     }
 
+    /// Spaces the snapshots still to be placed at least `steps` apart, for a trace found to be
+    /// longer than first thought (after a `run_until`). The interval stays a power-of-two
+    /// multiple of the one before, so the snapshots already placed keep their place in the
+    /// thinning.
+    pub fn widen_interval(&mut self, steps: u64) {
+        while self.interval < steps {
+            self.interval *= 2;
+        }
+    }
+
     /// Runs the whole trace (once), placing snapshots, and says how it ends.
     pub fn run_to_end(&mut self) -> Outcome {
         self.run_until(self.max_steps)
@@ -278,6 +288,45 @@ mod tests {
             let whole = crate::run(&program, &input, 1 << 30).unwrap();
             assert_eq!(outcome, whole);
             assert_eq!(oracle.run_to_end(), whole);
+        }
+    }
+
+    /// A trace widened mid-run keeps its early snapshots, spaces the later ones at the new
+    /// interval, and its points are those of a trace run in one go; the work is one run.
+    #[test]
+    fn a_trace_widened_mid_run_goes_on_where_it_stopped() {
+        let input: Vec<u8> = (0..3000u32).map(|i| (i * 17 + 3) as u8).collect();
+        let program = sha256sum();
+        let mut widened = MachineOracle::new(&program, &input, 1 << 30, 1 << 30)
+            .unwrap()
+            .with_first_interval(1 << 10);
+        assert!(widened.run_until(50_000).is_none(), "the run is longer");
+        widened.widen_interval(20_000);
+        assert_eq!(widened.interval(), 1 << 15, "a power-of-two multiple");
+        let end = widened.run_to_end();
+        assert_eq!(widened.work(), end.steps, "the first part is not run again");
+        let mut keys = widened.snapshots.keys().copied();
+        assert!(keys.clone().any(|k| k == 1 << 10), "an early snapshot kept");
+        assert!(
+            keys.all(|k| k <= 50_000 || k % (1 << 15) == 0),
+            "later ones at the new interval"
+        );
+        let mut whole = MachineOracle::new(&program, &input, 1 << 30, 1 << 30).unwrap();
+        for i in [
+            0,
+            1,
+            49_999,
+            50_000,
+            50_001,
+            end.steps / 2,
+            end.steps,
+            end.steps + 5,
+        ] {
+            assert_eq!(
+                widened.point(i).unwrap(),
+                whole.point(i).unwrap(),
+                "point {i}"
+            );
         }
     }
 }
