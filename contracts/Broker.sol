@@ -50,6 +50,10 @@ contract Broker is IBroker {
     /// @notice Gas of an `executeExecutable` transaction not seen by `gasleft()` (intrinsic
     /// cost and calldata), added to the measured gas when reimbursing.
     uint256 public constant EXECUTE_CALL_OVERHEAD_GAS = 25_000;
+    /// @notice The most priority fee (wei per gas) a full re-execution call is reimbursed above
+    /// the base fee: a block producer that executes in its own block is paid its own tip, so an
+    /// unbounded tip would let it turn up to half a deposit into profit.
+    uint256 public constant MAX_REIMBURSED_TIP = 2 gwei;
 
     // ---------------------------------------------------------------------------------------
     // Storage
@@ -574,12 +578,15 @@ contract Broker is IBroker {
         emit Executed(id, msg.sender, count, finished);
     }
 
-    /// @dev Reimburses the caller's gas at the request's gas price bound, out of what the
-    /// loser will forfeit: at most half a deposit in all, and only for calls that ran steps.
+    /// @dev Reimburses the caller's gas at the price it paid, bounded by the request's gas price
+    /// bound and by the base fee plus `MAX_REIMBURSED_TIP`, out of what the loser will forfeit:
+    /// at most half a deposit in all, and only for calls that ran steps.
     function _reimburse(uint256 id, Request storage r, FullExecution storage fx, uint256 executed, uint256 gasUsed)
         internal
     {
         uint256 price = tx.gasprice < r.maxGasPrice ? tx.gasprice : r.maxGasPrice;
+        uint256 tipBound = block.basefee + MAX_REIMBURSED_TIP;
+        if (price > tipBound) price = tipBound;
         uint256 maxStepGas = r.maxStepGas;
         uint256 gasCap = EXECUTE_CALL_OVERHEAD_GAS + executed * (maxStepGas + FULL_EXECUTION_STEP_GAS);
         uint256 amount = (gasUsed < gasCap ? gasUsed : gasCap) * price;

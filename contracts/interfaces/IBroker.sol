@@ -350,7 +350,9 @@ interface IBroker {
     function initializeDispute(uint256 id) external;
 
     /// @notice Full execution mode: runs up to `maxSteps` more steps on-chain, as many as the
-    /// gas given allows; the caller is reimbursed for its gas from the loser's deposit.
+    /// gas given allows; the caller is reimbursed for its gas from the loser's deposit, at the
+    /// price it paid bounded by the request's `maxGasPrice` and by the base fee plus
+    /// `MAX_REIMBURSED_TIP`.
     function executeExecutable(uint256 id, uint256 maxSteps) external;
 
     /// @notice Bisection: the defender posts the `k - 1` (fewer on short segments)

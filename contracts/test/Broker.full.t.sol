@@ -223,6 +223,33 @@ contract BrokerFullExecutionTest is Fixtures {
         vm.assertEq(broker.getFullExecution(id).reimbursed, atBound);
     }
 
+    /// Review finding 6: a block producer executing in its own block pays its priority fee to
+    /// itself, so a reimbursement at `tx.gasprice` would turn the whole tip into profit. The
+    /// tip is reimbursed only up to `MAX_REIMBURSED_TIP` above the base fee.
+    function test_attack_ABlockProducerCannotPocketItsOwnTipFromTheDeposit() public {
+        // A request whose bound is far above the base fee: 1 gwei base fee, 100 gwei bound.
+        uint256 id = _requestWith(fibonacciId, N, MAX_STEPS, 100 gwei, IBroker.DisputeMode.FullExecution);
+        _answer(id, host, RIGHT, 11);
+        _challenge(id, challenger, WRONG, 11);
+        broker.initializeDispute(id);
+        vm.fee(1 gwei);
+        vm.txGasPrice(100 gwei); // a 99 gwei tip, paid back to the producer itself
+        vm.prank(executor);
+        broker.executeExecutable(id, 1);
+        uint256 reimbursed = broker.balanceOf(executor);
+        uint256 priced = 1 gwei + broker.MAX_REIMBURSED_TIP();
+        vm.assertGt(reimbursed, 0);
+        vm.assertEq(reimbursed % priced, 0, "priced at base fee plus the tip bound");
+        vm.assertLe(reimbursed / priced, 200_000, "about one call's gas");
+        // An honest executor paying a tip within the bound is reimbursed what it paid.
+        vm.txGasPrice(1 gwei + 1);
+        vm.prank(stranger);
+        broker.executeExecutable(id, 1);
+        vm.assertEq(broker.balanceOf(stranger) % (1 gwei + 1), 0, "priced at what it paid");
+        vm.txGasPrice(0);
+        vm.fee(0);
+    }
+
     function test_reimbursement_CappedAtHalfADeposit() public {
         // A tiny gas price bound makes the deposit's gas part small, so the cap binds.
         uint256 id = _requestWith(fibonacciId, N, MAX_STEPS, 1, IBroker.DisputeMode.FullExecution);

@@ -16,6 +16,7 @@ interface Vm {
     function roll(uint256 newHeight) external;
     function warp(uint256 newTimestamp) external;
     function txGasPrice(uint256 newGasPrice) external;
+    function fee(uint256 newBasefee) external;
     function getBlockNumber() external view returns (uint256 height);
     function etch(address target, bytes calldata newRuntimeBytecode) external;
     function load(address target, bytes32 slot) external view returns (bytes32 data);
