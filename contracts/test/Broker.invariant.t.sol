@@ -26,7 +26,12 @@ contract BrokerHandler is Test {
     mapping(uint256 id => mapping(address account => bytes)) internal _lies;
 
     // Ghost counters, for the invariants.
+    /// Disputes the handler ended (a one-step proof, a timeout, a finished re-execution), and
+    /// the `DisputeResolved` events the Broker emitted.
     uint256 public ghostDisputesResolved;
+    uint256 public ghostDisputeEvents;
+    /// Ether sent into the Broker (payments, deposits) and withdrawn from it.
+    uint256 public ghostPaidIn;
     uint256 public ghostWithdrawn;
     /// Credited to, and withdrawn by, each actor, from the Broker's events.
     mapping(address account => uint256) public ghostCredited;
@@ -63,6 +68,8 @@ contract BrokerHandler is Test {
                 ghostCredited[address(uint160(uint256(log.topics[1])))] += amount;
             } else if (log.topics[0] == IBroker.Withdrawn.selector) {
                 ghostWithdrawnBy[address(uint160(uint256(log.topics[1])))] += abi.decode(log.data, (uint256));
+            } else if (log.topics[0] == IBroker.DisputeResolved.selector) {
+                ++ghostDisputeEvents;
             }
         }
     }
@@ -141,6 +148,7 @@ contract BrokerHandler is Test {
         uint256 id = broker.requestExecution{value: payment}(
             counterId, _u64le(n), 1 + (nSeed % 5), IBroker.RequestOptions(MAX_STEPS, uint64(gasPrice), mode)
         );
+        ghostPaidIn += payment;
         _n[id] = n;
         ids.push(id);
     }
@@ -160,6 +168,7 @@ contract BrokerHandler is Test {
         uint256 value = broker.requiredDeposit(id) + bound(surplus, 0, 1 ether);
         vm.prank(who);
         broker.answerRequest{value: value}(id, result, _n[id]);
+        ghostPaidIn += value;
     }
 
     function challenge(uint256 idSeed, bool honest, bool start) external observed {
@@ -173,6 +182,7 @@ contract BrokerHandler is Test {
         uint256 deposit = broker.requiredDeposit(id);
         vm.prank(who);
         broker.challengeAnswer{value: deposit}(id, result, _n[id]);
+        ghostPaidIn += deposit;
         if (start) broker.initializeDispute(id);
     }
 
@@ -289,10 +299,14 @@ contract BrokerHandler is Test {
         if (id == 0) return;
         IBroker.Request memory r = broker.getRequest(id);
         if (r.status != IBroker.Status.Resolving || r.mode != IBroker.DisputeMode.FullExecution) return;
-        vm.txGasPrice(bound(gasPrice, 0, 20 gwei));
+        // Base fee and tip both vary: the reimbursement is bounded by each.
+        gasPrice = bound(gasPrice, 0, 20 gwei);
+        vm.fee(gasPrice / (1 + executorSeed % 4));
+        vm.txGasPrice(gasPrice);
         vm.prank(actors[executorSeed % actors.length]);
         broker.executeExecutable(id, bound(steps, 1, 70));
         vm.txGasPrice(0);
+        vm.fee(0);
         if (broker.getRequest(id).status == IBroker.Status.FirmResolution) ++ghostDisputesResolved;
     }
 
@@ -311,7 +325,7 @@ contract BrokerHandler is Test {
         uint256 before = who.balance;
         vm.prank(who);
         broker.withdraw();
-        require(who.balance - before == owed, "withdrew a different amount than credited");
+        vm.assertEq(who.balance - before, owed, "withdrew a different amount than credited");
         ghostWithdrawn += owed;
     }
 
@@ -437,6 +451,7 @@ contract BrokerInvariantTest is Test {
         targetSelector(FuzzSelector(address(handler), handler.selectors()));
     }
 
+    /// (Each invariant function costs a campaign of its own, so related checks share one.)
     function invariant_BrokerHoldsExactlyWhatItOwes() public view {
         uint256 owed;
         for (uint256 k = 0; k < handler.actorCount(); ++k) {
@@ -446,6 +461,10 @@ contract BrokerInvariantTest is Test {
             owed += handler.held(handler.ids(k));
         }
         vm.assertEq(address(broker).balance, owed, "Broker balance == credited balances + what requests hold");
+        // Ether leaves the Broker only by withdrawals: no other path sends any.
+        vm.assertEq(
+            handler.ghostPaidIn() - handler.ghostWithdrawn(), address(broker).balance, "paid in - withdrawn == balance"
+        );
     }
 
     function invariant_NoOneWithdrawsMoreThanCredited() public view {
@@ -459,8 +478,11 @@ contract BrokerInvariantTest is Test {
         }
     }
 
+    /// Statuses only move forward, and every dispute the handler ended (a one-step proof, a
+    /// timeout, a finished re-execution) was announced once, and no other.
     function invariant_NoStatusGoesBackwards() public view {
         vm.assertEq(handler.ghostBadTransitions(), 0);
+        vm.assertEq(handler.ghostDisputeEvents(), handler.ghostDisputesResolved(), "DisputeResolved events");
     }
 
     /// At the end of every run: whatever state the run left, every request can still reach a
