@@ -2,9 +2,9 @@
 pragma solidity 0.8.30;
 
 import {IBroker} from "./interfaces/IBroker.sol";
-import {IExecution} from "./interfaces/IExecution.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
+import {Reexecution} from "./libraries/Reexecution.sol";
 import {MAX_STATE_BYTES, Trace} from "./libraries/Trace.sol";
 import {IMachineProver} from "./machine/IMachineProver.sol";
 import {MachineInput} from "./machine/lib/MachineInput.sol";
@@ -43,13 +43,23 @@ contract Broker is IBroker {
     uint256 public constant BISECTION_FIXED_GAS = 400_000;
     /// @notice Gas of one bisection round (a defender and a challenger move, with overheads).
     uint256 public constant BISECTION_ROUND_GAS = 150_000;
-    /// @notice Gas of a full re-execution besides its steps: building the instance, settling.
+    /// @notice Gas of a full re-execution besides its calls' steps and states: challenge,
+    /// start, settlement, with transaction overheads.
     uint256 public constant FULL_EXECUTION_FIXED_GAS = 600_000;
     /// @notice Gas each on-chain step costs on top of the step itself.
     uint256 public constant FULL_EXECUTION_STEP_GAS = 10_000;
-    /// @notice Gas of an `executeExecutable` transaction not seen by `gasleft()` (intrinsic
-    /// cost and calldata), added to the measured gas when reimbursing.
+    /// @notice Gas of an `executeExecutable` transaction not seen by `gasleft()` besides its
+    /// state's calldata (the intrinsic cost, the other arguments), added when reimbursing.
     uint256 public constant EXECUTE_CALL_OVERHEAD_GAS = 25_000;
+    /// @notice Gas per byte of the state an `executeExecutable` carries: its calldata (16), its
+    /// `Executed` event (8), the copies and hashes of it (the rest).
+    uint256 public constant EXECUTE_STATE_BYTE_GAS = 48;
+    /// @notice The step gas a full re-execution call is assumed to carry when deposits count
+    /// the calls a re-execution takes (each carries a state of up to `MAX_STATE_BYTES`).
+    uint256 public constant FULL_EXECUTION_CALL_GAS = 10_000_000;
+    /// @dev Gas `executeExecutable` keeps back from its steps for what follows them: the
+    /// commitment, the event, the reimbursement and the settlement (at most four credits).
+    uint256 internal constant EXECUTE_SETTLE_GAS = 250_000;
     /// @notice The most priority fee (wei per gas) a full re-execution call is reimbursed above
     /// the base fee: a block producer that executes in its own block is paid its own tip, so an
     /// unbounded tip would let it turn up to half a deposit into profit.
@@ -68,9 +78,6 @@ contract Broker is IBroker {
     mapping(uint256 id => Challenge) internal _challenges;
     mapping(uint256 id => Game) internal _games;
     mapping(uint256 id => FullExecution) internal _fullExecutions;
-    /// @dev Inputs of full-execution requests, needed to build the instance; bisection
-    /// requests keep only the input's commitment.
-    mapping(uint256 id => bytes) internal _fullExecutionInputs;
     mapping(address account => uint256) internal _balances;
 
     bool private transient _entered;
@@ -132,7 +139,6 @@ contract Broker is IBroker {
         address requester = r.requester;
         if (msg.sender != requester) revert NotRequester(id, msg.sender, requester);
         r.status = Status.Cancelled;
-        if (r.mode == DisputeMode.FullExecution) delete _fullExecutionInputs[id];
         emit Cancelled(id);
         _credit(requester, id, r.payment, CreditReason.Refund);
     }
@@ -171,38 +177,31 @@ contract Broker is IBroker {
     }
 
     /// @inheritdoc IBroker
-    /// @dev The full-execution branch records the instance after building it (its address is
-    /// only known then); the Factory's call into the new clone runs the program's code, which
-    /// cannot re-enter: every state-changing entry point holds the `nonReentrant` lock.
-    // slither-disable-next-line reentrancy-benign
     function initializeDispute(uint256 id) external nonReentrant {
         Request storage r = _get(id);
         _expectStatus(id, r.status, Status.NeedsResolution);
         if (block.number > r.deadline) revert DeadlinePassed(id, r.deadline);
         r.status = Status.Resolving;
-        address instance = address(0);
         if (r.mode == DisputeMode.Bisection) {
             _games[id].start(r.inputCommitment, r.claim, r.steps, _clockBlocks);
         } else {
-            instance = _factory.build(r.programId, _fullExecutionInputs[id]);
-            _fullExecutions[id].instance = instance;
+            // From the input (`c_0`), nothing reimbursed yet.
+            _fullExecutions[id] = FullExecution(r.inputCommitment, 0, _fullExecutionDeadline(), 0);
         }
-        emit DisputeStarted(id, r.mode, instance);
+        emit DisputeStarted(id, r.mode);
     }
 
     /// @inheritdoc IBroker
-    /// @dev Reimbursement and settlement depend on what the instance did, so they follow the call
-    /// into it (the program's own code). It cannot re-enter: every state-changing entry point
-    /// holds the `nonReentrant` lock, and only views stay open to it.
-    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign
-    function executeExecutable(uint256 id, uint256 maxSteps) external nonReentrant {
+    function executeExecutable(uint256 id, uint256 maxSteps, bytes calldata state) external nonReentrant {
         uint256 gasAtStart = gasleft();
         Request storage r = _get(id);
         _expectResolving(id, r, DisputeMode.FullExecution);
         FullExecution storage fx = _fullExecutions[id];
-        (uint256 executed, bool finished) = _runInstance(id, r, IExecution(fx.instance), maxSteps);
-        _reimburse(id, r, fx, executed, gasAtStart - gasleft() + EXECUTE_CALL_OVERHEAD_GAS);
-        if (finished) _settleFullExecution(id, r, fx, IExecution(fx.instance).commitment());
+        (uint64 executed, bool finished, bytes32 reached) = _reexecute(id, r, fx, maxSteps, state);
+        // The state's calldata is paid by the caller but not seen by `gasleft()`.
+        uint256 gasUsed = gasAtStart - gasleft() + EXECUTE_CALL_OVERHEAD_GAS + 16 * state.length;
+        _reimburse(id, r, fx, executed, state.length, gasUsed);
+        if (finished) _settleFullExecution(id, r, fx, reached);
     }
 
     /// @inheritdoc IBroker
@@ -268,11 +267,16 @@ contract Broker is IBroker {
             // The challenger did not start the dispute it opened.
             if (block.number <= r.deadline) revert DeadlineNotReached(id, r.deadline);
             _resolveChallenge(id, r, true, true);
-        } else if (status == Status.Resolving) {
-            if (r.mode != DisputeMode.Bisection) revert WrongMode(id, r.mode);
+        } else if (status == Status.Resolving && r.mode == DisputeMode.Bisection) {
             (bool expired, bool defenderMoves, uint256 deadline) = _games[id].timeout();
             if (!expired) revert DeadlineNotReached(id, deadline);
             _resolveChallenge(id, r, !defenderMoves, true);
+        } else if (status == Status.Resolving) {
+            // A full re-execution nobody advanced: the challenger, who must show the answer
+            // wrong, did not.
+            uint256 deadline = _fullExecutions[id].deadline;
+            if (block.number <= deadline) revert DeadlineNotReached(id, deadline);
+            _timeOutFullExecution(id, r);
         } else {
             revert WrongStatus(id, status, Status.Resolving);
         }
@@ -286,7 +290,6 @@ contract Broker is IBroker {
             revert WrongStatus(id, status, Status.SoftResolution);
         }
         r.status = Status.Finalized;
-        if (r.mode == DisputeMode.FullExecution) delete _fullExecutionInputs[id];
         address host = r.host;
         uint256 payment = r.payment;
         uint256 deposit = _deposit(r);
@@ -424,7 +427,6 @@ contract Broker is IBroker {
         r.maxGasPrice = options.maxGasPrice;
         r.maxSteps = options.maxSteps;
         r.maxStepGas = maxStepGas;
-        if (options.mode == DisputeMode.FullExecution) _fullExecutionInputs[id] = input;
         emit Created(id, programId, msg.sender);
         emit RequestInput(
             id,
@@ -516,13 +518,38 @@ contract Broker is IBroker {
             _payCompensation(id, r, deposit - deposit / 2);
         }
         ++r.disputes;
+        _reopen(id, r);
+        emit DisputeResolved(id, winner, loser, byTimeout);
+    }
+
+    /// @dev Ends a full re-execution nobody advanced before its deadline against the
+    /// challenger: its deposit, less the gas reimbursed out of it, goes half to the host and
+    /// half to the requester at once; the host's answer stands with a fresh window (a stalled
+    /// re-execution proves nothing about the answer, so others may still challenge it).
+    function _timeOutFullExecution(uint256 id, Request storage r) internal {
+        address host = r.host;
+        address challenger = _challenges[id].challenger;
+        _forfeit(id, r.requester, host, _deposit(r) - _fullExecutions[id].reimbursed);
+        delete _fullExecutions[id];
+        _reopen(id, r);
+        emit DisputeResolved(id, host, challenger, true);
+    }
+
+    /// @dev Returns a request whose dispute ended to its challenge window, a fresh one.
+    function _reopen(uint256 id, Request storage r) internal {
         uint256 windowEnd = block.number + r.softResolutionBlocks;
         r.status = Status.WaitingForResolution;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
         r.deadline = uint48(windowEnd);
         delete _challenges[id];
         delete _games[id];
-        emit DisputeResolved(id, winner, loser, byTimeout);
+    }
+
+    /// @dev The block after which a full re-execution nobody advances ends against the
+    /// challenger: one clock from now.
+    function _fullExecutionDeadline() internal view returns (uint48) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 clock stay far below 2^48
+        return uint48(block.number + _clockBlocks);
     }
 
     /// @dev Ends a full re-execution: the computed commitment decides who was right.
@@ -555,40 +582,69 @@ contract Broker is IBroker {
         }
         r.status = Status.FirmResolution;
         delete _challenges[id];
-        delete _fullExecutionInputs[id];
         emit DisputeResolved(id, winner, loser, false);
         emit FirmlyResolved(id, winner, computed);
     }
 
-    /// @dev Advances a full re-execution by up to `maxSteps` steps (never past the request's
-    /// `maxSteps`); finished when final or out of steps.
-    function _runInstance(uint256 id, Request storage r, IExecution instance, uint256 maxSteps)
+    /// @dev Runs up to `maxSteps` steps of a full re-execution from `state`, which must be the
+    /// state at its current step, keeping back the gas that settling needs; records the point
+    /// reached, and a new deadline unless that finished the execution (final, or at the
+    /// request's `maxSteps`).
+    function _reexecute(uint256 id, Request storage r, FullExecution storage fx, uint256 maxSteps, bytes calldata state)
         internal
-        returns (uint256 executed, bool finished)
+        returns (uint64 executed, bool finished, bytes32 reached)
     {
-        uint64 done = instance.stepCount();
-        uint64 limit = r.maxSteps;
-        uint256 remaining = limit - done;
+        {
+            bytes32 revealed = Trace.commit(false, state);
+            bytes32 agreed = fx.commitment;
+            if (revealed != agreed) revert PreimageMismatch(revealed, agreed);
+        }
+        uint64 done = fx.steps;
+        bytes memory next;
         bool final_;
-        (executed, final_) = instance.executeN(maxSteps < remaining ? maxSteps : remaining);
-        if (executed == 0 || executed > remaining) revert NoProgress(id);
-        // forge-lint: disable-next-line(unsafe-typecast) -- executed <= remaining <= maxSteps, a uint64
-        uint64 count = done + uint64(executed);
-        finished = final_ || count == limit;
-        emit Executed(id, msg.sender, count, finished);
+        (next, final_, executed) = _runSteps(r, done, state, maxSteps);
+        if (executed == 0) revert NoProgress(id);
+        uint64 count = done + executed;
+        finished = final_ || count == r.maxSteps;
+        reached = Trace.commit(final_, next);
+        emit Executed(id, msg.sender, count, final_, finished, next);
+        fx.commitment = reached;
+        fx.steps = count;
+        if (!finished) fx.deadline = _fullExecutionDeadline();
+    }
+
+    /// @dev Runs up to `maxSteps` steps of request `r`'s program from step `done`'s `state`,
+    /// never past the request's `maxSteps`.
+    function _runSteps(Request storage r, uint64 done, bytes calldata state, uint256 maxSteps)
+        internal
+        view
+        returns (bytes memory, bool, uint64)
+    {
+        uint256 remaining = r.maxSteps - done;
+        // slither-disable-next-line unused-return
+        (address execution, uint32 maxStepGas,) = _factory.stepInfo(r.programId);
+        return Reexecution.run(
+            execution, maxStepGas, done, state, maxSteps < remaining ? maxSteps : remaining, EXECUTE_SETTLE_GAS
+        );
     }
 
     /// @dev Reimburses the caller's gas at the price it paid, bounded by the request's gas price
     /// bound and by the base fee plus `MAX_REIMBURSED_TIP`, out of what the loser will forfeit:
     /// at most half a deposit in all, and only for calls that ran steps.
-    function _reimburse(uint256 id, Request storage r, FullExecution storage fx, uint256 executed, uint256 gasUsed)
-        internal
-    {
+    function _reimburse(
+        uint256 id,
+        Request storage r,
+        FullExecution storage fx,
+        uint256 executed,
+        uint256 stateBytes,
+        uint256 gasUsed
+    ) internal {
         uint256 price = tx.gasprice < r.maxGasPrice ? tx.gasprice : r.maxGasPrice;
         uint256 tipBound = block.basefee + MAX_REIMBURSED_TIP;
         if (price > tipBound) price = tipBound;
         uint256 maxStepGas = r.maxStepGas;
-        uint256 gasCap = EXECUTE_CALL_OVERHEAD_GAS + executed * (maxStepGas + FULL_EXECUTION_STEP_GAS);
+        uint256 gasCap = EXECUTE_CALL_OVERHEAD_GAS + stateBytes * EXECUTE_STATE_BYTE_GAS + executed
+            * (maxStepGas + FULL_EXECUTION_STEP_GAS);
         uint256 amount = (gasUsed < gasCap ? gasUsed : gasCap) * price;
         uint256 reimbursed = fx.reimbursed;
         uint256 budget = _deposit(r) / 2 - reimbursed;
@@ -717,7 +773,17 @@ contract Broker is IBroker {
     {
         uint256 disputeGas = mode == DisputeMode.Bisection
             ? BISECTION_FIXED_GAS + Bisection.rounds(maxSteps, _arity) * BISECTION_ROUND_GAS + maxStepGas
-            : FULL_EXECUTION_FIXED_GAS + maxSteps * (maxStepGas + FULL_EXECUTION_STEP_GAS);
+            : _fullExecutionGas(maxSteps, maxStepGas);
         return payment + 2 * maxGasPrice * disputeGas;
+    }
+
+    /// @dev The gas of a full re-execution of `maxSteps` steps: the fixed part, the steps, and
+    /// the state each call carries (at most `MAX_STATE_BYTES`, one call per
+    /// `FULL_EXECUTION_CALL_GAS` of steps).
+    function _fullExecutionGas(uint64 maxSteps, uint256 maxStepGas) internal pure returns (uint256) {
+        uint256 stepsGas = maxSteps * (maxStepGas + FULL_EXECUTION_STEP_GAS);
+        uint256 calls = 1 + stepsGas / FULL_EXECUTION_CALL_GAS;
+        return FULL_EXECUTION_FIXED_GAS + stepsGas + calls
+            * (EXECUTE_CALL_OVERHEAD_GAS + MAX_STATE_BYTES * EXECUTE_STATE_BYTE_GAS);
     }
 }

@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Clones} from "@openzeppelin/contracts/proxy/Clones.sol";
-import {IExecution} from "./interfaces/IExecution.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 
 /// @title Factory
-/// @notice Permissionless program registry and builder of Execution instances.
+/// @notice Permissionless program registry.
 contract Factory is IFactory {
     /// @notice The gas a machine program's step is given: a one-step proof's whole transaction
     /// in the worst case (a HALT revealing 8 KiB of output, under the EIP-7623 calldata floor),
@@ -76,17 +74,6 @@ contract Factory is IFactory {
         });
         _programIds.push(programId);
         emit MachineProgramRegistered(programId, wasmHash, msg.sender, initialCore, metadataURI);
-    }
-
-    /// @inheritdoc IFactory
-    function build(bytes32 programId, bytes calldata input) external returns (address instance) {
-        Program storage program = _programs[programId];
-        address execution = program.execution;
-        if (execution == address(0)) revert UnknownProgram(programId);
-        if (program.kind != ProgramKind.Step) revert NotAStepProgram(programId);
-        instance = Clones.clone(execution);
-        emit InstanceBuilt(programId, instance, msg.sender);
-        IExecution(instance).initialize(input, program.maxStepGas, msg.sender);
     }
 
     /// @inheritdoc IFactory

@@ -12,8 +12,11 @@ pragma solidity 0.8.30;
 /// - Bisection (default): a k-ary game narrows the disagreement to one step that the Broker
 ///   runs on-chain (`bisect`, `selectSegment`, `proveStep`); the loser forfeits its deposit, the
 ///   winner's answer stands with a fresh challenge window.
-/// - FullExecution (ECM): the program is re-executed on-chain (`executeExecutable`) and the
-///   result decides (host right, challenger right, or neither).
+/// - FullExecution (ECM): the program's registered `step` is re-executed on-chain by the Broker
+///   itself (`executeExecutable`, which carries the current state in calldata against its
+///   stored commitment) and the result decides (host right, challenger right, or neither); a
+///   re-execution nobody advances for `clockBlocks` ends against the challenger
+///   (`claimTimeout`), and the request returns to its challenge window.
 ///
 /// Machine programs (IFactory's `ProgramKind.Machine`, any WASM module run by ecm's machine)
 /// are disputed by bisection only: `c_0` commits to the machine's first state on the input,
@@ -154,9 +157,16 @@ interface IBroker {
         bytes32 pointsHash;
     }
 
-    /// @notice The on-chain re-execution of a request in full execution mode.
+    /// @notice The on-chain re-execution of a request in full execution mode. The Broker keeps
+    /// only the commitment to the current trace point; each `executeExecutable` brings the
+    /// state (the input at step 0, then the state the last `Executed` event carried).
     struct FullExecution {
-        address instance;
+        /// `keccak256(abi.encodePacked(final_, state))` of the point at `steps`.
+        bytes32 commitment;
+        /// Steps run so far.
+        uint64 steps;
+        /// The block after which, if nobody advanced it, the challenger loses (`claimTimeout`).
+        uint48 deadline;
         /// Gas reimbursed so far (wei), out of the loser's deposit.
         uint96 reimbursed;
     }
@@ -281,7 +291,7 @@ interface IBroker {
     /// @notice The answer was accepted without dispute.
     event SoftResolved(uint256 indexed id, address indexed by);
     /// @notice The dispute started (status Resolving).
-    event DisputeStarted(uint256 indexed id, DisputeMode mode, address instance);
+    event DisputeStarted(uint256 indexed id, DisputeMode mode);
     /// @notice The defender split segment `[lo, hi]` with `points` (their step numbers follow
     /// from `splitPoint`).
     event Bisected(uint256 indexed id, uint64 lo, uint64 hi, bytes32[] points);
@@ -289,8 +299,11 @@ interface IBroker {
     event SegmentSelected(uint256 indexed id, uint64 lo, uint64 hi, bytes32 cLo, bytes32 cHi);
     /// @notice The one step `lo -> lo + 1` was run on-chain.
     event StepProven(uint256 indexed id, uint64 step, bytes32 computed, bool defenderWon);
-    /// @notice A full re-execution advanced to `stepCount`.
-    event Executed(uint256 indexed id, address indexed executor, uint64 stepCount, bool finished);
+    /// @notice A full re-execution advanced to `stepCount`, whose state is `state` (what the
+    /// next `executeExecutable` must bring); `finished` if that settled the request.
+    event Executed(
+        uint256 indexed id, address indexed executor, uint64 stepCount, bool final_, bool finished, bytes state
+    );
     /// @notice A dispute ended: `winner`'s answer stands (zero if nobody was right).
     event DisputeResolved(uint256 indexed id, address indexed winner, address indexed loser, bool byTimeout);
     /// @notice A full re-execution settled the request (status FirmResolution).
@@ -349,11 +362,15 @@ interface IBroker {
     /// deadline; after it, `claimTimeout` makes the challenger lose).
     function initializeDispute(uint256 id) external;
 
-    /// @notice Full execution mode: runs up to `maxSteps` more steps on-chain, as many as the
-    /// gas given allows; the caller is reimbursed for its gas from the loser's deposit, at the
-    /// price it paid bounded by the request's `maxGasPrice` and by the base fee plus
-    /// `MAX_REIMBURSED_TIP`.
-    function executeExecutable(uint256 id, uint256 maxSteps) external;
+    /// @notice Full execution mode: runs up to `maxSteps` more steps on-chain from `state`, the
+    /// state at the execution's current step (the request's input at step 0, else the one the
+    /// last `Executed` event carried; `PreimageMismatch` otherwise), as many as the gas given
+    /// allows (`NoProgress` if not one fits). Only the program's registered `step` runs, each
+    /// with its full `maxStepGas`. Each call that runs steps moves the execution's deadline to
+    /// `clockBlocks` blocks ahead; the caller is reimbursed for its gas from the loser's
+    /// deposit, at the price it paid bounded by the request's `maxGasPrice` and by the base
+    /// fee plus `MAX_REIMBURSED_TIP`.
+    function executeExecutable(uint256 id, uint256 maxSteps, bytes calldata state) external;
 
     /// @notice Bisection: the defender posts the `k - 1` (fewer on short segments)
     /// commitments that split the current segment.
@@ -375,7 +392,9 @@ interface IBroker {
     /// rejects reverts with its error and decides nothing; a final `state` needs no proof.
     function proveMachineStep(uint256 id, bool final_, bytes calldata state, bytes calldata proof) external;
 
-    /// @notice Ends a wait whose deadline passed: the party that missed it loses.
+    /// @notice Ends a wait whose deadline passed: the party that missed it loses (a challenger
+    /// that did not start its dispute, a bisection mover out of clock, or the challenger of a
+    /// full re-execution nobody advanced for `clockBlocks`).
     function claimTimeout(uint256 id) external;
 
     /// @notice Pays out a resolved request: the answer's author gets the payment, its deposit

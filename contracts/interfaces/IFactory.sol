@@ -4,8 +4,8 @@ pragma solidity 0.8.30;
 /// @title IFactory
 /// @notice A permissionless registry of programs, of two kinds:
 /// - a **step program** is a pair of implementations of one step function: an Execution
-///   contract (EVM) and a WASM module identified by the keccak256 of its bytes. The Factory also
-///   builds Execution instances (EIP-1167 clones) of it for full re-execution disputes;
+///   contract (EVM) and a WASM module identified by the keccak256 of its bytes. Disputes only
+///   ever `staticcall` its `step` (a one-step proof, or the Broker's full re-execution loop);
 /// - a **machine program** is data: a stock WASM module (its keccak256) and the initial state
 ///   of ecm's WASM machine it lowers to (`initialCore`: code, table, memory and globals). Its
 ///   disputes end in one step of the Factory's machine prover, fixed at deployment, so its
@@ -54,9 +54,6 @@ interface IFactory {
     /// @notice A machine program's initial core must not be zero: lower the module with
     /// `ecm program deploy` (or `Program::initial_core` in `ecm-machine`).
     error ZeroInitialCore();
-    /// @notice Only step programs have Execution instances; a machine program's disputes end
-    /// in the machine prover.
-    error NotAStepProgram(bytes32 programId);
 
     /// @notice A program was registered.
     event ProgramRegistered(
@@ -75,8 +72,6 @@ interface IFactory {
         bytes32 initialCore,
         string metadataURI
     );
-    /// @notice An Execution instance was built for `builder` (its controller).
-    event InstanceBuilt(bytes32 indexed programId, address indexed instance, address indexed builder);
 
     /// @notice Registers a program. The id is `programIdOf(execution, wasmHash, maxStepGas)`, so
     /// the same pair of implementations with the same step gas is one program for everyone.
@@ -91,10 +86,6 @@ interface IFactory {
     function registerMachineProgram(bytes32 wasmHash, bytes32 initialCore, string calldata metadataURI)
         external
         returns (bytes32 programId);
-
-    /// @notice Deploys a clone of the program's Execution implementation holding `input`, with
-    /// the caller as its controller.
-    function build(bytes32 programId, bytes calldata input) external returns (address instance);
 
     /// @notice The id a program with these parameters has (registered or not).
     function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) external pure returns (bytes32);

@@ -369,15 +369,7 @@ contract BrokerDisputeTest is GameDriver {
         uint256 deposit = broker.requiredDeposit(id);
         broker.initializeDispute(id);
         IBroker.Game memory g = broker.getGame(id);
-        uint256 deadline = uint256(g.turnStart) + CLOCK;
-        vm.roll(deadline);
-        vm.expectRevert(abi.encodeWithSelector(IBroker.DeadlineNotReached.selector, id, deadline));
-        broker.claimTimeout(id);
-        vm.roll(deadline + 1);
-        vm.expectEmit(address(broker));
-        emit IBroker.DisputeResolved(id, challenger, host, true);
-        vm.prank(stranger);
-        broker.claimTimeout(id);
+        _claimTimeoutAfter(id, uint256(g.turnStart) + CLOCK, challenger, host);
         vm.assertEq(broker.getRequest(id).host, challenger);
         _assertOwedLater(id, 1);
         vm.assertEq(broker.balanceOf(stranger), 0);
@@ -458,7 +450,7 @@ contract BrokerDisputeTest is GameDriver {
     function test_initializeDispute_StartsTheGame() public {
         uint256 id = _disputed(_truth(), _lie(4, Lie.State));
         vm.expectEmit(address(broker));
-        emit IBroker.DisputeStarted(id, IBroker.DisputeMode.Bisection, address(0));
+        emit IBroker.DisputeStarted(id, IBroker.DisputeMode.Bisection);
         broker.initializeDispute(id);
         IBroker.Game memory g = broker.getGame(id);
         vm.assertEq(g.lo, 0);
@@ -616,15 +608,7 @@ contract BrokerDisputeTest is GameDriver {
         vm.assertEq(broker.getRequest(id).host, host);
         vm.revertToState(plenty);
         // The smallest gas limit at which the call goes through.
-        (uint256 lo, uint256 hi) = (50_000, 1_000_000);
-        while (hi - lo > 1) {
-            uint256 mid = (lo + hi) / 2;
-            uint256 snap = vm.snapshotState();
-            vm.prank(challenger);
-            (bool ok,) = address(broker).call{gas: mid}(call);
-            vm.revertToState(snap);
-            (lo, hi) = ok ? (lo, mid) : (mid, hi);
-        }
+        uint256 hi = _leastGasThatSucceeds(challenger, call, 50_000, 1_000_000);
         for (uint256 gas = hi - 3_000; gas <= hi + 3_000; gas += 25) {
             uint256 snap = vm.snapshotState();
             vm.prank(challenger);
@@ -710,14 +694,12 @@ contract BrokerDisputeTest is GameDriver {
         vm.expectRevert(abi.encodeWithSelector(IBroker.WrongMode.selector, id, IBroker.DisputeMode.FullExecution));
         vm.prank(host);
         broker.bisect(id, new bytes32[](3));
-        vm.expectRevert(abi.encodeWithSelector(IBroker.WrongMode.selector, id, IBroker.DisputeMode.FullExecution));
-        broker.claimTimeout(id);
     }
 
     function test_executeExecutable_RevertWhen_BisectionMode() public {
         uint256 id = _started();
         vm.expectRevert(abi.encodeWithSelector(IBroker.WrongMode.selector, id, IBroker.DisputeMode.Bisection));
-        broker.executeExecutable(id, 10);
+        broker.executeExecutable(id, 10, input);
     }
 
     function test_oneStepGame_WhenTheClaimIsOneStepLong() public {

@@ -259,6 +259,12 @@ contract BrokerHandler is Test {
         }
     }
 
+    /// @dev The state a full re-execution is at: the Counter's trace in closed form (a step
+    /// before the end is never final).
+    function _reexecutionState(uint256 id) internal view returns (bytes memory) {
+        return _state(_n[id], broker.getFullExecution(id).steps);
+    }
+
     function _points(uint256 id, address defender, IBroker.Game memory g)
         internal
         view
@@ -287,6 +293,10 @@ contract BrokerHandler is Test {
         } else if (r.status == IBroker.Status.Resolving && r.mode == IBroker.DisputeMode.Bisection) {
             (bool expired, uint256 deadline) = _expired(broker.getGame(id));
             if (!expired) vm.roll(deadline + 1);
+        } else if (r.status == IBroker.Status.Resolving) {
+            // A full re-execution left alone until its deadline.
+            uint256 deadline = broker.getFullExecution(id).deadline;
+            if (block.number <= deadline) vm.roll(deadline + 1);
         } else {
             return;
         }
@@ -303,8 +313,9 @@ contract BrokerHandler is Test {
         gasPrice = bound(gasPrice, 0, 20 gwei);
         vm.fee(gasPrice / (1 + executorSeed % 4));
         vm.txGasPrice(gasPrice);
+        bytes memory state = _reexecutionState(id);
         vm.prank(actors[executorSeed % actors.length]);
-        broker.executeExecutable(id, bound(steps, 1, 70));
+        broker.executeExecutable(id, bound(steps, 1, 16), state);
         vm.txGasPrice(0);
         vm.fee(0);
         if (broker.getRequest(id).status == IBroker.Status.FirmResolution) ++ghostDisputesResolved;
@@ -369,7 +380,7 @@ contract BrokerHandler is Test {
             vm.roll(deadline + 1);
             broker.claimTimeout(id);
         } else if (r.status == IBroker.Status.Resolving) {
-            broker.executeExecutable(id, 1000);
+            broker.executeExecutable(id, 1000, _reexecutionState(id));
         } else {
             broker.finalize(id);
         }

@@ -140,9 +140,7 @@ contract BrokerTest is Fixtures {
         IBroker.RequestOptions memory options = IBroker.RequestOptions(
             broker.MAX_FULL_EXECUTION_STEPS(), type(uint64).max, IBroker.DisputeMode.FullExecution
         );
-        uint256 gas = broker.FULL_EXECUTION_FIXED_GAS() + uint256(broker.MAX_FULL_EXECUTION_STEPS())
-            * (COUNTER_STEP_GAS + broker.FULL_EXECUTION_STEP_GAS());
-        uint256 deposit = PAYMENT + 2 * uint256(type(uint64).max) * gas;
+        uint256 deposit = PAYMENT + 2 * uint256(type(uint64).max) * _fullExecutionGas(broker.MAX_FULL_EXECUTION_STEPS());
         vm.expectRevert(abi.encodeWithSelector(IBroker.DepositTooLarge.selector, deposit, type(uint96).max));
         vm.prank(requester);
         broker.requestExecution{value: PAYMENT}(counterId, "", WINDOW, options);
@@ -180,10 +178,18 @@ contract BrokerTest is Fixtures {
         vm.assertEq(broker.requiredDeposit(id), PAYMENT + 2 * 1 gwei * gas);
     }
 
+    /// The gas a full re-execution of `maxSteps` Counter steps is priced at: the fixed part,
+    /// the steps, and a largest state carried by each call (one per 10M gas of steps).
+    function _fullExecutionGas(uint256 maxSteps) internal view returns (uint256) {
+        uint256 stepsGas = maxSteps * (COUNTER_STEP_GAS + broker.FULL_EXECUTION_STEP_GAS());
+        uint256 calls = 1 + stepsGas / broker.FULL_EXECUTION_CALL_GAS();
+        uint256 perCall = broker.EXECUTE_CALL_OVERHEAD_GAS() + 8192 * broker.EXECUTE_STATE_BYTE_GAS();
+        return broker.FULL_EXECUTION_FIXED_GAS() + stepsGas + calls * perCall;
+    }
+
     function test_requiredDeposit_FullExecutionScalesWithSteps() public {
         uint256 id = _requestWith(counterId, _counterInput(STEPS), 10, 1 gwei, IBroker.DisputeMode.FullExecution);
-        uint256 gas = broker.FULL_EXECUTION_FIXED_GAS() + 10 * (COUNTER_STEP_GAS + broker.FULL_EXECUTION_STEP_GAS());
-        vm.assertEq(broker.requiredDeposit(id), PAYMENT + 2 * 1 gwei * gas);
+        vm.assertEq(broker.requiredDeposit(id), PAYMENT + 2 * 1 gwei * _fullExecutionGas(10));
     }
 
     function testFuzz_requiredDeposit_GrowsWithGasPrice(uint64 lowPrice, uint64 highPrice) public {

@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import {Factory} from "../Factory.sol";
-import {IExecution} from "../interfaces/IExecution.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
 import {MachineProver} from "../machine/MachineProver.sol";
 import {Counter} from "../programs/Counter.sol";
@@ -85,27 +84,6 @@ contract FactoryTest is Test {
         vm.assertEq(execution, address(0));
     }
 
-    function test_build_ClonesWithInputAndController() public {
-        bytes32 id = factory.registerProgram(address(counter), WASM, 20_000, "");
-        bytes memory input = hex"0300000000000000";
-        address instance = factory.build(id, input);
-        IExecution e = IExecution(instance);
-        vm.assertEq(e.implementation(), address(counter));
-        vm.assertEq(e.controller(), address(this));
-        vm.assertEq(e.maxStepGas(), 20_000);
-        vm.assertEq(e.currentState(), input);
-        vm.assertEq(e.stepCount(), 0);
-        vm.assertFalse(e.isFinal());
-        vm.assertEq(e.commitment(), keccak256(abi.encodePacked(false, input)));
-        // EIP-1167: 45 bytes of runtime code.
-        vm.assertEq(instance.code.length, 45);
-    }
-
-    function test_build_RevertWhen_UnknownProgram() public {
-        vm.expectRevert(abi.encodeWithSelector(IFactory.UnknownProgram.selector, bytes32(uint256(7))));
-        factory.build(bytes32(uint256(7)), "");
-    }
-
     function test_registerMachineProgram_RecordsAndEmits() public {
         bytes32 expected = keccak256(abi.encode(prover, WASM, CORE));
         vm.expectEmit(address(factory));
@@ -148,11 +126,5 @@ contract FactoryTest is Test {
         vm.expectRevert(IFactory.ZeroInitialCore.selector);
         factory.registerMachineProgram(WASM, bytes32(0), "");
         vm.assertEq(factory.programCount(), 0);
-    }
-
-    function test_build_RevertWhen_MachineProgram() public {
-        bytes32 id = factory.registerMachineProgram(WASM, CORE, "");
-        vm.expectRevert(abi.encodeWithSelector(IFactory.NotAStepProgram.selector, id));
-        factory.build(id, "");
     }
 }

@@ -152,6 +152,36 @@ abstract contract Fixtures is Test {
         vm.roll(blockNumber + 1);
     }
 
+    /// @dev Checks that `claimTimeout` on request `id` waits for its `deadline` to pass, then
+    /// lets a stranger end the dispute for `winner` against `loser`.
+    function _claimTimeoutAfter(uint256 id, uint256 deadline, address winner, address loser) internal {
+        vm.roll(deadline);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.DeadlineNotReached.selector, id, deadline));
+        broker.claimTimeout(id);
+        vm.roll(deadline + 1);
+        vm.expectEmit(address(broker));
+        emit IBroker.DisputeResolved(id, winner, loser, true);
+        vm.prank(stranger);
+        broker.claimTimeout(id);
+    }
+
+    /// @dev The least gas limit in `(lo, hi]` at which `caller`'s call `data` to the Broker
+    /// succeeds (state reverted after each try), assuming success is monotonic in the gas.
+    function _leastGasThatSucceeds(address caller, bytes memory data, uint256 lo, uint256 hi)
+        internal
+        returns (uint256)
+    {
+        while (hi - lo > 1) {
+            uint256 mid = (lo + hi) / 2;
+            uint256 snap = vm.snapshotState();
+            vm.prank(caller);
+            (bool ok,) = address(broker).call{gas: mid}(data);
+            vm.revertToState(snap);
+            (lo, hi) = ok ? (lo, mid) : (mid, hi);
+        }
+        return hi;
+    }
+
     function _withdrawAll(address who) internal returns (uint256 amount) {
         amount = broker.balanceOf(who);
         if (amount == 0) return 0;

@@ -506,9 +506,19 @@ impl Bench {
             .await?
             .gas_used;
         while requester.request(id).await?.status == 3 {
+            // The state the re-execution is at: the input, then the Counter's closed form.
+            let at = challenger
+                .call("getFullExecution", challenger.broker().getFullExecution(id))
+                .await?
+                .steps;
+            let state: Bytes = if at == 0 {
+                target.to_le_bytes().to_vec().into()
+            } else {
+                counter_state(target, at).into()
+            };
             let call = challenger
                 .broker()
-                .executeExecutable(id, U256::from(n))
+                .executeExecutable(id, U256::from(n), state)
                 .gas(25_000_000);
             gas += challenger.send("executeExecutable", call).await?.gas_used;
         }

@@ -15,6 +15,7 @@ use alloy::{
 use ecm_bindings::{Broker, IBroker};
 use ecm_chain::Chain;
 use ecm_primitives::{Claim, commitment};
+use ecm_runtime::TracePoints;
 use ecm_verifier::{MachineProverEvm, strategy};
 use std::sync::{Arc, Mutex};
 use tracing::{debug, error, info, warn};
@@ -174,8 +175,27 @@ impl ActContext {
                 self.chain.send("finalize", broker.finalize(id)).await?,
             ),
             Action::Execute => {
+                let Some(oracle) = self.oracle.clone() else {
+                    return Ok(Acted::NeedTrace);
+                };
+                // The Broker keeps only the commitment to where the re-execution is: bring the
+                // state from our own trace, which the chain's run of the program must match.
+                let execution = self
+                    .chain
+                    .call("getFullExecution", broker.getFullExecution(id))
+                    .await?;
+                let steps = execution.steps;
+                let point =
+                    blocking(move || Ok(TracePoints::point(&mut *oracle.lock().unwrap(), steps)?))
+                        .await?;
+                if point.commitment() != execution.commitment {
+                    // A liar's trace past its lie, or a program whose module and contract
+                    // disagree: only the other side can carry the run on.
+                    warn!(target: "agent", id = self.job.id, steps, "our trace is not where the on-chain re-execution is; leaving it to the other side");
+                    return Ok(Acted::Wait(None));
+                }
                 let call = broker
-                    .executeExecutable(id, U256::from(EXECUTE_STEPS))
+                    .executeExecutable(id, U256::from(EXECUTE_STEPS), point.state.into())
                     .gas(EXECUTE_GAS);
                 sent(
                     "executed steps on-chain".into(),

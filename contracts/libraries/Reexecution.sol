@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {MAX_STATE_BYTES, Trace} from "./Trace.sol";
+
+/// @title Reexecution
+/// @notice Full re-execution (ECM mode), run by the Broker itself: a program's registered
+/// `step`, and nothing else of its code, applied step after step through `Trace.next` (each
+/// step with its full `maxStepGas`, the halting rules of the one-step proof).
+/// @dev ECM cloned the program's own instance contract and ran its `executeN`, so a registrant
+/// could write an `executeN` that never progresses or an `initialize` that reverts (review
+/// finding 2). Here the loop is the Broker's; the state travels in calldata against a stored
+/// commitment, so a call costs its steps plus the state's bytes, and nothing of variable size
+/// is ever stored or deleted.
+library Reexecution {
+    /// @dev Gas kept back per step beyond the step's own and the memory the step's call data
+    /// and answer need: the loop's bookkeeping and the copy into the call data.
+    uint256 internal constant STEP_MARGIN_GAS = 5_000;
+
+    /// @notice Runs steps `from + 1, from + 2, ...` of the program at `execution` on the
+    /// non-final `state`: at most `n` of them, only while the next one, with the memory it may
+    /// need, fits with `reserve` gas left over, and up to the first final state.
+    /// @return next The state reached.
+    /// @return final_ Whether it is final.
+    /// @return executed The number of steps run (0 if not one fitted).
+    function run(address execution, uint256 maxStepGas, uint64 from, bytes memory state, uint256 n, uint256 reserve)
+        internal
+        view
+        returns (bytes memory next, bool final_, uint64 executed)
+    {
+        next = state;
+        uint256 perStep = Trace.gasNeeded(maxStepGas) + STEP_MARGIN_GAS + reserve;
+        while (executed < n) {
+            // The next step's call data and answer (each at most a state), and the caller's
+            // commitment and event over the final state, all in fresh memory.
+            if (gasleft() < perStep + memoryExpansionGas(4 * (MAX_STATE_BYTES + 128))) break;
+            ++executed;
+            (next, final_) = Trace.next(execution, maxStepGas, from + executed, false, next);
+            if (final_) break;
+        }
+    }
+
+    /// @notice The gas of growing memory by `bytes_` beyond what is allocated (the free memory
+    /// pointer; EVM memory cost: `3 w + w^2 / 512` for `w` words).
+    function memoryExpansionGas(uint256 bytes_) internal pure returns (uint256) {
+        uint256 size;
+        assembly ("memory-safe") {
+            size := mload(0x40)
+        }
+        // Memory is paid in whole words.
+        uint256 before = (size + 31) >> 5;
+        uint256 after_ = before + ((bytes_ + 31) >> 5);
+        return 3 * (after_ - before) + (after_ * after_) / 512 - (before * before) / 512;
+    }
+}
