@@ -20,6 +20,13 @@ contract Factory is IFactory {
     /// a new Factory, so a program id always means the same prover.
     address public immutable machineProver;
 
+    /// @notice The opcodes a step program's code may not hold (bit `op` set): ADDRESS, BALANCE,
+    /// ORIGIN, CALLER, GASPRICE, EXTCODESIZE/COPY/HASH, BLOCKHASH to BLOBBASEFEE (the block),
+    /// SLOAD, SSTORE, TLOAD, TSTORE, CREATE, CALL, CALLCODE, DELEGATECALL, CREATE2, STATICCALL,
+    /// SELFDESTRUCT. GAS stays allowed: a step is always given exactly its `maxStepGas`, and
+    /// with no state access its gas use depends on its arguments alone.
+    uint256 public constant IMPURE_OPCODES = 0x8437000000000000000000000000000000000000303007ff9c0f000000000000;
+
     mapping(bytes32 programId => Program) internal _programs;
     bytes32[] internal _programIds;
 
@@ -36,6 +43,7 @@ contract Factory is IFactory {
     {
         if (execution.code.length == 0) revert NotAContract(execution);
         if (wasmHash == bytes32(0)) revert ZeroWasmHash();
+        _requirePure(execution);
         if (maxStepGas < MIN_STEP_GAS || maxStepGas > MAX_STEP_GAS) {
             revert StepGasOutOfRange(maxStepGas, MIN_STEP_GAS, MAX_STEP_GAS);
         }
@@ -77,8 +85,37 @@ contract Factory is IFactory {
     }
 
     /// @inheritdoc IFactory
-    function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) public pure returns (bytes32) {
-        return keccak256(abi.encode(execution, wasmHash, maxStepGas));
+    function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) public view returns (bytes32) {
+        return keccak256(abi.encode(execution, execution.codehash, wasmHash, maxStepGas));
+    }
+
+    /// @dev Refuses code holding an impure opcode. The scan decodes the code as the EVM does
+    /// (from byte 0, skipping PUSH immediates), and the EVM only jumps to JUMPDESTs found the
+    /// same way, so every instruction the code can ever run is one the scan saw; bytes of a
+    /// data section are scanned as instructions too, which can only refuse more.
+    function _requirePure(address execution) internal view {
+        bytes memory code = execution.code;
+        uint256 length = code.length;
+        uint256 impure = IMPURE_OPCODES;
+        uint256 offset = 0;
+        uint256 op = 0;
+        bool found = false;
+        assembly ("memory-safe") {
+            let start := add(code, 0x20)
+            for {} lt(offset, length) {} {
+                op := byte(0, mload(add(start, offset)))
+                if and(shr(op, impure), 1) {
+                    found := 1
+                    break
+                }
+                // PUSH1..PUSH32 (0x60..0x7f) carry 1..32 immediate bytes.
+                let immediate := 0
+                if and(gt(op, 0x5f), lt(op, 0x80)) { immediate := sub(op, 0x5f) }
+                offset := add(offset, add(1, immediate))
+            }
+        }
+        // forge-lint: disable-next-line(unsafe-typecast) -- a byte
+        if (found) revert ImpureProgram(execution, offset, uint8(op));
     }
 
     /// @inheritdoc IFactory

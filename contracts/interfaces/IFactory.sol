@@ -51,6 +51,12 @@ interface IFactory {
     error StepGasOutOfRange(uint256 maxStepGas, uint256 min, uint256 max);
     /// @notice The WASM module hash must not be zero.
     error ZeroWasmHash();
+    /// @notice The Execution contract's code holds `opcode` at byte `offset`, an instruction
+    /// that reads storage, the environment or other accounts, or calls out: a step must be a
+    /// function of its arguments alone, or it could change behaviour after an answer. Build
+    /// the step without them (a constant kept in a data section can look like one: make it a
+    /// number literal, which the compiler keeps in the code).
+    error ImpureProgram(address execution, uint256 offset, uint8 opcode);
     /// @notice A machine program's initial core must not be zero: lower the module with
     /// `ecm program deploy` (or `Program::initial_core` in `ecm-machine`).
     error ZeroInitialCore();
@@ -75,6 +81,10 @@ interface IFactory {
 
     /// @notice Registers a program. The id is `programIdOf(execution, wasmHash, maxStepGas)`, so
     /// the same pair of implementations with the same step gas is one program for everyone.
+    /// The Execution contract's code must be pure (`ImpureProgram`): no instruction of it may
+    /// read storage (its own, transient or any other account's), the block or the transaction,
+    /// or call or create anything, so its `step` is a function of `(i, prior)` and its gas
+    /// alone, on-chain as in the agents' revm, before and after any answer.
     function registerProgram(address execution, bytes32 wasmHash, uint32 maxStepGas, string calldata metadataURI)
         external
         returns (bytes32 programId);
@@ -87,8 +97,10 @@ interface IFactory {
         external
         returns (bytes32 programId);
 
-    /// @notice The id a program with these parameters has (registered or not).
-    function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) external pure returns (bytes32);
+    /// @notice The id a program with these parameters has (registered or not):
+    /// `keccak256(abi.encode(execution, execution.codehash, wasmHash, maxStepGas))`, binding the
+    /// code the agents check.
+    function programIdOf(address execution, bytes32 wasmHash, uint32 maxStepGas) external view returns (bytes32);
 
     /// @notice The id a machine program with this module and initial core has (registered or
     /// not): `keccak256(abi.encode(machineProver(), wasmHash, initialCore))`.

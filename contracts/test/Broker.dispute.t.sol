@@ -5,7 +5,8 @@ import {Broker} from "../Broker.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {StepHarness} from "../verifier/StepHarness.sol";
 import {GameDriver} from "./utils/GameDriver.sol";
-import {GasProbe} from "./utils/Hostile.sol";
+import {ArmedByBlock, ArmedByCall, ArmedByStorage, GasProbe} from "./utils/Hostile.sol";
+import {IFactory} from "../interfaces/IFactory.sol";
 import {MAX_STATE_BYTES} from "../libraries/Trace.sol";
 
 /// @notice Bisection disputes: every move, every revert, every outcome with balances, and
@@ -617,6 +618,39 @@ contract BrokerDisputeTest is GameDriver {
             else vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving), "a revert decides nothing");
             vm.revertToState(snap);
         }
+    }
+
+    /// Review finding 1: program ids bound an address, not pure code, so a `step` reading a
+    /// storage flag passed every check, and after an honest answer the requester armed it,
+    /// disputed, proved step 1 against the armed code and took the host's deposit. The Factory
+    /// now refuses any step code that can read state, the environment or other accounts: each
+    /// way of arming a trap is refused at registration, naming the instruction.
+    function test_attack_AProgramThatCanBeArmedCannotBeRegistered() public {
+        ArmedByStorage byStorage = new ArmedByStorage();
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IFactory.ImpureProgram.selector, address(byStorage), _firstOf(address(byStorage), 0x54), 0x54
+            )
+        );
+        factory.registerProgram(address(byStorage), keccak256("armed"), 20_000, "");
+        address byCall = address(new ArmedByCall(byStorage));
+        vm.expectRevert(abi.encodeWithSelector(IFactory.ImpureProgram.selector, byCall, _firstOf(byCall, 0xfa), 0xfa));
+        factory.registerProgram(byCall, keccak256("armed"), 20_000, "");
+        address byBlock = address(new ArmedByBlock());
+        vm.expectRevert(abi.encodeWithSelector(IFactory.ImpureProgram.selector, byBlock, _firstOf(byBlock, 0x43), 0x43));
+        factory.registerProgram(byBlock, keccak256("armed"), 20_000, "");
+        vm.assertEq(factory.programCount(), 5, "only the fixtures' programs");
+    }
+
+    /// @dev The offset of the first instruction `op` in `account`'s code (PUSH data skipped).
+    function _firstOf(address account, uint8 op) internal view returns (uint256) {
+        bytes memory code = account.code;
+        for (uint256 pc = 0; pc < code.length;) {
+            uint8 at = uint8(code[pc]);
+            if (at == op) return pc;
+            pc += at >= 0x60 && at <= 0x7f ? at - 0x5e : 1;
+        }
+        revert("not in the code");
     }
 
     /// Review finding 4: nothing related the chess clock to the game's rounds, so a request

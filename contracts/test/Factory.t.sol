@@ -26,7 +26,7 @@ contract FactoryTest is Test {
     }
 
     function test_registerProgram_RecordsAndEmits() public {
-        bytes32 expected = keccak256(abi.encode(address(counter), WASM, uint32(20_000)));
+        bytes32 expected = keccak256(abi.encode(address(counter), address(counter).codehash, WASM, uint32(20_000)));
         vm.expectEmit(address(factory));
         emit IFactory.ProgramRegistered(expected, address(counter), address(this), WASM, 20_000, "ipfs://counter");
         bytes32 id = factory.registerProgram(address(counter), WASM, 20_000, "ipfs://counter");
@@ -48,6 +48,36 @@ contract FactoryTest is Test {
         vm.assertEq(factory.initialCoreOf(id), bytes32(0));
         vm.assertEq(factory.programCount(), 1);
         vm.assertEq(factory.programAt(0), id);
+    }
+
+    /// The program id binds the code: the same address with other code is another id.
+    function test_programIdOf_BindsTheCode() public {
+        bytes32 before = factory.programIdOf(address(counter), WASM, 20_000);
+        vm.etch(address(counter), hex"00");
+        vm.assertNotEq(factory.programIdOf(address(counter), WASM, 20_000), before);
+    }
+
+    /// Every impure opcode is refused, wherever it sits; PUSH immediates holding the same bytes
+    /// are data, not instructions, and pass.
+    function test_registerProgram_RevertWhen_ImpureOpcode() public {
+        uint256 impure = factory.IMPURE_OPCODES();
+        uint256 refused = 0;
+        for (uint256 op = 0; op < 256; ++op) {
+            if ((impure >> op) & 1 == 0) continue;
+            ++refused;
+            address program = address(uint160(0x10000 + op));
+            // PUSH1 <op>, PUSH2 <op> <op>, then the opcode itself at offset 5.
+            vm.etch(program, abi.encodePacked(hex"60", uint8(op), hex"61", uint8(op), uint8(op), uint8(op), hex"00"));
+            vm.expectRevert(abi.encodeWithSelector(IFactory.ImpureProgram.selector, program, 5, uint8(op)));
+            factory.registerProgram(program, WASM, 20_000, "");
+            // As a PUSH immediate only, the byte is data.
+            vm.etch(program, abi.encodePacked(hex"60", uint8(op), hex"00"));
+            factory.registerProgram(program, WASM, 20_000, "");
+        }
+        // The 30 opcodes the Factory documents, no more: GAS and CALLVALUE stay allowed.
+        vm.assertEq(refused, 30);
+        vm.assertEq((impure >> 0x5a) & 1, 0);
+        vm.assertEq((impure >> 0x34) & 1, 0);
     }
 
     function test_registerProgram_SameProgramTwice_RevertWhen_ProgramExists() public {

@@ -83,3 +83,43 @@ contract GasProbe is Execution {
         return (state, i >= 1);
     }
 }
+
+/// @notice The review's trap (finding 1): an honest-looking step that reads a storage flag the
+/// registrant sets after an honest answer, to make the honest trace halt.
+contract ArmedByStorage is Execution {
+    bool public armed;
+
+    function arm() external {
+        armed = true;
+    }
+
+    /// @inheritdoc IExecution
+    function step(uint256 i, bytes calldata state) external view returns (bytes memory, bool) {
+        if (armed) return ("", true);
+        return (state, i >= 3);
+    }
+}
+
+/// @notice The same trap with the flag in another contract, read through a call.
+contract ArmedByCall is Execution {
+    ArmedByStorage public immutable flag;
+
+    constructor(ArmedByStorage flag_) {
+        flag = flag_;
+    }
+
+    /// @inheritdoc IExecution
+    function step(uint256 i, bytes calldata state) external view returns (bytes memory, bool) {
+        if (flag.armed()) return ("", true);
+        return (state, i >= 3);
+    }
+}
+
+/// @notice The same trap keyed to the block: honest until a chosen block.
+contract ArmedByBlock is Execution {
+    /// @inheritdoc IExecution
+    function step(uint256 i, bytes calldata state) external view returns (bytes memory, bool) {
+        if (block.number > 1_000) return ("", true);
+        return (state, i >= 3);
+    }
+}

@@ -15,12 +15,14 @@
 //!
 //! [`conformance::check`] runs a program's WASM module and Execution contract side by side
 //! over generated inputs and random states and reports the first divergence; hosts refuse
-//! programs that fail it. [`strategy`] turns a trace oracle into bisection moves.
+//! programs that fail it. [`purity`] is the Factory's rule that a step program's code reads
+//! nothing but its arguments. [`strategy`] turns a trace oracle into bisection moves.
 
 pub mod conformance;
 pub mod error;
 pub mod evm;
 pub mod machine;
+pub mod purity;
 pub mod strategy;
 
 pub use conformance::{ConformanceReport, Divergence};

@@ -6,72 +6,27 @@
 //! after an honest answer) has nothing to arm (`docs/security.md`).
 
 use ecm_bindings::MachineProver;
+use ecm_verifier::purity::{IMPURE_OPCODES, instructions};
 
-/// Opcodes whose result depends on something besides the call's input, or that act outside
-/// the call.
-const FORBIDDEN: &[(u8, &str)] = &[
-    (0x30, "ADDRESS"),
-    (0x31, "BALANCE"),
-    (0x32, "ORIGIN"),
-    (0x33, "CALLER"),
-    (0x3a, "GASPRICE"),
-    (0x3b, "EXTCODESIZE"),
-    (0x3c, "EXTCODECOPY"),
-    (0x3f, "EXTCODEHASH"),
-    (0x40, "BLOCKHASH"),
-    (0x41, "COINBASE"),
-    (0x42, "TIMESTAMP"),
-    (0x43, "NUMBER"),
-    (0x44, "PREVRANDAO"),
-    (0x45, "GASLIMIT"),
-    (0x46, "CHAINID"),
-    (0x47, "SELFBALANCE"),
-    (0x48, "BASEFEE"),
-    (0x49, "BLOBHASH"),
-    (0x4a, "BLOBBASEFEE"),
-    (0x54, "SLOAD"),
-    (0x55, "SSTORE"),
-    (0x5a, "GAS"),
-    (0x5c, "TLOAD"),
-    (0x5d, "TSTORE"),
-    (0xf0, "CREATE"),
-    (0xf1, "CALL"),
-    (0xf2, "CALLCODE"),
-    (0xf4, "DELEGATECALL"),
-    (0xf5, "CREATE2"),
-    (0xfa, "STATICCALL"),
-    (0xff, "SELFDESTRUCT"),
-];
-
-/// Every opcode of `code` with its offset, skipping PUSH immediates. The contracts are built
-/// without a CBOR metadata trailer (`foundry.toml`: `cbor_metadata = false`), so every byte
-/// of the runtime code is code or a PUSH immediate.
-fn opcodes(code: &[u8]) -> Vec<(usize, u8)> {
-    let mut out = Vec::new();
-    let mut pc = 0;
-    while pc < code.len() {
-        let op = code[pc];
-        out.push((pc, op));
-        pc += 1;
-        if (0x60..=0x7f).contains(&op) {
-            pc += usize::from(op - 0x5f);
-        }
+/// What a step program may not hold (`ecm_verifier::purity`, the Factory's rule), and GAS: the
+/// prover's steps are not given a fixed gas, so it must not depend on it.
+fn forbidden(op: u8) -> Option<&'static str> {
+    if op == 0x5a {
+        return Some("GAS");
     }
-    out
+    IMPURE_OPCODES
+        .iter()
+        .find(|(f, _)| *f == op)
+        .map(|(_, name)| *name)
 }
 
 #[test]
 fn the_prover_reads_nothing_but_its_input_and_calls_nothing() {
-    let ops = opcodes(&MachineProver::DEPLOYED_BYTECODE);
+    let ops = instructions(&MachineProver::DEPLOYED_BYTECODE);
     assert!(ops.len() > 1_000, "the scan sees the prover's code");
     let found: Vec<String> = ops
         .iter()
-        .filter_map(|&(pc, op)| {
-            FORBIDDEN
-                .iter()
-                .find(|(f, _)| *f == op)
-                .map(|(_, name)| format!("{name} at {pc}"))
-        })
+        .filter_map(|&(pc, op)| forbidden(op).map(|name| format!("{name} at {pc}")))
         .collect();
     assert!(
         found.is_empty(),
@@ -87,10 +42,24 @@ fn the_scan_finds_what_it_forbids() {
     let code = [
         0x60, 0x54, 0x54, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x60, 0, 0x5a, 0xf1, 0x00,
     ];
-    let names: Vec<u8> = opcodes(&code)
+    let names: Vec<u8> = instructions(&code)
         .into_iter()
         .map(|(_, op)| op)
-        .filter(|op| FORBIDDEN.iter().any(|(f, _)| f == op))
+        .filter(|op| forbidden(*op).is_some())
         .collect();
     assert_eq!(names, vec![0x54, 0x5a, 0xf1]);
+}
+
+/// The example step programs pass the Factory's rule (Blake2b computes its compression itself
+/// rather than call the EIP-152 precompile, which the rule would refuse).
+#[test]
+fn the_example_step_programs_are_pure() {
+    for spec in ecm_programs::all() {
+        assert_eq!(
+            ecm_verifier::purity::first_impurity(spec.runtime_bytecode),
+            None,
+            "{}",
+            spec.name
+        );
+    }
 }

@@ -160,7 +160,7 @@ impl CheckArgs {
                 ecm_programs::by_name(name)?
             }
         };
-        let mut evm = match &deployment {
+        let (code, max_step_gas) = match &deployment {
             Some(d) => {
                 let entry = d.program(spec.name)?;
                 let url = self
@@ -185,10 +185,33 @@ impl CheckArgs {
                         entry.execution
                     );
                 }
-                EvmStepper::new(code, entry.max_step_gas)
+                let id_of_code = ecm_verifier::purity::step_program_id(
+                    entry.execution,
+                    &code,
+                    entry.wasm_hash,
+                    entry.max_step_gas,
+                );
+                if id_of_code != entry.id {
+                    bail!(
+                        "the code at {} is not the code program {} was registered with: hosts will refuse it",
+                        entry.execution,
+                        entry.id
+                    );
+                }
+                (code, entry.max_step_gas)
             }
-            None => EvmStepper::new(spec.runtime_bytecode.clone(), spec.max_step_gas),
+            None => (spec.runtime_bytecode.clone(), spec.max_step_gas),
         };
+        if let Some(impurity) = ecm_verifier::purity::first_impurity(&code) {
+            bail!(
+                "{}'s Execution code holds {} at byte {}: its step could read state or call out, \
+                 so the Factory refuses it and hosts will not serve it",
+                spec.name,
+                impurity.name,
+                impurity.offset
+            );
+        }
+        let mut evm = EvmStepper::new(code, max_step_gas);
         let wasm = Runtime::new(Limits::default())?.load(spec.wasm)?;
         let inputs = spec.samples();
         let plan = conformance::Plan {
@@ -372,6 +395,19 @@ impl RegisterArgs {
             if let Some(err) =
                 e.as_decoded_interface_error::<ecm_bindings::Factory::FactoryErrors>()
             {
+                if let ecm_bindings::Factory::FactoryErrors::ImpureProgram(impure) = &err {
+                    let name = ecm_verifier::purity::IMPURE_OPCODES
+                        .iter()
+                        .find(|(op, _)| *op == impure.opcode)
+                        .map_or("an impure instruction", |(_, name)| name);
+                    bail!(
+                        "registerProgram reverted: ImpureProgram: {}'s code holds {name} at byte {}; \
+                         a step must read nothing but its arguments (no storage, block, transaction \
+                         or other accounts, no calls or creations): rebuild it without them",
+                        impure.execution,
+                        impure.offset
+                    );
+                }
                 bail!("registerProgram reverted: {err:?}");
             }
             bail!("registerProgram: {e}");
