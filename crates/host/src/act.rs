@@ -275,11 +275,7 @@ impl ActContext {
         id: U256,
         game: &IBroker::Game,
     ) -> std::result::Result<Vec<B256>, ecm_chain::Error> {
-        let filter = Filter::new()
-            .address(self.config.deployment.broker)
-            .event_signature(Broker::Bisected::SIGNATURE_HASH)
-            .topic1(B256::from(id))
-            .from_block(self.config.deployment.deployed_at_block);
+        let filter = posted_points_filter(self.config.deployment.broker, id, game);
         let provider = self.chain.provider();
         let logs = self
             .chain
@@ -417,6 +413,24 @@ fn concat(points: &[B256]) -> Vec<u8> {
 }
 
 /// Runs trace queries on the blocking pool.
+/// The logs that can hold the defender's points of the current round: the `Bisected` events of
+/// request `id` in the one block that started the challenger's turn (the bisection set
+/// `turnStart` to its own block), so the read is one block whatever the deployment's age
+/// (hosted providers cap the range of `eth_getLogs`).
+fn posted_points_filter(
+    broker: alloy::primitives::Address,
+    id: U256,
+    game: &IBroker::Game,
+) -> Filter {
+    let block = game.turnStart.to::<u64>();
+    Filter::new()
+        .address(broker)
+        .event_signature(Broker::Bisected::SIGNATURE_HASH)
+        .topic1(B256::from(id))
+        .from_block(block)
+        .to_block(block)
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ecm_verifier::Result<T> + Send + 'static,
 ) -> std::result::Result<T, ecm_chain::Error> {
@@ -430,4 +444,28 @@ async fn blocking<T: Send + 'static>(
             action: "trace query".into(),
             reason: e.to_string(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The posted points are read from the one block that started the challenger's turn, not
+    /// from the deployment block on: a range hosted providers accept at any age.
+    #[test]
+    fn the_posted_points_are_read_from_one_block() {
+        let game = IBroker::Game {
+            turnStart: alloy::primitives::Uint::from(1_234_567u64),
+            ..Default::default()
+        };
+        let filter = posted_points_filter(alloy::primitives::Address::ZERO, U256::from(7), &game);
+        assert_eq!(filter.get_from_block(), Some(1_234_567));
+        assert_eq!(filter.get_to_block(), Some(1_234_567));
+        assert_eq!(
+            filter.topics[1].to_value_or_array(),
+            Some(alloy::rpc::types::ValueOrArray::Value(B256::from(
+                U256::from(7)
+            )))
+        );
+    }
 }
