@@ -243,3 +243,63 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
         );
     }
 }
+
+/// Issue 16: a devnet restarted from block 0 keeps its chain id and contract addresses, so a
+/// host keeping its old data directory took the new request 1 for its old job 1 and answered it
+/// with the old job's result (a wrong answer, its deposit at stake). The store is bound to the
+/// deployment's block: the old one is set aside whole, and the new request is computed afresh.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_keeping_its_store_across_a_devnet_restart_computes_new_requests_afresh() {
+    let first = TestNet::start(100).await;
+    let requester = first.client("requester").await;
+    let host = AgentHandle::spawn(first.agent_config("host", Roles::HOST));
+    let old = requester
+        .request(request("counter", "5", ETHER / 10, 10))
+        .await
+        .unwrap();
+    eventually(
+        "the first devnet's answer",
+        Duration::from_secs(60),
+        || async {
+            (requester.status(old).await.unwrap().status == Status::WaitingForResolution)
+                .then_some(())
+        },
+    )
+    .await;
+    first.mine(50).await; // the old cursor is now past anything the new devnet has
+    host.stop().await.unwrap();
+    let data_dir = first.data_dir("host");
+
+    let second = TestNet::start(100).await;
+    assert_eq!(
+        second.deployment().broker,
+        first.deployment().broker,
+        "same addresses"
+    );
+    let mut config = second.agent_config("host", Roles::HOST);
+    config.data_dir = data_dir.clone();
+    let host = AgentHandle::spawn(config);
+    let requester = second.client("requester").await;
+    let id = requester
+        .request(request("counter", "7", ETHER / 10, 10))
+        .await
+        .unwrap();
+    assert_eq!(id, old, "the new devnet reuses the request id");
+    let answered = eventually(
+        "the new devnet's answer",
+        Duration::from_secs(60),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            (s.status == Status::WaitingForResolution).then_some(s)
+        },
+    )
+    .await;
+    // Computed for this request, not the old job's claim for the old request 1 (input 5).
+    assert_eq!(answered.result_display.as_deref(), Some("counted 7 of 7"));
+    host.stop().await.unwrap();
+    let kept = ecm_host::JobStore::open(&data_dir.join("previous-1")).unwrap();
+    assert!(
+        kept.get(old).is_some(),
+        "the old store is kept aside, whole"
+    );
+}

@@ -5,6 +5,7 @@ use crate::{
     act::{ActContext, Acted, Seen},
     compute::{self, Oracle},
     programs::{ModuleDirScan, Program, load_programs},
+    store::{Binding, Opened},
 };
 use alloy::primitives::{Address, B256, U256};
 use ecm_bindings::Broker;
@@ -132,7 +133,7 @@ impl Agent {
             .await
             .inspect_err(|e| warn!(target: "agent", error = %e, "cannot read the Factory's machine prover: no machine programs from the module directory"))
             .ok();
-        let mut store = JobStore::open(&config.data_dir)?;
+        let mut store = open_store(&config, &chain).await?;
         if store.cursor() == 0 {
             store.set_cursor(config.deployment.deployed_at_block.saturating_sub(1));
         }
@@ -524,4 +525,43 @@ fn trace_stats(oracle: &Oracle, claim: Option<&Claim>) -> crate::TraceStats {
 
 fn to_u64(id: U256) -> u64 {
     u64::try_from(id).unwrap_or(u64::MAX)
+}
+
+/// The job store in the data directory, bound to this chain and deployment: one made for
+/// another (a devnet restarted from block 0 has the same chain id and addresses) is set aside,
+/// and the agent starts afresh rather than wait for blocks and requests that will never come.
+async fn open_store(config: &AgentConfig, chain: &Chain) -> Result<JobStore> {
+    let deployed_at = config.deployment.deployed_at_block;
+    let block = chain
+        .read("eth_getBlockByNumber", || async {
+            alloy::providers::Provider::get_block_by_number(
+                chain.provider(),
+                alloy::eips::BlockNumberOrTag::Number(deployed_at),
+            )
+            .await
+        })
+        .await?
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "block {deployed_at}, where the deployment was made, is not on this chain: \
+                 is the deployment file for this node? (a restarted devnet writes a new one)"
+            ))
+        })?;
+    let binding = Binding {
+        chain_id: chain.chain_id(),
+        broker: config.deployment.broker,
+        deployed_in: block.header.hash,
+    };
+    let head = chain.block_number().await?;
+    let (store, opened) = JobStore::open_bound(&config.data_dir, &binding, head)?;
+    match opened {
+        Opened::Resumed => {}
+        Opened::Adopted => {
+            info!(target: "agent", dir = %config.data_dir.display(), "bound the job store to this chain and deployment");
+        }
+        Opened::SetAside(aside) => {
+            warn!(target: "agent", dir = %config.data_dir.display(), kept = %aside.display(), "the job store was made for another chain or deployment (a restarted devnet?): kept it aside and started a new one");
+        }
+    }
+    Ok(store)
 }

@@ -2,7 +2,7 @@
 //! resumes every open job.
 
 use crate::{Error, Result};
-use alloy::primitives::{B256, Bytes, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use ecm_primitives::Claim;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -81,6 +81,32 @@ impl Job {
     }
 }
 
+/// What a job store was made for: one deployment on one chain. A devnet restarted from block 0
+/// keeps its chain id and contract addresses, so the block the deployment was made in (its
+/// hash) is what tells two chains apart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Binding {
+    /// The chain's id.
+    pub chain_id: u64,
+    /// The Broker's address.
+    pub broker: Address,
+    /// The hash of the block the deployment was made in.
+    pub deployed_in: B256,
+}
+
+/// How [`JobStore::open_bound`] found the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Opened {
+    /// Made for this binding (or new).
+    Resumed,
+    /// Made before stores were bound, and plausible for this chain (its cursor not past the
+    /// head): adopted and bound.
+    Adopted,
+    /// Made for another chain or deployment: set aside in this directory, and a new store
+    /// started.
+    SetAside(PathBuf),
+}
+
 /// The jobs on disk: one file per job, `<data dir>/jobs/<id>.json`, and the log cursor in
 /// `<data dir>/cursor`, each written to a temporary file and renamed over the old one, so a
 /// change costs one small write whatever the number of jobs, and a crash never leaves a torn file.
@@ -124,6 +150,45 @@ impl JobStore {
             cursor,
             jobs,
         })
+    }
+
+    /// Opens the store in `dir` for `binding` (with `head`, the chain's latest block): a store
+    /// made for another chain or deployment would answer nothing (its cursor past the new
+    /// chain's blocks, its jobs naming other requests), so it is moved, whole, to
+    /// `dir/previous-<n>` and a new one started. A store made before stores were bound is
+    /// adopted unless its cursor is past `head`.
+    pub fn open_bound(dir: &Path, binding: &Binding, head: u64) -> Result<(Self, Opened)> {
+        let binding_path = dir.join("binding.json");
+        let recorded: Option<Binding> = match std::fs::read_to_string(&binding_path) {
+            Ok(text) => Some(serde_json::from_str(&text).map_err(|e| {
+                store_error(
+                    &binding_path,
+                    &format!("{e}; move the file away to rebind the store"),
+                )
+            })?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(store_error(&binding_path, &e)),
+        };
+        let mut opened = match &recorded {
+            Some(recorded) if recorded == binding => Opened::Resumed,
+            Some(_) => Opened::SetAside(set_aside(dir)?),
+            None => Opened::Adopted,
+        };
+        let mut store = Self::open(dir)?;
+        if opened == Opened::Adopted {
+            if store.cursor > head {
+                drop(store);
+                opened = Opened::SetAside(set_aside(dir)?);
+                store = Self::open(dir)?;
+            } else if store.cursor == 0 && store.jobs.is_empty() {
+                opened = Opened::Resumed;
+            }
+        }
+        if recorded.as_ref() != Some(binding) {
+            let text = serde_json::to_string_pretty(binding).expect("bindings serialize");
+            write_atomically(&binding_path, &text)?;
+        }
+        Ok((store, opened))
     }
 
     /// Saves job `id`.
@@ -179,6 +244,22 @@ impl JobStore {
     }
 }
 
+/// Moves a store's files (jobs, cursor, binding) into a new `dir/previous-<n>`, returned.
+fn set_aside(dir: &Path) -> Result<PathBuf> {
+    let aside = (1..)
+        .map(|n| dir.join(format!("previous-{n}")))
+        .find(|p| !p.exists())
+        .expect("some previous-<n> is free");
+    std::fs::create_dir_all(&aside).map_err(|e| store_error(&aside, &e))?;
+    for name in ["jobs", "cursor", "binding.json"] {
+        let from = dir.join(name);
+        if from.exists() {
+            std::fs::rename(&from, aside.join(name)).map_err(|e| store_error(&from, &e))?;
+        }
+    }
+    Ok(aside)
+}
+
 fn store_error(path: &Path, e: &dyn std::fmt::Display) -> Error {
     Error::Store {
         path: path.into(),
@@ -223,6 +304,78 @@ mod tests {
         let reopened = JobStore::open(dir.path()).unwrap();
         assert_eq!(reopened.cursor(), 42);
         assert_eq!(reopened.get(7), store.get(7));
+    }
+
+    fn binding(deployed_in: u8) -> Binding {
+        Binding {
+            chain_id: 31337,
+            broker: Address::repeat_byte(4),
+            deployed_in: B256::repeat_byte(deployed_in),
+        }
+    }
+
+    /// A store with one job and its cursor at 621.
+    fn used_store(dir: &Path) {
+        let mut store = JobStore::open(dir).unwrap();
+        store.insert(Job {
+            id: 1,
+            program: "counter".into(),
+            program_id: B256::repeat_byte(1),
+            input: Bytes::new(),
+            max_steps: 10,
+            payment: U256::from(1),
+            stance: Stance::Engaged,
+            claim: None,
+            challenged: vec![],
+            log: vec![],
+            trace: None,
+        });
+        store.set_cursor(621);
+        store.save().unwrap();
+    }
+
+    /// The same deployment resumes its store; a devnet restarted (same chain id and Broker, a
+    /// new deployment block) gets a new one, the old one kept aside whole.
+    #[test]
+    fn a_store_is_bound_to_its_chain_and_deployment() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, opened) = JobStore::open_bound(dir.path(), &binding(1), 700).unwrap();
+        assert_eq!(opened, Opened::Resumed, "a new store");
+        used_store(dir.path());
+        let (store, opened) = JobStore::open_bound(dir.path(), &binding(1), 700).unwrap();
+        assert_eq!(opened, Opened::Resumed);
+        assert_eq!(store.cursor(), 621);
+        assert!(store.get(1).is_some());
+
+        let (store, opened) = JobStore::open_bound(dir.path(), &binding(2), 10).unwrap();
+        let Opened::SetAside(aside) = opened else {
+            panic!("{opened:?}")
+        };
+        assert_eq!(store.cursor(), 0);
+        assert!(store.get(1).is_none());
+        let old = JobStore::open(&aside).unwrap();
+        assert_eq!(old.cursor(), 621, "nothing lost");
+        assert!(old.get(1).is_some());
+        // The new store is bound to the new deployment.
+        let (_, opened) = JobStore::open_bound(dir.path(), &binding(2), 10).unwrap();
+        assert_eq!(opened, Opened::Resumed);
+    }
+
+    /// A store from before stores were bound is adopted if its cursor fits the chain, and set
+    /// aside if it is past the chain's head (a restarted devnet).
+    #[test]
+    fn an_unbound_store_is_adopted_only_if_it_fits_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        used_store(dir.path());
+        let (store, opened) = JobStore::open_bound(dir.path(), &binding(1), 700).unwrap();
+        assert_eq!(opened, Opened::Adopted);
+        assert_eq!(store.cursor(), 621);
+
+        let dir = tempfile::tempdir().unwrap();
+        used_store(dir.path());
+        let (store, opened) = JobStore::open_bound(dir.path(), &binding(1), 12).unwrap();
+        assert!(matches!(opened, Opened::SetAside(_)), "{opened:?}");
+        assert_eq!(store.cursor(), 0);
     }
 
     #[test]
