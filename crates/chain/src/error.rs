@@ -97,15 +97,5 @@ pub enum Error {
     },
 }
 
-impl Error {
-    /// The name of the Broker error this is a revert with, if it is one.
-    pub fn revert_name(&self) -> Option<&str> {
-        match self {
-            Self::Revert { name, .. } => Some(name),
-            _ => None,
-        }
-    }
-}
-
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -410,11 +410,6 @@ impl Chain {
                 reason: e.to_string(),
             })
     }
-
-    /// A transaction's hash, for logs.
-    pub fn tx_hash(receipt: &TransactionReceipt) -> B256 {
-        receipt.transaction_hash
-    }
 }
 
 fn url_is_loopback(url: &str) -> bool {

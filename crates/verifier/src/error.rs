@@ -1,7 +1,5 @@
 //! Errors of the verifier.
 
-use alloy_primitives::Address;
-
 /// What can go wrong reproducing steps or checking a program.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -11,12 +9,6 @@ pub enum Error {
     /// The harness call itself failed, which only happens if its gas ran out.
     #[error("the step harness did not return: {0}")]
     Harness(String),
-    /// There is no contract at the Execution address.
-    #[error("no contract code at {0}: is it the right network and program?")]
-    NoCode(Address),
-    /// Fetching code over RPC failed.
-    #[error("fetching code over RPC failed: {0}")]
-    Rpc(String),
     /// The WASM runtime failed for a reason that is not a step outcome.
     #[error(transparent)]
     Runtime(#[from] ecm_runtime::Error),

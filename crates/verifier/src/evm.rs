@@ -1,7 +1,7 @@
 //! One step of a program in revm, exactly as the Broker runs it.
 
 use crate::{Error, Result};
-use alloy::{providers::Provider, sol_types::SolCall};
+use alloy::sol_types::SolCall;
 use alloy_primitives::{Address, Bytes, TxKind, U256, address};
 use ecm_bindings::StepHarness;
 use ecm_runtime::{RunOutput, Stepper};
@@ -108,22 +108,6 @@ impl EvmStepper {
             evm,
             max_step_gas: u64::from(max_step_gas),
         }
-    }
-
-    /// A stepper over the code deployed at `execution`, fetched with `eth_getCode`.
-    pub async fn from_chain(
-        provider: &impl Provider,
-        execution: Address,
-        max_step_gas: u32,
-    ) -> Result<Self> {
-        let code = provider
-            .get_code_at(execution)
-            .await
-            .map_err(|e| Error::Rpc(e.to_string()))?;
-        if code.is_empty() {
-            return Err(Error::NoCode(execution));
-        }
-        Ok(Self::new(code, max_step_gas))
     }
 
     /// The gas each step is given.
