@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Execution} from "../Execution.sol";
 import {IExecution} from "../interfaces/IExecution.sol";
+import {LittleEndian} from "./LittleEndian.sol";
 
 /// @title Blake2b
 /// @notice BLAKE2b-512 of the input, one 128-byte block per step: a checksum of a document that
@@ -48,11 +49,7 @@ contract Blake2b is Execution {
         uint256 take = final_ ? rest.length : BLOCK;
         // forge-lint: disable-next-line(unsafe-typecast) -- at most 128
         t += uint64(take);
-        bytes memory block_ = new bytes(BLOCK);
-        for (uint256 j = 0; j < take; ++j) {
-            block_[j] = rest[j];
-        }
-        _compress(h, block_, t, final_);
+        _compress(h, _words(rest, take), t, final_);
         bytes memory hashed = abi.encodePacked(
             _u64(h[0]), _u64(h[1]), _u64(h[2]), _u64(h[3]), _u64(h[4]), _u64(h[5]), _u64(h[6]), _u64(h[7])
         );
@@ -61,13 +58,9 @@ contract Blake2b is Execution {
     }
 
     /// @dev BLAKE2b's compression function F (RFC 7693, 3.2) on `h` in place: 12 rounds over
-    /// the block `m_`, the counter `t` (below 2^64 here) and the final flag. In assembly: the
-    /// same rounds in Solidity cost about 235k gas a step, too close to the step gas.
-    function _compress(uint64[8] memory h, bytes memory m_, uint64 t, bool last) private pure {
-        uint64[16] memory m;
-        for (uint256 w = 0; w < 16; ++w) {
-            m[w] = _le64Memory(m_, 8 * w);
-        }
+    /// the block's words `m`, the counter `t` (below 2^64 here) and the final flag. In assembly:
+    /// the same rounds in Solidity cost about 235k gas a step, too close to the step gas.
+    function _compress(uint64[8] memory h, uint64[16] memory m, uint64 t, bool last) private pure {
         uint64[8] memory iv = _iv();
         assembly ("memory-safe") {
             function rotr(x, n) -> r {
@@ -139,26 +132,25 @@ contract Blake2b is Execution {
         ];
     }
 
-    /// @dev The little-endian word at `offset` of `b`.
-    function _le64(bytes calldata b, uint256 offset) private pure returns (uint64 v) {
-        for (uint256 j = 8; j > 0; --j) {
-            v = (v << 8) | uint8(b[offset + j - 1]);
+    /// @dev The sixteen words of the block `rest[:take]`, zero-padded (a short slice reads as
+    /// zeros).
+    function _words(bytes calldata rest, uint256 take) private pure returns (uint64[16] memory m) {
+        for (uint256 w = 0; w < 16; ++w) {
+            uint256 from = 8 * w < take ? 8 * w : take;
+            uint256 to = 8 * w + 8 < take ? 8 * w + 8 : take;
+            // forge-lint: disable-next-line(unsafe-typecast) -- at most 8 bytes
+            m[w] = uint64(LittleEndian.read(rest[from:to]));
         }
     }
 
-    function _le64Memory(bytes memory b, uint256 offset) private pure returns (uint64 v) {
-        for (uint256 j = 8; j > 0; --j) {
-            v = (v << 8) | uint8(b[offset + j - 1]);
-        }
+    /// @dev The little-endian word at `offset` of `b`.
+    function _le64(bytes calldata b, uint256 offset) private pure returns (uint64) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- 8 bytes
+        return uint64(LittleEndian.read(b[offset:offset + 8]));
     }
 
     /// @dev `v` as eight little-endian bytes.
-    function _u64(uint64 v) private pure returns (bytes8 le) {
-        uint64 out = 0;
-        for (uint256 j = 0; j < 8; ++j) {
-            out = (out << 8) | (v & 0xff);
-            v >>= 8;
-        }
-        return bytes8(out);
+    function _u64(uint64 v) private pure returns (bytes8) {
+        return bytes8(LittleEndian.word(v));
     }
 }
