@@ -412,7 +412,6 @@ fn concat(points: &[B256]) -> Vec<u8> {
     points.iter().flat_map(|p| p.0).collect()
 }
 
-/// Runs trace queries on the blocking pool.
 /// The logs that can hold the defender's points of the current round: the `Bisected` events of
 /// request `id` in the one block that started the challenger's turn (the bisection set
 /// `turnStart` to its own block), so the read is one block whatever the deployment's age
@@ -431,6 +430,7 @@ fn posted_points_filter(
         .to_block(block)
 }
 
+/// Runs trace queries on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ecm_verifier::Result<T> + Send + 'static,
 ) -> std::result::Result<T, ecm_chain::Error> {

@@ -528,8 +528,9 @@ fn to_u64(id: U256) -> u64 {
 }
 
 /// The job store in the data directory, bound to this chain and deployment: one made for
-/// another (a devnet restarted from block 0 has the same chain id and addresses) is set aside,
-/// and the agent starts afresh rather than wait for blocks and requests that will never come.
+/// another (a devnet restarted from block 0 has the same chain id and addresses, and its
+/// request 1 is not the old request 1) is set aside, and the agent starts afresh rather than
+/// act on the old jobs.
 async fn open_store(config: &AgentConfig, chain: &Chain) -> Result<JobStore> {
     let deployed_at = config.deployment.deployed_at_block;
     let block = chain

@@ -157,20 +157,14 @@ pub(crate) async fn load_programs(
                 alloy::providers::Provider::get_code_at(chain.provider(), execution).await
             })
             .await?;
-        // Check the code the chain runs: the id binds its hash, and the Factory only registers
-        // pure code, so an empty revm runs it as the chain will, before and after any answer.
-        let id_of_code = ecm_verifier::purity::step_program_id(
+        if let Err(refused) = ecm_verifier::purity::check_registered_code(
+            entry.id,
             execution,
             &execution_code,
             entry.wasm_hash,
             entry.max_step_gas,
-        );
-        if id_of_code != entry.id {
-            error!(target: "agent", program = %name, "the code at the program's Execution address is not the code its id was registered with: not serving it");
-            continue;
-        }
-        if let Some(impurity) = ecm_verifier::purity::first_impurity(&execution_code) {
-            error!(target: "agent", program = %name, opcode = impurity.name, offset = impurity.offset, "the program's step can read state or call out, so it could change behaviour after an answer: not serving it");
+        ) {
+            error!(target: "agent", program = %name, reason = %refused, "not serving it");
             continue;
         }
         let mut evm = EvmStepper::new(execution_code.clone(), entry.max_step_gas);

@@ -73,18 +73,62 @@ pub struct Impurity {
     pub name: &'static str,
 }
 
+/// The name of `opcode` if it is impure.
+pub fn impure_opcode_name(opcode: u8) -> Option<&'static str> {
+    IMPURE_OPCODES
+        .iter()
+        .find(|(op, _)| *op == opcode)
+        .map(|(_, name)| *name)
+}
+
 /// The first impure instruction of `code`, if any (what `Factory.registerProgram` refuses).
 pub fn first_impurity(code: &[u8]) -> Option<Impurity> {
     instructions(code).into_iter().find_map(|(offset, opcode)| {
-        IMPURE_OPCODES
-            .iter()
-            .find(|(op, _)| *op == opcode)
-            .map(|&(opcode, name)| Impurity {
-                offset,
-                opcode,
-                name,
-            })
+        impure_opcode_name(opcode).map(|name| Impurity {
+            offset,
+            opcode,
+            name,
+        })
     })
+}
+
+/// Why an agent will not run a step program's code as the program's.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CodeRefused {
+    /// The code's hash is not the one the program id binds.
+    #[error("the code at {execution} is not the code program {id} was registered with")]
+    NotTheRegisteredCode {
+        /// The program.
+        id: B256,
+        /// Where the code was read.
+        execution: Address,
+    },
+    /// The code holds an impure instruction.
+    #[error(
+        "the Execution code holds {} at byte {}: its step could read state or call out, so it \
+         could change behaviour after an answer",
+        .0.name,
+        .0.offset
+    )]
+    Impure(Impurity),
+}
+
+/// Checks that `code`, read at `execution`, is the code program `id` was registered with, and
+/// that it is pure: then an empty revm runs it as the chain does, before and after any answer.
+pub fn check_registered_code(
+    id: B256,
+    execution: Address,
+    code: &[u8],
+    wasm_hash: B256,
+    max_step_gas: u32,
+) -> Result<(), CodeRefused> {
+    if step_program_id(execution, code, wasm_hash, max_step_gas) != id {
+        return Err(CodeRefused::NotTheRegisteredCode { id, execution });
+    }
+    match first_impurity(code) {
+        Some(impurity) => Err(CodeRefused::Impure(impurity)),
+        None => Ok(()),
+    }
 }
 
 /// The id the Factory gives a step program with this code (`Factory.programIdOf`): it binds
@@ -144,5 +188,26 @@ mod tests {
             None,
             "GAS and push data are pure"
         );
+    }
+
+    /// The registered code passes; other code at the address, or impure code registered under
+    /// its own id, is refused with the reason.
+    #[test]
+    fn registered_code_is_checked_against_its_id_and_for_purity() {
+        let (execution, wasm, gas) = (Address::repeat_byte(9), B256::repeat_byte(1), 20_000);
+        let pure = [0x5a, 0x00];
+        let id = step_program_id(execution, &pure, wasm, gas);
+        assert_eq!(
+            check_registered_code(id, execution, &pure, wasm, gas),
+            Ok(())
+        );
+        assert_eq!(
+            check_registered_code(id, execution, &[0x00], wasm, gas),
+            Err(CodeRefused::NotTheRegisteredCode { id, execution })
+        );
+        let impure = [0x54];
+        let impure_id = step_program_id(execution, &impure, wasm, gas);
+        let refused = check_registered_code(impure_id, execution, &impure, wasm, gas).unwrap_err();
+        assert!(refused.to_string().contains("SLOAD at byte 0"), "{refused}");
     }
 }

@@ -185,30 +185,25 @@ impl CheckArgs {
                         entry.execution
                     );
                 }
-                let id_of_code = ecm_verifier::purity::step_program_id(
+                if let Err(refused) = ecm_verifier::purity::check_registered_code(
+                    entry.id,
                     entry.execution,
                     &code,
                     entry.wasm_hash,
                     entry.max_step_gas,
-                );
-                if id_of_code != entry.id {
-                    bail!(
-                        "the code at {} is not the code program {} was registered with: hosts will refuse it",
-                        entry.execution,
-                        entry.id
-                    );
+                ) {
+                    bail!("{}: {refused}; hosts will refuse it", spec.name);
                 }
                 (code, entry.max_step_gas)
             }
             None => (spec.runtime_bytecode.clone(), spec.max_step_gas),
         };
+        // The compiled code too: a program built here must pass the Factory's rule.
         if let Some(impurity) = ecm_verifier::purity::first_impurity(&code) {
             bail!(
-                "{}'s Execution code holds {} at byte {}: its step could read state or call out, \
-                 so the Factory refuses it and hosts will not serve it",
+                "{}: {}; the Factory refuses it and hosts will not serve it",
                 spec.name,
-                impurity.name,
-                impurity.offset
+                ecm_verifier::purity::CodeRefused::Impure(impurity)
             );
         }
         let mut evm = EvmStepper::new(code, max_step_gas);
@@ -396,10 +391,8 @@ impl RegisterArgs {
                 e.as_decoded_interface_error::<ecm_bindings::Factory::FactoryErrors>()
             {
                 if let ecm_bindings::Factory::FactoryErrors::ImpureProgram(impure) = &err {
-                    let name = ecm_verifier::purity::IMPURE_OPCODES
-                        .iter()
-                        .find(|(op, _)| *op == impure.opcode)
-                        .map_or("an impure instruction", |(_, name)| name);
+                    let name = ecm_verifier::purity::impure_opcode_name(impure.opcode)
+                        .unwrap_or("an impure instruction");
                     bail!(
                         "registerProgram reverted: ImpureProgram: {}'s code holds {name} at byte {}; \
                          a step must read nothing but its arguments (no storage, block, transaction \
