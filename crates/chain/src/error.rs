@@ -13,15 +13,15 @@ pub enum Error {
         /// Why it is invalid.
         reason: String,
     },
-    /// The node does not answer.
-    #[error(
-        "cannot reach the node at {url}: {reason} (is it running? `ecm devnet` starts a local one)"
-    )]
+    /// The node does not answer, or its TLS certificate is not trusted.
+    #[error("cannot reach the node at {url}: {reason} ({hint})")]
     Unreachable {
         /// The URL.
         url: String,
         /// The transport error.
         reason: String,
+        /// What to check, for this kind of endpoint.
+        hint: &'static str,
     },
     /// The node is on another chain than the deployment.
     #[error(
@@ -99,3 +99,36 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The node at `url` did not answer; the hint names what to check for its scheme.
+    pub(crate) fn unreachable(url: &str, reason: &dyn std::error::Error) -> Self {
+        let hint = if url.starts_with("https://") || url.starts_with("wss://") {
+            "is the URL right? a certificate your system does not trust (self-signed, or from a \
+             private CA) is trusted by adding it to the PEM bundle that SSL_CERT_FILE names"
+        } else {
+            "is it running? `ecm devnet` starts a local one"
+        };
+        Self::Unreachable {
+            url: url.to_string(),
+            reason: with_sources(reason),
+            hint,
+        }
+    }
+}
+
+/// An error's message followed by its sources' (a TLS failure is three levels below the
+/// transport's "error sending request"), each once.
+pub(crate) fn with_sources(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}

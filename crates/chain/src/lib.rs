@@ -13,21 +13,21 @@
 //! Reverts are decoded into the `sol!`-generated [`ecm_bindings::Broker::BrokerErrors`] and
 //! reported with the values they carry and a hint on how to fix the call.
 
+mod connect;
 pub mod error;
 mod events;
 mod revert;
 
+pub use connect::{SCHEMES, provider};
 pub use error::{Error, Result};
 pub use events::BrokerLog;
 pub use revert::describe;
 
 use alloy::{
     contract::{CallBuilder, CallDecoder},
-    network::EthereumWallet,
     primitives::{Address, B256, U256},
-    providers::{DynProvider, Provider, ProviderBuilder},
+    providers::{DynProvider, Provider},
     rpc::types::TransactionReceipt,
-    signers::local::PrivateKeySigner,
 };
 use ecm_bindings::Broker::{self, BrokerInstance};
 use std::{future::Future, time::Duration};
@@ -93,26 +93,8 @@ pub struct Chain {
 impl Chain {
     /// Connects, checks the chain id and that the Broker has code.
     pub async fn connect(config: ChainConfig) -> Result<Self> {
-        let url: alloy::transports::http::reqwest::Url =
-            config.rpc_url.parse().map_err(|e| Error::BadUrl {
-                url: config.rpc_url.clone(),
-                reason: format!("{e}"),
-            })?;
-        let (provider, account) = match &config.private_key {
-            Some(key) => {
-                let signer: PrivateKeySigner = key
-                    .trim()
-                    .parse()
-                    .map_err(|e| Error::BadKey(format!("{e}")))?;
-                let account = signer.address();
-                let provider = ProviderBuilder::new()
-                    .wallet(EthereumWallet::from(signer))
-                    .connect_http(url)
-                    .erased();
-                (provider, Some(account))
-            }
-            None => (ProviderBuilder::new().connect_http(url).erased(), None),
-        };
+        let (provider, account) =
+            connect::provider(&config.rpc_url, config.private_key.as_deref()).await?;
         // A node that does not answer at all is reported quickly; later reads retry longer.
         let probe = ChainConfig {
             read_attempts: config.connect_attempts.max(1),
@@ -120,10 +102,7 @@ impl Chain {
         };
         let chain_id = retry(&probe, "eth_chainId", || provider.get_chain_id())
             .await
-            .map_err(|e| Error::Unreachable {
-                url: config.rpc_url.clone(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| Error::unreachable(&config.rpc_url, &e))?;
         if let Some(expected) = config.chain_id
             && expected != chain_id
         {
@@ -463,7 +442,7 @@ where
                 if attempt >= config.read_attempts || !is_retryable(&e) {
                     return Err(Error::Rpc {
                         action: what.into(),
-                        reason: e.to_string(),
+                        reason: error::with_sources(&e),
                     });
                 }
                 backoff(what, attempt, &e.to_string()).await;

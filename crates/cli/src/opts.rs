@@ -18,6 +18,8 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Start a local Anvil devnet with ecm deployed (and optionally agents), until Ctrl-C.
     Devnet(cmd::devnet::DevnetArgs),
+    /// Deploy ecm to any EVM chain and write its deployment file (resumable).
+    Deploy(cmd::deploy::DeployArgs),
     /// The whole story on an embedded devnet: an honest job, a cheating host caught, a cancel.
     Demo(cmd::demo::DemoArgs),
     /// Request computations and follow them.
@@ -41,6 +43,7 @@ impl Cli {
     pub(crate) async fn run(self) -> Result<()> {
         match self.command {
             Command::Devnet(args) => args.run().await,
+            Command::Deploy(args) => args.run().await,
             Command::Demo(args) => args.run().await,
             Command::Client(command) => command.run().await,
             Command::Host(command) => command.run().await,
@@ -54,7 +57,9 @@ impl Cli {
     /// commands, errors only for the demo (which tells its own story).
     fn default_log_level(&self) -> &'static str {
         match self.command {
-            Command::Devnet(_) | Command::Host(_) | Command::Challenger(_) => "info",
+            Command::Devnet(_) | Command::Deploy(_) | Command::Host(_) | Command::Challenger(_) => {
+                "info"
+            }
             Command::Demo(_) => "error",
             _ => "warn",
         }

@@ -29,6 +29,22 @@ pub enum Error {
         /// Why.
         reason: String,
     },
+    /// A program name that is not one of the examples.
+    #[error("no example program named `{name}` (known: {known})")]
+    UnknownProgram {
+        /// The name given.
+        name: String,
+        /// The known names.
+        known: String,
+    },
+    /// The deployment journal cannot be used.
+    #[error("the deployment journal {path}: {reason}")]
+    Journal {
+        /// Where it is.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

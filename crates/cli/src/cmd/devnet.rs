@@ -48,7 +48,7 @@ impl DevnetArgs {
         let deploy = DeployConfig {
             arity: self.arity,
             clock_blocks: self.clock_blocks,
-            dev_accounts: true,
+            ..DeployConfig::default()
         };
         let devnet = ecm_devnet::start(anvil, deploy)
             .await

@@ -5,6 +5,7 @@ pub(crate) mod bench;
 pub(crate) mod challenger;
 pub(crate) mod client;
 pub(crate) mod demo;
+pub(crate) mod deploy;
 pub(crate) mod devnet;
 pub(crate) mod host;
 pub(crate) mod program;

@@ -6,11 +6,6 @@ use crate::{
     opts::{DeploymentOpts, OutputOpts, RpcOpts, WalletOpts},
     output,
 };
-use alloy::{
-    network::EthereumWallet,
-    providers::{Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
-};
 use clap::Args;
 use ecm_devnet::{RegisterError, register_machine_program};
 use eyre::{Result, WrapErr, bail, eyre};
@@ -59,16 +54,12 @@ impl DeployArgs {
         };
         let module = std::fs::canonicalize(&self.file)
             .wrap_err_with(|| format!("resolving {}", self.file.display()))?;
-        let signer: PrivateKeySigner = key.parse().wrap_err("invalid private key")?;
         let url = self
             .rpc
             .rpc_url
             .clone()
             .unwrap_or(deployment.rpc_url.clone());
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(url.parse().wrap_err("invalid --rpc-url")?)
-            .erased();
+        let (provider, _) = ecm_chain::provider(&url, Some(&key)).await?;
         let uri = self
             .metadata_uri
             .clone()

@@ -9,10 +9,8 @@ use crate::{
     output,
 };
 use alloy::{
-    network::EthereumWallet,
     primitives::{Address, keccak256},
-    providers::{Provider, ProviderBuilder},
-    signers::local::PrivateKeySigner,
+    providers::Provider,
 };
 use clap::{Args, Subcommand};
 use ecm_runtime::{Limits, Runtime};
@@ -168,8 +166,7 @@ impl CheckArgs {
                     .rpc_url
                     .clone()
                     .unwrap_or_else(|| d.rpc_url.clone());
-                let provider =
-                    ProviderBuilder::new().connect_http(url.parse().wrap_err("invalid --rpc-url")?);
+                let (provider, _) = ecm_chain::provider(&url, None).await?;
                 let code = provider
                     .get_code_at(entry.execution)
                     .await
@@ -284,8 +281,7 @@ impl CheckArgs {
             .rpc_url
             .clone()
             .unwrap_or_else(|| deployment.rpc_url.clone());
-        let provider =
-            ProviderBuilder::new().connect_http(url.parse().wrap_err("invalid --rpc-url")?);
+        let (provider, _) = ecm_chain::provider(&url, None).await?;
         let factory = ecm_bindings::Factory::new(deployment.factory, &provider);
         let record = factory
             .getProgram(entry.id)
@@ -374,11 +370,8 @@ impl RegisterArgs {
             .load(&bytes)
             .wrap_err("the module is not a valid ecm program")?;
         let wasm_hash = keccak256(&bytes);
-        let signer: PrivateKeySigner = key.parse().wrap_err("invalid private key")?;
         let url = self.rpc.rpc_url.unwrap_or(deployment.rpc_url.clone());
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(url.parse()?);
+        let (provider, _) = ecm_chain::provider(&url, Some(&key)).await?;
         let factory = ecm_bindings::Factory::new(deployment.factory, &provider);
         let call = factory.registerProgram(
             self.execution,
