@@ -1,6 +1,9 @@
 //! `ecm deploy`: ecm on any EVM chain, its deployment file written for every other command.
 
-use crate::{opts::OutputOpts, output};
+use crate::{
+    opts::{OutputOpts, WalletOpts},
+    output,
+};
 use alloy::providers::Provider;
 use clap::Args;
 use ecm_devnet::{DeployConfig, deploy_resumable, journal_path};
@@ -13,9 +16,9 @@ pub(crate) struct DeployArgs {
     /// JSON-RPC endpoint of the chain (http, https, ws or wss).
     #[arg(long, env = "ETH_RPC_URL")]
     rpc_url: String,
-    /// Private key of the deployer (hex); it pays for the deployment.
-    #[arg(long, env = "ECM_PRIVATE_KEY", hide_env_values = true)]
-    private_key: Option<String>,
+    /// The deployer, who pays for the deployment.
+    #[command(flatten)]
+    wallet: WalletOpts,
     /// Where to write the deployment file (the other commands' --deployment).
     #[arg(long)]
     out: PathBuf,
@@ -41,9 +44,7 @@ pub(crate) struct DeployArgs {
 
 impl DeployArgs {
     pub(crate) async fn run(self) -> Result<()> {
-        let key = self.private_key.clone().ok_or_else(|| {
-            eyre!("deploying sends transactions: pass --private-key or set ECM_PRIVATE_KEY")
-        })?;
+        let key = self.wallet.require_own(None)?;
         let journal = journal_path(&self.out);
         if self.out.exists() && !journal.exists() {
             return self.already_deployed().await;

@@ -18,7 +18,7 @@ impl BalanceArgs {
         let account = match self.address {
             Some(address) => address,
             None => client.chain().account().map_err(|_| {
-                eyre!("give an address, or a key with --private-key / --dev-account")
+                eyre!("give an address, or a key (--private-key, --keystore, --account or --dev-account)")
             })?,
         };
         let credited = client.credited(account).await?;
