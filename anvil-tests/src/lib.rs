@@ -3,6 +3,7 @@
 //! role, and balance bookkeeping.
 
 pub mod proxy;
+pub mod range_limit;
 
 use alloy::primitives::{Address, U256};
 use ecm_client::{Client, NewRequest};

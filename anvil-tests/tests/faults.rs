@@ -1,6 +1,7 @@
 //! Faults and hostile conditions, end to end: a network that drops and delays, a gas price spike
 //! above a request's bound, programs whose two implementations disagree, a module that traps,
-//! a step over its gas, and traces beyond what a host will compute.
+//! a step over its gas, traces beyond what a host will compute, and a provider that caps
+//! `eth_getLogs` ranges.
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
@@ -11,6 +12,7 @@ use alloy::{
 };
 use ecm_anvil_tests::{
     proxy::{ChaosProxy, Faults},
+    range_limit::RangeLimitProxy,
     *,
 };
 use ecm_client::Status;
@@ -356,4 +358,46 @@ async fn cheating_is_refused_off_anvil() {
         ),
         "{err}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_that_caps_log_ranges_is_read_in_spans_it_accepts() {
+    const CAP: u64 = 100;
+    let net = TestNet::start(2_000).await;
+    // Far more blocks since the deployment than the provider serves in one query.
+    net.mine(1_000).await;
+    let proxy = RangeLimitProxy::start(&net.deployment().rpc_url, CAP).await;
+    let mut config = net.agent_config("host", Roles::HOST);
+    config.rpc_url = proxy.url.clone();
+    config.programs = vec!["fibonacci".into()];
+    let host = AgentHandle::spawn(config);
+
+    let requester = net.client("requester").await;
+    let id = requester
+        .request(request("fibonacci", "25", PAYMENT, 5))
+        .await
+        .unwrap();
+    eventually(
+        "the host's answer through the capped provider",
+        Duration::from_secs(60),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            (s.status != Status::Pending).then_some(())
+        },
+    )
+    .await;
+    // A client through the same provider reads the request's input, logged 1,000 blocks ago.
+    let through_proxy =
+        ecm_client::Client::connect(net.deployment().clone(), Some(proxy.url.clone()), None)
+            .await
+            .unwrap();
+    assert_eq!(
+        through_proxy.input(id).await.unwrap(),
+        requester.input(id).await.unwrap()
+    );
+    let stats = &proxy.stats;
+    assert!(stats.refused.load(Ordering::Relaxed) > 0, "the cap was hit");
+    assert!(stats.served.load(Ordering::Relaxed) > 0);
+    assert!(stats.widest_served.load(Ordering::Relaxed) <= CAP);
+    host.stop().await.unwrap();
 }

@@ -1,8 +1,16 @@
-//! Broker events, polled in block ranges.
+//! Broker events and other logs, read in block ranges the node accepts.
 
-use crate::{Chain, Result};
-use alloy::{primitives::B256, rpc::types::Filter, sol_types::SolEventInterface};
+use crate::{Chain, Error, Result, error, is_http_refusal, retry_transport};
+use alloy::{
+    primitives::B256,
+    providers::Provider,
+    rpc::types::{Filter, Log},
+    sol_types::SolEventInterface,
+    transports::{RpcError, TransportError},
+};
 use ecm_bindings::Broker::BrokerEvents;
+use std::sync::atomic::Ordering;
+use tracing::warn;
 
 /// A decoded Broker event and where it happened.
 #[derive(Clone, Debug)]
@@ -15,14 +23,13 @@ pub struct BrokerLog {
     pub tx: Option<B256>,
 }
 
+/// Blocks per `eth_getLogs` at first: what public providers commonly accept (many cap a range
+/// at 10,000 blocks or fewer, some at 1,000 or 500; [`logs`] learns a smaller span when refused).
+pub(crate) const LOG_SPAN: u64 = 5_000;
+
 pub(crate) async fn broker_logs(chain: &Chain, from: u64, to: u64) -> Result<Vec<BrokerLog>> {
-    let filter = Filter::new()
-        .address(chain.config.broker)
-        .from_block(from)
-        .to_block(to);
-    let logs = chain
-        .read("eth_getLogs", || chain.provider.get_logs(&filter))
-        .await?;
+    let filter = Filter::new().address(chain.config.broker);
+    let logs = logs(chain, &filter, from, to).await?;
     Ok(logs
         .into_iter()
         .filter_map(|log| {
@@ -36,4 +43,53 @@ pub(crate) async fn broker_logs(chain: &Chain, from: u64, to: u64) -> Result<Vec
         .collect())
 }
 
-use alloy::providers::Provider as _;
+/// The logs matching `filter` in blocks `from..=to`, in order, read a span of blocks at a time.
+///
+/// Providers limit `eth_getLogs` by block range or by result count, each differently, and
+/// refuse a query over the limit with an error response (or an HTTP 4xx). A refused span is
+/// halved and the query tried again, down to a single block; the smaller span is kept for the
+/// chain's later reads. Transport errors are retried as every read's are.
+pub(crate) async fn logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> Result<Vec<Log>> {
+    let mut found = Vec::new();
+    let mut start = from;
+    while start <= to {
+        let span = chain.log_span.load(Ordering::Relaxed).max(1);
+        let end = to.min(start.saturating_add(span - 1));
+        let ranged = filter.clone().from_block(start).to_block(end);
+        // One plain attempt first: a refusal (some providers use the rate limit's code -32005
+        // for a range that is too large) narrows the span at once rather than after retries.
+        let attempt = match chain.provider.get_logs(&ranged).await {
+            Err(e) if !(end > start && is_refusal(&e)) => {
+                retry_transport(&chain.config, "eth_getLogs", || {
+                    chain.provider.get_logs(&ranged)
+                })
+                .await
+            }
+            other => other,
+        };
+        match attempt {
+            Ok(logs) => {
+                found.extend(logs);
+                start = end + 1;
+            }
+            Err(e) if end > start && is_refusal(&e) => {
+                let smaller = (end - start).div_ceil(2);
+                chain.log_span.store(smaller, Ordering::Relaxed);
+                warn!(target: "chain", from = start, to = end, smaller, reason = %e, "eth_getLogs refused; reading smaller spans");
+            }
+            Err(e) => {
+                return Err(Error::Rpc {
+                    action: format!("eth_getLogs {start}..={end}"),
+                    reason: error::with_sources(&e),
+                });
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The node answered, and the answer is no: an error response, or an HTTP 4xx other than a
+/// timeout or a rate limit.
+fn is_refusal(e: &TransportError) -> bool {
+    matches!(e, RpcError::ErrorResp(_)) || is_http_refusal(e)
+}

@@ -88,6 +88,8 @@ pub struct Chain {
     send_lock: Mutex<Option<u64>>,
     /// Fee estimate and when it was made, reused for a second.
     fees: Mutex<Option<(tokio::time::Instant, u128, u128)>>,
+    /// Blocks per `eth_getLogs`, lowered when the node refuses a range.
+    log_span: std::sync::atomic::AtomicU64,
 }
 
 impl Chain {
@@ -138,6 +140,7 @@ impl Chain {
             config,
             send_lock: Mutex::new(None),
             fees: Mutex::new(None),
+            log_span: std::sync::atomic::AtomicU64::new(events::LOG_SPAN),
         })
     }
 
@@ -378,6 +381,17 @@ impl Chain {
         events::broker_logs(self, from, to).await
     }
 
+    /// The logs matching `filter` (its own block range ignored) in blocks `from..=to`, read in
+    /// spans the node accepts: a span it refuses is halved, and remembered.
+    pub async fn logs(
+        &self,
+        filter: &alloy::rpc::types::Filter,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<alloy::rpc::types::Log>> {
+        events::logs(self, filter, from, to).await
+    }
+
     /// Mines `blocks` blocks at once (Anvil only): for tests and demos that skip windows.
     pub async fn anvil_mine(&self, blocks: u64) -> Result<()> {
         use alloy::providers::ext::AnvilApi;
@@ -415,19 +429,48 @@ fn is_transport(e: &alloy::contract::Error) -> bool {
     matches!(e, alloy::contract::Error::TransportError(t) if is_retryable(t))
 }
 
+/// An HTTP 4xx other than a timeout or a rate limit: the server refusing this very request.
+fn is_http_refusal(e: &alloy::transports::TransportError) -> bool {
+    use alloy::transports::RpcError;
+    matches!(e, RpcError::Transport(kind) if kind
+        .as_http_error()
+        .is_some_and(|http| (400..500).contains(&http.status) && ![408, 429].contains(&http.status)))
+}
+
 /// Transport-level failures (connection refused or dropped, timeouts, 5xx, truncated bodies)
 /// are worth retrying; JSON-RPC error responses are answers and are not.
 fn is_retryable(e: &alloy::transports::TransportError) -> bool {
     use alloy::transports::RpcError;
     match e {
-        RpcError::Transport(_) => true,
+        // A 4xx is the server refusing this request (a provider's range limit answers 400),
+        // except for a timeout or a rate limit.
+        RpcError::Transport(_) => !is_http_refusal(e),
         RpcError::NullResp | RpcError::DeserError { .. } => true,
         RpcError::ErrorResp(payload) => payload.is_retry_err(),
         _ => false,
     }
 }
 
-async fn retry<T, E, F, Fut>(config: &ChainConfig, what: &str, mut f: F) -> Result<T>
+async fn retry<T, E, F, Fut>(config: &ChainConfig, what: &str, f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, E>>,
+    E: Into<ReadError>,
+{
+    retry_transport(config, what, f)
+        .await
+        .map_err(|e| Error::Rpc {
+            action: what.into(),
+            reason: error::with_sources(&e),
+        })
+}
+
+/// [`retry`], giving back the last error as the transport reported it.
+async fn retry_transport<T, E, F, Fut>(
+    config: &ChainConfig,
+    what: &str,
+    mut f: F,
+) -> std::result::Result<T, alloy::transports::TransportError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = std::result::Result<T, E>>,
@@ -440,10 +483,7 @@ where
             Err(ReadError(e)) => {
                 attempt += 1;
                 if attempt >= config.read_attempts || !is_retryable(&e) {
-                    return Err(Error::Rpc {
-                        action: what.into(),
-                        reason: error::with_sources(&e),
-                    });
+                    return Err(e);
                 }
                 backoff(what, attempt, &e.to_string()).await;
             }

@@ -330,12 +330,11 @@ impl Client {
         let filter = Filter::new()
             .address(self.deployment.broker)
             .event_signature(event)
-            .topic1(B256::from(U256::from(id)))
-            .from_block(self.deployment.deployed_at_block);
-        let provider = self.chain.provider();
+            .topic1(B256::from(U256::from(id)));
+        let head = self.chain.block_number().await?;
         Ok(self
             .chain
-            .read("eth_getLogs", || async { provider.get_logs(&filter).await })
+            .logs(&filter, self.deployment.deployed_at_block, head)
             .await?)
     }
 }
