@@ -1,0 +1,119 @@
+//! `ecm devnet --host`, Ctrl-C, `ecm devnet --host` again: the second devnet is a fresh chain
+//! while the host's store beside the deployment file remembers the first, and a request on the
+//! new chain is answered within seconds all the same.
+
+use ecm_client::{Client, NewRequest, Status};
+use ecm_primitives::Deployment;
+use std::{
+    path::Path,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `ecm devnet --host` writing its deployment to `out`, and the deployment once it is written.
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is returned with the deployment, and `interrupt` waits for it"
+)]
+async fn start_devnet(out: &Path) -> (Child, Deployment) {
+    let _ = std::fs::remove_file(out);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecm"))
+        .args(["devnet", "--host", "--block-time", "0", "--port"])
+        .arg(free_port().to_string())
+        .arg("--out")
+        .arg(out)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(deployment) = Deployment::load(out) {
+            return (child, deployment);
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the devnet never wrote its deployment");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Ctrl-C, and the graceful exit it starts.
+fn interrupt(mut child: Child) {
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the devnet did not stop on Ctrl-C"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Requests Fibonacci(n) and waits for the devnet's host to answer it.
+async fn answered_within_seconds(deployment: &Deployment, n: &str) -> u64 {
+    let key = deployment.account("requester").unwrap().private_key.clone();
+    let requester = Client::connect(deployment.clone(), None, Some(key))
+        .await
+        .unwrap();
+    let id = requester
+        .request(NewRequest {
+            program: "fibonacci".into(),
+            input: ecm_programs::by_name("fibonacci")
+                .unwrap()
+                .parse_input(n)
+                .unwrap(),
+            payment: alloy::primitives::U256::from(10u64.pow(16)),
+            window: 10,
+            max_steps: None,
+            max_gas_price: None,
+            mode: ecm_client::DisputeMode::Bisection,
+        })
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while requester.status(id).await.unwrap().status == Status::Pending {
+        assert!(
+            Instant::now() < deadline,
+            "request {id} was not answered within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_devnet_host_answers_new_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("deployment.json");
+
+    let (first, deployment) = start_devnet(&out).await;
+    // Request 1 on the first chain, and some blocks, so the store's cursor is ahead of the
+    // second chain's start and its job file claims the id the second chain gives out first.
+    assert_eq!(answered_within_seconds(&deployment, "12").await, 1);
+    interrupt(first);
+    assert!(
+        dir.path().join("agents/host").exists(),
+        "the host kept its store beside the deployment"
+    );
+
+    let (second, deployment) = start_devnet(&out).await;
+    assert_eq!(answered_within_seconds(&deployment, "13").await, 1);
+    interrupt(second);
+}
