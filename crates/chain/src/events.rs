@@ -58,6 +58,7 @@ pub(crate) async fn logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> 
         let ranged = filter.clone().from_block(start).to_block(end);
         // One plain attempt first: a refusal (some providers use the rate limit's code -32005
         // for a range that is too large) narrows the span at once rather than after retries.
+        let started = tokio::time::Instant::now();
         let attempt = match chain.provider.get_logs(&ranged).await {
             Err(e) if !(end > start && is_refusal(&e)) => {
                 retry_transport(&chain.config, "eth_getLogs", || {
@@ -67,6 +68,7 @@ pub(crate) async fn logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> 
             }
             other => other,
         };
+        chain.rpc.record(attempt.is_ok(), started.elapsed());
         match attempt {
             Ok(logs) => {
                 found.extend(logs);

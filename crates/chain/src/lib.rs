@@ -90,6 +90,43 @@ pub struct Chain {
     fees: Mutex<Option<(tokio::time::Instant, u128, u128)>>,
     /// Blocks per `eth_getLogs`, lowered when the node refuses a range.
     log_span: std::sync::atomic::AtomicU64,
+    /// What the reads cost so far, for an agent's metrics.
+    rpc: RpcStats,
+}
+
+/// Reads sent to the node (each with its retries counted once), failed reads, and the time
+/// spent in them.
+#[derive(Debug, Default)]
+pub struct RpcStats {
+    reads: std::sync::atomic::AtomicU64,
+    failures: std::sync::atomic::AtomicU64,
+    micros: std::sync::atomic::AtomicU64,
+}
+
+impl RpcStats {
+    fn record(&self, ok: bool, took: Duration) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.reads.fetch_add(1, Relaxed);
+        if !ok {
+            self.failures.fetch_add(1, Relaxed);
+        }
+        self.micros.fetch_add(took.as_micros() as u64, Relaxed);
+    }
+
+    /// Reads so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Reads that failed after their retries.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Time spent in reads, retries included.
+    pub fn time(&self) -> Duration {
+        Duration::from_micros(self.micros.load(std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 impl Chain {
@@ -141,6 +178,7 @@ impl Chain {
             send_lock: Mutex::new(None),
             fees: Mutex::new(None),
             log_span: std::sync::atomic::AtomicU64::new(events::LOG_SPAN),
+            rpc: RpcStats::default(),
         })
     }
 
@@ -176,7 +214,15 @@ impl Chain {
         Fut: Future<Output = std::result::Result<T, E>>,
         E: Into<ReadError>,
     {
-        retry(&self.config, what, f).await
+        let started = tokio::time::Instant::now();
+        let result = retry(&self.config, what, f).await;
+        self.rpc.record(result.is_ok(), started.elapsed());
+        result
+    }
+
+    /// What the reads cost so far.
+    pub fn rpc_stats(&self) -> &RpcStats {
+        &self.rpc
     }
 
     /// The latest block number.

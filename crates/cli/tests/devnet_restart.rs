@@ -2,7 +2,9 @@
 //! while the host's store beside the deployment file remembers the first, and a request on the
 //! new chain is answered within seconds all the same.
 
-use ecm_client::{Client, NewRequest, Status};
+mod common;
+
+use ecm_client::Status;
 use ecm_primitives::Deployment;
 use std::{
     path::Path,
@@ -68,25 +70,8 @@ fn interrupt(mut child: Child) {
 
 /// Requests Fibonacci(n) and waits for the devnet's host to answer it.
 async fn answered_within_seconds(deployment: &Deployment, n: &str) -> u64 {
-    let key = deployment.account("requester").unwrap().private_key.clone();
-    let requester = Client::connect(deployment.clone(), None, Some(key))
-        .await
-        .unwrap();
-    let id = requester
-        .request(NewRequest {
-            program: "fibonacci".into(),
-            input: ecm_programs::by_name("fibonacci")
-                .unwrap()
-                .parse_input(n)
-                .unwrap(),
-            payment: alloy::primitives::U256::from(10u64.pow(16)),
-            window: 10,
-            max_steps: None,
-            max_gas_price: None,
-            mode: ecm_client::DisputeMode::Bisection,
-        })
-        .await
-        .unwrap();
+    let requester = common::requester(deployment).await;
+    let id = requester.request(common::fibonacci(n, 10)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
     while requester.status(id).await.unwrap().status == Status::Pending {
         assert!(

@@ -2,6 +2,8 @@
 //! by name in Foundry's folder (`--account`), with the password from a file; a wrong password
 //! or a missing one off a terminal is a clear error.
 
+mod common;
+
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},
     primitives::{Address, U256, keccak256},
@@ -9,7 +11,6 @@ use alloy::{
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
-use ecm_devnet::{AnvilConfig, DeployConfig};
 use std::{
     path::{Path, PathBuf},
     process::{Command, Output, Stdio},
@@ -31,12 +32,7 @@ fn stderr(output: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cast_keystore_signs_by_path_and_by_account_name() {
-    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let deployment = dir.path().join("deployment.json");
-    devnet.deployment.save(&deployment).unwrap();
+    let (devnet, dir, deployment) = common::devnet_with_file().await;
 
     // A key of the user's own, funded, imported into Foundry's keystore folder under a HOME of
     // the test's.

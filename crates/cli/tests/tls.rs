@@ -2,8 +2,9 @@
 //! answers through `https://`, the client reads through `wss://`, both trusting a self-signed
 //! certificate through `SSL_CERT_FILE`; without it the certificate is refused with a hint.
 
-use ecm_client::{Client, NewRequest, Status};
-use ecm_devnet::{AnvilConfig, DeployConfig};
+mod common;
+
+use ecm_client::Status;
 use std::{
     net::SocketAddr,
     process::{Command, Stdio},
@@ -61,12 +62,7 @@ async fn tls_proxy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_answers_through_https_and_the_client_reads_through_wss() {
-    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let deployment = dir.path().join("deployment.json");
-    devnet.deployment.save(&deployment).unwrap();
+    let (devnet, dir, deployment) = common::devnet_with_file().await;
 
     let certified =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
@@ -125,33 +121,9 @@ async fn a_host_answers_through_https_and_the_client_reads_through_wss() {
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
-    let requester = Client::connect(
-        devnet.deployment.clone(),
-        None,
-        Some(
-            devnet
-                .deployment
-                .account("requester")
-                .unwrap()
-                .private_key
-                .clone(),
-        ),
-    )
-    .await
-    .unwrap();
+    let requester = common::requester(&devnet.deployment).await;
     let id = requester
-        .request(NewRequest {
-            program: "fibonacci".into(),
-            input: ecm_programs::by_name("fibonacci")
-                .unwrap()
-                .parse_input("30")
-                .unwrap(),
-            payment: alloy::primitives::U256::from(10u64.pow(16)),
-            window: 10,
-            max_steps: None,
-            max_gas_price: None,
-            mode: ecm_client::DisputeMode::Bisection,
-        })
+        .request(common::fibonacci("30", 10))
         .await
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);

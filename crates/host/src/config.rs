@@ -3,7 +3,7 @@
 use alloy::primitives::U256;
 use ecm_primitives::Deployment;
 use ecm_runtime::Limits;
-use std::{path::PathBuf, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 /// What the agent does.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -74,6 +74,8 @@ pub struct AgentConfig {
     pub module_dir: Option<PathBuf>,
     /// How long shutdown waits for transactions in flight.
     pub shutdown_grace: Duration,
+    /// Where to serve Prometheus metrics (`GET /metrics`), if anywhere.
+    pub metrics: Option<SocketAddr>,
 }
 
 impl AgentConfig {
@@ -103,6 +105,7 @@ impl AgentConfig {
             cheat: None,
             module_dir: None,
             shutdown_grace: Duration::from_secs(30),
+            metrics: None,
         }
     }
 }

@@ -4,6 +4,7 @@ use crate::{
     AgentConfig, Error, Job, JobStore, Result, Stance,
     act::{ActContext, Acted, Seen},
     compute::{self, Oracle},
+    metrics::{self, Metrics},
     programs::{ModuleDirScan, Program, load_programs},
     store::{Binding, Opened},
 };
@@ -14,7 +15,7 @@ use ecm_primitives::Claim;
 use std::{
     collections::{HashMap, HashSet},
     future::Future,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, atomic::Ordering},
 };
 use tokio::{sync::mpsc, task::JoinSet};
 use tracing::{debug, error, info, warn};
@@ -104,6 +105,9 @@ struct Agent {
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
     ticks: u64,
+    metrics: Arc<Metrics>,
+    /// The `--metrics` server, stopped at shutdown.
+    metrics_server: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Agent {
@@ -137,6 +141,11 @@ impl Agent {
         if store.cursor() == 0 {
             store.set_cursor(config.deployment.deployed_at_block.saturating_sub(1));
         }
+        let metrics = Arc::new(Metrics::default());
+        let metrics_server = match config.metrics {
+            Some(addr) => Some(metrics::serve(addr, metrics.clone(), chain.clone()).await?),
+            None => None,
+        };
         let (done_tx, done_rx) = mpsc::unbounded_channel();
         let permits = Arc::new(tokio::sync::Semaphore::new(config.workers.max(1)));
         let mut agent = Self {
@@ -160,6 +169,8 @@ impl Agent {
             done_tx,
             done_rx,
             ticks: 0,
+            metrics,
+            metrics_server,
         };
         let open: Vec<u64> = agent
             .store
@@ -183,6 +194,7 @@ impl Agent {
         self.ticks += 1;
         let block = self.chain.block_number().await?;
         self.discover(block).await?;
+        self.count_jobs(block);
         // Jobs with news or a passed deadline, at most ACTS_IN_FLIGHT at once; then, as a safety
         // net for anything missed, a few jobs not looked at for a while.
         let now = std::time::Instant::now();
@@ -218,8 +230,30 @@ impl Agent {
         }
         if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
+            if self.metrics_server.is_some()
+                && let Ok(balance) = self.chain.balance(self.me).await
+            {
+                *self.metrics.balance_wei.lock().expect("metrics lock") =
+                    balance.try_into().unwrap_or(u128::MAX);
+            }
         }
         Ok(())
+    }
+
+    /// The jobs-by-stance gauges, and the block they were counted at.
+    fn count_jobs(&self, block: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (mut open, mut engaged) = (0, 0);
+        for job in self.store.jobs() {
+            match job.stance {
+                Stance::Open => open += 1,
+                Stance::Engaged => engaged += 1,
+                Stance::Done { .. } => {}
+            }
+        }
+        self.metrics.block.store(block, Relaxed);
+        self.metrics.jobs_open.store(open, Relaxed);
+        self.metrics.jobs_engaged.store(engaged, Relaxed);
     }
 
     /// Reads the Broker's logs since the cursor: new requests become jobs, events on known
@@ -376,6 +410,7 @@ impl Agent {
                             job.stance = Stance::Done {
                                 outcome: format!("refused: {reason}"),
                             };
+                            self.metrics.ended("refused");
                         }
                     }
                 }
@@ -415,7 +450,9 @@ impl Agent {
                         };
                     }
                     Acted::Sent(sent) => {
+                        self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
                         if sent.engages {
+                            self.metrics.engagements.fetch_add(1, Ordering::Relaxed);
                             job.stance = Stance::Engaged;
                         }
                         job.challenged.extend(sent.challenged);
@@ -425,6 +462,7 @@ impl Agent {
                     }
                     Acted::Done(outcome) => {
                         info!(target: "agent", id, outcome, "job done");
+                        self.metrics.ended(outcome);
                         job.stance = Stance::Done {
                             outcome: outcome.into(),
                         };
@@ -436,6 +474,7 @@ impl Agent {
                         self.spawn_compute(id);
                     }
                     Acted::Failed(reason) => {
+                        self.metrics.actions_failed.fetch_add(1, Ordering::Relaxed);
                         warn!(target: "agent", id, %reason, "action failed; deciding again next tick");
                         self.dirty.insert(id);
                     }
@@ -491,6 +530,9 @@ impl Agent {
     /// Stops taking work, waits (within the grace period) for the tasks in flight, saves.
     async fn shut_down(mut self) -> Result<()> {
         info!(target: "agent", in_flight = self.tasks.len(), "shutting down");
+        if let Some(server) = self.metrics_server.take() {
+            server.abort();
+        }
         let grace = self.config.shutdown_grace;
         let drained = tokio::time::timeout(grace, async {
             while let Some(joined) = self.tasks.join_next().await {

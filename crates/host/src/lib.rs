@@ -20,7 +20,7 @@
 //! One job per module: [`engine`] the loop, `programs` what the agent serves (checked WASM
 //! against EVM at start-up), [`compute`] traces on the blocking pool, [`mod@decide`] the pure
 //! decision over the on-chain state, `act` reading, deciding and sending for one request,
-//! [`store`] the jobs on disk.
+//! [`store`] the jobs on disk, [`metrics`] the figures served at `--metrics`.
 
 mod act;
 pub mod compute;
@@ -28,6 +28,7 @@ pub mod config;
 pub mod decide;
 pub mod engine;
 pub mod error;
+pub mod metrics;
 mod programs;
 pub mod store;
 

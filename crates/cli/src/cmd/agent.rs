@@ -39,6 +39,9 @@ pub(crate) struct AgentArgs {
     /// Answer wrong on purpose from this step on (Anvil only).
     #[arg(long, value_name = "STEP", conflicts_with = "cheat")]
     cheat_at_step: Option<u64>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     deployment: DeploymentOpts,
     #[command(flatten)]
@@ -67,6 +70,7 @@ impl AgentArgs {
         config.poll_interval = Duration::from_millis(self.poll_ms.max(10));
         config.checkpoint_budget = self.checkpoint_mib.max(1) << 20;
         config.module_dir = self.module_dir.clone();
+        config.metrics = self.metrics;
         config.cheat = match (self.cheat, self.cheat_at_step) {
             (true, _) => Some(Cheat::RandomStep),
             (false, Some(step)) => Some(Cheat::AtStep(step)),

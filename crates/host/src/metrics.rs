@@ -1,0 +1,205 @@
+//! `--metrics ADDR`: the agent's figures in Prometheus' text format, at `GET /metrics`.
+//!
+//! The engine updates a [`Metrics`] as it works (jobs by stance each tick, actions as they
+//! land, outcomes as jobs end, the account's balance every ten ticks); a small server renders
+//! it on request, with the chain layer's read statistics. Only `GET /metrics` is served; any
+//! other request gets a 404.
+
+use crate::{Error, Result};
+use ecm_chain::Chain;
+use std::{
+    collections::BTreeMap,
+    fmt::Write as _,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering::Relaxed},
+    },
+};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpListener,
+    task::JoinHandle,
+};
+use tracing::{info, warn};
+
+/// What the agent has done, for scraping.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// The last block the agent looked at.
+    pub(crate) block: AtomicU64,
+    /// Open jobs not yet engaged (computing, or deciding whether to answer or challenge).
+    pub(crate) jobs_open: AtomicU64,
+    /// Jobs with our answer or challenge on-chain, not yet over.
+    pub(crate) jobs_engaged: AtomicU64,
+    /// Transactions that landed.
+    pub(crate) actions_sent: AtomicU64,
+    /// Of those, answers and challenges (each puts a deposit on a request).
+    pub(crate) engagements: AtomicU64,
+    /// Actions that failed (decided again on the next tick).
+    pub(crate) actions_failed: AtomicU64,
+    /// Jobs that ended, by outcome ("paid", "lost", "settled", "cancelled", "refused").
+    pub(crate) outcomes: Mutex<BTreeMap<&'static str, u64>>,
+    /// The account's balance, in wei (read every ten ticks).
+    pub(crate) balance_wei: Mutex<u128>,
+}
+
+impl Metrics {
+    /// Counts a job that ended with `outcome`.
+    pub(crate) fn ended(&self, outcome: &'static str) {
+        *self
+            .outcomes
+            .lock()
+            .expect("metrics lock")
+            .entry(outcome)
+            .or_default() += 1;
+    }
+
+    /// The figures in Prometheus' text exposition format.
+    pub fn render(&self, chain: &Chain) -> String {
+        let mut text = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, value) in samples {
+                let _ = writeln!(text, "{name}{labels} {value}");
+            }
+        };
+        metric(
+            "ecm_block",
+            "gauge",
+            "The last block the agent looked at.",
+            &[("", self.block.load(Relaxed).to_string())],
+        );
+        metric(
+            "ecm_jobs",
+            "gauge",
+            "Jobs not over, by stance: open (not yet answered or challenged by us) or engaged.",
+            &[
+                (
+                    "{stance=\"open\"}",
+                    self.jobs_open.load(Relaxed).to_string(),
+                ),
+                (
+                    "{stance=\"engaged\"}",
+                    self.jobs_engaged.load(Relaxed).to_string(),
+                ),
+            ],
+        );
+        let outcomes = self.outcomes.lock().expect("metrics lock").clone();
+        let ended: Vec<(String, String)> = ["paid", "lost", "settled", "cancelled", "refused"]
+            .iter()
+            .map(|outcome| {
+                (
+                    format!("{{outcome=\"{outcome}\"}}"),
+                    outcomes.get(outcome).copied().unwrap_or(0).to_string(),
+                )
+            })
+            .collect();
+        let ended: Vec<(&str, String)> = ended
+            .iter()
+            .map(|(labels, value)| (labels.as_str(), value.clone()))
+            .collect();
+        metric(
+            "ecm_jobs_ended_total",
+            "counter",
+            "Jobs over since the agent started, by outcome.",
+            &ended,
+        );
+        metric(
+            "ecm_actions_total",
+            "counter",
+            "Transactions that landed since the agent started.",
+            &[("", self.actions_sent.load(Relaxed).to_string())],
+        );
+        metric(
+            "ecm_engagements_total",
+            "counter",
+            "Answers and challenges sent (each with a deposit) since the agent started.",
+            &[("", self.engagements.load(Relaxed).to_string())],
+        );
+        metric(
+            "ecm_actions_failed_total",
+            "counter",
+            "Actions that failed and were decided again since the agent started.",
+            &[("", self.actions_failed.load(Relaxed).to_string())],
+        );
+        metric(
+            "ecm_balance_wei",
+            "gauge",
+            "The agent's account balance (read every ten ticks).",
+            &[(
+                "",
+                self.balance_wei.lock().expect("metrics lock").to_string(),
+            )],
+        );
+        let rpc = chain.rpc_stats();
+        metric(
+            "ecm_rpc_reads_total",
+            "counter",
+            "Reads sent to the node (with their retries).",
+            &[("", rpc.reads().to_string())],
+        );
+        metric(
+            "ecm_rpc_read_failures_total",
+            "counter",
+            "Reads that failed after their retries.",
+            &[("", rpc.failures().to_string())],
+        );
+        metric(
+            "ecm_rpc_read_seconds_total",
+            "counter",
+            "Time spent in reads, retries included.",
+            &[("", format!("{:.6}", rpc.time().as_secs_f64()))],
+        );
+        text
+    }
+}
+
+/// Serves `metrics` at `http://ADDR/metrics` until the returned task is aborted.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    chain: Arc<Chain>,
+) -> Result<JoinHandle<()>> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        Error::Config(format!(
+            "cannot listen on {addr} for --metrics: {e} (choose another address)"
+        ))
+    })?;
+    info!(target: "agent", address = %listener.local_addr().map_err(|e| Error::Config(e.to_string()))?, "metrics at /metrics");
+    Ok(tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (metrics, chain) = (metrics.clone(), chain.clone());
+            tokio::spawn(async move {
+                // The request line is all that matters; a scrape's request fits in one read.
+                let mut request = [0u8; 1024];
+                let n = match tokio::time::timeout(
+                    std::time::Duration::from_secs(5),
+                    stream.read(&mut request),
+                )
+                .await
+                {
+                    Ok(Ok(n)) => n,
+                    _ => return,
+                };
+                let line = String::from_utf8_lossy(&request[..n]);
+                let (status, content_type, body) = if line.starts_with("GET /metrics ") {
+                    (
+                        "200 OK",
+                        "text/plain; version=0.0.4",
+                        metrics.render(&chain),
+                    )
+                } else {
+                    ("404 Not Found", "text/plain", "only GET /metrics\n".into())
+                };
+                let response = format!(
+                    "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                if let Err(e) = stream.write_all(response.as_bytes()).await {
+                    warn!(target: "agent", error = %e, "metrics response not sent");
+                }
+            });
+        }
+    }))
+}
