@@ -1,4 +1,4 @@
-//! A local ecm network in one call.
+//! A local ecm network in one call, and ecm deployed on any chain.
 //!
 //! ```text
 //!  Anvil::spawn  -- node_modules/@foundry-rs/anvil-*/bin/anvil on 127.0.0.1:<free port>,
@@ -9,8 +9,9 @@
 //!                   with their initial cores  ->  Deployment
 //! ```
 //!
-//! `ecm devnet`, `ecm demo` and the end-to-end tests all deploy through [`deploy()`], so the tests
-//! exercise exactly what users run.
+//! `ecm devnet`, `ecm demo` and the end-to-end tests all deploy through [`deploy()`], and `ecm
+//! deploy` (any chain) through [`deploy_resumable`], which is the same code with a journal that
+//! lets an interrupted deployment be finished; so the tests exercise exactly what users run.
 
 pub mod anvil;
 pub mod deploy;
