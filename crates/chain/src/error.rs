@@ -49,7 +49,9 @@ pub enum Error {
     #[error("invalid private key: {0} (expected 32 bytes of hex)")]
     BadKey(String),
     /// A transaction was asked for without a key.
-    #[error("this sends a transaction: pass --private-key or set ECM_PRIVATE_KEY")]
+    #[error(
+        "this sends a transaction: pass --private-key, --keystore or --account (or --dev-account on a devnet)"
+    )]
     NoSigner,
     /// The call reverts with one of the Broker's errors.
     #[error("{action} reverted: {message}")]

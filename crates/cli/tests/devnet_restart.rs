@@ -4,21 +4,12 @@
 
 mod common;
 
-use ecm_client::Status;
 use ecm_primitives::Deployment;
 use std::{
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `ecm devnet --host` writing its deployment to `out`, and the deployment once it is written.
 #[allow(
@@ -29,7 +20,7 @@ async fn start_devnet(out: &Path) -> (Child, Deployment) {
     let _ = std::fs::remove_file(out);
     let mut child = Command::new(env!("CARGO_BIN_EXE_ecm"))
         .args(["devnet", "--host", "--block-time", "0", "--port"])
-        .arg(free_port().to_string())
+        .arg(common::free_port().to_string())
         .arg("--out")
         .arg(out)
         .env("RUST_LOG", "warn")
@@ -72,14 +63,7 @@ fn interrupt(mut child: Child) {
 async fn answered_within_seconds(deployment: &Deployment, n: &str) -> u64 {
     let requester = common::requester(deployment).await;
     let id = requester.request(common::fibonacci(n, 10)).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while requester.status(id).await.unwrap().status == Status::Pending {
-        assert!(
-            Instant::now() < deadline,
-            "request {id} was not answered within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_answered(&requester, id, Duration::from_secs(20)).await;
     id
 }
 

@@ -2,7 +2,6 @@
 
 mod common;
 
-use ecm_client::Status;
 use std::{
     io::{Read, Write},
     net::TcpStream,
@@ -30,11 +29,7 @@ fn sample(scrape: &str, name: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_follow_a_job_from_answer_to_payment() {
     let (devnet, dir, deployment) = common::devnet_with_file().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let mut host = Command::new(env!("CARGO_BIN_EXE_ecm"))
         .args([
             "host",
@@ -85,11 +80,7 @@ async fn the_metrics_follow_a_job_from_answer_to_payment() {
         .request(common::fibonacci("20", 20))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while requester.status(id).await.unwrap().status == Status::Pending {
-        assert!(Instant::now() < deadline, "never answered");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    common::wait_answered(&requester, id, Duration::from_secs(60)).await;
     // The gauges are counted at each tick, the counters as actions land: both catch up.
     scrape_until("the answer", &|s| {
         sample(s, "ecm_engagements_total") == Some(1.0)

@@ -3,6 +3,8 @@
 //! an input file, `ecm client wait`, and `ecm client result` prints exactly what the native
 //! build of the same program prints.
 
+mod common;
+
 use std::{
     io::{BufRead, BufReader, Write},
     path::{Path, PathBuf},
@@ -84,14 +86,6 @@ impl Drop for Devnet {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[test]
 fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_natively() {
     let wasm = build(Some("wasm32-wasip1"));
@@ -103,7 +97,12 @@ fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_na
     std::fs::write(&input, &text).unwrap();
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_ecm"))
-        .args(["devnet", "--host", "--port", &free_port().to_string()])
+        .args([
+            "devnet",
+            "--host",
+            "--port",
+            &common::free_port().to_string(),
+        ])
         .arg("--out")
         .arg(&deployment)
         .env("RUST_LOG", "warn")

@@ -2,8 +2,9 @@
 //! the binary, on a devnet: the id the Factory computes, the deployment file updated, a second
 //! deploy recognised, and a module the machine refuses refused before anything is sent.
 
+mod common;
+
 use alloy::primitives::keccak256;
-use ecm_devnet::{AnvilConfig, DeployConfig};
 use ecm_machine::Program;
 use ecm_primitives::Deployment;
 use std::{path::Path, process::Command};
@@ -38,20 +39,9 @@ fn own_module() -> Vec<u8> {
     wasm
 }
 
-/// A devnet, and its deployment file in a temporary directory.
-async fn devnet_with_file() -> (ecm_devnet::Devnet, tempfile::TempDir, std::path::PathBuf) {
-    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let deployment = dir.path().join("deployment.json");
-    devnet.deployment.save(&deployment).unwrap();
-    (devnet, dir, deployment)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stock_module_is_deployed_once_and_recorded() {
-    let (devnet, dir, deployment) = devnet_with_file().await;
+    let (devnet, dir, deployment) = common::devnet_with_file().await;
     let module = dir.path().join("words.wasm");
     let wasm = own_module();
     std::fs::write(&module, &wasm).unwrap();
@@ -158,7 +148,7 @@ async fn a_stock_module_is_deployed_once_and_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_module_the_machine_refuses_is_refused_before_anything_is_sent() {
-    let (devnet, dir, deployment) = devnet_with_file().await;
+    let (devnet, dir, deployment) = common::devnet_with_file().await;
     let before = std::fs::read(&deployment).unwrap();
     let module = dir.path().join("broken.wasm");
     std::fs::write(&module, b"\0asm\x01\0\0\0 not a module").unwrap();

@@ -4,7 +4,6 @@
 
 mod common;
 
-use ecm_client::Status;
 use std::{
     net::SocketAddr,
     process::{Command, Stdio},
@@ -12,7 +11,7 @@ use std::{
         Arc,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{
@@ -126,14 +125,7 @@ async fn a_host_answers_through_https_and_the_client_reads_through_wss() {
         .request(common::fibonacci("30", 10))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while requester.status(id).await.unwrap().status == Status::Pending {
-        assert!(
-            Instant::now() < deadline,
-            "the host never answered through https"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::wait_answered(&requester, id, Duration::from_secs(60)).await;
     host.kill().unwrap();
     host.wait().unwrap();
     assert!(handshakes.load(Ordering::Relaxed) > 0);

@@ -131,22 +131,15 @@ async fn run(
     config: &DeployConfig,
     journal_file: Option<&Path>,
 ) -> Result<Deployment> {
-    let fail = |what: &str| {
-        let what = what.to_string();
-        move |e: &dyn std::fmt::Display| Error::Deploy {
-            what: what.clone(),
-            reason: e.to_string(),
-        }
-    };
     let chosen = choose_programs(config.programs.as_deref())?;
     let (provider, account) = ecm_chain::provider(rpc_url, Some(deployer_key))
         .await
-        .map_err(|e| fail("(connecting)")(&e))?;
+        .map_err(|e| Error::deploy("(connecting)", e))?;
     let account = account.expect("a provider with a key has an account");
     let chain_id = provider
         .get_chain_id()
         .await
-        .map_err(|e| fail("(reading the chain id)")(&e))?;
+        .map_err(|e| Error::deploy("(reading the chain id)", e))?;
     let journal = Journal::open(journal_file, chain_id, account, config)?;
     let mut deployer = Deployer {
         provider: provider.clone(),
@@ -204,12 +197,12 @@ async fn run(
             .programIdOf(execution, wasm_hash, spec.max_step_gas)
             .call()
             .await
-            .map_err(|e| fail(spec.name)(&e))?;
+            .map_err(|e| Error::deploy(spec.name, e))?;
         let known = factory_contract
             .stepInfo(id)
             .call()
             .await
-            .map_err(|e| fail(spec.name)(&e))?;
+            .map_err(|e| Error::deploy(spec.name, e))?;
         if known.execution.is_zero() {
             let receipt = factory_contract
                 .registerProgram(
@@ -220,10 +213,10 @@ async fn run(
                 )
                 .send()
                 .await
-                .map_err(|e| fail(spec.name)(&e))?
+                .map_err(|e| Error::deploy(spec.name, e))?
                 .get_receipt()
                 .await
-                .map_err(|e| fail(spec.name)(&e))?;
+                .map_err(|e| Error::deploy(spec.name, e))?;
             deployer
                 .confirm(spec.name, receipt.block_number.unwrap_or_default())
                 .await?;
@@ -255,7 +248,7 @@ async fn run(
             None,
         )
         .await
-        .map_err(|e| fail(wasi.name)(&e))?;
+        .map_err(|e| Error::deploy(wasi.name, e))?;
         if registration.newly_registered {
             let head = deployer.head(wasi.name).await?;
             deployer.confirm(wasi.name, head).await?;
@@ -439,13 +432,6 @@ struct Deployer {
 }
 
 impl Deployer {
-    fn fail(what: &str, e: impl std::fmt::Display) -> Error {
-        Error::Deploy {
-            what: what.into(),
-            reason: e.to_string(),
-        }
-    }
-
     fn save(&self) -> Result<()> {
         match &self.journal_file {
             Some(path) => self.journal.save(path),
@@ -463,18 +449,18 @@ impl Deployer {
                 .get_transaction_count(self.account)
                 .latest()
                 .await
-                .map_err(|e| Self::fail("(reading the deployer's nonce)", e))?;
+                .map_err(|e| Error::deploy("(reading the deployer's nonce)", e))?;
             let pending = self
                 .provider
                 .get_transaction_count(self.account)
                 .pending()
                 .await
-                .map_err(|e| Self::fail("(reading the deployer's nonce)", e))?;
+                .map_err(|e| Error::deploy("(reading the deployer's nonce)", e))?;
             if pending <= mined {
                 return Ok(());
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(Self::fail(
+                return Err(Error::deploy(
                     "(waiting for earlier transactions)",
                     format!(
                         "{} transaction(s) of {} still pending after {:?}: wait for them to be \
@@ -497,7 +483,7 @@ impl Deployer {
                 .provider
                 .get_code_at(created.address)
                 .await
-                .map_err(|e| Self::fail(name, e))?;
+                .map_err(|e| Error::deploy(name, e))?;
             if !deployed.is_empty() {
                 info!(target: "deploy", contract = name, address = %created.address, "already deployed");
                 return Ok(created.address);
@@ -508,7 +494,7 @@ impl Deployer {
             .get_transaction_count(self.account)
             .pending()
             .await
-            .map_err(|e| Self::fail(name, e))?;
+            .map_err(|e| Error::deploy(name, e))?;
         let address = self.account.create(nonce);
         let head = self.head(name).await?;
         self.journal.contracts.insert(
@@ -526,12 +512,12 @@ impl Deployer {
             .provider
             .send_transaction(tx)
             .await
-            .map_err(|e| Self::fail(name, e))?
+            .map_err(|e| Error::deploy(name, e))?
             .get_receipt()
             .await
-            .map_err(|e| Self::fail(name, e))?;
+            .map_err(|e| Error::deploy(name, e))?;
         if !receipt.status() || receipt.contract_address != Some(address) {
-            return Err(Self::fail(
+            return Err(Error::deploy(
                 name,
                 format!(
                     "transaction {} created no contract at {address}",
@@ -553,7 +539,7 @@ impl Deployer {
         self.provider
             .get_block_number()
             .await
-            .map_err(|e| Self::fail(what, e))
+            .map_err(|e| Error::deploy(what, e))
     }
 
     /// Waits until `block` has the configured number of blocks on top of it.
@@ -562,7 +548,7 @@ impl Deployer {
         let deadline = tokio::time::Instant::now() + self.config.timeout;
         while self.head(what).await? < wanted {
             if tokio::time::Instant::now() >= deadline {
-                return Err(Self::fail(
+                return Err(Error::deploy(
                     what,
                     format!(
                         "block {block} did not get {} confirmations within {:?}",

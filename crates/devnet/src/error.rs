@@ -47,5 +47,15 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Deploying or registering `what` failed because of `reason`.
+    pub(crate) fn deploy(what: &str, reason: impl std::fmt::Display) -> Self {
+        Self::Deploy {
+            what: what.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

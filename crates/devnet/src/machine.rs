@@ -51,20 +51,16 @@ pub async fn register_machine_program(
     let wasm_hash = keccak256(wasm);
     let initial_core = program.initial_core();
     let factory = Factory::new(factory, provider);
-    let chain = |what: &str, e: &dyn std::fmt::Display| Error::Deploy {
-        what: what.into(),
-        reason: e.to_string(),
-    };
     let id: B256 = factory
         .machineProgramIdOf(wasm_hash, initial_core)
         .call()
         .await
-        .map_err(|e| chain("the program id (is this an ecm Factory?)", &e))?;
+        .map_err(|e| Error::deploy("the program id (is this an ecm Factory?)", e))?;
     let known = factory
         .stepInfo(id)
         .call()
         .await
-        .map_err(|e| chain("the program record", &e))?;
+        .map_err(|e| Error::deploy("the program record", e))?;
     let newly_registered = known.execution.is_zero();
     if newly_registered {
         let call = factory.registerMachineProgram(wasm_hash, initial_core, metadata_uri);
@@ -72,22 +68,22 @@ pub async fn register_machine_program(
         if let Err(e) = call.call().await {
             return Err(match e.as_decoded_interface_error::<FactoryErrors>() {
                 Some(refusal) => RegisterError::Refused(refusal),
-                None => chain("registerMachineProgram", &e).into(),
+                None => Error::deploy("registerMachineProgram", e).into(),
             });
         }
         call.send()
             .await
-            .map_err(|e| chain("registerMachineProgram", &e))?
+            .map_err(|e| Error::deploy("registerMachineProgram", e))?
             .get_receipt()
             .await
-            .map_err(|e| chain("registerMachineProgram", &e))?;
+            .map_err(|e| Error::deploy("registerMachineProgram", e))?;
         info!(target: "devnet", %id, %wasm_hash, %initial_core, "machine program registered");
     }
     let record = factory
         .stepInfo(id)
         .call()
         .await
-        .map_err(|e| chain("the program record", &e))?;
+        .map_err(|e| Error::deploy("the program record", e))?;
     Ok(MachineRegistration {
         entry: ProgramEntry {
             id,

@@ -20,7 +20,8 @@ use std::{
 use tokio::{sync::mpsc, task::JoinSet};
 use tracing::{debug, error, info, warn};
 
-/// Blocks of logs read per `eth_getLogs` call.
+/// Blocks of logs taken in at a time, the cursor saved after each (the chain layer reads them
+/// in whatever spans the node accepts).
 const LOG_CHUNK: u64 = 5_000;
 /// Decisions (each a few reads and perhaps a transaction, mostly waiting for its receipt)
 /// running at once.

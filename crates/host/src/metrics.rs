@@ -23,6 +23,9 @@ use tokio::{
 };
 use tracing::{info, warn};
 
+/// How a job can end, as the engine reports it (every one is rendered, zero or not).
+const OUTCOMES: [&str; 5] = ["paid", "lost", "settled", "cancelled", "refused"];
+
 /// What the agent has done, for scraping.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -58,7 +61,7 @@ impl Metrics {
     /// The figures in Prometheus' text exposition format.
     pub fn render(&self, chain: &Chain) -> String {
         let mut text = String::new();
-        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(&str, String)]| {
+        let mut metric = |name: &str, kind: &str, help: &str, samples: &[(String, String)]| {
             let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for (labels, value) in samples {
                 let _ = writeln!(text, "{name}{labels} {value}");
@@ -68,7 +71,7 @@ impl Metrics {
             "ecm_block",
             "gauge",
             "The last block the agent looked at.",
-            &[("", self.block.load(Relaxed).to_string())],
+            &[(String::new(), self.block.load(Relaxed).to_string())],
         );
         metric(
             "ecm_jobs",
@@ -76,29 +79,22 @@ impl Metrics {
             "Jobs not over, by stance: open (not yet answered or challenged by us) or engaged.",
             &[
                 (
-                    "{stance=\"open\"}",
+                    "{stance=\"open\"}".into(),
                     self.jobs_open.load(Relaxed).to_string(),
                 ),
                 (
-                    "{stance=\"engaged\"}",
+                    "{stance=\"engaged\"}".into(),
                     self.jobs_engaged.load(Relaxed).to_string(),
                 ),
             ],
         );
         let outcomes = self.outcomes.lock().expect("metrics lock").clone();
-        let ended: Vec<(String, String)> = ["paid", "lost", "settled", "cancelled", "refused"]
-            .iter()
-            .map(|outcome| {
-                (
-                    format!("{{outcome=\"{outcome}\"}}"),
-                    outcomes.get(outcome).copied().unwrap_or(0).to_string(),
-                )
-            })
-            .collect();
-        let ended: Vec<(&str, String)> = ended
-            .iter()
-            .map(|(labels, value)| (labels.as_str(), value.clone()))
-            .collect();
+        let ended = OUTCOMES.map(|outcome| {
+            (
+                format!("{{outcome=\"{outcome}\"}}"),
+                outcomes.get(outcome).copied().unwrap_or(0).to_string(),
+            )
+        });
         metric(
             "ecm_jobs_ended_total",
             "counter",
@@ -109,26 +105,26 @@ impl Metrics {
             "ecm_actions_total",
             "counter",
             "Transactions that landed since the agent started.",
-            &[("", self.actions_sent.load(Relaxed).to_string())],
+            &[(String::new(), self.actions_sent.load(Relaxed).to_string())],
         );
         metric(
             "ecm_engagements_total",
             "counter",
             "Answers and challenges sent (each with a deposit) since the agent started.",
-            &[("", self.engagements.load(Relaxed).to_string())],
+            &[(String::new(), self.engagements.load(Relaxed).to_string())],
         );
         metric(
             "ecm_actions_failed_total",
             "counter",
             "Actions that failed and were decided again since the agent started.",
-            &[("", self.actions_failed.load(Relaxed).to_string())],
+            &[(String::new(), self.actions_failed.load(Relaxed).to_string())],
         );
         metric(
             "ecm_balance_wei",
             "gauge",
             "The agent's account balance (read every ten ticks).",
             &[(
-                "",
+                String::new(),
                 self.balance_wei.lock().expect("metrics lock").to_string(),
             )],
         );
@@ -137,19 +133,19 @@ impl Metrics {
             "ecm_rpc_reads_total",
             "counter",
             "Reads sent to the node (with their retries).",
-            &[("", rpc.reads().to_string())],
+            &[(String::new(), rpc.reads().to_string())],
         );
         metric(
             "ecm_rpc_read_failures_total",
             "counter",
             "Reads that failed after their retries.",
-            &[("", rpc.failures().to_string())],
+            &[(String::new(), rpc.failures().to_string())],
         );
         metric(
             "ecm_rpc_read_seconds_total",
             "counter",
             "Time spent in reads, retries included.",
-            &[("", format!("{:.6}", rpc.time().as_secs_f64()))],
+            &[(String::new(), format!("{:.6}", rpc.time().as_secs_f64()))],
         );
         text
     }

@@ -1,12 +1,36 @@
-//! What the binary's end-to-end tests share: a devnet with its deployment file, and the
-//! requester's Fibonacci request.
+//! What the binary's end-to-end tests share: a devnet with its deployment file, a free port,
+//! the requester's Fibonacci request and the wait for its answer.
 
 #![allow(dead_code, unreachable_pub, reason = "each test binary uses a part")]
 
-use ecm_client::{Client, NewRequest};
+use ecm_client::{Client, NewRequest, Status};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
-use std::path::PathBuf;
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 use tempfile::TempDir;
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until request `id` is answered; fails the test after `timeout`.
+pub async fn wait_answered(requester: &Client, id: u64, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while requester.status(id).await.unwrap().status == Status::Pending {
+        assert!(
+            Instant::now() < deadline,
+            "request {id} was not answered within {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
 
 /// A devnet, a temporary directory, and the devnet's deployment file in it.
 pub async fn devnet_with_file() -> (Devnet, TempDir, PathBuf) {
