@@ -132,7 +132,7 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
         assert_eq!(
             job.stance,
             ecm_host::Stance::Done {
-                outcome: "paid".into()
+                outcome: ecm_host::Outcome::Paid.into()
             },
             "request {id}: {:?}",
             job.log
@@ -310,7 +310,11 @@ async fn hosts_refuse_hostile_programs_and_traces_beyond_their_cap() {
     )
     .await;
     assert!(
-        matches!(&job.stance, ecm_host::Stance::Done { outcome } if outcome.contains("cap of 10000")),
+        matches!(
+            &job.stance,
+            ecm_host::Stance::Done { outcome: ecm_host::Ending { outcome: ecm_host::Outcome::Refused, reason: Some(why) } }
+                if why.contains("cap of 10000")
+        ),
         "{:?}",
         job.stance
     );

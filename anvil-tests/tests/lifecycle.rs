@@ -164,7 +164,7 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     assert_eq!(
         job.stance,
         ecm_host::Stance::Done {
-            outcome: "paid".into()
+            outcome: ecm_host::Outcome::Paid.into()
         }
     );
 }

@@ -16,7 +16,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use ecm_anvil_tests::*;
-use ecm_bindings::{Broker, Factory, IBroker};
+use ecm_bindings::{Broker, Factory, IBroker, protocol::DisputeMode};
 use ecm_machine::{Machine, MachineOracle, Program};
 use ecm_primitives::commitment;
 use ecm_runtime::{Point, TracePoints};
@@ -117,7 +117,7 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
     let options = IBroker::RequestOptions {
         maxSteps: MAX_STEPS,
         maxGasPrice: GAS_PRICE,
-        mode: 0, // bisection
+        mode: DisputeMode::Bisection.into(),
     };
     requester
         .requestExecution_1(

@@ -38,24 +38,35 @@ interface IBroker {
 
     /// @notice Where a request is in its lifecycle (ECM's numbering).
     enum Status {
+        /// Waiting for an answer.
         Pending,
+        /// Answered; the challenge window is open (or passed, awaiting resolution).
         WaitingForResolution,
+        /// Challenged; the dispute must start.
         NeedsResolution,
+        /// A dispute is being played.
         Resolving,
+        /// Accepted without dispute; awaiting payout.
         SoftResolution,
+        /// Settled by full re-execution; awaiting payout.
         FirmResolution,
+        /// Paid out.
         Finalized,
+        /// Cancelled by the requester.
         Cancelled
     }
 
     /// @notice How a challenged answer is settled.
     enum DisputeMode {
+        /// A k-ary bisection game that ends in one step run on-chain.
         Bisection,
+        /// The Broker re-executes the program step by step; the result decides (step programs).
         FullExecution
     }
 
     /// @notice The phase of a bisection game: whose move it is and what it must be.
     enum Phase {
+        /// No game is being played.
         None,
         /// The defender posts the commitments that split the current segment.
         Bisect,

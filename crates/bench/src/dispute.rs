@@ -15,7 +15,10 @@ use alloy::{
     rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
-use ecm_bindings::{Broker, IBroker};
+use ecm_bindings::{
+    Broker, IBroker,
+    protocol::{DisputeMode, Status},
+};
 use ecm_chain::{Chain, ChainConfig};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
 use ecm_primitives::{Claim, game};
@@ -479,7 +482,7 @@ impl Bench {
         let options = IBroker::RequestOptions {
             maxSteps: n,
             maxGasPrice: 1_000_000_000,
-            mode: 1,
+            mode: DisputeMode::FullExecution.into(),
         };
         let (id, deposit) =
             open_request(&requester, program, target.to_le_bytes().to_vec(), options).await?;
@@ -505,7 +508,7 @@ impl Bench {
             .send("start", challenger.broker().initializeDispute(id))
             .await?
             .gas_used;
-        while requester.request(id).await?.status == 3 {
+        while requester.request(id).await?.status == u8::from(Status::Resolving) {
             // The state the re-execution is at: the input, then the Counter's closed form.
             let at = challenger
                 .call("getFullExecution", challenger.broker().getFullExecution(id))
@@ -561,7 +564,7 @@ impl DisputeRun<'_> {
         let options = IBroker::RequestOptions {
             maxSteps: self.max_steps,
             maxGasPrice: 1_000_000_000,
-            mode: 0,
+            mode: DisputeMode::Bisection.into(),
         };
         let (id, deposit) =
             open_request(&requester, self.program, self.input.clone(), options).await?;

@@ -3,7 +3,7 @@
 
 use crate::{Error, Result};
 use alloy::{primitives::U256, providers::Provider};
-use ecm_bindings::Broker;
+use ecm_bindings::{Broker, protocol::Status};
 use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig};
 use ecm_host::{AgentConfig, Roles};
@@ -168,8 +168,10 @@ pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<Mark
         tokio::time::sleep(Duration::from_millis(500)).await;
         let mut still = Vec::new();
         for id in open {
-            // Status 6 is Finalized (a plain read: the full status also searches the logs).
-            if requester.chain().request(U256::from(id)).await?.status != 6 {
+            // A plain read: the full status also searches the logs.
+            if requester.chain().request(U256::from(id)).await?.status
+                != u8::from(Status::Finalized)
+            {
                 still.push(id);
             }
         }

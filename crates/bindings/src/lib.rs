@@ -6,10 +6,65 @@
 //!
 //! ```text
 //! contracts/*.sol --foundry-compilers + tools/solc--> artifacts (OUT_DIR) --sol!--> Broker, Factory, ...
+//! contracts/interfaces/*.sol enums --syn-solidity--> protocol::{Status, Phase, ...}
 //! ```
 //!
-//! Reverts decode into each contract's error enum, e.g. [`Broker::BrokerErrors`].
+//! Reverts decode into each contract's error enum, e.g. [`Broker::BrokerErrors`]. The ABI carries
+//! the protocol's enums as `uint8`; [`protocol`] has them as Rust enums, so a status is matched
+//! by name and exhaustively, never by number.
 
 #![allow(unreachable_pub, missing_docs)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
+
+pub mod protocol {
+    //! The protocol's enums, generated from the Solidity interfaces (`contracts/interfaces/`)
+    //! with their NatSpec, numbered as the ABI numbers them. Convert a `uint8` from the chain
+    //! with `TryFrom<u8>`: a number the contract does not define is an [`UnknownValue`].
+
+    #![warn(missing_docs)]
+
+    include!(concat!(env!("OUT_DIR"), "/protocol.rs"));
+
+    /// A `uint8` that is not a value of the protocol enum it was read as: the contract is newer
+    /// than this build of ecm, or the value was not read from the slot it should have been.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+    #[error("{value} is not a {ty} (is ecm older than the contracts it talks to?)")]
+    pub struct UnknownValue {
+        /// The enum's name.
+        pub ty: &'static str,
+        /// The number read.
+        pub value: u8,
+    }
+
+    impl Status {
+        /// Whether nothing more will happen to the request.
+        pub fn is_settled(self) -> bool {
+            matches!(self, Self::Finalized | Self::Cancelled)
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn values_convert_both_ways_and_unknown_ones_are_refused() {
+            for status in Status::ALL {
+                assert_eq!(Status::try_from(u8::from(status)), Ok(status));
+            }
+            assert_eq!(Status::try_from(7), Ok(Status::Cancelled));
+            assert_eq!(
+                Status::try_from(8),
+                Err(UnknownValue {
+                    ty: "Status",
+                    value: 8
+                })
+            );
+            assert_eq!(Phase::try_from(3), Ok(Phase::OneStep));
+            assert_eq!(DisputeMode::FullExecution.to_string(), "FullExecution");
+            assert_eq!(ProgramKind::try_from(1), Ok(ProgramKind::Machine));
+            assert_eq!(CreditReason::ALL.len(), 7);
+        }
+    }
+}

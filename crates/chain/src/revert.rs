@@ -1,7 +1,11 @@
 //! Reverts decoded into the contracts' custom errors, with a hint on how to fix the call.
 
 use crate::Error;
-use ecm_bindings::{Broker::BrokerErrors, Factory::FactoryErrors};
+use ecm_bindings::{
+    Broker::BrokerErrors,
+    Factory::FactoryErrors,
+    protocol::{Phase, Status, UnknownValue},
+};
 
 /// The typed error a failed call reverted with, if the revert data decodes to one.
 pub(crate) fn decode(action: &str, e: &alloy::contract::Error) -> Option<Error> {
@@ -37,16 +41,16 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
         body = format!(
             "WrongStatus {{ id: {}, actual: {}, expected: {} }}",
             e.id,
-            status_name(e.actual),
-            status_name(e.expected)
+            name_of::<Status>(e.actual),
+            name_of::<Status>(e.expected)
         );
     }
     if let BrokerErrors::WrongPhase(e) = error {
         body = format!(
             "WrongPhase {{ id: {}, actual: {}, expected: {} }}",
             e.id,
-            phase_name(e.actual),
-            phase_name(e.expected)
+            name_of::<Phase>(e.actual),
+            name_of::<Phase>(e.expected)
         );
     }
     let hint = match error {
@@ -105,25 +109,9 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
     (name, message)
 }
 
-fn status_name(status: u8) -> &'static str {
-    const NAMES: [&str; 8] = [
-        "Pending",
-        "WaitingForResolution",
-        "NeedsResolution",
-        "Resolving",
-        "SoftResolution",
-        "FirmResolution",
-        "Finalized",
-        "Cancelled",
-    ];
-    NAMES.get(usize::from(status)).copied().unwrap_or("Unknown")
-}
-
-fn phase_name(phase: u8) -> &'static str {
-    ["None", "Bisect", "Select", "OneStep"]
-        .get(usize::from(phase))
-        .copied()
-        .unwrap_or("Unknown")
+/// A protocol enum's name for a `uint8` from a revert, or the number if ecm does not know it.
+fn name_of<T: TryFrom<u8, Error = UnknownValue> + std::fmt::Display>(value: u8) -> String {
+    T::try_from(value).map_or_else(|_| format!("{value} (unknown)"), |v| v.to_string())
 }
 
 /// `Name(Name { a: 1 })` into `("Name", "Name { a: 1 }")`.
@@ -171,6 +159,16 @@ mod tests {
         let (_, message) = describe(&error);
         assert!(
             message.contains("actual: Finalized, expected: Pending"),
+            "{message}"
+        );
+        let error = BrokerErrors::WrongPhase(Broker::WrongPhase {
+            id: U256::from(1),
+            actual: 9,
+            expected: 3,
+        });
+        let (_, message) = describe(&error);
+        assert!(
+            message.contains("actual: 9 (unknown), expected: OneStep"),
             "{message}"
         );
     }

@@ -10,9 +10,13 @@ use std::{
 };
 
 /// `GET path` on 127.0.0.1:`port`: the status line and the body (None while nothing listens).
+/// The request goes out in two pieces a moment apart, as a client may send it: the server must
+/// read the whole head before it answers.
 fn get(port: u16, path: &str) -> Option<(String, String)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    write!(stream, "GET {path} HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").ok()?;
+    write!(stream, "GET {path} HTTP/1.1\r\n").ok()?;
+    std::thread::sleep(Duration::from_millis(20));
+    write!(stream, "host: 127.0.0.1\r\n\r\n").ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;

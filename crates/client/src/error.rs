@@ -30,6 +30,15 @@ pub enum Error {
     /// Recomputing failed.
     #[error("replay failed: {0}")]
     Replay(String),
+    /// The chain holds a status, mode or phase this build does not know.
+    #[error("request {id}: {source}")]
+    UnknownValue {
+        /// The request.
+        id: u64,
+        /// The value read.
+        #[source]
+        source: ecm_bindings::protocol::UnknownValue,
+    },
     /// The runtime failed while replaying.
     #[error("replay: {0}")]
     Runtime(#[from] ecm_runtime::Error),

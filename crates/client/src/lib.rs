@@ -14,8 +14,9 @@
 pub mod error;
 mod status;
 
+pub use ecm_bindings::protocol::{DisputeMode, Status};
 pub use error::{Error, Result};
-pub use status::{GameView, RequestStatus, Status};
+pub use status::{GameView, RequestStatus};
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256},
@@ -28,16 +29,6 @@ use ecm_chain::{Chain, ChainConfig};
 use ecm_primitives::{Claim, Deployment};
 use ecm_runtime::{Limits, Runtime, TraceOracle};
 use std::time::Duration;
-
-/// How a challenged answer is settled.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub enum DisputeMode {
-    /// The k-ary bisection game (cheap at any length).
-    #[default]
-    Bisection,
-    /// Full on-chain re-execution, ECM's original mode (short traces only).
-    FullExecution,
-}
 
 /// A computation to request.
 #[derive(Clone, Debug)]
@@ -164,7 +155,7 @@ impl Client {
             let options = IBroker::RequestOptions {
                 maxSteps: max_steps,
                 maxGasPrice: max_gas_price,
-                mode: new.mode as u8,
+                mode: new.mode.into(),
             };
             let call = broker
                 .requestExecution_1(program_id, new.input.into(), window, options)

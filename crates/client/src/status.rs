@@ -5,56 +5,11 @@ use alloy::{
     primitives::{Address, B256, Bytes, U256},
     sol_types::SolEvent,
 };
-use ecm_bindings::Broker;
+use ecm_bindings::{
+    Broker,
+    protocol::{DisputeMode, Phase, Status},
+};
 use serde::Serialize;
-use std::fmt;
-
-/// Where a request is in its lifecycle (ECM's numbering).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-pub enum Status {
-    /// Waiting for an answer.
-    Pending,
-    /// Answered; the challenge window is open (or passed, awaiting resolution).
-    WaitingForResolution,
-    /// Challenged; the dispute must start.
-    NeedsResolution,
-    /// A dispute is being played.
-    Resolving,
-    /// Accepted without dispute; awaiting payout.
-    SoftResolution,
-    /// Settled by full re-execution; awaiting payout.
-    FirmResolution,
-    /// Paid out.
-    Finalized,
-    /// Cancelled by the requester.
-    Cancelled,
-}
-
-impl Status {
-    fn from_u8(value: u8) -> Self {
-        match value {
-            0 => Self::Pending,
-            1 => Self::WaitingForResolution,
-            2 => Self::NeedsResolution,
-            3 => Self::Resolving,
-            4 => Self::SoftResolution,
-            5 => Self::FirmResolution,
-            6 => Self::Finalized,
-            _ => Self::Cancelled,
-        }
-    }
-
-    /// Whether nothing more will happen.
-    pub fn is_settled(self) -> bool {
-        matches!(self, Self::Finalized | Self::Cancelled)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
 
 /// A bisection game in progress.
 #[derive(Clone, Debug, Serialize)]
@@ -85,7 +40,7 @@ pub struct RequestStatus {
     /// The deposit answers and challenges carry, wei.
     pub deposit: U256,
     /// How disputes are settled.
-    pub mode: crate::DisputeMode,
+    pub mode: DisputeMode,
     /// The author of the standing answer.
     pub host: Option<Address>,
     /// The standing claim's commitment.
@@ -120,7 +75,9 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         .call("requiredDeposit", broker.requiredDeposit(U256::from(id)))
         .await?;
     let block = chain.block_number().await?;
-    let status = Status::from_u8(r.status);
+    let known = |source| crate::Error::UnknownValue { id, source };
+    let status = Status::try_from(r.status).map_err(known)?;
+    let mode = DisputeMode::try_from(r.mode).map_err(known)?;
     let program = client
         .deployment()
         .program_name(r.programId)
@@ -138,11 +95,11 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         (Some(result), Ok(spec)) => Some(spec.show_result(result)),
         _ => None,
     };
-    let game = if status == Status::Resolving && r.mode == 0 {
+    let game = if status == Status::Resolving && mode == DisputeMode::Bisection {
         let g = chain
             .call("getGame", broker.getGame(U256::from(id)))
             .await?;
-        let defender_moves = g.phase != 2;
+        let defender_moves = Phase::try_from(g.phase).map_err(known)? != Phase::Select;
         let clock = if defender_moves {
             g.defenderClock
         } else {
@@ -168,11 +125,7 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         requester: r.requester,
         payment: U256::from(r.payment),
         deposit,
-        mode: if r.mode == 0 {
-            crate::DisputeMode::Bisection
-        } else {
-            crate::DisputeMode::FullExecution
-        },
+        mode,
         host,
         claim: r.claim,
         steps: r.steps,

@@ -1,6 +1,7 @@
 //! Starts a real Anvil, deploys, and checks what the deployment file says against the chain.
 
 use alloy::providers::{Provider, ProviderBuilder};
+use ecm_bindings::protocol::ProgramKind;
 use ecm_devnet::{AnvilConfig, DeployConfig};
 
 #[tokio::test]
@@ -33,7 +34,10 @@ async fn deploys_every_program_and_funds_the_dev_accounts() {
         assert_eq!(program.execution, prover);
         assert_eq!(program.initialCore, core);
         assert_eq!(program.wasmHash, alloy::primitives::keccak256(wasi.wasm));
-        assert_eq!(program.kind, 1, "a machine program");
+        assert_eq!(
+            ProgramKind::try_from(program.kind),
+            Ok(ProgramKind::Machine)
+        );
     }
     for spec in ecm_programs::all() {
         let entry = d.program(spec.name).unwrap();

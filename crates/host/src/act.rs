@@ -4,7 +4,7 @@
 use crate::{
     AgentConfig, Job,
     compute::Oracle,
-    decide::{Action, View, decide},
+    decide::{Action, Outcome, View, decide},
     programs::Program,
 };
 use alloy::{
@@ -36,6 +36,33 @@ pub(crate) struct Seen {
     pub(crate) challenging: Option<B256>,
 }
 
+/// Why an action could not be taken; it is decided again on the next tick.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ActError {
+    /// The chain could not be read or refused a transaction.
+    #[error(transparent)]
+    Chain(#[from] ecm_chain::Error),
+    /// Our own trace could not answer a query (a bug, or the trace is gone).
+    #[error("trace query: {0}")]
+    Trace(#[from] ecm_verifier::Error),
+    /// A worker thread running a trace query or the one-step check panicked or was cancelled.
+    #[error("{what}: the worker thread failed: {source}")]
+    Worker {
+        /// What it was doing.
+        what: &'static str,
+        /// How it failed.
+        #[source]
+        source: tokio::task::JoinError,
+    },
+    /// No `Bisected` log in the block that started the challenger's turn matches the game's
+    /// points hash (the node serves logs partially, or is behind the state it reported).
+    #[error("no Bisected log in block {block} matches the game's posted points")]
+    PointsNotFound {
+        /// The block read.
+        block: u64,
+    },
+}
+
 /// What an action achieved.
 pub(crate) enum Acted {
     /// Nothing was sent; look again at this block (or on news).
@@ -43,11 +70,11 @@ pub(crate) enum Acted {
     /// A transaction landed.
     Sent(Sent),
     /// The job is over.
-    Done(&'static str),
+    Done(Outcome),
     /// The trace is needed but not in memory (after a restart): compute it again.
     NeedTrace,
     /// The action failed; it will be decided again.
-    Failed(String),
+    Failed(ActError),
 }
 
 /// A transaction that landed, for the job's record.
@@ -76,11 +103,11 @@ impl ActContext {
         let mut seen = Seen::default();
         match self.try_act(&mut seen).await {
             Ok(acted) => (acted, seen),
-            Err(e) => (Acted::Failed(e.to_string()), seen),
+            Err(e) => (Acted::Failed(e), seen),
         }
     }
 
-    async fn try_act(&self, seen: &mut Seen) -> std::result::Result<Acted, ecm_chain::Error> {
+    async fn try_act(&self, seen: &mut Seen) -> std::result::Result<Acted, ActError> {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
         let request = self.chain.request(id).await?;
@@ -255,7 +282,7 @@ impl ActContext {
     }
 
     /// Our claim and the deposit that must go with it, for an answer or a challenge.
-    async fn stake(&self, id: U256) -> std::result::Result<(Claim, U256), ecm_chain::Error> {
+    async fn stake(&self, id: U256) -> std::result::Result<(Claim, U256), ActError> {
         // `decide` only answers or challenges once the job has a claim.
         let claim = self
             .job
@@ -274,7 +301,7 @@ impl ActContext {
         &self,
         id: U256,
         game: &IBroker::Game,
-    ) -> std::result::Result<Vec<B256>, ecm_chain::Error> {
+    ) -> std::result::Result<Vec<B256>, ActError> {
         let filter = posted_points_filter(self.config.deployment.broker, id, game);
         let provider = self.chain.provider();
         let logs = self
@@ -294,9 +321,8 @@ impl ActContext {
                 return Ok(event.points);
             }
         }
-        Err(ecm_chain::Error::Rpc {
-            action: "reading the posted points".into(),
-            reason: "no Bisected log matches the game".into(),
+        Err(ActError::PointsNotFound {
+            block: game.turnStart.to::<u64>(),
         })
     }
 
@@ -306,7 +332,7 @@ impl ActContext {
         id: U256,
         request: &IBroker::Request,
         game: &IBroker::Game,
-    ) -> std::result::Result<Acted, ecm_chain::Error> {
+    ) -> std::result::Result<Acted, ActError> {
         let Some(oracle) = self.oracle.clone() else {
             return Ok(Acted::NeedTrace);
         };
@@ -352,9 +378,9 @@ impl ActContext {
                 Ok((commitment(proven.final_, &proven.next), Some(proof)))
             })
             .await
-            .map_err(|e| ecm_chain::Error::Rpc {
-                action: "one-step check".into(),
-                reason: e.to_string(),
+            .map_err(|source| ActError::Worker {
+                what: "one-step check",
+                source,
             })?;
         let (computed, proof) = match checked {
             Ok(checked) => checked,
@@ -433,17 +459,13 @@ fn posted_points_filter(
 /// Runs trace queries on the blocking pool.
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> ecm_verifier::Result<T> + Send + 'static,
-) -> std::result::Result<T, ecm_chain::Error> {
-    tokio::task::spawn_blocking(f)
+) -> std::result::Result<T, ActError> {
+    Ok(tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ecm_chain::Error::Rpc {
-            action: "trace query".into(),
-            reason: e.to_string(),
-        })?
-        .map_err(|e| ecm_chain::Error::Rpc {
-            action: "trace query".into(),
-            reason: e.to_string(),
-        })
+        .map_err(|source| ActError::Worker {
+            what: "trace query",
+            source,
+        })??)
 }
 
 #[cfg(test)]

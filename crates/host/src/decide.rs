@@ -5,25 +5,65 @@
 
 use crate::Roles;
 use alloy::primitives::{Address, B256};
-use ecm_bindings::IBroker::{Challenge, Game, Request};
+use ecm_bindings::{
+    IBroker::{Challenge, Game, Request},
+    protocol::{DisputeMode, Phase, Status},
+};
+use std::fmt;
 
-/// Statuses, as the Broker numbers them.
-mod status {
-    pub(super) const PENDING: u8 = 0;
-    pub(super) const WAITING: u8 = 1;
-    pub(super) const NEEDS_RESOLUTION: u8 = 2;
-    pub(super) const RESOLVING: u8 = 3;
-    pub(super) const SOFT: u8 = 4;
-    pub(super) const FIRM: u8 = 5;
-    pub(super) const FINALIZED: u8 = 6;
-    pub(super) const CANCELLED: u8 = 7;
+/// How a job ended for the agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Our answer stood: its payment and our deposit were ours.
+    Paid,
+    /// We put money on the request and the other side's claim stood.
+    Lost,
+    /// It ended without our money on it.
+    Settled,
+    /// The requester cancelled it.
+    Cancelled,
+    /// We would not serve it (an unknown program, a run past our limits, ...).
+    Refused,
 }
 
-/// Game phases and dispute modes, as the Broker numbers them.
-const PHASE_BISECT: u8 = 1;
-const PHASE_SELECT: u8 = 2;
-const PHASE_ONE_STEP: u8 = 3;
-const MODE_BISECTION: u8 = 0;
+impl Outcome {
+    /// Every outcome, in the order metrics list them.
+    pub const ALL: [Self; 5] = [
+        Self::Paid,
+        Self::Lost,
+        Self::Settled,
+        Self::Cancelled,
+        Self::Refused,
+    ];
+
+    /// The outcome's name in logs, job files and metrics labels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Paid => "paid",
+            Self::Lost => "lost",
+            Self::Settled => "settled",
+            Self::Cancelled => "cancelled",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Outcome {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("unknown job outcome `{s}`"))
+    }
+}
 
 /// The next thing to do on a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,7 +94,7 @@ pub enum Action {
     /// Collect the payment and deposit of our resolved answer.
     Finalize,
     /// Nothing more to do, ever: how it ended for us.
-    Done(&'static str),
+    Done(Outcome),
 }
 
 /// What [`decide`] looks at.
@@ -85,22 +125,26 @@ pub struct View<'a> {
 /// The next action on a request.
 pub fn decide(v: &View<'_>) -> Action {
     let r = v.request;
+    // A number this build does not know comes from a newer Broker: do nothing rather than guess.
+    let (Ok(status), Ok(mode)) = (Status::try_from(r.status), DisputeMode::try_from(r.mode)) else {
+        return Action::Wait { until: None };
+    };
     let ours = r.host == v.me;
     let challenging = v.challenge.challenger == v.me;
     let deadline = u64::try_from(r.deadline).unwrap_or(u64::MAX);
-    match r.status {
-        status::PENDING if v.roles.answer => match v.claim {
+    match status {
+        Status::Pending if v.roles.answer => match v.claim {
             Some(_) => Action::Answer,
             None => Action::Wait { until: None },
         },
-        status::PENDING => Action::Wait { until: None },
-        status::CANCELLED => Action::Done("cancelled"),
-        status::FINALIZED if ours => Action::Done("paid"),
-        status::FINALIZED if v.engaged => Action::Done("lost"),
-        status::FINALIZED => Action::Done("settled"),
-        status::SOFT | status::FIRM if ours => Action::Finalize,
-        status::SOFT | status::FIRM => Action::Wait { until: None },
-        status::WAITING if ours => {
+        Status::Pending => Action::Wait { until: None },
+        Status::Cancelled => Action::Done(Outcome::Cancelled),
+        Status::Finalized if ours => Action::Done(Outcome::Paid),
+        Status::Finalized if v.engaged => Action::Done(Outcome::Lost),
+        Status::Finalized => Action::Done(Outcome::Settled),
+        Status::SoftResolution | Status::FirmResolution if ours => Action::Finalize,
+        Status::SoftResolution | Status::FirmResolution => Action::Wait { until: None },
+        Status::WaitingForResolution if ours => {
             if v.block > deadline {
                 Action::SoftResolve
             } else {
@@ -109,7 +153,7 @@ pub fn decide(v: &View<'_>) -> Action {
                 }
             }
         }
-        status::WAITING => {
+        Status::WaitingForResolution => {
             let wrong = matches!(v.claim, Some(claim) if claim != r.claim);
             let in_time = v.block + v.margin <= deadline;
             if v.roles.challenge && wrong && in_time && !v.challenged.contains(&r.claim) {
@@ -122,14 +166,14 @@ pub fn decide(v: &View<'_>) -> Action {
                 }
             }
         }
-        status::NEEDS_RESOLUTION if challenging => {
+        Status::NeedsResolution if challenging => {
             if v.block <= deadline {
                 Action::Start
             } else {
                 Action::Wait { until: None }
             }
         }
-        status::NEEDS_RESOLUTION if ours => {
+        Status::NeedsResolution if ours => {
             if v.block > deadline {
                 Action::Timeout
             } else {
@@ -138,24 +182,23 @@ pub fn decide(v: &View<'_>) -> Action {
                 }
             }
         }
-        status::NEEDS_RESOLUTION => Action::Wait {
+        Status::NeedsResolution => Action::Wait {
             until: Some(deadline + 1),
         },
-        status::RESOLVING if r.mode != MODE_BISECTION => {
-            if ours || challenging {
-                Action::Execute
-            } else {
-                Action::Wait { until: None }
-            }
-        }
-        status::RESOLVING => decide_move(v, ours, challenging),
-        _ => Action::Wait { until: None },
+        Status::Resolving => match mode {
+            DisputeMode::FullExecution if ours || challenging => Action::Execute,
+            DisputeMode::FullExecution => Action::Wait { until: None },
+            DisputeMode::Bisection => decide_move(v, ours, challenging),
+        },
     }
 }
 
 fn decide_move(v: &View<'_>, ours: bool, challenging: bool) -> Action {
     let g = v.game;
-    let defender_moves = g.phase != PHASE_SELECT;
+    let Ok(phase) = Phase::try_from(g.phase) else {
+        return Action::Wait { until: None };
+    };
+    let defender_moves = phase != Phase::Select;
     let clock = if defender_moves {
         g.defenderClock
     } else {
@@ -164,11 +207,11 @@ fn decide_move(v: &View<'_>, ours: bool, challenging: bool) -> Action {
     let deadline = u64::try_from(g.turnStart).unwrap_or(u64::MAX) + u64::from(clock);
     let our_move = if defender_moves { ours } else { challenging };
     if our_move {
-        return match g.phase {
-            PHASE_BISECT => Action::Bisect,
-            PHASE_SELECT => Action::Select,
-            PHASE_ONE_STEP => Action::Prove,
-            _ => Action::Wait { until: None },
+        return match phase {
+            Phase::Bisect => Action::Bisect,
+            Phase::Select => Action::Select,
+            Phase::OneStep => Action::Prove,
+            Phase::None => Action::Wait { until: None },
         };
     }
     if !(ours || challenging) {
@@ -176,7 +219,7 @@ fn decide_move(v: &View<'_>, ours: bool, challenging: bool) -> Action {
     }
     if v.block > deadline {
         Action::Timeout
-    } else if g.phase == PHASE_ONE_STEP && challenging {
+    } else if phase == Phase::OneStep && challenging {
         // The challenger agrees with the left end too: revealing it ends the game at once.
         Action::Prove
     } else {
@@ -189,16 +232,16 @@ fn decide_move(v: &View<'_>, ours: bool, challenging: bool) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::{U256, aliases::U48};
+    use alloy::primitives::aliases::U48;
 
     const ME: Address = Address::repeat_byte(0xaa);
     const OTHER: Address = Address::repeat_byte(0xbb);
 
-    fn request(status: u8, host: Address, deadline: u64) -> Request {
+    fn request(status: Status, host: Address, deadline: u64) -> Request {
         Request {
             requester: Address::repeat_byte(0x11),
-            status,
-            mode: MODE_BISECTION,
+            status: status.into(),
+            mode: u8::from(DisputeMode::Bisection),
             softResolutionBlocks: 10,
             deadline: U48::from(deadline),
             programId: B256::ZERO,
@@ -215,14 +258,14 @@ mod tests {
         }
     }
 
-    fn game(phase: u8, turn_start: u64, clock: u32) -> Game {
+    fn game(phase: Phase, turn_start: u64, clock: u32) -> Game {
         Game {
             lo: 0,
             hi: 10,
             turnStart: U48::from(turn_start),
             defenderClock: clock,
             challengerClock: clock,
-            phase,
+            phase: phase.into(),
             cLo: B256::ZERO,
             cHi: B256::ZERO,
             pointsHash: B256::ZERO,
@@ -249,7 +292,7 @@ mod tests {
                     steps: 0,
                     claim: B256::ZERO,
                 },
-                game: game(0, 0, 0),
+                game: game(Phase::None, 0, 0),
                 roles: Roles::HOST,
                 claim: Some(B256::repeat_byte(1)),
                 block: 100,
@@ -276,7 +319,7 @@ mod tests {
 
     #[test]
     fn host_answers_once_computed() {
-        let mut case = Case::new(request(status::PENDING, Address::ZERO, 0));
+        let mut case = Case::new(request(Status::Pending, Address::ZERO, 0));
         assert_eq!(case.decide(), Action::Answer);
         case.claim = None;
         assert_eq!(case.decide(), Action::Wait { until: None });
@@ -291,19 +334,19 @@ mod tests {
 
     #[test]
     fn host_resolves_after_the_window_and_finalizes() {
-        let mut case = Case::new(request(status::WAITING, ME, 150));
+        let mut case = Case::new(request(Status::WaitingForResolution, ME, 150));
         assert_eq!(case.decide(), Action::Wait { until: Some(151) });
         case.block = 151;
         assert_eq!(case.decide(), Action::SoftResolve);
-        case.request.status = status::SOFT;
+        case.request.status = u8::from(Status::SoftResolution);
         assert_eq!(case.decide(), Action::Finalize);
-        case.request.status = status::FINALIZED;
-        assert_eq!(case.decide(), Action::Done("paid"));
+        case.request.status = u8::from(Status::Finalized);
+        assert_eq!(case.decide(), Action::Done(Outcome::Paid));
     }
 
     #[test]
     fn challenger_disputes_wrong_answers_in_time_and_only_once() {
-        let mut case = Case::new(request(status::WAITING, OTHER, 150));
+        let mut case = Case::new(request(Status::WaitingForResolution, OTHER, 150));
         case.roles = Roles::CHALLENGER;
         case.claim = Some(B256::repeat_byte(2));
         assert_eq!(case.decide(), Action::Challenge);
@@ -327,10 +370,10 @@ mod tests {
 
     #[test]
     fn challenger_starts_its_dispute_and_defender_times_it_out() {
-        let mut case = Case::new(request(status::NEEDS_RESOLUTION, OTHER, 120));
+        let mut case = Case::new(request(Status::NeedsResolution, OTHER, 120));
         case.challenge.challenger = ME;
         assert_eq!(case.decide(), Action::Start);
-        let mut defender = Case::new(request(status::NEEDS_RESOLUTION, ME, 120));
+        let mut defender = Case::new(request(Status::NeedsResolution, ME, 120));
         defender.challenge.challenger = OTHER;
         assert_eq!(defender.decide(), Action::Wait { until: Some(121) });
         defender.block = 121;
@@ -339,36 +382,36 @@ mod tests {
 
     #[test]
     fn moves_by_phase_and_timeouts_by_clock() {
-        let mut case = Case::new(request(status::RESOLVING, ME, 0));
+        let mut case = Case::new(request(Status::Resolving, ME, 0));
         case.challenge.challenger = OTHER;
-        case.game = game(PHASE_BISECT, 90, 20);
+        case.game = game(Phase::Bisect, 90, 20);
         assert_eq!(case.decide(), Action::Bisect);
-        case.game.phase = PHASE_ONE_STEP;
+        case.game.phase = u8::from(Phase::OneStep);
         assert_eq!(case.decide(), Action::Prove);
-        case.game.phase = PHASE_SELECT;
+        case.game.phase = u8::from(Phase::Select);
         assert_eq!(case.decide(), Action::Wait { until: Some(111) });
         case.block = 111;
         assert_eq!(case.decide(), Action::Timeout);
 
-        let mut challenger = Case::new(request(status::RESOLVING, OTHER, 0));
+        let mut challenger = Case::new(request(Status::Resolving, OTHER, 0));
         challenger.challenge.challenger = ME;
-        challenger.game = game(PHASE_SELECT, 90, 20);
+        challenger.game = game(Phase::Select, 90, 20);
         assert_eq!(challenger.decide(), Action::Select);
-        challenger.game.phase = PHASE_ONE_STEP;
+        challenger.game.phase = u8::from(Phase::OneStep);
         assert_eq!(
             challenger.decide(),
             Action::Prove,
             "the challenger may reveal the agreed point"
         );
-        challenger.game.phase = PHASE_BISECT;
+        challenger.game.phase = u8::from(Phase::Bisect);
         challenger.block = 200;
         assert_eq!(challenger.decide(), Action::Timeout);
     }
 
     #[test]
     fn full_execution_is_driven_by_both_parties_only() {
-        let mut case = Case::new(request(status::RESOLVING, ME, 0));
-        case.request.mode = 1;
+        let mut case = Case::new(request(Status::Resolving, ME, 0));
+        case.request.mode = u8::from(DisputeMode::FullExecution);
         assert_eq!(case.decide(), Action::Execute);
         case.request.host = OTHER;
         assert_eq!(case.decide(), Action::Wait { until: None });
@@ -376,12 +419,35 @@ mod tests {
 
     #[test]
     fn endings() {
-        let mut case = Case::new(request(status::FINALIZED, OTHER, 0));
-        assert_eq!(case.decide(), Action::Done("settled"));
+        let mut case = Case::new(request(Status::Finalized, OTHER, 0));
+        assert_eq!(case.decide(), Action::Done(Outcome::Settled));
         case.engaged = true;
-        assert_eq!(case.decide(), Action::Done("lost"));
-        case.request.status = status::CANCELLED;
-        assert_eq!(case.decide(), Action::Done("cancelled"));
-        let _ = U256::ZERO;
+        assert_eq!(case.decide(), Action::Done(Outcome::Lost));
+        case.request.status = u8::from(Status::Cancelled);
+        assert_eq!(case.decide(), Action::Done(Outcome::Cancelled));
+    }
+
+    #[test]
+    fn numbers_a_newer_broker_might_use_are_left_alone() {
+        let mut case = Case::new(request(Status::Pending, ME, 0));
+        case.request.status = 8;
+        assert_eq!(case.decide(), Action::Wait { until: None });
+        let mut case = Case::new(request(Status::Resolving, ME, 0));
+        case.request.mode = 2;
+        assert_eq!(case.decide(), Action::Wait { until: None });
+        case.request.mode = u8::from(DisputeMode::Bisection);
+        case.game = game(Phase::Bisect, 90, 20);
+        case.block = 95;
+        assert_eq!(case.decide(), Action::Bisect);
+        case.game.phase = 4;
+        assert_eq!(case.decide(), Action::Wait { until: None });
+    }
+
+    #[test]
+    fn outcomes_read_back_from_their_names() {
+        for outcome in Outcome::ALL {
+            assert_eq!(outcome.as_str().parse(), Ok(outcome));
+        }
+        assert!("won".parse::<Outcome>().is_err());
     }
 }

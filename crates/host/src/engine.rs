@@ -4,9 +4,10 @@ use crate::{
     AgentConfig, Error, Job, JobStore, Result, Stance,
     act::{ActContext, Acted, Seen},
     compute::{self, Oracle},
+    decide::Outcome,
     metrics::{self, Metrics},
     programs::{ModuleDirScan, Program, load_programs},
-    store::{Binding, Opened},
+    store::{Binding, Ending, Opened},
 };
 use alloy::primitives::{Address, B256, U256};
 use ecm_bindings::Broker;
@@ -409,9 +410,12 @@ impl Agent {
                         warn!(target: "agent", id, %reason, "refusing the request");
                         if job.stance == Stance::Open {
                             job.stance = Stance::Done {
-                                outcome: format!("refused: {reason}"),
+                                outcome: Ending {
+                                    outcome: Outcome::Refused,
+                                    reason: Some(reason.to_string()),
+                                },
                             };
-                            self.metrics.ended("refused");
+                            self.metrics.ended(Outcome::Refused);
                         }
                     }
                 }
@@ -462,7 +466,7 @@ impl Agent {
                         self.store.save_job(id)?;
                     }
                     Acted::Done(outcome) => {
-                        info!(target: "agent", id, outcome, "job done");
+                        info!(target: "agent", id, %outcome, "job done");
                         self.metrics.ended(outcome);
                         job.stance = Stance::Done {
                             outcome: outcome.into(),

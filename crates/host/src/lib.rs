@@ -33,8 +33,8 @@ mod programs;
 pub mod store;
 
 pub use config::{AgentConfig, Cheat, Roles};
-pub use decide::{Action, decide};
+pub use decide::{Action, Outcome, decide};
 pub use engine::{run, run_when_ready};
 pub use error::{Error, Result};
 pub use programs::INTERPRETER_FIRST_STEPS;
-pub use store::{Job, JobStore, Stance, TraceStats};
+pub use store::{Ending, Job, JobStore, Stance, TraceStats};

@@ -5,7 +5,7 @@
 //! it on request, with the chain layer's read statistics. Only `GET /metrics` is served; any
 //! other request gets a 404.
 
-use crate::{Error, Result};
+use crate::{Error, Result, decide::Outcome};
 use ecm_chain::Chain;
 use std::{
     collections::BTreeMap,
@@ -15,16 +15,14 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering::Relaxed},
     },
+    time::Duration,
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
     task::JoinHandle,
 };
 use tracing::{info, warn};
-
-/// How a job can end, as the engine reports it (every one is rendered, zero or not).
-const OUTCOMES: [&str; 5] = ["paid", "lost", "settled", "cancelled", "refused"];
 
 /// What the agent has done, for scraping.
 #[derive(Debug, Default)]
@@ -41,15 +39,15 @@ pub struct Metrics {
     pub(crate) engagements: AtomicU64,
     /// Actions that failed (decided again on the next tick).
     pub(crate) actions_failed: AtomicU64,
-    /// Jobs that ended, by outcome ("paid", "lost", "settled", "cancelled", "refused").
-    pub(crate) outcomes: Mutex<BTreeMap<&'static str, u64>>,
+    /// Jobs that ended, by outcome.
+    pub(crate) outcomes: Mutex<BTreeMap<Outcome, u64>>,
     /// The account's balance, in wei (read every ten ticks).
     pub(crate) balance_wei: Mutex<u128>,
 }
 
 impl Metrics {
     /// Counts a job that ended with `outcome`.
-    pub(crate) fn ended(&self, outcome: &'static str) {
+    pub(crate) fn ended(&self, outcome: Outcome) {
         *self
             .outcomes
             .lock()
@@ -89,10 +87,10 @@ impl Metrics {
             ],
         );
         let outcomes = self.outcomes.lock().expect("metrics lock").clone();
-        let ended = OUTCOMES.map(|outcome| {
+        let ended = Outcome::ALL.map(|outcome| {
             (
                 format!("{{outcome=\"{outcome}\"}}"),
-                outcomes.get(outcome).copied().unwrap_or(0).to_string(),
+                outcomes.get(&outcome).copied().unwrap_or(0).to_string(),
             )
         });
         metric(
@@ -167,18 +165,12 @@ pub(crate) async fn serve(
         while let Ok((mut stream, _)) = listener.accept().await {
             let (metrics, chain) = (metrics.clone(), chain.clone());
             tokio::spawn(async move {
-                // The request line is all that matters; a scrape's request fits in one read.
-                let mut request = [0u8; 1024];
-                let n = match tokio::time::timeout(
-                    std::time::Duration::from_secs(5),
-                    stream.read(&mut request),
-                )
-                .await
-                {
-                    Ok(Ok(n)) => n,
-                    _ => return,
+                let Ok(Some(request)) =
+                    tokio::time::timeout(Duration::from_secs(5), read_head(&mut stream)).await
+                else {
+                    return;
                 };
-                let line = String::from_utf8_lossy(&request[..n]);
+                let line = String::from_utf8_lossy(&request);
                 let (status, content_type, body) = if line.starts_with("GET /metrics ") {
                     (
                         "200 OK",
@@ -198,4 +190,19 @@ pub(crate) async fn serve(
             });
         }
     }))
+}
+
+/// Reads a request's head, up to the blank line that ends it (or 1 KiB, all a scrape needs):
+/// a client may send it in pieces, and closing the socket with part of it unread would reset
+/// the connection before the client reads the response. None if the client goes away first.
+async fn read_head(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut head = Vec::with_capacity(256);
+    let mut chunk = [0u8; 256];
+    while head.len() < 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(head)
 }

@@ -1,7 +1,7 @@
 //! The job store: what the agent has taken on, saved after every change so that a restart
 //! resumes every open job.
 
-use crate::{Error, Result};
+use crate::{Error, Result, decide::Outcome};
 use alloy::primitives::{Address, B256, Bytes, U256};
 use ecm_primitives::Claim;
 use serde::{Deserialize, Serialize};
@@ -18,11 +18,54 @@ pub enum Stance {
     Open,
     /// We answered or challenged: following the request to its end.
     Engaged,
-    /// Nothing more to do; `outcome` says why (paid, lost, cancelled, refused: ..., settled).
+    /// Nothing more to do.
     Done {
         /// How it ended for us.
-        outcome: String,
+        outcome: Ending,
     },
+}
+
+/// How a job ended, as its file records it: `"paid"`, or `"refused: <why>"` for a refusal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct Ending {
+    /// The outcome.
+    pub outcome: Outcome,
+    /// Why, for a refusal.
+    pub reason: Option<String>,
+}
+
+impl From<Outcome> for Ending {
+    fn from(outcome: Outcome) -> Self {
+        Self {
+            outcome,
+            reason: None,
+        }
+    }
+}
+
+impl From<Ending> for String {
+    fn from(ending: Ending) -> String {
+        match ending.reason {
+            Some(reason) => format!("{}: {reason}", ending.outcome),
+            None => ending.outcome.to_string(),
+        }
+    }
+}
+
+impl TryFrom<String> for Ending {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        let (outcome, reason) = match text.split_once(": ") {
+            Some((outcome, reason)) => (outcome, Some(reason.to_string())),
+            None => (text.as_str(), None),
+        };
+        Ok(Self {
+            outcome: outcome.parse()?,
+            reason,
+        })
+    }
 }
 
 /// What the trace oracle of a job has done, for operators and benchmarks.
@@ -388,5 +431,32 @@ mod tests {
             err.contains("move the file away") && err.contains("3.json"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn endings_are_stored_as_the_text_job_files_always_held() {
+        let refused = Stance::Done {
+            outcome: Ending {
+                outcome: Outcome::Refused,
+                reason: Some("unknown program: x".into()),
+            },
+        };
+        let json = serde_json::to_string(&refused).unwrap();
+        assert_eq!(
+            json,
+            r#"{"stance":"done","outcome":"refused: unknown program: x"}"#
+        );
+        assert_eq!(serde_json::from_str::<Stance>(&json).unwrap(), refused);
+        let paid: Stance = serde_json::from_str(r#"{"stance":"done","outcome":"paid"}"#).unwrap();
+        assert_eq!(
+            paid,
+            Stance::Done {
+                outcome: Outcome::Paid.into()
+            }
+        );
+        let err = serde_json::from_str::<Stance>(r#"{"stance":"done","outcome":"won"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown job outcome `won`"), "{err}");
     }
 }
