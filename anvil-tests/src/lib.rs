@@ -2,6 +2,8 @@
 //! the same code as `ecm devnet`), agents run in-process with their real engine, clients per
 //! role, and balance bookkeeping.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod proxy;
 pub mod range_limit;
 

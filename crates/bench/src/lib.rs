@@ -11,6 +11,8 @@
 //!           party's cost of a bisection query over a 2^32-step trace
 //! ```
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod chart;
 pub mod dispute;
 pub mod error;

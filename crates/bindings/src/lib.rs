@@ -1,8 +1,9 @@
 //! alloy bindings to the ecm contracts.
 //!
-//! `build.rs` compiles `contracts/` with foundry-compilers, through the `tools/solc` shim over the
-//! npm `solc` package (no compiler download), with the settings of `foundry.toml`; each contract
-//! below is an `alloy::sol!` module generated from its artifact, with the bytecode to deploy it.
+//! `build.rs` compiles `contracts/` with foundry-compilers, through the `tools/solc` shim over
+//! the npm `solc` package (no compiler download), with the settings read from `foundry.toml`;
+//! each contract below is an `alloy::sol!` module generated from its artifact, with the bytecode
+//! to deploy it. The `test-fixtures` feature adds the contracts only tests use.
 //!
 //! ```text
 //! contracts/*.sol --foundry-compilers + tools/solc--> artifacts (OUT_DIR) --sol!--> Broker, Factory, ...
@@ -13,6 +14,7 @@
 //! the protocol's enums as `uint8`; [`protocol`] has them as Rust enums, so a status is matched
 //! by name and exhaustively, never by number.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
 #![allow(unreachable_pub, missing_docs)]
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));

@@ -13,6 +13,11 @@
 //! Reverts are decoded into the `sol!`-generated [`ecm_bindings::Broker::BrokerErrors`] and
 //! reported with the values they carry and a hint on how to fix the call.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+// Only its `rustls-tls-native-roots` feature is used: wss endpoints trust the platform's roots.
+use tokio_tungstenite as _;
+
 mod connect;
 pub mod error;
 mod events;

@@ -1,5 +1,7 @@
 //! The `ecm` command: a verifiable compute market on Ethereum, from the terminal.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 use clap::Parser;
 
 mod cmd;

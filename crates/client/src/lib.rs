@@ -11,6 +11,8 @@
 //! Every call that sends a transaction simulates it first; a revert comes back as
 //! [`ecm_chain::Error::Revert`] with the Broker error's name, values and a hint.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod error;
 mod status;
 

@@ -13,6 +13,8 @@
 //! deploy` (any chain) through [`deploy_resumable`], which is the same code with a journal that
 //! lets an interrupted deployment be finished; so the tests exercise exactly what users run.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod anvil;
 pub mod deploy;
 pub mod error;

@@ -22,6 +22,8 @@
 //! decision over the on-chain state, `act` reading, deciding and sending for one request,
 //! [`store`] the jobs on disk, [`metrics`] the figures served at `--metrics`.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 mod act;
 pub mod compute;
 pub mod config;

@@ -23,6 +23,8 @@
 //! engine (each float instruction is `unreachable` in the engines' copy). The design, with its
 //! figures and the reasons for each choice, is `docs/machine.md`.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod abi;
 pub mod error;
 pub mod fast;

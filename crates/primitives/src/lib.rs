@@ -11,6 +11,8 @@
 //! deployment:  where the contracts and programs are              -> [`Deployment`]
 //! ```
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod deployment;
 pub mod error;
 pub mod game;

@@ -17,6 +17,8 @@
 //! `wasm32-wasip1`) as part of the normal build, so the embedded modules always match the
 //! sources.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod error;
 mod inputs;
 mod registry;

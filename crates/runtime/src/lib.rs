@@ -17,6 +17,8 @@
 //! The guest ABI (exports `memory`, `ecm_abi_version`, `ecm_alloc`, `ecm_step`, `ecm_run`) is
 //! documented in `docs/guest-abi.md`; the `ecm-guest` crate implements it for Rust programs.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod config;
 pub mod error;
 pub mod module;

@@ -18,6 +18,8 @@
 //! programs that fail it. [`purity`] is the Factory's rule that a step program's code reads
 //! nothing but its arguments. [`strategy`] turns a trace oracle into bisection moves.
 
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
 pub mod conformance;
 pub mod error;
 pub mod evm;
