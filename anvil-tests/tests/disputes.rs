@@ -4,7 +4,7 @@
 use alloy::primitives::U256;
 use ecm_anvil_tests::*;
 use ecm_client::Status;
-use ecm_host::{Cheat, Roles};
+use ecm_host::{Cheat, JobStore, Roles};
 use std::time::Duration;
 
 const PAYMENT: u128 = ETHER / 10;
@@ -38,6 +38,21 @@ async fn cheater_is_caught(cheat: Cheat) {
         i += 1;
     }
     assert_eq!(won.result.map(|r| r.to_vec()), Some(state));
+    // The cheater's record follows the chain: its deposit is no longer locked once its answer is
+    // overturned, while the job waits for the request's end; the challenger's now backs the
+    // standing answer.
+    eventually(
+        "the cheater's forfeited deposit",
+        Duration::from_secs(30),
+        || async {
+            let store = JobStore::open(&net.data_dir("cheater")).ok()?;
+            let job = store.get(id)?;
+            (job.is_engaged() && job.deposit.is_none()).then_some(())
+        },
+    )
+    .await;
+    let store = JobStore::open(&net.data_dir("challenger")).unwrap();
+    assert_eq!(store.get(id).unwrap().deposit, Some(deposit));
 
     net.mine(25).await; // past the fresh window
     let settled = eventually("payout", Duration::from_secs(60), || async {

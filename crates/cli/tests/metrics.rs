@@ -70,6 +70,7 @@ async fn the_metrics_follow_a_job_from_answer_to_payment() {
         sample(s, "ecm_block").is_some_and(|b| b > 0.0)
     });
     assert_eq!(sample(&idle, "ecm_engagements_total"), Some(0.0));
+    assert_eq!(sample(&idle, "ecm_deposits_locked_wei"), Some(0.0));
     assert_eq!(
         sample(&idle, "ecm_jobs_ended_total{outcome=\"paid\"}"),
         Some(0.0)
@@ -86,15 +87,26 @@ async fn the_metrics_follow_a_job_from_answer_to_payment() {
         .unwrap();
     common::wait_answered(&requester, id, Duration::from_secs(60)).await;
     // The gauges are counted at each tick, the counters as actions land: both catch up.
-    scrape_until("the answer", &|s| {
+    let deposit: f64 = requester
+        .status(id)
+        .await
+        .unwrap()
+        .deposit
+        .to_string()
+        .parse()
+        .unwrap();
+    assert!(deposit > 0.0);
+    scrape_until("the answer and its deposit", &|s| {
         sample(s, "ecm_engagements_total") == Some(1.0)
             && sample(s, "ecm_jobs{stance=\"engaged\"}") == Some(1.0)
+            && sample(s, "ecm_deposits_locked_wei") == Some(deposit)
     });
     // The requester accepts at once: the host finalizes and is paid.
     requester.accept(id).await.unwrap();
     let paid = scrape_until("the payment", &|s| {
         sample(s, "ecm_jobs_ended_total{outcome=\"paid\"}") == Some(1.0)
             && sample(s, "ecm_jobs{stance=\"engaged\"}") == Some(0.0)
+            && sample(s, "ecm_deposits_locked_wei") == Some(0.0)
             && sample(s, "ecm_balance_wei").is_some_and(|wei| wei > 0.0)
     });
     assert_eq!(sample(&paid, "ecm_engagements_total"), Some(1.0));

@@ -34,6 +34,8 @@ pub(crate) struct Seen {
     pub(crate) engaged: bool,
     /// The standing claim we are challenging, if we are.
     pub(crate) challenging: Option<B256>,
+    /// Whether the request was read at all (the fields above mean something).
+    pub(crate) read: bool,
 }
 
 /// Why an action could not be taken; it is decided again on the next tick.
@@ -85,6 +87,8 @@ pub(crate) struct Sent {
     pub(crate) engages: bool,
     /// The standing claim it challenged, if it was a challenge.
     pub(crate) challenged: Option<B256>,
+    /// The deposit it put on the request (an answer or a challenge).
+    pub(crate) staked: Option<U256>,
 }
 
 /// Everything one action needs, owned, so it can run in the background.
@@ -120,6 +124,7 @@ impl ActContext {
         *seen = Seen {
             engaged: request.host == self.me || challenging,
             challenging: challenging.then_some(request.claim),
+            read: true,
         };
         let view = View {
             me: self.me,
@@ -143,7 +148,14 @@ impl ActContext {
                 what: format!("{what} tx={}", receipt.transaction_hash),
                 engages,
                 challenged,
+                staked: None,
             })
+        };
+        let staking = |mut acted: Acted, deposit: U256| {
+            if let Acted::Sent(sent) = &mut acted {
+                sent.staked = Some(deposit);
+            }
+            acted
         };
         Ok(match action {
             Action::Wait { until } => Acted::Wait(until),
@@ -160,9 +172,10 @@ impl ActContext {
                 let call = broker
                     .answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_)
                     .value(deposit);
-                sent(
-                    format!("answered {} steps", claim.steps),
-                    self.chain.send("answerRequest", call).await?,
+                let receipt = self.chain.send("answerRequest", call).await?;
+                staking(
+                    sent(format!("answered {} steps", claim.steps), receipt),
+                    deposit,
                 )
             }
             Action::Challenge => {
@@ -171,13 +184,11 @@ impl ActContext {
                     .challengeAnswer_1(id, claim.result.clone(), claim.steps, claim.final_)
                     .value(deposit);
                 let receipt = self.chain.send("challengeAnswer", call).await?;
-                sent(
-                    format!(
-                        "challenged {}'s answer with {} steps",
-                        request.host, claim.steps
-                    ),
-                    receipt,
-                )
+                let what = format!(
+                    "challenged {}'s answer with {} steps",
+                    request.host, claim.steps
+                );
+                staking(sent(what, receipt), deposit)
             }
             Action::Start => sent(
                 "started the dispute".into(),
@@ -430,6 +441,7 @@ impl ActContext {
             what,
             engages: false,
             challenged: None,
+            staked: None,
         }))
     }
 }

@@ -245,17 +245,25 @@ impl Agent {
     /// The jobs-by-stance gauges, and the block they were counted at.
     fn count_jobs(&self, block: u64) {
         use std::sync::atomic::Ordering::Relaxed;
-        let (mut open, mut engaged) = (0, 0);
+        let (mut open, mut engaged, mut locked) = (0, 0, U256::ZERO);
         for job in self.store.jobs() {
             match job.stance {
                 Stance::Open => open += 1,
-                Stance::Engaged => engaged += 1,
+                Stance::Engaged => {
+                    engaged += 1;
+                    locked = locked.saturating_add(job.deposit.unwrap_or_default());
+                }
                 Stance::Done { .. } => {}
             }
         }
         self.metrics.block.store(block, Relaxed);
         self.metrics.jobs_open.store(open, Relaxed);
         self.metrics.jobs_engaged.store(engaged, Relaxed);
+        *self
+            .metrics
+            .deposits_locked_wei
+            .lock()
+            .expect("metrics lock") = locked.try_into().unwrap_or(u128::MAX);
     }
 
     /// Reads the Broker's logs since the cursor: new requests become jobs, events on known
@@ -335,6 +343,7 @@ impl Agent {
             claim: None,
             challenged: vec![],
             log: vec![],
+            deposit: None,
             trace: None,
         });
         self.dirty.insert(id);
@@ -437,6 +446,11 @@ impl Agent {
                     job.challenged.push(claim);
                     adopted = true;
                 }
+                if seen.read && !seen.engaged && job.deposit.is_some() {
+                    // Our answer was overturned or our challenge lost: the deposit is gone.
+                    job.deposit = None;
+                    adopted = true;
+                }
                 if adopted {
                     self.store.save_job(id)?;
                 }
@@ -461,6 +475,9 @@ impl Agent {
                             job.stance = Stance::Engaged;
                         }
                         job.challenged.extend(sent.challenged);
+                        if sent.staked.is_some() {
+                            job.deposit = sent.staked;
+                        }
                         job.log.push(sent.what);
                         self.dirty.insert(id);
                         self.store.save_job(id)?;
@@ -471,6 +488,7 @@ impl Agent {
                         job.stance = Stance::Done {
                             outcome: outcome.into(),
                         };
+                        job.deposit = None;
                         self.oracles.remove(&id);
                         self.wake.remove(&id);
                         self.store.save_job(id)?;

@@ -43,6 +43,8 @@ pub struct Metrics {
     pub(crate) outcomes: Mutex<BTreeMap<Outcome, u64>>,
     /// The account's balance, in wei (read every ten ticks).
     pub(crate) balance_wei: Mutex<u128>,
+    /// Deposits our standing answers and open challenges hold in the Broker, in wei.
+    pub(crate) deposits_locked_wei: Mutex<u128>,
 }
 
 impl Metrics {
@@ -124,6 +126,18 @@ impl Metrics {
             &[(
                 String::new(),
                 self.balance_wei.lock().expect("metrics lock").to_string(),
+            )],
+        );
+        metric(
+            "ecm_deposits_locked_wei",
+            "gauge",
+            "Deposits the agent's standing answers and open challenges hold in the Broker.",
+            &[(
+                String::new(),
+                self.deposits_locked_wei
+                    .lock()
+                    .expect("metrics lock")
+                    .to_string(),
             )],
         );
         let rpc = chain.rpc_stats();

@@ -107,6 +107,10 @@ pub struct Job {
     /// What we did, in order (action and transaction), for the record.
     #[serde(default)]
     pub log: Vec<String>,
+    /// The deposit our answer or challenge put on the request, while it stands (cleared once
+    /// the chain shows we no longer hold the answer or the challenge: it was forfeited).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deposit: Option<U256>,
     /// The trace oracle's figures, while the trace is in memory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trace: Option<TraceStats>,
@@ -340,6 +344,7 @@ mod tests {
             }),
             challenged: vec![],
             log: vec!["answered 0xabc".into()],
+            deposit: None,
             trace: None,
         });
         store.set_cursor(42);
@@ -371,6 +376,7 @@ mod tests {
             claim: None,
             challenged: vec![],
             log: vec![],
+            deposit: None,
             trace: None,
         });
         store.set_cursor(621);
