@@ -14,9 +14,10 @@ use ecm_bindings::Broker;
 use ecm_chain::{Chain, ChainConfig};
 use ecm_primitives::Claim;
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap},
     future::Future,
     sync::{Arc, Mutex, atomic::Ordering},
+    time::Instant,
 };
 use tokio::{sync::mpsc, task::JoinSet};
 use tracing::{debug, error, info, warn};
@@ -31,6 +32,39 @@ const ACTS_IN_FLIGHT: usize = 256;
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 /// At most this many such stale jobs per tick.
 const STALE_PER_TICK: usize = 8;
+
+/// What the engine holds for a job while it is open (the store holds the job itself). Finished
+/// jobs have none: ticks and memory follow open work only.
+#[derive(Default)]
+struct Live {
+    /// The job's trace, once computed in this run (after a restart, when a decision needs it).
+    oracle: Option<Arc<Mutex<Oracle>>>,
+    /// News since its last decision (a log, a transaction that landed, a failed action).
+    dirty: bool,
+    /// The block at which a deadline passes, to decide again then.
+    wake: Option<u64>,
+    /// When it was last decided on.
+    decided_at: Option<Instant>,
+    /// A decision is running.
+    acting: bool,
+    /// Its computation is running.
+    computing: bool,
+}
+
+impl Live {
+    /// Whether a decision is due at `block`.
+    fn due(&self, block: u64) -> bool {
+        !self.acting && (self.dirty || self.wake.is_some_and(|b| block >= b))
+    }
+
+    /// Whether it has gone `STALE_AFTER` without a decision, as of `now`.
+    fn stale(&self, now: Instant) -> bool {
+        !self.acting
+            && self
+                .decided_at
+                .is_none_or(|at| now.duration_since(at) > STALE_AFTER)
+    }
+}
 
 /// What a finished background task reports.
 enum Done {
@@ -88,17 +122,10 @@ struct Agent {
     /// and what of that directory has been looked at.
     machine_prover: Option<Address>,
     module_scan: ModuleDirScan,
-    oracles: HashMap<u64, Arc<Mutex<Oracle>>>,
+    /// The open jobs, by request id: exactly the store's jobs that are not done.
+    live: BTreeMap<u64, Live>,
     /// Program ids of requests seen in `Created` logs, until their `RequestInput` arrives.
     created: HashMap<u64, B256>,
-    /// Jobs with news since their last decision, or whose deadline passed.
-    dirty: HashSet<u64>,
-    /// Blocks at which waiting jobs should be looked at again.
-    wake: HashMap<u64, u64>,
-    /// When each job was last decided on.
-    decided_at: HashMap<u64, std::time::Instant>,
-    busy: HashSet<u64>,
-    computing: HashSet<u64>,
     /// Bounds the computations running at once.
     permits: Arc<tokio::sync::Semaphore>,
     /// Whether a withdrawal is in flight (one at a time).
@@ -160,13 +187,8 @@ impl Agent {
             programs,
             machine_prover,
             module_scan: ModuleDirScan::default(),
-            oracles: HashMap::new(),
+            live: BTreeMap::new(),
             created: HashMap::new(),
-            dirty: HashSet::new(),
-            wake: HashMap::new(),
-            decided_at: HashMap::new(),
-            busy: HashSet::new(),
-            computing: HashSet::new(),
             tasks: JoinSet::new(),
             done_tx,
             done_rx,
@@ -182,7 +204,13 @@ impl Agent {
             .collect();
         info!(target: "agent", account = %me, roles = ?agent.config.roles, resumed = open.len(), "agent started");
         for id in open {
-            agent.dirty.insert(id);
+            agent.live.insert(
+                id,
+                Live {
+                    dirty: true,
+                    ..Live::default()
+                },
+            );
             let needs_claim = agent.store.get(id).is_some_and(|j| j.claim.is_none());
             if needs_claim {
                 agent.spawn_compute(id);
@@ -199,36 +227,26 @@ impl Agent {
         self.count_jobs(block);
         // Jobs with news or a passed deadline, at most ACTS_IN_FLIGHT at once; then, as a safety
         // net for anything missed, a few jobs not looked at for a while.
-        let now = std::time::Instant::now();
-        let mut room = ACTS_IN_FLIGHT.saturating_sub(self.busy.len());
-        let open: Vec<u64> = self
-            .store
-            .jobs()
-            .filter(|j| j.is_open() && !self.busy.contains(&j.id))
-            .map(|j| j.id)
-            .collect();
-        let mut due: Vec<u64> = open
+        let now = Instant::now();
+        let acting = self.live.values().filter(|l| l.acting).count();
+        let room = ACTS_IN_FLIGHT.saturating_sub(acting);
+        let mut due: Vec<u64> = self
+            .live
             .iter()
-            .copied()
-            .filter(|id| self.dirty.contains(id) || self.wake.get(id).is_some_and(|b| block >= *b))
+            .filter(|(_, l)| l.due(block))
+            .map(|(id, _)| *id)
             .take(room)
             .collect();
-        room -= due.len();
-        let stale = open
+        let stale: Vec<u64> = self
+            .live
             .iter()
-            .copied()
-            .filter(|id| !due.contains(id))
-            .filter(|id| {
-                self.decided_at
-                    .get(id)
-                    .is_none_or(|at| now.duration_since(*at) > STALE_AFTER)
-            })
-            .take(room.min(STALE_PER_TICK));
-        due.extend(stale.collect::<Vec<_>>());
+            .filter(|(_, l)| !l.due(block) && l.stale(now))
+            .map(|(id, _)| *id)
+            .take((room - due.len()).min(STALE_PER_TICK))
+            .collect();
+        due.extend(stale);
         for id in due {
-            self.dirty.remove(&id);
-            self.decided_at.insert(id, now);
-            self.spawn_act(id, block);
+            self.spawn_act(id, block, now);
         }
         if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
@@ -246,7 +264,7 @@ impl Agent {
     fn count_jobs(&self, block: u64) {
         use std::sync::atomic::Ordering::Relaxed;
         let (mut open, mut engaged, mut locked) = (0, 0, U256::ZERO);
-        for job in self.store.jobs() {
+        for job in self.live.keys().filter_map(|id| self.store.get(*id)) {
             match job.stance {
                 Stance::Open => open += 1,
                 Stance::Engaged => {
@@ -310,7 +328,9 @@ impl Agent {
             E::Finalized(e) => e.id,
             _ => return,
         };
-        self.dirty.insert(to_u64(id));
+        if let Some(live) = self.live.get_mut(&to_u64(id)) {
+            live.dirty = true;
+        }
     }
 
     fn new_request(&mut self, id: u64, program_id: B256, e: &Broker::RequestInput) {
@@ -346,7 +366,13 @@ impl Agent {
             deposit: None,
             trace: None,
         });
-        self.dirty.insert(id);
+        self.live.insert(
+            id,
+            Live {
+                dirty: true,
+                ..Live::default()
+            },
+        );
         self.spawn_compute(id);
         if let Err(e) = self.store.save_job(id) {
             warn!(target: "agent", id, error = %e, "cannot save the new job");
@@ -370,15 +396,16 @@ impl Agent {
 
     /// Computes job `id`'s trace on the blocking pool (once at a time per job).
     fn spawn_compute(&mut self, id: u64) {
-        if !self.computing.insert(id) {
-            return;
-        }
-        let Some(job) = self.store.get(id) else {
+        let (Some(live), Some(job)) = (self.live.get_mut(&id), self.store.get(id)) else {
             return;
         };
         let Some(program) = self.programs.get(&job.program_id).cloned() else {
             return;
         };
+        if live.computing {
+            return;
+        }
+        live.computing = true;
         let (input, max_steps) = (job.input.clone(), job.max_steps);
         let (cap, budget) = (self.config.max_compute_steps, self.config.checkpoint_budget);
         let cheat = self.config.cheat;
@@ -397,132 +424,138 @@ impl Agent {
 
     fn on_done(&mut self, done: Done) -> Result<()> {
         match done {
-            Done::Computed { id, result } => {
-                self.computing.remove(&id);
-                let Some(job) = self.store.get_mut(id) else {
-                    return Ok(());
-                };
-                match result {
-                    Ok((oracle, claim)) => {
-                        if let Some(previous) = &job.claim {
-                            if previous.commitment() != claim.commitment() {
-                                error!(target: "agent", id, "recomputed trace differs from the stored claim; keeping the stored claim");
-                            }
-                        } else {
-                            info!(target: "agent", id, steps = claim.steps, final_ = claim.final_, "computed");
-                            job.claim = Some(claim);
-                        }
-                        job.trace = Some(trace_stats(&oracle, job.claim.as_ref()));
-                        self.oracles.insert(id, Arc::new(Mutex::new(oracle)));
+            Done::Computed { id, result } => self.on_computed(id, result),
+            Done::Acted { id, outcome, seen } => self.on_acted(id, outcome, seen),
+        }
+    }
+
+    /// A computation ended: keep the trace and the claim, or refuse the request.
+    fn on_computed(
+        &mut self,
+        id: u64,
+        result: std::result::Result<(Oracle, Claim), String>,
+    ) -> Result<()> {
+        // A job that ended meanwhile needs no trace.
+        let (Some(live), Some(job)) = (self.live.get_mut(&id), self.store.get_mut(id)) else {
+            return Ok(());
+        };
+        live.computing = false;
+        live.dirty = true;
+        match result {
+            Ok((oracle, claim)) => {
+                if let Some(previous) = &job.claim {
+                    if previous.commitment() != claim.commitment() {
+                        error!(target: "agent", id, "recomputed trace differs from the stored claim; keeping the stored claim");
                     }
-                    Err(reason) => {
-                        warn!(target: "agent", id, %reason, "refusing the request");
-                        if job.stance == Stance::Open {
-                            job.stance = Stance::Done {
-                                outcome: Ending {
-                                    outcome: Outcome::Refused,
-                                    reason: Some(reason.to_string()),
-                                },
-                            };
-                            self.metrics.ended(Outcome::Refused);
-                        }
-                    }
+                } else {
+                    info!(target: "agent", id, steps = claim.steps, final_ = claim.final_, "computed");
+                    job.claim = Some(claim);
                 }
-                self.dirty.insert(id);
-                self.store.save_job(id)?;
+                job.trace = Some(trace_stats(&oracle, job.claim.as_ref()));
+                live.oracle = Some(Arc::new(Mutex::new(oracle)));
             }
-            Done::Acted { id, outcome, seen } => {
-                self.busy.remove(&id);
-                let Some(job) = self.store.get_mut(id) else {
-                    return Ok(());
-                };
-                let mut adopted = false;
-                if seen.engaged && job.stance == Stance::Open {
+            Err(reason) => {
+                warn!(target: "agent", id, %reason, "refusing the request");
+                if job.stance == Stance::Open {
+                    job.stance = Stance::Done {
+                        outcome: Ending {
+                            outcome: Outcome::Refused,
+                            reason: Some(reason.to_string()),
+                        },
+                    };
+                    self.metrics.ended(Outcome::Refused);
+                    self.live.remove(&id);
+                }
+            }
+        }
+        self.store.save_job(id)
+    }
+
+    /// A decision ended: record what the chain showed and what was sent, or end the job.
+    fn on_acted(&mut self, id: u64, outcome: Acted, seen: Seen) -> Result<()> {
+        let (Some(live), Some(job)) = (self.live.get_mut(&id), self.store.get_mut(id)) else {
+            return Ok(());
+        };
+        live.acting = false;
+        let mut changed = false;
+        if seen.engaged && job.stance == Stance::Open {
+            job.stance = Stance::Engaged;
+            job.log.push(
+                "our answer or challenge is on-chain (the response to its transaction was lost)"
+                    .into(),
+            );
+            changed = true;
+        }
+        if let Some(claim) = seen.challenging.filter(|c| !job.challenged.contains(c)) {
+            job.challenged.push(claim);
+            changed = true;
+        }
+        if seen.read && !seen.engaged && job.deposit.is_some() {
+            // Our answer was overturned or our challenge lost: the deposit is gone.
+            job.deposit = None;
+            changed = true;
+        }
+        // A machine trace runs when a dispute first needs it: keep the figures current.
+        if let Some(Ok(oracle)) = live.oracle.as_ref().map(|o| o.try_lock()) {
+            job.trace = Some(trace_stats(&oracle, job.claim.as_ref()));
+        }
+        match outcome {
+            Acted::Wait(until) => live.wake = until,
+            Acted::Sent(sent) => {
+                self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
+                if sent.engages {
+                    self.metrics.engagements.fetch_add(1, Ordering::Relaxed);
                     job.stance = Stance::Engaged;
-                    job.log.push("our answer or challenge is on-chain (the response to its transaction was lost)".into());
-                    adopted = true;
                 }
-                if let Some(claim) = seen.challenging.filter(|c| !job.challenged.contains(c)) {
-                    job.challenged.push(claim);
-                    adopted = true;
+                job.challenged.extend(sent.challenged);
+                if sent.staked.is_some() {
+                    job.deposit = sent.staked;
                 }
-                if seen.read && !seen.engaged && job.deposit.is_some() {
-                    // Our answer was overturned or our challenge lost: the deposit is gone.
-                    job.deposit = None;
-                    adopted = true;
-                }
-                if adopted {
-                    self.store.save_job(id)?;
-                }
-                let Some(job) = self.store.get_mut(id) else {
-                    return Ok(());
-                };
-                // A machine trace runs when a dispute first needs it: keep the figures current.
-                if let Some(Ok(oracle)) = self.oracles.get(&id).map(|o| o.try_lock()) {
-                    job.trace = Some(trace_stats(&oracle, job.claim.as_ref()));
-                }
-                match outcome {
-                    Acted::Wait(until) => {
-                        match until {
-                            Some(block) => self.wake.insert(id, block),
-                            None => self.wake.remove(&id),
-                        };
-                    }
-                    Acted::Sent(sent) => {
-                        self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
-                        if sent.engages {
-                            self.metrics.engagements.fetch_add(1, Ordering::Relaxed);
-                            job.stance = Stance::Engaged;
-                        }
-                        job.challenged.extend(sent.challenged);
-                        if sent.staked.is_some() {
-                            job.deposit = sent.staked;
-                        }
-                        job.log.push(sent.what);
-                        self.dirty.insert(id);
-                        self.store.save_job(id)?;
-                    }
-                    Acted::Done(outcome) => {
-                        info!(target: "agent", id, %outcome, "job done");
-                        self.metrics.ended(outcome);
-                        job.stance = Stance::Done {
-                            outcome: outcome.into(),
-                        };
-                        job.deposit = None;
-                        self.oracles.remove(&id);
-                        self.wake.remove(&id);
-                        self.store.save_job(id)?;
-                    }
-                    Acted::NeedTrace => {
-                        self.spawn_compute(id);
-                    }
-                    Acted::Failed(reason) => {
-                        self.metrics.actions_failed.fetch_add(1, Ordering::Relaxed);
-                        warn!(target: "agent", id, %reason, "action failed; deciding again next tick");
-                        self.dirty.insert(id);
-                    }
-                }
+                job.log.push(sent.what);
+                live.dirty = true;
+                changed = true;
             }
+            Acted::Done(outcome) => {
+                info!(target: "agent", id, %outcome, "job done");
+                self.metrics.ended(outcome);
+                job.stance = Stance::Done {
+                    outcome: outcome.into(),
+                };
+                job.deposit = None;
+                self.live.remove(&id);
+                changed = true;
+            }
+            Acted::NeedTrace => self.spawn_compute(id),
+            Acted::Failed(reason) => {
+                self.metrics.actions_failed.fetch_add(1, Ordering::Relaxed);
+                warn!(target: "agent", id, %reason, "action failed; deciding again next tick");
+                live.dirty = true;
+            }
+        }
+        if changed {
+            self.store.save_job(id)?;
         }
         Ok(())
     }
 
     /// Decides and acts on job `id` in the background.
-    fn spawn_act(&mut self, id: u64, block: u64) {
-        let Some(job) = self.store.get(id).cloned() else {
+    fn spawn_act(&mut self, id: u64, block: u64, now: Instant) {
+        let (Some(live), Some(job)) = (self.live.get_mut(&id), self.store.get(id)) else {
             return;
         };
         let Some(program) = self.programs.get(&job.program_id).cloned() else {
             return;
         };
-        self.busy.insert(id);
+        live.acting = true;
+        live.dirty = false;
+        live.decided_at = Some(now);
         let ctx = ActContext {
             chain: self.chain.clone(),
             me: self.me,
             config: self.config.clone(),
-            oracle: self.oracles.get(&id).cloned(),
+            oracle: live.oracle.clone(),
             program,
-            job,
+            job: job.clone(),
             block,
         };
         let tx = self.done_tx.clone();
