@@ -44,19 +44,10 @@ async fn start_devnet(out: &Path) -> (Child, Deployment) {
 
 /// Ctrl-C, and the graceful exit it starts.
 fn interrupt(mut child: Child) {
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        assert!(
-            Instant::now() < deadline,
-            "the devnet did not stop on Ctrl-C"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        common::interrupt(&mut child, Duration::from_secs(30)),
+        "the devnet did not stop on Ctrl-C"
+    );
 }
 
 /// Requests Fibonacci(n) and waits for the devnet's host to answer it.

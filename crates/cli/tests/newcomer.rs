@@ -9,6 +9,7 @@ use std::{
     io::{BufRead, BufReader, Write},
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
+    time::Duration,
 };
 
 const SOURCE: &str = r#"use std::io::{Read, Write};
@@ -76,12 +77,15 @@ fn ok(out: Output) -> Vec<u8> {
     out.stdout
 }
 
-/// `ecm devnet --host` as a process, killed when dropped.
+/// `ecm devnet --host` as a process, stopped when dropped: with Ctrl-C, so that it stops its
+/// Anvil node (killing it outright would leave the node running), killed if it hangs.
 struct Devnet(Child);
 
 impl Drop for Devnet {
     fn drop(&mut self) {
-        let _ = self.0.kill();
+        if !common::interrupt(&mut self.0, Duration::from_secs(30)) {
+            let _ = self.0.kill();
+        }
         let _ = self.0.wait();
     }
 }

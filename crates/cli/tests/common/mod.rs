@@ -1,5 +1,5 @@
 //! What the binary's end-to-end tests share: a devnet with its deployment file, a free port,
-//! the requester's Fibonacci request and the wait for its answer.
+//! the requester's Fibonacci request and the wait for its answer, Ctrl-C to a child process.
 
 #![allow(dead_code, unreachable_pub, reason = "each test binary uses a part")]
 
@@ -65,4 +65,22 @@ pub fn fibonacci(n: &str, window: u64) -> NewRequest {
         max_gas_price: None,
         mode: ecm_client::DisputeMode::Bisection,
     }
+}
+
+/// Ctrl-C to a child `ecm` process, and its graceful exit: whether it exited within `within`.
+/// A process that owns an Anvil node (`ecm devnet`) stops it on Ctrl-C; killed outright, it
+/// would leave the node running with nobody to stop it.
+pub fn interrupt(child: &mut std::process::Child, within: Duration) -> bool {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .is_ok_and(|status| status.success());
+    let deadline = Instant::now() + within;
+    while sent && Instant::now() < deadline {
+        if !matches!(child.try_wait(), Ok(None)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
 }
