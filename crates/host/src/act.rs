@@ -28,14 +28,12 @@ const PROVE_OVERHEAD_GAS: u64 = 400_000;
 
 /// What the chain showed about our stake in a request when we last decided on it. The chain is
 /// authoritative: a transaction whose response was lost may still have landed.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Seen {
     /// Our answer stands, or our challenge is open.
     pub(crate) engaged: bool,
     /// The standing claim we are challenging, if we are.
     pub(crate) challenging: Option<B256>,
-    /// Whether the request was read at all (the fields above mean something).
-    pub(crate) read: bool,
 }
 
 /// Why an action could not be taken; it is decided again on the next tick.
@@ -103,15 +101,16 @@ pub(crate) struct ActContext {
 }
 
 impl ActContext {
-    pub(crate) async fn act(self) -> (Acted, Seen) {
-        let mut seen = Seen::default();
+    /// Decides and acts; also returns what the chain showed, if the request could be read.
+    pub(crate) async fn act(self) -> (Acted, Option<Seen>) {
+        let mut seen = None;
         match self.try_act(&mut seen).await {
             Ok(acted) => (acted, seen),
             Err(e) => (Acted::Failed(e), seen),
         }
     }
 
-    async fn try_act(&self, seen: &mut Seen) -> std::result::Result<Acted, ActError> {
+    async fn try_act(&self, seen: &mut Option<Seen>) -> std::result::Result<Acted, ActError> {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
         let request = self.chain.request(id).await?;
@@ -121,11 +120,10 @@ impl ActContext {
             .await?;
         let game = self.chain.call("getGame", broker.getGame(id)).await?;
         let challenging = challenge.challenger == self.me;
-        *seen = Seen {
+        *seen = Some(Seen {
             engaged: request.host == self.me || challenging,
             challenging: challenging.then_some(request.claim),
-            read: true,
-        };
+        });
         let view = View {
             me: self.me,
             roles: self.config.roles,

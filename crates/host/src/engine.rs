@@ -75,7 +75,7 @@ enum Done {
     Acted {
         id: u64,
         outcome: Acted,
-        seen: Seen,
+        seen: Option<Seen>,
     },
 }
 
@@ -472,13 +472,14 @@ impl Agent {
     }
 
     /// A decision ended: record what the chain showed and what was sent, or end the job.
-    fn on_acted(&mut self, id: u64, outcome: Acted, seen: Seen) -> Result<()> {
+    fn on_acted(&mut self, id: u64, outcome: Acted, seen: Option<Seen>) -> Result<()> {
         let (Some(live), Some(job)) = (self.live.get_mut(&id), self.store.get_mut(id)) else {
             return Ok(());
         };
         live.acting = false;
         let mut changed = false;
-        if seen.engaged && job.stance == Stance::Open {
+        let engaged = seen.map(|s| s.engaged);
+        if engaged == Some(true) && job.stance == Stance::Open {
             job.stance = Stance::Engaged;
             job.log.push(
                 "our answer or challenge is on-chain (the response to its transaction was lost)"
@@ -486,11 +487,14 @@ impl Agent {
             );
             changed = true;
         }
-        if let Some(claim) = seen.challenging.filter(|c| !job.challenged.contains(c)) {
+        if let Some(claim) = seen
+            .and_then(|s| s.challenging)
+            .filter(|c| !job.challenged.contains(c))
+        {
             job.challenged.push(claim);
             changed = true;
         }
-        if seen.read && !seen.engaged && job.deposit.is_some() {
+        if engaged == Some(false) && job.deposit.is_some() {
             // Our answer was overturned or our challenge lost: the deposit is gone.
             job.deposit = None;
             changed = true;
