@@ -11,6 +11,10 @@ import {IBroker} from "../interfaces/IBroker.sol";
 /// step is left, the left end is revealed and the step is run on-chain (in the Broker).
 /// Whose move it is, and each party's chess clock, are checked in one place: `takeTurn`.
 library Bisection {
+    /// @notice Blocks of its clock a party is assumed to spend per move when a game is checked
+    /// to fit the clock (`clockNeeded`).
+    uint256 internal constant BLOCKS_PER_MOVE = 2;
+
     /// @notice Opens a game over `[0, n]` with both clocks full; the defender moves first.
     function start(IBroker.Game storage g, bytes32 c0, bytes32 cN, uint64 n, uint32 clock) internal {
         g.lo = 0;
@@ -86,6 +90,13 @@ library Bisection {
                 ++r;
             }
         }
+    }
+
+    /// @notice The clock a party needs for a game over `maxSteps` steps: one move per round
+    /// and the one step, each taking `BLOCKS_PER_MOVE` blocks (the move cannot land in the
+    /// block that started the turn, and a busy chain may not take it in the next).
+    function clockNeeded(uint64 maxSteps, uint256 arity) internal pure returns (uint256) {
+        return (rounds(maxSteps, arity) + 1) * BLOCKS_PER_MOVE;
     }
 
     /// @notice The defender posts `points` for the current segment.

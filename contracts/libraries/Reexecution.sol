@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {IBroker} from "../interfaces/IBroker.sol";
+import {IFactory} from "../interfaces/IFactory.sol";
 import {MAX_STATE_BYTES, Trace} from "./Trace.sol";
 
 /// @title Reexecution
@@ -16,6 +18,49 @@ library Reexecution {
     /// @dev Gas kept back per step beyond the step's own and the memory the step's call data
     /// and answer need: the loop's bookkeeping and the copy into the call data.
     uint256 internal constant STEP_MARGIN_GAS = 5_000;
+
+    /// @notice One `executeExecutable` call's progress.
+    struct Progress {
+        /// Steps this call ran.
+        uint64 executed;
+        /// Steps run in all.
+        uint64 count;
+        /// The state reached, and whether it is final.
+        bytes state;
+        bool final_;
+        /// Whether the re-execution is over: a final state, or the request's `maxSteps`.
+        bool finished;
+        /// The commitment to the point reached.
+        bytes32 reached;
+    }
+
+    /// @notice Runs up to `maxSteps` steps of request `r`'s program from `state`, which must
+    /// be the state at the re-execution's current point, never past the request's `maxSteps`,
+    /// keeping `reserve` gas back; records the point reached and, unless that finished the
+    /// re-execution, `deadline` as its new deadline. The caller refuses a call that ran no step.
+    function advance(
+        IBroker.FullExecution storage fx,
+        IBroker.Request storage r,
+        IFactory factory,
+        uint256 maxSteps,
+        bytes calldata state,
+        uint256 reserve,
+        uint48 deadline
+    ) internal returns (Progress memory p) {
+        {
+            bytes32 revealed = Trace.commit(false, state);
+            bytes32 agreed = fx.commitment;
+            if (revealed != agreed) revert IBroker.PreimageMismatch(revealed, agreed);
+        }
+        uint64 done = fx.steps;
+        (p.state, p.final_, p.executed) = _runFrom(r, factory, done, state, maxSteps, reserve);
+        p.count = done + p.executed;
+        p.finished = p.final_ || p.count == r.maxSteps;
+        p.reached = Trace.commit(p.final_, p.state);
+        fx.commitment = p.reached;
+        fx.steps = p.count;
+        if (!p.finished) fx.deadline = deadline;
+    }
 
     /// @notice Runs steps `from + 1, from + 2, ...` of the program at `execution` on the
     /// non-final `state`: at most `n` of them, only while the next one, with the memory it may
@@ -51,5 +96,21 @@ library Reexecution {
         uint256 before = (size + 31) >> 5;
         uint256 after_ = before + ((bytes_ + 31) >> 5);
         return 3 * (after_ - before) + (after_ * after_) / 512 - (before * before) / 512;
+    }
+
+    /// @dev `run` on request `r`'s program from step `done`, for at most `maxSteps` steps and
+    /// never past the request's `maxSteps`.
+    function _runFrom(
+        IBroker.Request storage r,
+        IFactory factory,
+        uint64 done,
+        bytes calldata state,
+        uint256 maxSteps,
+        uint256 reserve
+    ) private view returns (bytes memory, bool, uint64) {
+        uint256 remaining = r.maxSteps - done;
+        // slither-disable-next-line unused-return
+        (address execution, uint32 maxStepGas,) = factory.stepInfo(r.programId);
+        return run(execution, maxStepGas, done, state, maxSteps < remaining ? maxSteps : remaining, reserve);
     }
 }

@@ -27,6 +27,14 @@ library Trace {
         return keccak256(abi.encodePacked(final_, state));
     }
 
+    /// @notice Checks an answer's claim on a request of at most `maxSteps` steps: the state
+    /// after `steps` steps, final, or not final at exactly `maxSteps` ("out of steps").
+    function checkClaim(uint64 maxSteps, uint256 resultBytes, uint64 steps, bool final_) internal pure {
+        if (resultBytes > MAX_STATE_BYTES) revert IBroker.ResultTooLarge(resultBytes, MAX_STATE_BYTES);
+        if (steps == 0 || steps > maxSteps) revert IBroker.StepsOutOfRange(steps, maxSteps);
+        if (!final_ && steps != maxSteps) revert IBroker.NotFinalBeforeMaxSteps(steps, maxSteps);
+    }
+
     /// @notice The gas a caller must have left so that a step receives its full `maxStepGas`
     /// under the 63/64 rule (EIP-150).
     function gasNeeded(uint256 maxStepGas) internal pure returns (uint256) {

@@ -7,6 +7,7 @@ import {StepHarness} from "../verifier/StepHarness.sol";
 import {GameDriver} from "./utils/GameDriver.sol";
 import {ArmedByBlock, ArmedByCall, ArmedByStorage, GasProbe} from "./utils/Hostile.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
+import {Bisection} from "../libraries/Bisection.sol";
 import {MAX_STATE_BYTES} from "../libraries/Trace.sol";
 
 /// @notice Bisection disputes: every move, every revert, every outcome with balances, and
@@ -671,7 +672,7 @@ contract BrokerDisputeTest is GameDriver {
         _newRequest();
         broker = new Broker(factory, 2, 14);
         uint256 id = _disputed(_truth(), _lie(20, Lie.State));
-        moveDelay = broker.BLOCKS_PER_MOVE();
+        moveDelay = Bisection.BLOCKS_PER_MOVE;
         vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)), "the honest defender wins");
         vm.assertEq(broker.getRequest(id).host, host);
     }

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Execution} from "../Execution.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {IExecution} from "../interfaces/IExecution.sol";
+import {Deposits} from "../libraries/Deposits.sol";
 import {MAX_STATE_BYTES} from "../libraries/Trace.sol";
 import {Fixtures} from "./utils/Fixtures.sol";
 import {Vm} from "./utils/Vm.sol";
@@ -329,7 +330,7 @@ contract BrokerFullExecutionTest is Fixtures {
         vm.txGasPrice(100 gwei); // a 99 gwei tip, paid back to the producer itself
         _executeOnce(id, executor, 1);
         uint256 reimbursed = broker.balanceOf(executor);
-        uint256 priced = 1 gwei + broker.MAX_REIMBURSED_TIP();
+        uint256 priced = 1 gwei + Deposits.MAX_REIMBURSED_TIP;
         vm.assertGt(reimbursed, 0);
         vm.assertEq(reimbursed % priced, 0, "priced at base fee plus the tip bound");
         vm.assertLe(reimbursed / priced, 200_000, "about one call's gas");

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Broker} from "../Broker.sol";
 import {Factory} from "../Factory.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
+import {Deposits} from "../libraries/Deposits.sol";
 import {GameDriver} from "./utils/GameDriver.sol";
 import {MockMachineProver} from "./utils/MockMachineProver.sol";
 
@@ -135,7 +136,7 @@ contract BrokerMachineTest is GameDriver {
         uint256 id = _requestMachine(input);
         IBroker.Request memory r = broker.getRequest(id);
         vm.assertEq(r.maxStepGas, factory.MACHINE_STEP_GAS());
-        uint256 disputeGas = broker.BISECTION_FIXED_GAS() + broker.roundsFor(MAX_STEPS) * broker.BISECTION_ROUND_GAS()
+        uint256 disputeGas = Deposits.BISECTION_FIXED_GAS + broker.roundsFor(MAX_STEPS) * Deposits.BISECTION_ROUND_GAS
             + factory.MACHINE_STEP_GAS();
         vm.assertEq(broker.requiredDeposit(id), PAYMENT + 2 * GAS_PRICE * disputeGas);
     }

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Broker} from "../Broker.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
+import {Deposits} from "../libraries/Deposits.sol";
 import {Fixtures} from "./utils/Fixtures.sol";
 import {Reentrant, Rejecting} from "./utils/Actors.sol";
 
@@ -174,17 +175,17 @@ contract BrokerTest is Fixtures {
         uint256 id = _requestWith(counterId, _counterInput(STEPS), maxSteps, 1 gwei, IBroker.DisputeMode.Bisection);
         uint256 rounds = broker.roundsFor(maxSteps); // ceil(log4 1000) = 5
         vm.assertEq(rounds, 5);
-        uint256 gas = broker.BISECTION_FIXED_GAS() + rounds * broker.BISECTION_ROUND_GAS() + COUNTER_STEP_GAS;
+        uint256 gas = Deposits.BISECTION_FIXED_GAS + rounds * Deposits.BISECTION_ROUND_GAS + COUNTER_STEP_GAS;
         vm.assertEq(broker.requiredDeposit(id), PAYMENT + 2 * 1 gwei * gas);
     }
 
     /// The gas a full re-execution of `maxSteps` Counter steps is priced at: the fixed part,
     /// the steps, and a largest state carried by each call (one per 10M gas of steps).
-    function _fullExecutionGas(uint256 maxSteps) internal view returns (uint256) {
-        uint256 stepsGas = maxSteps * (COUNTER_STEP_GAS + broker.FULL_EXECUTION_STEP_GAS());
-        uint256 calls = 1 + stepsGas / broker.FULL_EXECUTION_CALL_GAS();
-        uint256 perCall = broker.EXECUTE_CALL_OVERHEAD_GAS() + 8192 * broker.EXECUTE_STATE_BYTE_GAS();
-        return broker.FULL_EXECUTION_FIXED_GAS() + stepsGas + calls * perCall;
+    function _fullExecutionGas(uint256 maxSteps) internal pure returns (uint256) {
+        uint256 stepsGas = maxSteps * (COUNTER_STEP_GAS + Deposits.FULL_EXECUTION_STEP_GAS);
+        uint256 calls = 1 + stepsGas / Deposits.FULL_EXECUTION_CALL_GAS;
+        uint256 perCall = Deposits.EXECUTE_CALL_OVERHEAD_GAS + 8192 * Deposits.EXECUTE_STATE_BYTE_GAS;
+        return Deposits.FULL_EXECUTION_FIXED_GAS + stepsGas + calls * perCall;
     }
 
     function test_requiredDeposit_FullExecutionScalesWithSteps() public {

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IBroker} from "../interfaces/IBroker.sol";
+import {IFactory} from "../interfaces/IFactory.sol";
+import {IMachineProver} from "../machine/IMachineProver.sol";
+import {Trace} from "./Trace.sol";
+
+/// @title OneStep
+/// @notice The end of a bisection game: the state at the agreed left end `cLo` is revealed, one
+/// step is run on-chain, and the point it reaches decides the game (the defender wins if it is
+/// the defender's `cHi`).
+/// @dev A step program's step is its registered `step`, given its full `maxStepGas` (`Trace.next`
+/// refuses rather than decide on a starved step). A machine program's step is the one WASM
+/// prover's, checked against a proof: the prover is pure and fixed by the Factory, a bad proof
+/// reverts and decides nothing, and a lack of gas can only revert, so no gas check is needed.
+library OneStep {
+    /// @notice Checks that `(final_, state)` is the point both parties agreed on at `g.lo`.
+    function reveal(IBroker.Game storage g, bool final_, bytes calldata state) internal view {
+        bytes32 revealed = Trace.commit(final_, state);
+        bytes32 agreed = g.cLo;
+        if (revealed != agreed) revert IBroker.PreimageMismatch(revealed, agreed);
+    }
+
+    /// @notice Runs step `stepNumber` of step program `programId` on the revealed point and
+    /// returns the commitment to the point it reaches. A machine program's steps need a proof
+    /// (`machineStep`), except from a final point, which is sticky.
+    function programStep(
+        IFactory factory,
+        uint256 id,
+        bytes32 programId,
+        uint64 stepNumber,
+        bool final_,
+        bytes calldata state
+    ) internal view returns (bytes32) {
+        (address execution, uint32 maxStepGas, IFactory.ProgramKind kind) = factory.stepInfo(programId);
+        if (!final_ && kind == IFactory.ProgramKind.Machine) revert IBroker.ProofRequired(id);
+        (bytes memory next, bool nextFinal) = Trace.next(execution, maxStepGas, stepNumber, final_, state);
+        return Trace.commit(nextFinal, next);
+    }
+
+    /// @notice Runs one step of machine program `programId` from the revealed point (a machine
+    /// state hash) with the prover, checked against `proof`, and returns the commitment to the
+    /// point it reaches. A final point is sticky and needs no proof.
+    function machineStep(IFactory factory, bytes32 programId, bool final_, bytes calldata state, bytes calldata proof)
+        internal
+        view
+        returns (bytes32)
+    {
+        // slither-disable-next-line unused-return
+        (address prover,, IFactory.ProgramKind kind) = factory.stepInfo(programId);
+        if (kind != IFactory.ProgramKind.Machine) revert IBroker.NotAMachineProgram(programId);
+        if (final_) return Trace.commit(true, state);
+        if (state.length != 32) revert IBroker.MachineStateLength(state.length);
+        (bytes memory next, bool nextFinal) = IMachineProver(prover).step(bytes32(state), proof);
+        return Trace.commit(nextFinal, next);
+    }
+}
