@@ -64,4 +64,4 @@ $(SLITHER):
 lint:
 	$(FORGE) fmt --check
 	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	$(CARGO) clippy --workspace --all-targets --all-features --locked -- -D warnings

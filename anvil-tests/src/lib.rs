@@ -8,9 +8,9 @@ pub mod proxy;
 pub mod range_limit;
 
 use alloy::primitives::{Address, U256};
+use ecm_agent::{AgentConfig, Roles};
 use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
-use ecm_host::{AgentConfig, Roles};
 use ecm_primitives::Deployment;
 use std::{future::Future, path::PathBuf, time::Duration};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -121,14 +121,14 @@ impl TestNet {
 /// A running agent, stopped gracefully by [`AgentHandle::stop`] or abruptly by dropping it.
 pub struct AgentHandle {
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<ecm_host::Result<()>>,
+    task: JoinHandle<ecm_agent::Result<()>>,
 }
 
 impl AgentHandle {
     /// Starts the agent's real engine in this process.
     pub fn spawn(config: AgentConfig) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ecm_host::run(config, async move {
+        let task = tokio::spawn(ecm_agent::run(config, async move {
             let _ = stopped.await;
         }));
         Self {
@@ -138,7 +138,7 @@ impl AgentHandle {
     }
 
     /// Graceful shutdown; returns the agent's result.
-    pub async fn stop(mut self) -> ecm_host::Result<()> {
+    pub async fn stop(mut self) -> ecm_agent::Result<()> {
         let _ = self.stop.take().unwrap().send(());
         tokio::time::timeout(Duration::from_secs(60), &mut self.task)
             .await

@@ -2,9 +2,9 @@
 //! a false challenge defeated, each side losing by timeout, and full re-execution's outcomes.
 
 use alloy::primitives::U256;
+use ecm_agent::{Cheat, JobStore, Roles};
 use ecm_anvil_tests::*;
 use ecm_client::Status;
-use ecm_host::{Cheat, JobStore, Roles};
 use std::time::Duration;
 
 const PAYMENT: u128 = ETHER / 10;

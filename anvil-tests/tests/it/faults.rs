@@ -10,13 +10,13 @@ use alloy::{
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
 };
+use ecm_agent::{Cheat, JobStore, Roles};
 use ecm_anvil_tests::{
     proxy::{ChaosProxy, Faults},
     range_limit::RangeLimitProxy,
     *,
 };
 use ecm_client::Status;
-use ecm_host::{Cheat, JobStore, Roles};
 use ecm_primitives::ProgramEntry;
 use std::{sync::atomic::Ordering, time::Duration};
 
@@ -131,8 +131,8 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
         assert!(answers <= 1, "request {id}: {:?}", job.log);
         assert_eq!(
             job.stance,
-            ecm_host::Stance::Done {
-                outcome: ecm_host::Outcome::Paid.into()
+            ecm_agent::Stance::Done {
+                outcome: ecm_agent::Outcome::Paid.into()
             },
             "request {id}: {:?}",
             job.log
@@ -312,7 +312,7 @@ async fn hosts_refuse_hostile_programs_and_traces_beyond_their_cap() {
     assert!(
         matches!(
             &job.stance,
-            ecm_host::Stance::Done { outcome: ecm_host::Ending { outcome: ecm_host::Outcome::Refused, reason: Some(why) } }
+            ecm_agent::Stance::Done { outcome: ecm_agent::Ending { outcome: ecm_agent::Outcome::Refused, reason: Some(why) } }
                 if why.contains("cap of 10000")
         ),
         "{:?}",
@@ -349,13 +349,13 @@ async fn cheating_is_refused_off_anvil() {
         .private_key
         .clone();
     let mut config =
-        ecm_host::AgentConfig::new(devnet.deployment.clone(), key, dir.path(), Roles::HOST);
+        ecm_agent::AgentConfig::new(devnet.deployment.clone(), key, dir.path(), Roles::HOST);
     config.cheat = Some(Cheat::LastStep);
-    let err = ecm_host::run(config, async {}).await.unwrap_err();
+    let err = ecm_agent::run(config, async {}).await.unwrap_err();
     assert!(
         matches!(
             err,
-            ecm_host::Error::CheatOnRealNetwork {
+            ecm_agent::Error::CheatOnRealNetwork {
                 chain_id: 1,
                 anvil: 31337
             }

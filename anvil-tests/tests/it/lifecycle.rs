@@ -2,9 +2,9 @@
 //! by the requester and by timeout, with every party's balances.
 
 use alloy::primitives::U256;
+use ecm_agent::Roles;
 use ecm_anvil_tests::*;
 use ecm_client::Status;
-use ecm_host::Roles;
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,7 +141,7 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     .await;
     // The resumed agent closes the job (its store is saved after every change).
     let job = eventually("the job to be closed", Duration::from_secs(30), || async {
-        let store = ecm_host::JobStore::open(&net.data_dir("host")).ok()?;
+        let store = ecm_agent::JobStore::open(&net.data_dir("host")).ok()?;
         store.get(id).filter(|j| !j.is_open()).cloned()
     })
     .await;
@@ -163,8 +163,8 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     );
     assert_eq!(
         job.stance,
-        ecm_host::Stance::Done {
-            outcome: ecm_host::Outcome::Paid.into()
+        ecm_agent::Stance::Done {
+            outcome: ecm_agent::Outcome::Paid.into()
         }
     );
 }
@@ -232,7 +232,7 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
             "request {id}"
         );
     }
-    let store = ecm_host::JobStore::open(&net.data_dir("host")).unwrap();
+    let store = ecm_agent::JobStore::open(&net.data_dir("host")).unwrap();
     for id in &ids {
         let job = store.get(*id).unwrap();
         assert_eq!(
@@ -297,7 +297,7 @@ async fn a_host_keeping_its_store_across_a_devnet_restart_computes_new_requests_
     // Computed for this request, not the old job's claim for the old request 1 (input 5).
     assert_eq!(answered.result_display.as_deref(), Some("counted 7 of 7"));
     host.stop().await.unwrap();
-    let kept = ecm_host::JobStore::open(&data_dir.join("previous-1")).unwrap();
+    let kept = ecm_agent::JobStore::open(&data_dir.join("previous-1")).unwrap();
     assert!(
         kept.get(old).is_some(),
         "the old store is kept aside, whole"

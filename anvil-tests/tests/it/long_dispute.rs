@@ -4,9 +4,9 @@
 //! off-chain work and memory.
 
 use alloy::{primitives::B256, providers::Provider};
+use ecm_agent::{Cheat, JobStore, Roles};
 use ecm_anvil_tests::*;
 use ecm_client::Status;
-use ecm_host::{Cheat, JobStore, Roles};
 use ecm_primitives::game;
 use std::time::{Duration, Instant};
 

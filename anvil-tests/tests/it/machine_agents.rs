@@ -10,9 +10,9 @@
 //! run checks that the honest side's work stays within 1.2 x N.
 
 use alloy::primitives::U256;
+use ecm_agent::{Cheat, INTERPRETER_FIRST_STEPS, JobStore, Roles};
 use ecm_anvil_tests::*;
 use ecm_client::{DisputeMode, NewRequest, Status};
-use ecm_host::{Cheat, INTERPRETER_FIRST_STEPS, JobStore, Roles};
 use ecm_machine::Program;
 use std::time::Duration;
 

@@ -234,7 +234,7 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
         .await;
     assert!(receipt.status());
     let broker_share = receipt.gas_used - (21_000 + proven.calldata_gas + proven.execution_gas);
-    // `BROKER_SHARE` in crates/verifier/tests/machine_prover_gas.rs is this figure; a
+    // `BROKER_SHARE` in crates/verifier/tests/it/machine_prover_gas.rs is this figure; a
     // settlement that grew past it would make that test's Broker column wrong.
     assert!(
         broker_share <= 44_500,

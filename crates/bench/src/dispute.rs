@@ -9,11 +9,8 @@
 
 use crate::{Error, Result};
 use alloy::{
-    network::EthereumWallet,
     primitives::{Address, B256, Bytes, U256},
-    providers::ProviderBuilder,
     rpc::types::TransactionReceipt,
-    signers::local::PrivateKeySigner,
 };
 use ecm_bindings::{
     Broker, IBroker,
@@ -295,15 +292,9 @@ impl Bench {
     /// Deploys another Broker, with `arity`, over the same Factory.
     async fn broker_with_arity(&self, arity: u64) -> Result<Address> {
         let d = &self.devnet.deployment;
-        let signer: PrivateKeySigner = d
-            .account("deployer")
-            .unwrap()
-            .private_key
-            .parse()
-            .map_err(|e| Error::Other(format!("{e}")))?;
-        let provider = ProviderBuilder::new()
-            .wallet(EthereumWallet::from(signer))
-            .connect_http(d.rpc_url.parse().unwrap());
+        let key = &d.account("deployer").unwrap().private_key;
+        // The one chain layer's provider (the one every command uses), signing as the deployer.
+        let (provider, _) = ecm_chain::provider(&d.rpc_url, Some(key)).await?;
         let broker = Broker::deploy(provider, d.factory, U256::from(arity), 10_000)
             .await
             .map_err(|e| Error::Other(format!("deploying a Broker: {e}")))?;

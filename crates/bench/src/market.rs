@@ -3,10 +3,10 @@
 
 use crate::{Error, Result};
 use alloy::{primitives::U256, providers::Provider};
+use ecm_agent::{AgentConfig, Roles};
 use ecm_bindings::{Broker, protocol::Status};
 use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig};
-use ecm_host::{AgentConfig, Roles};
 use serde::Serialize;
 use std::{
     collections::HashMap,
@@ -52,7 +52,7 @@ pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<Mark
     let mut config = AgentConfig::new(d.clone(), key("host"), dir.path().join("host"), Roles::HOST);
     config.poll_interval = Duration::from_millis(50);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let host = tokio::spawn(ecm_host::run(config, async move {
+    let host = tokio::spawn(ecm_agent::run(config, async move {
         let _ = stopped.await;
     }));
     let requester = Client::connect(d.clone(), None, Some(key("requester"))).await?;

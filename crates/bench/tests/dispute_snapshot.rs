@@ -13,7 +13,7 @@ async fn dispute_gas_matches_the_snapshot_and_the_targets() {
     assert_eq!(
         report.snapshot(),
         expected,
-        "dispute gas changed: if intended, run `cargo run -p ecm-cli -- bench dispute --update snapshots/bench-dispute.json`"
+        "dispute gas changed: if intended, run `cargo run -p ecm-cli --features bench -- bench dispute --update snapshots/bench-dispute.json`"
     );
     // The figures ARCHITECTURE.md section 4 sets, in real transaction gas.
     for row in report.bisection.iter().chain(&report.sweep) {

@@ -1,12 +1,13 @@
 //! alloy bindings to the ecm contracts.
 //!
-//! `build.rs` compiles `contracts/` with foundry-compilers, through the `tools/solc` shim over
-//! the npm `solc` package (no compiler download), with the settings read from `foundry.toml`;
+//! `build.rs` compiles `contracts/` with solc's standard JSON interface, through the
+//! `tools/solc` shim over the npm `solc` package (no compiler download), with the settings read
+//! from `foundry.toml`;
 //! each contract below is an `alloy::sol!` module generated from its artifact, with the bytecode
 //! to deploy it. The `test-fixtures` feature adds the contracts only tests use.
 //!
 //! ```text
-//! contracts/*.sol --foundry-compilers + tools/solc--> artifacts (OUT_DIR) --sol!--> Broker, Factory, ...
+//! contracts/*.sol --tools/solc (standard JSON)--> artifacts (OUT_DIR) --sol!--> Broker, Factory, ...
 //! contracts/interfaces/*.sol enums --syn-solidity--> protocol::{Status, Phase, ...}
 //! ```
 //!

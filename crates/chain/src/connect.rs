@@ -41,7 +41,7 @@ pub async fn provider(url: &str, key: Option<&str>) -> Result<(DynProvider, Opti
         })
         .transpose()?;
     let account = signer.as_ref().map(PrivateKeySigner::address);
-    let unreachable = |e: alloy::transports::TransportError| Error::unreachable(url, &e);
+    let unreachable = |e: alloy::transports::TransportError| Error::unreachable(url, e);
     // The nonce of each transaction is read from the node (pending), never cached: callers
     // that set nonces themselves (the Chain's sender, the deployer's journaled creations) and
     // other processes sharing the key would leave a cache behind.
@@ -88,5 +88,13 @@ mod tests {
         // Port 1 on loopback: nothing listens, the connection is refused at once.
         let err = provider("ws://127.0.0.1:1", None).await.unwrap_err();
         assert!(matches!(err, Error::Unreachable { .. }), "{err}");
+        // The transport's error stays attached, typed, and its text is in the message once.
+        let source = std::error::Error::source(&err).expect("the transport error is the source");
+        assert!(
+            source.is::<alloy::transports::TransportError>(),
+            "{source:?}"
+        );
+        let message = err.to_string();
+        assert!(message.contains(&source.to_string()), "{message}");
     }
 }

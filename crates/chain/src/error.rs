@@ -1,6 +1,6 @@
 //! Errors of chain access, each with what to do about it.
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 
 /// What can go wrong talking to the chain.
 #[derive(Debug, thiserror::Error)]
@@ -14,12 +14,13 @@ pub enum Error {
         reason: String,
     },
     /// The node does not answer, or its TLS certificate is not trusted.
-    #[error("cannot reach the node at {url}: {reason} ({hint})")]
+    #[error("cannot reach the node at {url}: {} ({hint})", with_sources(&**.source))]
     Unreachable {
         /// The URL.
         url: String,
         /// The transport error.
-        reason: String,
+        #[source]
+        source: BoxError,
         /// What to check, for this kind of endpoint.
         hint: &'static str,
     },
@@ -63,13 +64,19 @@ pub enum Error {
         /// The error with its values, and a hint.
         message: String,
     },
-    /// The account cannot pay for the transaction.
-    #[error("{action}: insufficient funds: {reason} (fund the account, or lower --payment)")]
+    /// The account cannot pay for the transaction: its value, or its value and gas.
+    #[error(
+        "{action}: insufficient funds: {account} holds {balance} wei, the transaction needs {needed} wei (fund the account, or lower --payment)"
+    )]
     InsufficientFunds {
         /// What was attempted.
         action: String,
-        /// The node's message.
-        reason: String,
+        /// The paying account.
+        account: Address,
+        /// Its balance.
+        balance: U256,
+        /// The transaction's value, plus its gas limit at its fee cap once it is priced.
+        needed: U256,
     },
     /// The transaction was mined but failed.
     #[error("{action}: transaction {tx} was mined but failed")]
@@ -90,21 +97,25 @@ pub enum Error {
         reason: String,
     },
     /// Any other RPC failure (after retries, for reads).
-    #[error("{action}: {reason}")]
+    #[error("{action}: {}", with_sources(&**.source))]
     Rpc {
         /// What was attempted.
         action: String,
-        /// The error.
-        reason: String,
+        /// The transport's or the contract binding's error.
+        #[source]
+        source: BoxError,
     },
 }
+
+/// A transport's or a binding's error, kept as the source of ours.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// The node at `url` did not answer; the hint names what to check for its scheme.
-    pub(crate) fn unreachable(url: &str, reason: &dyn std::error::Error) -> Self {
+    pub(crate) fn unreachable(url: &str, source: impl Into<BoxError>) -> Self {
         let hint = if url.starts_with("https://") || url.starts_with("wss://") {
             "is the URL right? a certificate your system does not trust (self-signed, or from a \
              private CA) is trusted by adding it to the PEM bundle that SSL_CERT_FILE names"
@@ -113,15 +124,25 @@ impl Error {
         };
         Self::Unreachable {
             url: url.to_string(),
-            reason: with_sources(reason),
+            source: source.into(),
             hint,
+        }
+    }
+
+    /// Any other failure of `action`, keeping the error as its source.
+    pub(crate) fn rpc(action: impl Into<String>, source: impl Into<BoxError>) -> Self {
+        Self::Rpc {
+            action: action.into(),
+            source: source.into(),
         }
     }
 }
 
 /// An error's message followed by its sources' (a TLS failure is three levels below the
-/// transport's "error sending request"), each once.
-pub(crate) fn with_sources(error: &dyn std::error::Error) -> String {
+/// transport's "error sending request"), each once. Our errors show their source this way,
+/// so that a log line says what happened; a report that walks the chain should skip what a
+/// message already contains (as `ecm`'s does).
+pub fn with_sources(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -1,6 +1,6 @@
 //! Broker events and other logs, read in block ranges the node accepts.
 
-use crate::{Chain, Error, Result, error, is_http_refusal, retry_transport};
+use crate::{Chain, Error, Result, is_http_refusal, retry_transport};
 use alloy::{
     primitives::B256,
     providers::Provider,
@@ -80,10 +80,7 @@ pub(crate) async fn logs(chain: &Chain, filter: &Filter, from: u64, to: u64) -> 
                 warn!(target: "chain", from = start, to = end, smaller, reason = %e, "eth_getLogs refused; reading smaller spans");
             }
             Err(e) => {
-                return Err(Error::Rpc {
-                    action: format!("eth_getLogs {start}..={end}"),
-                    reason: error::with_sources(&e),
-                });
+                return Err(Error::rpc(format!("eth_getLogs {start}..={end}"), e));
             }
         }
     }

@@ -146,7 +146,7 @@ impl Chain {
         };
         let chain_id = retry(&probe, "eth_chainId", || provider.get_chain_id())
             .await
-            .map_err(|e| Error::unreachable(&config.rpc_url, &e))?;
+            .map_err(|e| Error::unreachable(&config.rpc_url, e))?;
         if let Some(expected) = config.chain_id
             && expected != chain_id
         {
@@ -284,10 +284,7 @@ impl Chain {
                     }
                     attempt += 1;
                     if attempt >= self.config.read_attempts || !is_transport(&e) {
-                        return Err(Error::Rpc {
-                            action: what.into(),
-                            reason: e.to_string(),
-                        });
+                        return Err(Error::rpc(what, e));
                     }
                     backoff(what, attempt, &e.to_string()).await;
                 }
@@ -309,8 +306,26 @@ impl Chain {
     {
         let account = self.account()?;
         let call = call.from(account);
+        // Checked here rather than read from the node's refusal, whose wording differs between
+        // nodes: the simulation below fails if the value alone is more than the balance.
+        let balance = self.balance(account).await?;
+        let value = AsRef::<alloy::rpc::types::TransactionRequest>::as_ref(&call)
+            .value
+            .unwrap_or_default();
+        let afford = |needed: U256| {
+            if balance < needed {
+                return Err(Error::InsufficientFunds {
+                    action: action.into(),
+                    account,
+                    balance,
+                    needed,
+                });
+            }
+            Ok(())
+        };
+        afford(value)?;
         if let Err(e) = call.call().await {
-            return Err(revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e)));
+            return Err(revert::decode(action, &e).unwrap_or_else(|| Error::rpc(action, e)));
         }
         let explicit_gas = AsRef::<alloy::rpc::types::TransactionRequest>::as_ref(&call).gas;
         let gas = match explicit_gas {
@@ -318,12 +333,13 @@ impl Chain {
             // The state may move between the estimate and the inclusion: keep a margin.
             None => {
                 let estimate = call.estimate_gas().await.map_err(|e| {
-                    revert::decode(action, &e).unwrap_or_else(|| send_error(action, &e))
+                    revert::decode(action, &e).unwrap_or_else(|| Error::rpc(action, e))
                 })?;
                 estimate + estimate / 4 + 10_000
             }
         };
         let (max_fee, priority_fee) = self.fees().await?;
+        afford(value + U256::from(gas) * U256::from(max_fee))?;
         let mut tx = call.into_transaction_request();
         tx.gas = Some(gas);
         tx.max_fee_per_gas = Some(max_fee);
@@ -349,17 +365,7 @@ impl Chain {
                 Err(e) => {
                     // The node may have taken it or not: read the nonce again next time.
                     *next_nonce = None;
-                    let reason = e.to_string();
-                    if reason.to_lowercase().contains("insufficient funds") {
-                        return Err(Error::InsufficientFunds {
-                            action: action.into(),
-                            reason,
-                        });
-                    }
-                    return Err(Error::Rpc {
-                        action: action.into(),
-                        reason,
-                    });
+                    return Err(Error::rpc(action, e));
                 }
             }
         };
@@ -449,10 +455,7 @@ impl Chain {
         self.provider
             .anvil_mine(Some(blocks), None)
             .await
-            .map_err(|e| Error::Rpc {
-                action: "anvil_mine".into(),
-                reason: e.to_string(),
-            })
+            .map_err(|e| Error::rpc("anvil_mine", e))
     }
 }
 
@@ -502,6 +505,11 @@ fn is_retryable(e: &alloy::transports::TransportError) -> bool {
     }
 }
 
+/// Reads retry here, not in alloy's `RetryBackoffLayer`: that layer sits under every request,
+/// sends included (its docs warn that a retried request may run twice), backs off by a constant
+/// delay, and reports exhaustion as an untyped "Max retries exceeded" string. Here only reads
+/// retry, with exponential backoff, on the errors `is_retryable` names, and the last error is
+/// kept as the source of ours.
 async fn retry<T, E, F, Fut>(config: &ChainConfig, what: &str, f: F) -> Result<T>
 where
     F: FnMut() -> Fut,
@@ -510,10 +518,7 @@ where
 {
     retry_transport(config, what, f)
         .await
-        .map_err(|e| Error::Rpc {
-            action: what.into(),
-            reason: error::with_sources(&e),
-        })
+        .map_err(|e| Error::rpc(what, e))
 }
 
 /// [`retry`], giving back the last error as the transport reported it.
@@ -550,18 +555,4 @@ async fn backoff(what: &str, attempt: u32, reason: &str) {
         debug!(target: "chain", what, attempt, ?delay, reason, "transport error, retrying");
     }
     tokio::time::sleep(delay).await;
-}
-
-fn send_error(action: &str, e: &alloy::contract::Error) -> Error {
-    let reason = e.to_string();
-    if reason.to_lowercase().contains("insufficient funds") {
-        return Error::InsufficientFunds {
-            action: action.into(),
-            reason,
-        };
-    }
-    Error::Rpc {
-        action: action.into(),
-        reason,
-    }
 }

@@ -39,8 +39,17 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Program(cmd::program::ProgramCommand),
     /// Benchmarks: dispute cost curve, runtime speed, host throughput.
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
+    /// Benchmarks (not in this build: `cargo run -p ecm-cli --features bench -- bench ...`).
+    #[cfg(not(feature = "bench"))]
+    #[command(hide = true)]
+    Bench {
+        /// The benchmark's arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 impl Cli {
@@ -53,7 +62,12 @@ impl Cli {
             Command::Host(command) => command.run().await,
             Command::Challenger(command) => command.run().await,
             Command::Program(command) => command.run().await,
+            #[cfg(feature = "bench")]
             Command::Bench(command) => command.run().await,
+            #[cfg(not(feature = "bench"))]
+            Command::Bench { .. } => Err(eyre!(
+                "this ecm was built without the benchmarks: run them with `cargo run -p ecm-cli --features bench -- bench ...`"
+            )),
         }
     }
 

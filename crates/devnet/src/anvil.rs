@@ -3,7 +3,7 @@
 use crate::{Error, Result};
 use alloy::{
     primitives::U64,
-    providers::{Provider, ProviderBuilder},
+    providers::{Provider, ProviderBuilder, ext::AnvilApi},
 };
 use std::{
     collections::HashMap,
@@ -65,6 +65,11 @@ impl Drop for AbortOnDrop {
 
 impl Anvil {
     /// Starts Anvil on 127.0.0.1 and waits until it answers.
+    ///
+    /// Spawned here rather than with alloy's node bindings (`alloy::node_bindings::Anvil`),
+    /// which start the node with a blocking `std::process` spawn and read its banner: this is a
+    /// tokio child (killed on drop, awaited on `stop`) whose exit status and stderr are
+    /// reported if it dies before answering, on a port chosen by the caller or free.
     pub async fn spawn(config: AnvilConfig) -> Result<Self> {
         let binary = match config.binary {
             Some(path) => path,
@@ -113,11 +118,11 @@ impl Anvil {
         &self.url
     }
 
-    /// Switches from automine to a block every `seconds` (`evm_setIntervalMining`).
+    /// Switches from automine to a block every `seconds` (`anvil_setIntervalMining`).
     pub async fn set_block_time(&self, seconds: u64) -> Result<()> {
         let provider = ProviderBuilder::new().connect_http(self.url.parse().expect("a valid url"));
         provider
-            .raw_request::<_, ()>("evm_setIntervalMining".into(), (seconds,))
+            .anvil_set_interval_mining(seconds)
             .await
             .map_err(|e| Error::AnvilFailed {
                 path: "anvil".into(),
@@ -220,6 +225,7 @@ async fn automine_watchdog(url: String) {
         tick.tick().await;
         let look = async {
             let block = provider.get_block_number().await?;
+            // Raw: alloy's typed `TxPoolApi` would add a crate for this one call.
             let status: HashMap<String, U64> =
                 provider.raw_request("txpool_status".into(), ()).await?;
             let ready = status.get("pending").map_or(0, |n| n.to::<u64>());
@@ -232,9 +238,7 @@ async fn automine_watchdog(url: String) {
         failures = 0;
         if ready > 0 && previous == Some((block, ready)) {
             tracing::debug!(target: "devnet", block, ready, "transactions left unmined by automine: mining a block");
-            let _ = provider
-                .raw_request::<_, String>("evm_mine".into(), ())
-                .await;
+            let _ = provider.evm_mine(None).await;
         }
         previous = Some((block, ready));
     }

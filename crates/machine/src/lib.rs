@@ -13,8 +13,9 @@
 //!                                initial_core         │            the bisection game
 //!                                                     ├──> FastEngine (wasmtime): native speed,
 //!                                                     │     fuel >= steps
-//!                                                     └──> ReferenceModule (wasmi): a third
-//!                                                           opinion for differential tests
+//!                                                     └──> ReferenceModule (wasmi, feature
+//!                                                           `reference`): a third opinion for
+//!                                                           differential tests
 //! ```
 //!
 //! The trace: `s_i = H_i` (32 bytes, not final) while the program runs; `exit code (u32 LE) ||
@@ -42,6 +43,7 @@ pub mod module;
 pub mod oracle;
 pub mod program;
 pub mod proof;
+#[cfg(feature = "reference")]
 pub mod reference;
 pub mod run;
 pub mod tree;
@@ -53,5 +55,6 @@ pub use inst::{Inst, Op};
 pub use machine::{Machine, Snapshot, Status, Trap};
 pub use oracle::MachineOracle;
 pub use program::{Callee, Export, Program, Site};
+#[cfg(feature = "reference")]
 pub use reference::ReferenceModule;
 pub use run::{DryRun, End, Outcome, dry_run, run};

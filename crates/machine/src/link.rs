@@ -17,7 +17,7 @@ use crate::{
     error::{LoadError, Result},
     module::{self, Sections, describe},
 };
-use std::{collections::HashMap, convert::Infallible, sync::LazyLock};
+use std::{collections::HashMap, convert::Infallible};
 use wasm_encoder::{
     CodeSection, DataCountSection, DataSection, ElementSection, EntityType, ExportSection,
     FunctionSection, GlobalSection, ImportSection, MemorySection, Module, StartSection,
@@ -29,12 +29,14 @@ use wasmparser::{Operator, Parser, Payload, TypeRef};
 /// The shim's source.
 pub const SHIM_WAT: &str = include_str!("../shim/wasi.wat");
 
-static SHIM: LazyLock<Vec<u8>> =
-    LazyLock::new(|| wat::parse_str(SHIM_WAT).expect("the WASI shim is valid WAT"));
+/// The shim assembled from `SHIM_WAT`, checked in so that the agents and the `ecm` binary do not
+/// compile a WAT parser; a unit test fails if it is stale, and
+/// `ECM_UPDATE_SHIM=1 cargo test -p ecm-machine --lib shim` rewrites it.
+static SHIM: &[u8] = include_bytes!("../shim/wasi.wasm");
 
 /// The shim, assembled.
 pub fn shim_wasm() -> &'static [u8] {
-    &SHIM
+    SHIM
 }
 
 /// The WASI functions the shim provides.
@@ -455,6 +457,19 @@ pub fn strip_floats(linked: &[u8]) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn shim_wasm_is_the_assembled_shim_wat() {
+        let assembled = wat::parse_str(SHIM_WAT).expect("the WASI shim is valid WAT");
+        if std::env::var_os("ECM_UPDATE_SHIM").is_some() {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/shim/wasi.wasm");
+            std::fs::write(path, &assembled).unwrap();
+        }
+        assert!(
+            assembled == SHIM,
+            "shim/wasi.wasm is not shim/wasi.wat assembled: run \
+             `ECM_UPDATE_SHIM=1 cargo test -p ecm-machine --lib shim` and commit both"
+        );
+    }
     #[test]
     fn the_shim_is_valid_and_imports_only_primitives() {
         module::validate(shim_wasm()).unwrap();

@@ -5,7 +5,7 @@ use crate::{
     units,
 };
 use clap::Args;
-use ecm_host::{AgentConfig, Cheat, Roles};
+use ecm_agent::{AgentConfig, Cheat, Roles};
 use eyre::Result;
 use std::{path::PathBuf, time::Duration};
 
@@ -82,7 +82,7 @@ impl AgentArgs {
 
 /// Runs an agent until Ctrl-C.
 pub(crate) async fn run_until_ctrl_c(config: AgentConfig) -> Result<()> {
-    ecm_host::run(config, async {
+    ecm_agent::run(config, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

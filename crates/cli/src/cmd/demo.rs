@@ -10,9 +10,9 @@
 use crate::{output, units};
 use alloy::primitives::{Address, U256};
 use clap::Args;
+use ecm_agent::{AgentConfig, Cheat, Roles};
 use ecm_client::{Client, NewRequest, Status};
 use ecm_devnet::{AnvilConfig, DeployConfig};
-use ecm_host::{AgentConfig, Cheat, Roles};
 use eyre::{Result, WrapErr, bail};
 use std::{collections::HashMap, time::Duration};
 use tokio::sync::watch;
@@ -83,7 +83,7 @@ impl DemoArgs {
             let mut stop = stop_rx.clone();
             let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
             readiness.push(ready_rx);
-            agents.push(tokio::spawn(ecm_host::run_when_ready(
+            agents.push(tokio::spawn(ecm_agent::run_when_ready(
                 config,
                 move || {
                     let _ = ready_tx.send(());

@@ -2,8 +2,8 @@
 
 use crate::output;
 use clap::Args;
+use ecm_agent::{AgentConfig, Cheat, Roles};
 use ecm_devnet::{AnvilConfig, DeployConfig};
-use ecm_host::{AgentConfig, Cheat, Roles};
 use eyre::{Result, WrapErr};
 use std::path::PathBuf;
 use tokio::sync::watch;
@@ -126,7 +126,7 @@ impl DevnetArgs {
             // program deployed while they run.
             config.module_dir = Some(crate::cmd::program::module_dir(&self.out));
             let mut stop = stop_rx.clone();
-            agents.push(tokio::spawn(ecm_host::run(config, async move {
+            agents.push(tokio::spawn(ecm_agent::run(config, async move {
                 let _ = stop.wait_for(|stopped| *stopped).await;
             })));
             println!("running a {role} agent in-process");

@@ -2,7 +2,7 @@
 
 use super::agent::{AgentArgs, run_until_ctrl_c};
 use clap::Subcommand;
-use ecm_host::Roles;
+use ecm_agent::Roles;
 use eyre::Result;
 
 #[derive(Debug, Subcommand)]

@@ -1,6 +1,7 @@
 //! One module per command group or verb.
 
 pub(crate) mod agent;
+#[cfg(feature = "bench")]
 pub(crate) mod bench;
 pub(crate) mod challenger;
 pub(crate) mod client;

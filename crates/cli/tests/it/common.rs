@@ -1,7 +1,10 @@
 //! What the binary's end-to-end tests share: a devnet with its deployment file, a free port,
 //! the requester's Fibonacci request and the wait for its answer, Ctrl-C to a child process.
 
-#![allow(dead_code, unreachable_pub, reason = "each test binary uses a part")]
+#![allow(
+    unreachable_pub,
+    reason = "helpers for the other test modules of this binary"
+)]
 
 use ecm_client::{Client, NewRequest, Status};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};

@@ -2,7 +2,7 @@
 //! while the host's store beside the deployment file remembers the first, and a request on the
 //! new chain is answered within seconds all the same.
 
-mod common;
+use crate::common;
 
 use ecm_primitives::Deployment;
 use std::{

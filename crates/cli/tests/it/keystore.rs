@@ -2,7 +2,7 @@
 //! by name in Foundry's folder (`--account`), with the password from a file; a wrong password
 //! or a missing one off a terminal is a clear error.
 
-mod common;
+use crate::common;
 
 use alloy::{
     network::{EthereumWallet, TransactionBuilder},

@@ -1,6 +1,6 @@
 //! `ecm host run --metrics ADDR`: a Prometheus endpoint whose figures follow the host's work.
 
-mod common;
+use crate::common;
 
 use std::{
     io::{Read, Write},

@@ -3,7 +3,7 @@
 //! an input file, `ecm client wait`, and `ecm client result` prints exactly what the native
 //! build of the same program prints.
 
-mod common;
+use crate::common;
 
 use std::{
     io::{BufRead, BufReader, Write},

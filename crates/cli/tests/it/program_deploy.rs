@@ -2,7 +2,7 @@
 //! the binary, on a devnet: the id the Factory computes, the deployment file updated, a second
 //! deploy recognised, and a module the machine refuses refused before anything is sent.
 
-mod common;
+use crate::common;
 
 use alloy::primitives::keccak256;
 use ecm_machine::Program;

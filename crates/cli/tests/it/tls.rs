@@ -2,7 +2,7 @@
 //! answers through `https://`, the client reads through `wss://`, both trusting a self-signed
 //! certificate through `SSL_CERT_FILE`; without it the certificate is refused with a hint.
 
-mod common;
+use crate::common;
 
 use std::{
     net::SocketAddr,

@@ -42,7 +42,7 @@ fn limits() -> Limits {
 
 fn run(wat: &str) -> Result<ecm_runtime::RunOutput, Error> {
     let runtime = Runtime::new(limits()).unwrap();
-    let program = runtime.load(wat.as_bytes())?;
+    let program = runtime.load(&wat::parse_str(wat).expect("valid WAT"))?;
     let mut instance = program.instantiate()?;
     instance.run(1, 1, b"state")
 }
@@ -216,7 +216,7 @@ fn oversize_state_is_refused() {
     );
     let runtime = Runtime::new(limits()).unwrap();
     let mut instance = runtime
-        .load(module(&header("(local.get 2)", "(local.get 3)")).as_bytes())
+        .load(&wat::parse_str(module(&header("(local.get 2)", "(local.get 3)"))).unwrap())
         .unwrap()
         .instantiate()
         .unwrap();
@@ -280,7 +280,7 @@ mod abi_fuzz {
         #[test]
         fn any_header_is_a_result_or_a_typed_error(first in any::<i64>(), n in 1u64..64, state in prop::collection::vec(any::<u8>(), 0..64)) {
             let runtime = Runtime::new(limits()).unwrap();
-            let mut instance = runtime.load(MODULE.as_bytes()).unwrap().instantiate().unwrap();
+            let mut instance = runtime.load(&wat::parse_str(MODULE).unwrap()).unwrap().instantiate().unwrap();
             match instance.run(first as u64, n, &state) {
                 Ok(out) => {
                     prop_assert!(out.steps >= 1 && out.steps <= n);

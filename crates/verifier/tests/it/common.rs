@@ -5,8 +5,6 @@ use ecm_machine::{Machine, Op, Program};
 use ecm_verifier::{MachineProverEvm, ProvenStep};
 
 /// One step the prover accepted and the interpreter agreed with.
-// Each test binary compiles this module on its own and reads only some of the fields.
-#[allow(dead_code)]
 pub(crate) struct CheckedStep {
     pub(crate) op: Op,
     /// The state hash the step was proven from.

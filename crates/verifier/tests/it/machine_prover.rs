@@ -11,9 +11,9 @@
 //! `ECM_PROVER_CASES` scales the random cases and the examples' steps: 1 in CI (20,000 steps
 //! from each example's start, 2,000 later ones); 5 for the nightly run, issue 13's figures
 //! (every step of the first 10^5 of each example, 10^4 random later ones in each that runs
-//! longer): `ECM_PROVER_CASES=5 cargo test --release -p ecm-verifier --test machine_prover`.
+//! longer): `ECM_PROVER_CASES=5 cargo test --release -p ecm-verifier --test it machine_prover::`.
 
-mod common;
+use crate::common;
 
 use common::CheckedStep;
 use ecm_machine::{Machine, Op, Program, Status, proof::stack_pops};

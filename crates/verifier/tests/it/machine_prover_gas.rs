@@ -1,7 +1,7 @@
 //! The on-chain one-step prover's gas per instruction class, held to
 //! `snapshots/machine-prover-gas.json`: a change in any figure (a regression, or an
 //! improvement) fails here until the snapshot is rewritten with
-//! `ECM_UPDATE_SNAPSHOTS=1 cargo test -p ecm-verifier --test machine_prover_gas`.
+//! `ECM_UPDATE_SNAPSHOTS=1 cargo test -p ecm-verifier --test it machine_prover_gas`.
 //!
 //! The steps measured are real: the example programs' first steps, their first output and
 //! their halt, and a module of the costliest memory steps (stores and loads across two leaves,
@@ -9,7 +9,7 @@
 //! the examples' depth, so that every step carries a code path as long as a real program's.
 //! Every step is also checked against the interpreter, as in `machine_prover.rs`.
 
-mod common;
+use crate::common;
 
 use ecm_machine::{Machine, Op, Program, Status};
 use ecm_verifier::{MachineProverEvm, ProvenStep};
@@ -38,7 +38,7 @@ struct ClassGas {
 }
 
 /// What the Broker's `proveMachineStep` adds to the prover's own transaction for a step, at
-/// most: `anvil-tests/tests/machine_dispute.rs` measures it on Anvil (the receipt's gas less
+/// most: `anvil-tests/tests/it/machine_dispute.rs` measures it on Anvil (the receipt's gas less
 /// the proof's own part, 21,000 + calldata + the prover's execution; 39,839 when the defender
 /// wins, 44,246 when the challenger wins and its answer replaces the standing one) and holds it
 /// under this bound. It reads the request and the game, checks the revealed point, calls the
@@ -253,6 +253,6 @@ fn prover_gas_per_instruction_class_matches_the_snapshot() {
     assert_eq!(
         figures, expected,
         "the prover's gas changed: if intended, run \
-         `ECM_UPDATE_SNAPSHOTS=1 cargo test -p ecm-verifier --test machine_prover_gas`"
+         `ECM_UPDATE_SNAPSHOTS=1 cargo test -p ecm-verifier --test it machine_prover_gas`"
     );
 }

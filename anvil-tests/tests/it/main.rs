@@ -1,0 +1,8 @@
+//! The agents and contracts on a real Anvil: one binary (one link), a module per topic.
+
+mod disputes;
+mod faults;
+mod lifecycle;
+mod long_dispute;
+mod machine_agents;
+mod machine_dispute;

@@ -1,0 +1,14 @@
+//! The `ecm` binary's end-to-end tests: one binary (one link), a module per topic.
+
+mod common;
+mod demo;
+mod deploy;
+mod devnet_restart;
+mod errors;
+mod keystore;
+mod kill;
+mod metrics;
+mod newcomer;
+mod program_deploy;
+mod program_run;
+mod tls;
