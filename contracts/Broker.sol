@@ -127,9 +127,9 @@ contract Broker is BrokerStorage {
         Request storage r = _get(id);
         _expectResolving(id, r, DisputeMode.FullExecution);
         FullExecution storage fx = _fullExecutions[id];
-        Reexecution.Progress memory p =
-            fx.advance(r, _factory, maxSteps, state, EXECUTE_SETTLE_GAS, _fullExecutionDeadline());
+        Reexecution.Progress memory p = fx.advance(r, _factory, maxSteps, state, EXECUTE_SETTLE_GAS);
         if (p.executed == 0) revert NoProgress(id);
+        if (!p.finished) fx.deadline = _fullExecutionDeadline();
         emit Executed(id, msg.sender, p.count, p.final_, p.finished, p.state);
         // The state's calldata is paid by the caller but not seen by `gasleft()`.
         uint256 gasUsed = gasAtStart - gasleft() + Deposits.EXECUTE_CALL_OVERHEAD_GAS + 16 * state.length;

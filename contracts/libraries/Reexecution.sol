@@ -36,16 +36,15 @@ library Reexecution {
 
     /// @notice Runs up to `maxSteps` steps of request `r`'s program from `state`, which must
     /// be the state at the re-execution's current point, never past the request's `maxSteps`,
-    /// keeping `reserve` gas back; records the point reached and, unless that finished the
-    /// re-execution, `deadline` as its new deadline. The caller refuses a call that ran no step.
+    /// keeping `reserve` gas back; records the point reached. The caller refuses a call that
+    /// ran no step and, unless the re-execution finished, sets its next deadline.
     function advance(
         IBroker.FullExecution storage fx,
         IBroker.Request storage r,
         IFactory factory,
         uint256 maxSteps,
         bytes calldata state,
-        uint256 reserve,
-        uint48 deadline
+        uint256 reserve
     ) internal returns (Progress memory p) {
         {
             bytes32 revealed = Trace.commit(false, state);
@@ -59,7 +58,6 @@ library Reexecution {
         p.reached = Trace.commit(p.final_, p.state);
         fx.commitment = p.reached;
         fx.steps = p.count;
-        if (!p.finished) fx.deadline = deadline;
     }
 
     /// @notice Runs steps `from + 1, from + 2, ...` of the program at `execution` on the
