@@ -270,6 +270,11 @@ async fn a_host_keeping_its_store_across_a_devnet_restart_computes_new_requests_
     host.stop().await.unwrap();
     let data_dir = first.data_dir("host");
 
+    // Anvil's genesis takes the wall-clock second: two devnets started within one second and
+    // sent the same deployment are identical block for block, so nothing on chain tells them
+    // apart (a person restarting a devnet cannot be that quick; this test, sharing its binary
+    // with faster tests, once was).
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let second = TestNet::start(100).await;
     assert_eq!(
         second.deployment().broker,
