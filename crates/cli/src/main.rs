@@ -14,24 +14,10 @@ async fn main() {
     let cli = opts::Cli::parse();
     opts::init_logging(&cli);
     if let Err(err) = cli.run().await {
-        eprintln!("error: {}", one_line(&err));
+        // Our errors' messages already include their sources' (so that log lines are whole),
+        // which `{:#}` would repeat: each cause once, on one line.
+        let report: &(dyn std::error::Error + 'static) = err.as_ref();
+        eprintln!("error: {}", ecm_chain::error::with_sources(report));
         std::process::exit(1);
     }
-}
-
-/// The report and its causes on one line, each said once: our errors' messages already
-/// include their sources' (so that log lines are whole), which `{:#}` would repeat.
-fn one_line(report: &eyre::Report) -> String {
-    let mut line = String::new();
-    for cause in report.chain() {
-        let text = cause.to_string();
-        if line.contains(&text) {
-            continue;
-        }
-        if !line.is_empty() {
-            line.push_str(": ");
-        }
-        line.push_str(&text);
-    }
-    line
 }
