@@ -133,7 +133,8 @@ contract Broker is BrokerStorage {
         emit Executed(id, msg.sender, p.count, p.final_, p.finished, p.state);
         // The state's calldata is paid by the caller but not seen by `gasleft()`.
         uint256 gasUsed = gasAtStart - gasleft() + Deposits.EXECUTE_CALL_OVERHEAD_GAS + 16 * state.length;
-        _reimburse(id, r, fx, p.executed, state.length, gasUsed);
+        uint256 refund = fx.reimburse(r, _deposit(r), p.executed, state.length, gasUsed);
+        _credit(msg.sender, id, refund, CreditReason.GasReimbursement);
         if (p.finished) _settleFullExecution(id, r, fx, p.reached);
     }
 
@@ -188,10 +189,17 @@ contract Broker is BrokerStorage {
             _resolveChallenge(id, r, !defenderMoves, true);
         } else if (status == Status.Resolving) {
             // A full re-execution nobody advanced: the challenger, who must show the answer
-            // wrong, did not.
-            uint256 deadline = _fullExecutions[id].deadline;
+            // wrong, did not. Its deposit, less the gas reimbursed out of it, goes half to the
+            // host and half to the requester; the answer gets a fresh window (a stalled run
+            // proves nothing about it, so others may still challenge it).
+            FullExecution storage fx = _fullExecutions[id];
+            uint256 deadline = fx.deadline;
             if (block.number <= deadline) revert DeadlineNotReached(id, deadline);
-            _timeOutFullExecution(id, r);
+            address host = r.host;
+            _forfeit(id, r.requester, host, _deposit(r) - fx.reimbursed);
+            delete _fullExecutions[id];
+            emit DisputeResolved(id, host, _challenges[id].challenger, true);
+            _reopen(id, r);
         } else {
             revert WrongStatus(id, status, Status.Resolving);
         }
@@ -254,10 +262,11 @@ contract Broker is BrokerStorage {
         // slots (host, steps, claim) and pay for touching them; the answer writes them. The
         // status starts as Pending, which is 0, and the deadline as 0.
         Request storage r = _requests[id];
+        // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
+        uint32 window = uint32(softResolutionBlocks);
         r.requester = msg.sender;
         r.mode = options.mode;
-        // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
-        r.softResolutionBlocks = uint32(softResolutionBlocks);
+        r.softResolutionBlocks = window;
         r.programId = programId;
         r.inputCommitment = inputCommitment;
         r.payment = uint96(msg.value);
@@ -265,16 +274,7 @@ contract Broker is BrokerStorage {
         r.maxSteps = options.maxSteps;
         r.maxStepGas = maxStepGas;
         emit Created(id, programId, msg.sender);
-        emit RequestInput(
-            id,
-            input,
-            msg.value,
-            options.maxSteps,
-            options.maxGasPrice,
-            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
-            uint32(softResolutionBlocks),
-            options.mode
-        );
+        emit RequestInput(id, input, msg.value, options.maxSteps, options.maxGasPrice, window, options.mode);
     }
 
     function _answer(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
@@ -282,13 +282,10 @@ contract Broker is BrokerStorage {
         _expectStatus(id, r.status, Status.Pending);
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
         _takeDeposit(id, _deposit(r));
-        uint256 windowEnd = block.number + r.softResolutionBlocks;
-        r.status = Status.WaitingForResolution;
-        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
-        r.deadline = uint48(windowEnd);
+        uint256 windowEnd = _openWindow(r);
         r.host = msg.sender;
         r.steps = steps;
-        r.claim = Trace.commit(final_, result);
+        r.claim = Trace.commitCalldata(final_, result);
         emit Answered(id, msg.sender, result, steps, final_, windowEnd);
     }
 
@@ -297,7 +294,7 @@ contract Broker is BrokerStorage {
         _expectStatus(id, r.status, Status.WaitingForResolution);
         if (block.number > r.deadline) revert WindowClosed(id, r.deadline);
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
-        bytes32 claim = Trace.commit(final_, result);
+        bytes32 claim = Trace.commitCalldata(final_, result);
         if (claim == r.claim) revert SameClaim(claim);
         _takeDeposit(id, _deposit(r));
         _challenges[id] = Challenge({challenger: msg.sender, steps: steps, claim: claim});
@@ -334,19 +331,6 @@ contract Broker is BrokerStorage {
         emit DisputeResolved(id, winner, loser, byTimeout);
     }
 
-    /// @dev Ends a full re-execution nobody advanced before its deadline against the
-    /// challenger: its deposit, less the gas reimbursed out of it, goes half to the host and
-    /// half to the requester at once; the host's answer stands with a fresh window (a stalled
-    /// re-execution proves nothing about the answer, so others may still challenge it).
-    function _timeOutFullExecution(uint256 id, Request storage r) internal {
-        address host = r.host;
-        address challenger = _challenges[id].challenger;
-        _forfeit(id, r.requester, host, _deposit(r) - _fullExecutions[id].reimbursed);
-        delete _fullExecutions[id];
-        _reopen(id, r);
-        emit DisputeResolved(id, host, challenger, true);
-    }
-
     /// @dev The challenger won: its answer is the request's standing answer from here on,
     /// with `hostWins` wins to its credit.
     function _adoptChallengersClaim(Request storage r, Challenge memory c, uint16 hostWins) internal {
@@ -358,12 +342,17 @@ contract Broker is BrokerStorage {
 
     /// @dev Returns a request whose dispute ended to its challenge window, a fresh one.
     function _reopen(uint256 id, Request storage r) internal {
-        uint256 windowEnd = block.number + r.softResolutionBlocks;
+        _openWindow(r);
+        delete _challenges[id];
+        delete _games[id];
+    }
+
+    /// @dev Opens the challenge window of request `r`'s standing answer, from this block.
+    function _openWindow(Request storage r) internal returns (uint256 windowEnd) {
+        windowEnd = block.number + r.softResolutionBlocks;
         r.status = Status.WaitingForResolution;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
         r.deadline = uint48(windowEnd);
-        delete _challenges[id];
-        delete _games[id];
     }
 
     /// @dev Ends a full re-execution: the computed commitment decides who was right.
@@ -396,31 +385,6 @@ contract Broker is BrokerStorage {
         delete _challenges[id];
         emit DisputeResolved(id, winner, loser, false);
         emit FirmlyResolved(id, winner, computed);
-    }
-
-    /// @dev Reimburses the caller's gas (`Deposits.reimbursement`) out of what the loser will
-    /// forfeit: at most half a deposit in all, and only for calls that ran steps.
-    function _reimburse(
-        uint256 id,
-        Request storage r,
-        FullExecution storage fx,
-        uint256 executed,
-        uint256 stateBytes,
-        uint256 gasUsed
-    ) internal {
-        uint256 reimbursed = fx.reimbursed;
-        uint256 amount = Deposits.reimbursement(
-            gasUsed,
-            executed,
-            stateBytes,
-            r.maxStepGas,
-            Deposits.reimbursedPrice(tx.gasprice, r.maxGasPrice, block.basefee),
-            _deposit(r) / 2 - reimbursed
-        );
-        if (amount == 0) return;
-        // forge-lint: disable-next-line(unsafe-typecast) -- at most half a deposit, which fits 96 bits (checked at request time)
-        fx.reimbursed = uint96(reimbursed + amount);
-        _credit(msg.sender, id, amount, CreditReason.GasReimbursement);
     }
 
     /// @dev The one-step phase's opening, for `proveStep` and `proveMachineStep`: the turn

@@ -187,17 +187,22 @@ abstract contract BrokerStorage is IBroker {
         if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
             revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
         }
+        // Computed once, for the clock check and the deposit (a full re-execution has none).
+        uint256 rounds = 0;
         if (options.mode == DisputeMode.Bisection) {
-            uint256 needed = Bisection.clockNeeded(options.maxSteps, _arity);
+            rounds = Bisection.rounds(options.maxSteps, _arity);
+            uint256 needed = Bisection.clockForRounds(rounds);
             if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
         }
         address execution;
         IFactory.ProgramKind kind;
         (execution, maxStepGas, kind) = _factory.stepInfo(programId);
         if (execution == address(0)) revert UnknownProgram(programId);
-        uint256 deposit = _depositFor(options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas);
+        uint256 deposit = Deposits.requiredForRounds(
+            options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas, rounds
+        );
         if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
-        if (kind == IFactory.ProgramKind.Step) return (maxStepGas, Trace.commit(false, input));
+        if (kind == IFactory.ProgramKind.Step) return (maxStepGas, Trace.commitCalldata(false, input));
         if (options.mode != DisputeMode.Bisection) revert ModeUnsupported(programId, options.mode);
         bytes32 initialState = MachineInput.initialState(_factory.initialCoreOf(programId), input);
         inputCommitment = Trace.commit(false, abi.encodePacked(initialState));

@@ -81,14 +81,13 @@ library Bisection {
     }
 
     /// @notice The number of rounds a game over `n` steps takes at most: `ceil(log_arity(n))`.
+    /// The arity must be in [2, 32] (the Broker's bounds).
+    /// @dev Deposits are priced by it on every answer, challenge and settlement, so the loop is
+    /// in assembly: about half the gas of its Solidity form (10 rounds at 2^40 steps, arity 16).
+    /// `span` is below 2^64 before each product and the arity at most 32: no overflow.
     function rounds(uint64 n, uint256 arity) internal pure returns (uint256 r) {
-        uint256 span = 1;
-        while (span < n) {
-            // span < 2^64 before the product and the arity is at most 32: no overflow.
-            unchecked {
-                span *= arity;
-                ++r;
-            }
+        assembly ("memory-safe") {
+            for { let span := 1 } lt(span, n) { span := mul(span, arity) } { r := add(r, 1) }
         }
     }
 
@@ -96,7 +95,12 @@ library Bisection {
     /// and the one step, each taking `BLOCKS_PER_MOVE` blocks (the move cannot land in the
     /// block that started the turn, and a busy chain may not take it in the next).
     function clockNeeded(uint64 maxSteps, uint256 arity) internal pure returns (uint256) {
-        return (rounds(maxSteps, arity) + 1) * BLOCKS_PER_MOVE;
+        return clockForRounds(rounds(maxSteps, arity));
+    }
+
+    /// @notice `clockNeeded` for a game of `rounds_` rounds.
+    function clockForRounds(uint256 rounds_) internal pure returns (uint256) {
+        return (rounds_ + 1) * BLOCKS_PER_MOVE;
     }
 
     /// @notice The defender posts `points` for the current segment.

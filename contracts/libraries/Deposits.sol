@@ -46,8 +46,22 @@ library Deposits {
         uint256 maxStepGas,
         uint256 arity
     ) internal pure returns (uint256) {
+        uint256 rounds = mode == IBroker.DisputeMode.Bisection ? Bisection.rounds(maxSteps, arity) : 0;
+        return requiredForRounds(mode, payment, maxGasPrice, maxSteps, maxStepGas, rounds);
+    }
+
+    /// @notice `required`, for a caller that has the game's `Bisection.rounds` at hand
+    /// (ignored in full re-execution).
+    function requiredForRounds(
+        IBroker.DisputeMode mode,
+        uint256 payment,
+        uint256 maxGasPrice,
+        uint64 maxSteps,
+        uint256 maxStepGas,
+        uint256 rounds
+    ) internal pure returns (uint256) {
         uint256 disputeGas = mode == IBroker.DisputeMode.Bisection
-            ? BISECTION_FIXED_GAS + Bisection.rounds(maxSteps, arity) * BISECTION_ROUND_GAS + maxStepGas
+            ? BISECTION_FIXED_GAS + rounds * BISECTION_ROUND_GAS + maxStepGas
             : fullExecutionGas(maxSteps, maxStepGas);
         return payment + 2 * maxGasPrice * disputeGas;
     }

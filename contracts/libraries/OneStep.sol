@@ -17,9 +17,7 @@ import {Trace} from "./Trace.sol";
 library OneStep {
     /// @notice Checks that `(final_, state)` is the point both parties agreed on at `g.lo`.
     function reveal(IBroker.Game storage g, bool final_, bytes calldata state) internal view {
-        bytes32 revealed = Trace.commit(final_, state);
-        bytes32 agreed = g.cLo;
-        if (revealed != agreed) revert IBroker.PreimageMismatch(revealed, agreed);
+        Trace.checkPreimage(final_, state, g.cLo);
     }
 
     /// @notice Runs step `stepNumber` of step program `programId` on the revealed point and
@@ -50,8 +48,9 @@ library OneStep {
         // slither-disable-next-line unused-return
         (address prover,, IFactory.ProgramKind kind) = factory.stepInfo(programId);
         if (kind != IFactory.ProgramKind.Machine) revert IBroker.NotAMachineProgram(programId);
-        if (final_) return Trace.commit(true, state);
+        if (final_) return Trace.commitCalldata(true, state);
         if (state.length != 32) revert IBroker.MachineStateLength(state.length);
+        // forge-lint: disable-next-line(unsafe-typecast) -- exactly 32 bytes, checked just above
         (bytes memory next, bool nextFinal) = IMachineProver(prover).step(bytes32(state), proof);
         return Trace.commit(nextFinal, next);
     }

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IBroker} from "../interfaces/IBroker.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
+import {Deposits} from "./Deposits.sol";
 import {MAX_STATE_BYTES, Trace} from "./Trace.sol";
 
 /// @title Reexecution
@@ -18,6 +19,8 @@ library Reexecution {
     /// @dev Gas kept back per step beyond the step's own and the memory the step's call data
     /// and answer need: the loop's bookkeeping and the copy into the call data.
     uint256 internal constant STEP_MARGIN_GAS = 5_000;
+    /// @dev Memory the steps of one call may take before it is reused (see `run`).
+    uint256 internal constant MEMORY_REUSE_BYTES = 4096;
 
     /// @notice One `executeExecutable` call's progress.
     struct Progress {
@@ -46,11 +49,7 @@ library Reexecution {
         bytes calldata state,
         uint256 reserve
     ) internal returns (Progress memory p) {
-        {
-            bytes32 revealed = Trace.commit(false, state);
-            bytes32 agreed = fx.commitment;
-            if (revealed != agreed) revert IBroker.PreimageMismatch(revealed, agreed);
-        }
+        Trace.checkPreimage(false, state, fx.commitment);
         uint64 done = fx.steps;
         (p.state, p.final_, p.executed) = _runFrom(r, factory, done, state, maxSteps, reserve);
         p.count = done + p.executed;
@@ -58,6 +57,31 @@ library Reexecution {
         p.reached = Trace.commit(p.final_, p.state);
         fx.commitment = p.reached;
         fx.steps = p.count;
+    }
+
+    /// @notice Records the reimbursement of a call's gas (`Deposits.reimbursement`, at the
+    /// price `Deposits.reimbursedPrice` allows) out of what the loser will forfeit, at most half
+    /// of `deposit` in all and only for calls that ran steps, and returns it for the caller to
+    /// credit.
+    function reimburse(
+        IBroker.FullExecution storage fx,
+        IBroker.Request storage r,
+        uint256 deposit,
+        uint256 executed,
+        uint256 stateBytes,
+        uint256 gasUsed
+    ) internal returns (uint256 amount) {
+        uint256 reimbursed = fx.reimbursed;
+        amount = Deposits.reimbursement(
+            gasUsed,
+            executed,
+            stateBytes,
+            r.maxStepGas,
+            Deposits.reimbursedPrice(tx.gasprice, r.maxGasPrice, block.basefee),
+            deposit / 2 - reimbursed
+        );
+        // forge-lint: disable-next-line(unsafe-typecast) -- at most half a deposit, which fits 96 bits (checked at request time)
+        if (amount != 0) fx.reimbursed = uint96(reimbursed + amount);
     }
 
     /// @notice Runs steps `from + 1, from + 2, ...` of the program at `execution` on the
@@ -72,13 +96,33 @@ library Reexecution {
         returns (bytes memory next, bool final_, uint64 executed)
     {
         next = state;
-        uint256 perStep = Trace.gasNeeded(maxStepGas) + STEP_MARGIN_GAS + reserve;
+        // Memory costs the square of its size, so the steps reuse it: a step's call data and
+        // answer are put above the state it stepped and, once the memory above `base` exceeds
+        // `MEMORY_REUSE_BYTES`, the answer is moved down to `base`, freeing the rest for the
+        // next steps (small states are not worth the copy). So memory never grows beyond
+        // `base` plus that, a state, and what one more step (its call data and answer) and the
+        // caller (its commitment and event over the final state) need: what that could cost is
+        // kept back once for every step.
+        uint256 base;
+        assembly ("memory-safe") {
+            base := mload(0x40)
+        }
+        uint256 perStep = Trace.gasNeeded(maxStepGas) + STEP_MARGIN_GAS + reserve
+            + memoryExpansionGas(MEMORY_REUSE_BYTES + 5 * (MAX_STATE_BYTES + 128));
         while (executed < n) {
-            // The next step's call data and answer (each at most a state), and the caller's
-            // commitment and event over the final state, all in fresh memory.
-            if (gasleft() < perStep + memoryExpansionGas(4 * (MAX_STATE_BYTES + 128))) break;
+            if (gasleft() < perStep) break;
             ++executed;
             (next, final_) = Trace.next(execution, maxStepGas, from + executed, false, next);
+            // Not marked memory-safe: it lowers the free memory pointer (nothing in use lies
+            // above `base` but `next`, the only state the loop keeps).
+            assembly {
+                if gt(sub(mload(0x40), base), MEMORY_REUSE_BYTES) {
+                    let size := add(mload(next), 0x20)
+                    mcopy(base, next, size)
+                    next := base
+                    mstore(0x40, and(add(add(base, size), 0x1f), not(0x1f)))
+                }
+            }
             if (final_) break;
         }
     }

@@ -27,6 +27,18 @@ library Trace {
         return keccak256(abi.encodePacked(final_, state));
     }
 
+    /// @notice `commit` of a state in calldata, hashed from one copy (`commit` would copy it
+    /// twice: into memory, then packed).
+    function commitCalldata(bool final_, bytes calldata state) internal pure returns (bytes32) {
+        return keccak256(abi.encodePacked(final_, state));
+    }
+
+    /// @notice Checks that `(final_, state)` is the point committed to by `agreed`.
+    function checkPreimage(bool final_, bytes calldata state, bytes32 agreed) internal pure {
+        bytes32 revealed = commitCalldata(final_, state);
+        if (revealed != agreed) revert IBroker.PreimageMismatch(revealed, agreed);
+    }
+
     /// @notice Checks an answer's claim on a request of at most `maxSteps` steps: the state
     /// after `steps` steps, final, or not final at exactly `maxSteps` ("out of steps").
     function checkClaim(uint64 maxSteps, uint256 resultBytes, uint64 steps, bool final_) internal pure {
