@@ -46,13 +46,13 @@ async fn cheater_is_caught(cheat: Cheat) {
         Duration::from_secs(30),
         || async {
             let store = JobStore::open(&net.data_dir("cheater")).ok()?;
-            let job = store.get(id)?;
+            let job = store.job(id).ok()??;
             (job.is_engaged() && job.deposit.is_none()).then_some(())
         },
     )
     .await;
     let store = JobStore::open(&net.data_dir("challenger")).unwrap();
-    assert_eq!(store.get(id).unwrap().deposit, Some(deposit));
+    assert_eq!(store.job(id).unwrap().unwrap().deposit, Some(deposit));
 
     net.mine(25).await; // past the fresh window
     let settled = eventually("payout", Duration::from_secs(60), || async {

@@ -126,7 +126,7 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
     // one on-chain.
     let store = JobStore::open(&net.data_dir("host")).unwrap();
     for id in &honest {
-        let job = store.get(*id).unwrap();
+        let job = store.job(*id).unwrap().unwrap();
         let answers = job.log.iter().filter(|l| l.starts_with("answered")).count();
         assert!(answers <= 1, "request {id}: {:?}", job.log);
         assert_eq!(
@@ -305,7 +305,7 @@ async fn hosts_refuse_hostile_programs_and_traces_beyond_their_cap() {
         Duration::from_secs(60),
         || async {
             let store = JobStore::open(&net.data_dir("host")).ok()?;
-            store.get(too_long).filter(|j| !j.is_open()).cloned()
+            store.job(too_long).ok()?.filter(|j| !j.is_open())
         },
     )
     .await;

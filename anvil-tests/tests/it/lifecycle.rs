@@ -142,7 +142,7 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     // The resumed agent closes the job (its store is saved after every change).
     let job = eventually("the job to be closed", Duration::from_secs(30), || async {
         let store = ecm_agent::JobStore::open(&net.data_dir("host")).ok()?;
-        store.get(id).filter(|j| !j.is_open()).cloned()
+        store.job(id).ok()?.filter(|j| !j.is_open())
     })
     .await;
     host.stop().await.unwrap();
@@ -234,7 +234,7 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     }
     let store = ecm_agent::JobStore::open(&net.data_dir("host")).unwrap();
     for id in &ids {
-        let job = store.get(*id).unwrap();
+        let job = store.job(*id).unwrap().unwrap();
         assert_eq!(
             job.log.iter().filter(|l| l.starts_with("answered")).count(),
             1,
@@ -304,7 +304,7 @@ async fn a_host_keeping_its_store_across_a_devnet_restart_computes_new_requests_
     host.stop().await.unwrap();
     let kept = ecm_agent::JobStore::open(&data_dir.join("previous-1")).unwrap();
     assert!(
-        kept.get(old).is_some(),
+        kept.job(old).unwrap().is_some(),
         "the old store is kept aside, whole"
     );
 }

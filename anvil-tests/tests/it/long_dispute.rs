@@ -46,7 +46,7 @@ async fn cheating_host_caught_over_2_to_30_steps() {
     let mut challenger_job = None;
     for role in ["cheater", "challenger"] {
         let store = JobStore::open(&net.data_dir(role)).unwrap();
-        let job = store.get(id).unwrap().clone();
+        let job = store.job(id).unwrap().unwrap();
         for entry in &job.log {
             let hash: B256 = entry.rsplit("tx=").next().unwrap().parse().unwrap();
             let gas = provider

@@ -146,7 +146,13 @@ async fn dispute(
     challenger.stop().await.unwrap();
     // The honest side answered from wasmtime and ran the machine's trace only for the dispute.
     let honest = JobStore::open(&net.data_dir(winner)).unwrap();
-    let stats = honest.get(id).unwrap().trace.clone().expect("trace stats");
+    let stats = honest
+        .job(id)
+        .unwrap()
+        .unwrap()
+        .trace
+        .clone()
+        .expect("trace stats");
     eprintln!(
         "{program}: {n} steps (claimed {claimed}), a lie from step {lie_at} by the {}, settled and paid in {:.1} s; \
          honest work {} steps = {:.3} x N, checkpoints {} bytes, interval {}",

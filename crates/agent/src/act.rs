@@ -87,6 +87,15 @@ pub(crate) struct Sent {
     pub(crate) challenged: Option<B256>,
     /// The deposit it put on the request (an answer or a challenge).
     pub(crate) staked: Option<U256>,
+    /// Its hash.
+    pub(crate) tx: B256,
+    /// What it cost: gas used times the price paid.
+    pub(crate) fee: U256,
+}
+
+/// What a landed transaction cost its sender.
+pub(crate) fn fee(receipt: &alloy::rpc::types::TransactionReceipt) -> U256 {
+    U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
 }
 
 /// Everything one action needs, owned, so it can run in the background.
@@ -147,6 +156,8 @@ impl ActContext {
                 engages,
                 challenged,
                 staked: None,
+                tx: receipt.transaction_hash,
+                fee: fee(&receipt),
             })
         };
         let staking = |mut acted: Acted, deposit: U256| {
@@ -440,6 +451,8 @@ impl ActContext {
             engages: false,
             challenged: None,
             staked: None,
+            tx: receipt.transaction_hash,
+            fee: fee(&receipt),
         }))
     }
 }

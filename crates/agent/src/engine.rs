@@ -7,10 +7,10 @@ use crate::{
     decide::Outcome,
     metrics::{self, Metrics},
     programs::{ModuleDirScan, Program, load_programs},
-    store::{Binding, Ending, Opened},
+    store::{Binding, Ending, LedgerEntry, Movement, Opened},
 };
 use alloy::primitives::{Address, B256, U256};
-use ecm_bindings::Broker;
+use ecm_bindings::{Broker, protocol::CreditReason};
 use ecm_chain::{Chain, ChainConfig};
 use ecm_primitives::Claim;
 use std::{
@@ -77,6 +77,8 @@ enum Done {
         outcome: Acted,
         seen: Option<Seen>,
     },
+    /// A withdrawal landed: its fee, for the ledger.
+    Withdrew { tx: B256, fee: U256 },
 }
 
 /// Runs an agent until `shutdown` resolves: discovers requests, computes them on the blocking
@@ -291,7 +293,7 @@ impl Agent {
         while from <= block {
             let to = block.min(from + LOG_CHUNK - 1);
             for log in self.chain.broker_logs(from, to).await? {
-                self.on_log(log.event);
+                self.on_log(log)?;
             }
             self.store.set_cursor(to);
             self.store.save_cursor()?;
@@ -300,19 +302,43 @@ impl Agent {
         Ok(())
     }
 
-    fn on_log(&mut self, event: Broker::BrokerEvents) {
+    fn on_log(&mut self, log: ecm_chain::BrokerLog) -> Result<()> {
         use Broker::BrokerEvents as E;
-        let id = match &event {
+        let id = match &log.event {
             E::Created(e) => {
                 self.created.insert(to_u64(e.id), e.programId);
-                return;
+                return Ok(());
             }
             E::RequestInput(e) => {
                 let id = to_u64(e.id);
                 if let Some(program_id) = self.created.remove(&id) {
                     self.new_request(id, program_id, e);
                 }
-                return;
+                return Ok(());
+            }
+            E::Credited(e) if e.account == self.me => {
+                let Ok(reason) = CreditReason::try_from(e.reason) else {
+                    warn!(target: "agent", reason = e.reason, "a credit for a reason this ecm does not know; not in the ledger");
+                    return Ok(());
+                };
+                return self.store.record(&LedgerEntry {
+                    job: Some(to_u64(e.id)),
+                    movement: Movement::Credit(reason),
+                    amount: e.amount,
+                    tx: log.tx,
+                    log_index: log.log_index,
+                    block: Some(log.block),
+                });
+            }
+            E::Withdrawn(e) if e.account == self.me => {
+                return self.store.record(&LedgerEntry {
+                    job: None,
+                    movement: Movement::Withdrawn,
+                    amount: e.amount,
+                    tx: log.tx,
+                    log_index: log.log_index,
+                    block: Some(log.block),
+                });
             }
             E::Answered(e) => e.id,
             E::Challenged(e) => e.id,
@@ -326,17 +352,15 @@ impl Agent {
             E::DisputeResolved(e) => e.id,
             E::FirmlyResolved(e) => e.id,
             E::Finalized(e) => e.id,
-            _ => return,
+            _ => return Ok(()),
         };
         if let Some(live) = self.live.get_mut(&to_u64(id)) {
             live.dirty = true;
         }
+        Ok(())
     }
 
     fn new_request(&mut self, id: u64, program_id: B256, e: &Broker::RequestInput) {
-        if self.store.get(id).is_some() {
-            return;
-        }
         if !self.programs.contains_key(&program_id) {
             self.look_for_module(program_id);
         }
@@ -351,8 +375,7 @@ impl Agent {
             debug!(target: "agent", id, payment = %e.payment, "payment below our minimum");
             return;
         }
-        info!(target: "agent", id, program = %program.name, "new request");
-        self.store.insert(Job {
+        let job = Job {
             id,
             program: program.name.clone(),
             program_id,
@@ -365,7 +388,16 @@ impl Agent {
             log: vec![],
             deposit: None,
             trace: None,
-        });
+        };
+        match self.store.insert(job) {
+            // Known already (a log read again after a restart): open, or over.
+            Ok(false) => return,
+            Ok(true) => info!(target: "agent", id, program = %program.name, "new request"),
+            Err(e) => {
+                warn!(target: "agent", id, error = %e, "cannot read the job store; skipping the request");
+                return;
+            }
+        }
         self.live.insert(
             id,
             Live {
@@ -426,6 +458,14 @@ impl Agent {
         match done {
             Done::Computed { id, result } => self.on_computed(id, result),
             Done::Acted { id, outcome, seen } => self.on_acted(id, outcome, seen),
+            Done::Withdrew { tx, fee } => self.store.record(&LedgerEntry {
+                job: None,
+                movement: Movement::Gas,
+                amount: fee,
+                tx: Some(tx),
+                log_index: None,
+                block: None,
+            }),
         }
     }
 
@@ -478,6 +518,7 @@ impl Agent {
         };
         live.acting = false;
         let mut changed = false;
+        let mut ledger = Vec::new();
         let engaged = seen.map(|s| s.engaged);
         if engaged == Some(true) && job.stance == Stance::Open {
             job.stance = Stance::Engaged;
@@ -507,6 +548,10 @@ impl Agent {
             Acted::Wait(until) => live.wake = until,
             Acted::Sent(sent) => {
                 self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
+                ledger.push((Movement::Gas, sent.fee, sent.tx));
+                if let Some(deposit) = sent.staked {
+                    ledger.push((Movement::Staked, deposit, sent.tx));
+                }
                 if sent.engages {
                     self.metrics.engagements.fetch_add(1, Ordering::Relaxed);
                     job.stance = Stance::Engaged;
@@ -535,6 +580,16 @@ impl Agent {
                 warn!(target: "agent", id, %reason, "action failed; deciding again next tick");
                 live.dirty = true;
             }
+        }
+        for (movement, amount, tx) in ledger {
+            self.store.record(&LedgerEntry {
+                job: Some(id),
+                movement,
+                amount,
+                tx: Some(tx),
+                log_index: None,
+                block: None,
+            })?;
         }
         if changed {
             self.store.save_job(id)?;
@@ -575,11 +630,16 @@ impl Agent {
             return;
         }
         let (chain, me, withdrawing) = (self.chain.clone(), self.me, self.withdrawing.clone());
+        let done = self.done_tx.clone();
         self.tasks.spawn(async move {
             if let Ok(balance) = chain.call("balanceOf", chain.broker().balanceOf(me)).await
                 && !balance.is_zero() {
                     match chain.send("withdraw", chain.broker().withdraw()).await {
-                        Ok(receipt) => info!(target: "agent", amount = %balance, tx = %receipt.transaction_hash, "withdrew"),
+                        Ok(receipt) => {
+                            info!(target: "agent", amount = %balance, tx = %receipt.transaction_hash, "withdrew");
+                            let fee = crate::act::fee(&receipt);
+                            let _ = done.send(Done::Withdrew { tx: receipt.transaction_hash, fee });
+                        }
                         Err(e) => warn!(target: "agent", error = %e, "withdraw failed; retrying later"),
                     }
                 }

@@ -21,6 +21,8 @@ pub struct BrokerLog {
     pub block: u64,
     /// Its transaction.
     pub tx: Option<B256>,
+    /// Its index in its block: with `tx`, what tells two logs apart.
+    pub log_index: Option<u64>,
 }
 
 /// Blocks per `eth_getLogs` at first: what public providers commonly accept (many cap a range
@@ -38,6 +40,7 @@ pub(crate) async fn broker_logs(chain: &Chain, from: u64, to: u64) -> Result<Vec
                 event,
                 block: log.block_number.unwrap_or_default(),
                 tx: log.transaction_hash,
+                log_index: log.log_index,
             })
         })
         .collect())

@@ -1,6 +1,9 @@
-//! `ecm challenger run`.
+//! `ecm challenger run`, `ecm challenger jobs`, `ecm challenger earnings`.
 
-use super::agent::{AgentArgs, run_until_ctrl_c};
+use super::{
+    agent::{AgentArgs, run_until_ctrl_c},
+    jobs::{EarningsArgs, JobsArgs},
+};
 use clap::Subcommand;
 use ecm_agent::Roles;
 use eyre::Result;
@@ -8,7 +11,11 @@ use eyre::Result;
 #[derive(Debug, Subcommand)]
 pub(crate) enum ChallengerCommand {
     /// Check every answer, dispute wrong ones and play the game, until Ctrl-C.
-    Run(AgentArgs),
+    Run(Box<AgentArgs>),
+    /// The jobs in the challenger's store, newest first (while it runs, or not).
+    Jobs(JobsArgs),
+    /// What the challenger earned and spent: payments, disputes, deposits, gas.
+    Earnings(EarningsArgs),
 }
 
 impl ChallengerCommand {
@@ -17,6 +24,8 @@ impl ChallengerCommand {
             Self::Run(args) => {
                 run_until_ctrl_c(args.config(Roles::CHALLENGER, "challenger")?).await
             }
+            Self::Jobs(args) => args.run("challenger"),
+            Self::Earnings(args) => args.run("challenger"),
         }
     }
 }

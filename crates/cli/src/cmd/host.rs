@@ -1,6 +1,9 @@
-//! `ecm host run`.
+//! `ecm host run`, `ecm host jobs`, `ecm host earnings`.
 
-use super::agent::{AgentArgs, run_until_ctrl_c};
+use super::{
+    agent::{AgentArgs, run_until_ctrl_c},
+    jobs::{EarningsArgs, JobsArgs},
+};
 use clap::Subcommand;
 use ecm_agent::Roles;
 use eyre::Result;
@@ -8,13 +11,19 @@ use eyre::Result;
 #[derive(Debug, Subcommand)]
 pub(crate) enum HostCommand {
     /// Answer requests, defend the answers, collect and withdraw payments, until Ctrl-C.
-    Run(AgentArgs),
+    Run(Box<AgentArgs>),
+    /// The jobs in the host's store, newest first (while it runs, or not).
+    Jobs(JobsArgs),
+    /// What the host earned and spent: payments, disputes, deposits, gas.
+    Earnings(EarningsArgs),
 }
 
 impl HostCommand {
     pub(crate) async fn run(self) -> Result<()> {
         match self {
             Self::Run(args) => run_until_ctrl_c(args.config(Roles::HOST, "host")?).await,
+            Self::Jobs(args) => args.run("host"),
+            Self::Earnings(args) => args.run("host"),
         }
     }
 }

@@ -9,4 +9,5 @@ pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod devnet;
 pub(crate) mod host;
+pub(crate) mod jobs;
 pub(crate) mod program;

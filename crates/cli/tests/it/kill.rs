@@ -176,6 +176,60 @@ async fn host_killed_during_a_job_and_during_a_dispute_comes_back_and_wins() {
         );
         assert!(requester.replay(id).await.unwrap().matches);
     }
+
+    // What its store says, read by `ecm host jobs` and `ecm host earnings` while it runs: both
+    // jobs paid, nothing lost, the dispute won (half the liar's deposit).
+    let payment = alloy::primitives::U256::from(10_000_000_000_000_000u64);
+    let earnings = until(
+        "the payouts in the ledger",
+        Duration::from_secs(60),
+        async || {
+            let e = ecm_json(&["host", "earnings", "--json", "--data-dir"], &host_dir);
+            (e["paid"] == (payment * alloy::primitives::U256::from(2)).to_string()).then_some(e)
+        },
+    )
+    .await;
+    let wei =
+        |key: &str| -> alloy::primitives::U256 { earnings[key].as_str().unwrap().parse().unwrap() };
+    assert_eq!(
+        wei("deposits_lost"),
+        alloy::primitives::U256::ZERO,
+        "{earnings}"
+    );
+    assert_eq!(
+        wei("deposits_locked"),
+        alloy::primitives::U256::ZERO,
+        "{earnings}"
+    );
+    assert!(wei("won") > alloy::primitives::U256::ZERO, "{earnings}");
+    assert!(wei("gas") > alloy::primitives::U256::ZERO, "{earnings}");
+    let jobs = ecm_json(&["host", "jobs", "--json", "--data-dir"], &host_dir);
+    let jobs = jobs.as_array().unwrap();
+    let ids: Vec<u64> = jobs.iter().map(|j| j["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids, [disputed, job], "newest first");
+    for j in jobs {
+        assert_eq!(j["outcome"], "paid", "{j}");
+    }
+    let open = ecm_json(
+        &["host", "jobs", "--open", "--json", "--data-dir"],
+        &host_dir,
+    );
+    assert_eq!(open.as_array().unwrap().len(), 0);
     kill_9(host);
     kill_9(liar);
+}
+
+/// Runs `ecm ARGS DIR` and parses what it prints as JSON.
+fn ecm_json(args: &[&str], dir: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ecm"))
+        .args(args)
+        .arg(dir)
+        .output()
+        .expect("the ecm binary runs");
+    assert!(
+        out.status.success(),
+        "ecm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
 }
