@@ -6,3 +6,4 @@ mod lifecycle;
 mod long_dispute;
 mod machine_agents;
 mod machine_dispute;
+mod reorgs;

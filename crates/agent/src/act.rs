@@ -34,6 +34,10 @@ pub(crate) struct Seen {
     pub(crate) engaged: bool,
     /// The standing claim we are challenging, if we are.
     pub(crate) challenging: Option<B256>,
+    /// The transaction that put our deposit on the request, if it is no longer on the chain
+    /// (a reorganisation deeper than our confirmations dropped it): the deposit was never
+    /// taken, not forfeited.
+    pub(crate) vanished_stake: Option<B256>,
 }
 
 /// Why an action could not be taken; it is decided again on the next tick.
@@ -107,6 +111,8 @@ pub(crate) struct ActContext {
     pub(crate) program: Arc<Program>,
     pub(crate) job: Job,
     pub(crate) block: u64,
+    /// The transaction that put the job's deposit on the request, while it holds one.
+    pub(crate) stake_tx: Option<B256>,
 }
 
 impl ActContext {
@@ -129,9 +135,27 @@ impl ActContext {
             .await?;
         let game = self.chain.call("getGame", broker.getGame(id)).await?;
         let challenging = challenge.challenger == self.me;
+        let engaged = request.host == self.me || challenging;
+        let vanished_stake = match self.stake_tx {
+            Some(tx) if !engaged && self.job.deposit.is_some() => self
+                .chain
+                .read("eth_getTransactionReceipt", || async {
+                    alloy::providers::Provider::get_transaction_receipt(self.chain.provider(), tx)
+                        .await
+                })
+                .await?
+                .is_none()
+                .then_some(tx),
+            _ => None,
+        };
+        if vanished_stake.is_some() {
+            // Our transaction left the chain, and the nonce it used is free again.
+            self.chain.forget_nonce().await;
+        }
         *seen = Some(Seen {
-            engaged: request.host == self.me || challenging,
+            engaged,
             challenging: challenging.then_some(request.claim),
+            vanished_stake,
         });
         let view = View {
             me: self.me,

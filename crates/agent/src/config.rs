@@ -68,6 +68,11 @@ pub struct AgentConfig {
     pub limits: Limits,
     /// Blocks of margin kept before a clock or window deadline.
     pub deadline_margin: u64,
+    /// How deep a block must be before the agent takes in its logs (new requests, news on its
+    /// jobs, credits to its ledger), and how deep its own transactions must be before it counts
+    /// them sent: a reorganisation no deeper than this cannot make it act on a request that
+    /// vanished. 0 on a devnet; a real network wants a few (its reorg depth).
+    pub confirmations: u64,
     /// Deliberate lies (Anvil only).
     pub cheat: Option<Cheat>,
     /// Where to find WASM modules beyond the example programs (`<dir>/<0xhash>.wasm`).
@@ -102,6 +107,7 @@ impl AgentConfig {
             max_compute_steps: 1 << 34,
             limits: Limits::default(),
             deadline_margin: 2,
+            confirmations: 0,
             cheat: None,
             module_dir: None,
             shutdown_grace: Duration::from_secs(30),

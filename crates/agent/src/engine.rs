@@ -152,6 +152,7 @@ impl Agent {
         chain_config.private_key = Some(config.private_key.clone());
         chain_config.chain_id = Some(config.deployment.chain_id);
         chain_config.connect_attempts = 12;
+        chain_config.confirmations = config.confirmations;
         let chain = Arc::new(Chain::connect(chain_config).await?);
         if config.cheat.is_some() && chain.chain_id() != ecm_chain::ANVIL_CHAIN_ID {
             return Err(Error::CheatOnRealNetwork {
@@ -286,9 +287,11 @@ impl Agent {
             .expect("metrics lock") = locked.try_into().unwrap_or(u128::MAX);
     }
 
-    /// Reads the Broker's logs since the cursor: new requests become jobs, events on known
-    /// requests mark them for a new decision.
-    async fn discover(&mut self, block: u64) -> Result<()> {
+    /// Reads the Broker's logs since the cursor, up to `confirmations` blocks below `head`: new
+    /// requests become jobs, events on known requests mark them for a new decision, credits
+    /// and withdrawals go to the ledger.
+    async fn discover(&mut self, head: u64) -> Result<()> {
+        let block = head.saturating_sub(self.config.confirmations);
         let mut from = self.store.cursor() + 1;
         while from <= block {
             let to = block.min(from + LOG_CHUNK - 1);
@@ -519,7 +522,7 @@ impl Agent {
         live.acting = false;
         let mut changed = false;
         let mut ledger = Vec::new();
-        let engaged = seen.map(|s| s.engaged);
+        let engaged = seen.as_ref().map(|s| s.engaged);
         if engaged == Some(true) && job.stance == Stance::Open {
             job.stance = Stance::Engaged;
             job.log.push(
@@ -529,15 +532,24 @@ impl Agent {
             changed = true;
         }
         if let Some(claim) = seen
+            .as_ref()
             .and_then(|s| s.challenging)
             .filter(|c| !job.challenged.contains(c))
         {
             job.challenged.push(claim);
             changed = true;
         }
+        let vanished = seen.as_ref().and_then(|s| s.vanished_stake);
         if engaged == Some(false) && job.deposit.is_some() {
-            // Our answer was overturned or our challenge lost: the deposit is gone.
+            // Our answer was overturned or our challenge lost: the deposit is gone. Or the
+            // transaction that staked it is no longer on the chain: it was never taken.
             job.deposit = None;
+            if let Some(tx) = vanished {
+                warn!(target: "agent", id, %tx, "our answer or challenge vanished in a reorganisation");
+                job.log.push(format!(
+                    "our answer or challenge vanished in a reorganisation tx={tx}"
+                ));
+            }
             changed = true;
         }
         // A machine trace runs when a dispute first needs it: keep the figures current.
@@ -581,6 +593,9 @@ impl Agent {
                 live.dirty = true;
             }
         }
+        if let Some(tx) = vanished {
+            self.store.forget_sent(tx)?;
+        }
         for (movement, amount, tx) in ledger {
             self.store.record(&LedgerEntry {
                 job: Some(id),
@@ -608,6 +623,13 @@ impl Agent {
         live.acting = true;
         live.dirty = false;
         live.decided_at = Some(now);
+        let stake_tx = match job.deposit {
+            Some(_) => self.store.last_stake(id).unwrap_or_else(|e| {
+                warn!(target: "agent", id, error = %e, "cannot read the ledger");
+                None
+            }),
+            None => None,
+        };
         let ctx = ActContext {
             chain: self.chain.clone(),
             me: self.me,
@@ -616,6 +638,7 @@ impl Agent {
             program,
             job: job.clone(),
             block,
+            stake_tx,
         };
         let tx = self.done_tx.clone();
         self.tasks.spawn(async move {

@@ -538,6 +538,34 @@ impl JobStore {
         Ok(())
     }
 
+    /// The transaction of the last deposit staked on request `id`.
+    pub fn last_stake(&self, id: u64) -> Result<Option<B256>> {
+        let id = sql_id(id, &self.path())?;
+        let rows = self.select(
+            "SELECT tx FROM ledger WHERE job_id = ?1 AND kind = 'staked' ORDER BY seq DESC LIMIT 1",
+            [id],
+            |row| row.get::<_, Option<Vec<u8>>>(0),
+        )?;
+        Ok(rows
+            .into_iter()
+            .flatten()
+            .find(|t| t.len() == 32)
+            .map(|t| B256::from_slice(&t)))
+    }
+
+    /// Drops what the ledger recorded for the agent's own transaction `tx` (its deposit and
+    /// fee): a reorganisation removed it from the chain, so neither was paid.
+    pub fn forget_sent(&self, tx: B256) -> Result<()> {
+        let path = self.path();
+        self.db
+            .execute(
+                "DELETE FROM ledger WHERE tx = ?1 AND log_index IS NULL",
+                [tx.to_vec()],
+            )
+            .map_err(|e| store_error(&path, &e))?;
+        Ok(())
+    }
+
     /// The ledger, oldest first.
     pub fn ledger(&self) -> Result<Vec<LedgerEntry>> {
         let path = self.path();
@@ -1277,6 +1305,16 @@ mod tests {
         );
         assert_eq!((e.jobs_open, e.jobs_engaged, e.jobs_done), (0, 1, 0));
         assert_eq!(store.ledger().unwrap().len(), 9);
+
+        // Job 2's challenge vanished in a reorganisation: its deposit and fee were never paid.
+        assert_eq!(store.last_stake(2).unwrap(), Some(B256::repeat_byte(2)));
+        store.forget_sent(B256::repeat_byte(2)).unwrap();
+        assert_eq!(store.last_stake(2).unwrap(), None);
+        let e = store.earnings().unwrap();
+        assert_eq!(e.deposits_staked, U256::from(140));
+        assert_eq!(e.deposits_lost, U256::ZERO);
+        assert_eq!(e.gas, U256::from(3));
+        assert_eq!(e.paid, U256::from(50), "credits read from logs are kept");
     }
 
     #[test]

@@ -370,7 +370,15 @@ impl Chain {
             }
         };
         debug!(target: "chain", %hash, action, "sent");
-        let receipt = self.wait_for_receipt(action, hash).await?;
+        let receipt = match self.wait_for_receipt(action, hash).await {
+            Ok(receipt) => receipt,
+            Err(e) => {
+                // Never mined (dropped, or stuck behind a nonce a reorganisation freed): the
+                // next send reads the nonce from the node again.
+                self.forget_nonce().await;
+                return Err(e);
+            }
+        };
         if !receipt.status() {
             return Err(Error::Failed {
                 action: action.into(),
@@ -378,6 +386,13 @@ impl Chain {
             });
         }
         Ok(receipt)
+    }
+
+    /// Forgets the next nonce this account would use, so the next send reads it from the node:
+    /// for a caller that saw one of its transactions dropped from the chain by a
+    /// reorganisation (the cached nonce would leave a gap nothing fills).
+    pub async fn forget_nonce(&self) {
+        *self.send_lock.lock().await = None;
     }
 
     /// EIP-1559 fees from the node, reused for a second: twice the latest base fee plus the

@@ -39,6 +39,11 @@ pub(crate) struct AgentArgs {
     /// Answer wrong on purpose from this step on (Anvil only).
     #[arg(long, value_name = "STEP", conflicts_with = "cheat")]
     cheat_at_step: Option<u64>,
+    /// Take in a block's logs only once it is this many blocks deep, and count the agent's own
+    /// transactions sent only then: a reorganisation no deeper cannot make it act on a request
+    /// that vanished (0 on a devnet; set it to the network's reorg depth elsewhere).
+    #[arg(long, default_value_t = 0)]
+    confirmations: u64,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
@@ -71,6 +76,7 @@ impl AgentArgs {
         config.checkpoint_budget = self.checkpoint_mib.max(1) << 20;
         config.module_dir = self.module_dir.clone();
         config.metrics = self.metrics;
+        config.confirmations = self.confirmations;
         config.cheat = match (self.cheat, self.cheat_at_step) {
             (true, _) => Some(Cheat::RandomStep),
             (false, Some(step)) => Some(Cheat::AtStep(step)),
