@@ -105,9 +105,11 @@ pub async fn run_when_ready(
             () = &mut shutdown => break,
             Some(done) = agent.done_rx.recv() => agent.on_done(done)?,
             _ = tick.tick() => {
+                let started = Instant::now();
                 if let Err(e) = agent.tick().await {
                     warn!(target: "agent", error = %e, "tick failed, retrying next tick");
                 }
+                agent.metrics.ticked(started.elapsed());
             }
         }
     }
@@ -225,6 +227,15 @@ impl Agent {
     /// One look at the chain.
     async fn tick(&mut self) -> Result<()> {
         self.ticks += 1;
+        // A JoinSet keeps every finished task until it is joined: reap them, or memory grows
+        // with every computation and action the agent ever ran.
+        while let Some(joined) = self.tasks.try_join_next() {
+            if let Err(e) = joined
+                && e.is_panic()
+            {
+                error!(target: "agent", error = %e, "a background task panicked");
+            }
+        }
         let block = self.chain.block_number().await?;
         self.discover(block).await?;
         self.count_jobs(block);

@@ -45,6 +45,10 @@ pub struct Metrics {
     pub(crate) balance_wei: Mutex<u128>,
     /// Deposits our standing answers and open challenges hold in the Broker, in wei.
     pub(crate) deposits_locked_wei: Mutex<u128>,
+    /// Ticks (looks at the chain) since the start, and the time they took in all, in
+    /// microseconds: what a tick costs should follow open work, not history.
+    pub(crate) ticks: AtomicU64,
+    pub(crate) tick_micros: AtomicU64,
 }
 
 impl Metrics {
@@ -56,6 +60,13 @@ impl Metrics {
             .expect("metrics lock")
             .entry(outcome)
             .or_default() += 1;
+    }
+
+    /// Counts a tick that took `took`.
+    pub(crate) fn ticked(&self, took: Duration) {
+        self.ticks.fetch_add(1, Relaxed);
+        self.tick_micros
+            .fetch_add(u64::try_from(took.as_micros()).unwrap_or(u64::MAX), Relaxed);
     }
 
     /// The figures in Prometheus' text exposition format.
@@ -140,6 +151,29 @@ impl Metrics {
                     .to_string(),
             )],
         );
+        metric(
+            "ecm_ticks_total",
+            "counter",
+            "Looks at the chain since the agent started.",
+            &[(String::new(), self.ticks.load(Relaxed).to_string())],
+        );
+        metric(
+            "ecm_tick_seconds_total",
+            "counter",
+            "Time those looks took (reading logs, counting jobs, starting decisions).",
+            &[(
+                String::new(),
+                format!("{:.6}", self.tick_micros.load(Relaxed) as f64 / 1e6),
+            )],
+        );
+        if let Some(bytes) = resident_memory_bytes() {
+            metric(
+                "process_resident_memory_bytes",
+                "gauge",
+                "Resident memory of the agent's process.",
+                &[(String::new(), bytes.to_string())],
+            );
+        }
         let rpc = chain.rpc_stats();
         metric(
             "ecm_rpc_reads_total",
@@ -161,6 +195,14 @@ impl Metrics {
         );
         text
     }
+}
+
+/// The process's resident memory (Linux: `VmRSS` in `/proc/self/status`); None elsewhere.
+pub fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Serves `metrics` at `http://ADDR/metrics` until the returned task is aborted.

@@ -9,6 +9,8 @@
 //!  market   on a devnet: M requests against one host: throughput, latency, gas per job
 //!  machine  the WASM machine against wasmtime and wasmi on the same workloads, and the honest
 //!           party's cost of a bisection query over a 2^32-step trace
+//!  soak     on a devnet: rounds of requests through one host process: its resident memory
+//!           and mean tick as the jobs it has served grow
 //! ```
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
@@ -19,5 +21,6 @@ pub mod error;
 pub mod machine;
 pub mod market;
 pub mod runtime;
+pub mod soak;
 
 pub use error::{Error, Result};

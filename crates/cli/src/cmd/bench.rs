@@ -17,6 +17,8 @@ pub(crate) enum BenchCommand {
     Market(MarketArgs),
     /// The WASM machine against wasmtime and wasmi, and the cost of a dispute query.
     Machine(MachineArgs),
+    /// Rounds of requests through one host process: its memory and tick time as jobs pile up.
+    Soak(SoakArgs),
 }
 
 impl BenchCommand {
@@ -26,6 +28,7 @@ impl BenchCommand {
             Self::Runtime(args) => args.run().await,
             Self::Market(args) => args.run().await,
             Self::Machine(args) => args.run(),
+            Self::Soak(args) => args.run().await,
         }
     }
 }
@@ -268,6 +271,56 @@ impl RuntimeArgs {
                 "wasm single-step",
                 "batched/native",
                 "single/native",
+            ],
+            &table,
+        );
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SoakArgs {
+    /// Requests per round.
+    #[arg(long, default_value_t = 1000)]
+    per_round: usize,
+    /// Rounds: the host is measured after each, every job so far paid.
+    #[arg(long, default_value_t = 10)]
+    rounds: usize,
+    #[command(flatten)]
+    output: OutputOpts,
+}
+
+impl SoakArgs {
+    async fn run(self) -> Result<()> {
+        let ecm = std::env::current_exe().wrap_err("finding the ecm binary")?;
+        let rows = ecm_bench::soak::run(&ecm, self.per_round, self.rounds).await?;
+        if self.output.json {
+            output::json(&rows);
+            return Ok(());
+        }
+        println!(
+            "one host process (`ecm host run`), {} requests per round, every job paid before it is measured",
+            self.per_round
+        );
+        let table: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.paid.to_string(),
+                    format!("{:.1} MiB", r.rss_bytes as f64 / f64::from(1 << 20)),
+                    format!("{:.2} ms", r.mean_tick_ms),
+                    r.ticks.to_string(),
+                    format!("{:.0} s", r.round_seconds),
+                ]
+            })
+            .collect();
+        output::table(
+            &[
+                "jobs paid",
+                "resident memory",
+                "mean tick",
+                "ticks in the round",
+                "round",
             ],
             &table,
         );

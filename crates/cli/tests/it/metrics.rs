@@ -115,6 +115,12 @@ async fn the_metrics_follow_a_job_from_answer_to_payment() {
         "answer and finalize"
     );
     assert!(sample(&paid, "ecm_rpc_reads_total").unwrap() > 0.0);
+    assert!(sample(&paid, "ecm_ticks_total").unwrap() > sample(&idle, "ecm_ticks_total").unwrap());
+    assert!(sample(&paid, "ecm_tick_seconds_total").unwrap() > 0.0);
+    assert!(
+        sample(&paid, "process_resident_memory_bytes").unwrap() > 1e6,
+        "the process's memory, in bytes"
+    );
     host.kill().unwrap();
     host.wait().unwrap();
 }
