@@ -12,7 +12,15 @@ use ecm_agent::{AgentConfig, Roles};
 use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
 use ecm_primitives::Deployment;
-use std::{future::Future, path::PathBuf, time::Duration};
+use std::{
+    future::Future,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 use tokio::{sync::oneshot, task::JoinHandle};
 
 /// One ether.
@@ -111,10 +119,63 @@ impl TestNet {
             .collect()
     }
 
+    /// Mines a block every `every`, as a chain does, until the [`Miner`] is dropped.
+    pub async fn miner(&self, every: Duration) -> Miner {
+        let provider = self.client("deployer").await.chain().provider().clone();
+        let mining = Arc::new(AtomicBool::new(true));
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        let task = {
+            let (mining, turn) = (mining.clone(), turn.clone());
+            tokio::spawn(async move {
+                loop {
+                    {
+                        let _turn = turn.lock().await;
+                        if mining.load(Ordering::SeqCst) {
+                            let _ = alloy::providers::ext::AnvilApi::anvil_mine(
+                                &provider,
+                                Some(1),
+                                None,
+                            )
+                            .await;
+                        }
+                    }
+                    tokio::time::sleep(every).await;
+                }
+            })
+        };
+        Miner { mining, turn, task }
+    }
+
     /// Wei held by `address` on-chain.
     pub async fn balance(&self, address: Address) -> U256 {
         let client = self.client("deployer").await;
         client.chain().balance(address).await.unwrap()
+    }
+}
+
+/// Blocks coming on their own (see [`TestNet::miner`]); stopped when dropped.
+pub struct Miner {
+    mining: Arc<AtomicBool>,
+    turn: Arc<tokio::sync::Mutex<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Miner {
+    /// Stops mining, once the block being mined (if any) is in.
+    pub async fn pause(&self) {
+        self.mining.store(false, Ordering::SeqCst);
+        drop(self.turn.lock().await);
+    }
+
+    /// Mines again.
+    pub fn resume(&self) {
+        self.mining.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Miner {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
@@ -164,6 +225,14 @@ pub fn request(program: &str, input: &str, payment: u128, window: u64) -> NewReq
         max_gas_price: None,
         mode: ecm_client::DisputeMode::Bisection,
     }
+}
+
+/// Asserts that an agent's ledger shows no deposit lost: every deposit it staked was
+/// credited back, none is still locked.
+pub fn assert_no_deposit_lost(e: &ecm_agent::Earnings) {
+    assert_eq!(e.deposits_lost, U256::ZERO, "{e:?}");
+    assert_eq!(e.deposits_locked, U256::ZERO, "{e:?}");
+    assert_eq!(e.deposits_staked, e.deposits_returned, "{e:?}");
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.

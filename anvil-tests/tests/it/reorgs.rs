@@ -7,15 +7,9 @@ use alloy::{
     rpc::types::anvil::ReorgOptions,
 };
 use ecm_agent::{JobStore, Roles};
-use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, request};
+use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, assert_no_deposit_lost, eventually, request};
 use ecm_client::Status;
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 async fn reorg(provider: &DynProvider, depth: u64) {
     provider
@@ -104,18 +98,7 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
     let net = TestNet::start(600).await;
     let provider = net.client("deployer").await.chain().provider().clone();
     // Blocks keep coming (a chain does), so confirmations do; paused around the reorg.
-    let mining = Arc::new(AtomicBool::new(true));
-    let miner = {
-        let (mining, provider) = (mining.clone(), provider.clone());
-        tokio::spawn(async move {
-            loop {
-                if mining.load(Ordering::SeqCst) {
-                    let _ = provider.anvil_mine(Some(1), None).await;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
+    let miner = net.miner(Duration::from_millis(100)).await;
     let mut config = net.agent_config("host", Roles::HOST);
     config.confirmations = 2;
     let host = AgentHandle::spawn(config);
@@ -140,8 +123,7 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
         },
     )
     .await;
-    mining.store(false, Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(150)).await; // a mine in flight lands
+    miner.pause().await;
     let chain = requester.chain();
     let answered_in = chain
         .broker_logs(0, chain.block_number().await.unwrap())
@@ -158,7 +140,7 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
         Status::Pending,
         "the answer is gone, the request is not"
     );
-    mining.store(true, Ordering::SeqCst);
+    miner.resume();
 
     let settled = eventually("the payout", Duration::from_secs(120), || async {
         let s = requester.status(id).await.unwrap();
@@ -177,13 +159,9 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
         },
     )
     .await;
-    assert_eq!(earnings.deposits_lost, U256::ZERO, "{earnings:?}");
-    assert_eq!(
-        earnings.deposits_staked, earnings.deposits_returned,
-        "{earnings:?}"
-    );
+    assert_no_deposit_lost(&earnings);
     host.stop().await.unwrap();
-    miner.abort();
+    drop(miner);
     let store = JobStore::open(&net.data_dir("host")).unwrap();
     let log = store.job(id).unwrap().unwrap().log;
     assert!(

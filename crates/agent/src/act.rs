@@ -38,6 +38,10 @@ pub(crate) struct Seen {
     /// (a reorganisation deeper than our confirmations dropped it): the deposit was never
     /// taken, not forfeited.
     pub(crate) vanished_stake: Option<B256>,
+    /// The deposit our answer or challenge holds, when the chain shows one our job does not
+    /// know of (the response to its transaction was lost, or the agent was killed before it
+    /// recorded it).
+    pub(crate) unrecorded_stake: Option<U256>,
 }
 
 /// Why an action could not be taken; it is decided again on the next tick.
@@ -113,6 +117,8 @@ pub(crate) struct ActContext {
     pub(crate) block: u64,
     /// The transaction that put the job's deposit on the request, while it holds one.
     pub(crate) stake_tx: Option<B256>,
+    /// The commitments posted in the game's last rounds, as the job store kept them.
+    pub(crate) kept_points: Vec<Vec<B256>>,
 }
 
 impl ActContext {
@@ -148,6 +154,15 @@ impl ActContext {
                 .then_some(tx),
             _ => None,
         };
+        let unrecorded_stake = if engaged && !self.job.is_engaged() {
+            Some(
+                self.chain
+                    .call("requiredDeposit", broker.requiredDeposit(id))
+                    .await?,
+            )
+        } else {
+            None
+        };
         if vanished_stake.is_some() {
             // Our transaction left the chain, and the nonce it used is free again.
             self.chain.forget_nonce().await;
@@ -156,6 +171,7 @@ impl ActContext {
             engaged,
             challenging: challenging.then_some(request.claim),
             vanished_stake,
+            unrecorded_stake,
         });
         let view = View {
             me: self.me,
@@ -192,7 +208,22 @@ impl ActContext {
         };
         Ok(match action {
             Action::Wait { until } => Acted::Wait(until),
-            Action::Done(outcome) => Acted::Done(outcome),
+            Action::Done(outcome) => {
+                // A settlement a reorganisation could still remove must not end the job: with
+                // confirmations, it must show as deep as that.
+                let depth = self.config.confirmations;
+                if depth > 0 {
+                    let past = self.block.saturating_sub(depth);
+                    let then = self
+                        .chain
+                        .call("getRequest", broker.getRequest(id).block(past.into()))
+                        .await?;
+                    if then.status != request.status {
+                        return Ok(Acted::Wait(Some(self.block + 1)));
+                    }
+                }
+                Acted::Done(outcome)
+            }
             Action::Answer => {
                 // The deposit covers dispute gas at the requester's price bound; above it, a
                 // dispute would cost more than the deposits pay back. Wait for cheaper blocks.
@@ -340,12 +371,21 @@ impl ActContext {
         Ok((claim, deposit))
     }
 
-    /// The commitments the defender posted this round, from its `Bisected` log.
+    /// The commitments the defender posted this round: as kept from its `Bisected` log when
+    /// that was read, else from the log itself.
     async fn posted_points(
         &self,
         id: U256,
         game: &IBroker::Game,
     ) -> std::result::Result<Vec<B256>, ActError> {
+        // Kept when the log was read: the Broker's hash of them is the proof they are these.
+        if let Some(kept) = self
+            .kept_points
+            .iter()
+            .find(|p| alloy::primitives::keccak256(concat(p)) == game.pointsHash)
+        {
+            return Ok(kept.clone());
+        }
         let filter = posted_points_filter(self.config.deployment.broker, id, game);
         let provider = self.chain.provider();
         let logs = self

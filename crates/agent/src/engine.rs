@@ -359,7 +359,15 @@ impl Agent {
             E::Cancelled(e) => e.id,
             E::SoftResolved(e) => e.id,
             E::DisputeStarted(e) => e.id,
-            E::Bisected(e) => e.id,
+            E::Bisected(e) => {
+                let id = to_u64(e.id);
+                if self.live.contains_key(&id)
+                    && let Err(err) = self.store.record_points(id, &e.points)
+                {
+                    warn!(target: "agent", id, error = %err, "cannot keep the posted points");
+                }
+                e.id
+            }
             E::SegmentSelected(e) => e.id,
             E::StepProven(e) => e.id,
             E::Executed(e) => e.id,
@@ -540,6 +548,11 @@ impl Agent {
                 "our answer or challenge is on-chain (the response to its transaction was lost)"
                     .into(),
             );
+            if let Some(deposit) = seen.as_ref().and_then(|s| s.unrecorded_stake) {
+                // Its transaction is unknown, so is its fee; the deposit is the request's.
+                job.deposit = Some(deposit);
+                ledger.push((Movement::Staked, deposit, None));
+            }
             changed = true;
         }
         if let Some(claim) = seen
@@ -571,9 +584,9 @@ impl Agent {
             Acted::Wait(until) => live.wake = until,
             Acted::Sent(sent) => {
                 self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
-                ledger.push((Movement::Gas, sent.fee, sent.tx));
+                ledger.push((Movement::Gas, sent.fee, Some(sent.tx)));
                 if let Some(deposit) = sent.staked {
-                    ledger.push((Movement::Staked, deposit, sent.tx));
+                    ledger.push((Movement::Staked, deposit, Some(sent.tx)));
                 }
                 if sent.engages {
                     self.metrics.engagements.fetch_add(1, Ordering::Relaxed);
@@ -612,7 +625,7 @@ impl Agent {
                 job: Some(id),
                 movement,
                 amount,
-                tx: Some(tx),
+                tx,
                 log_index: None,
                 block: None,
             })?;
@@ -641,6 +654,9 @@ impl Agent {
             }),
             None => None,
         };
+        // The points posted in the game's last rounds, kept as they were read: the current
+        // round's, if among them, need no log query.
+        let kept_points = self.store.recent_points(id, 2).unwrap_or_default();
         let ctx = ActContext {
             chain: self.chain.clone(),
             me: self.me,
@@ -650,6 +666,7 @@ impl Agent {
             job: job.clone(),
             block,
             stake_tx,
+            kept_points,
         };
         let tx = self.done_tx.clone();
         self.tasks.spawn(async move {

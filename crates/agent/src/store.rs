@@ -170,7 +170,8 @@ const IMPORTED_JSON: &str = "imported-json-store";
 
 /// The schema, one migration per version: migration `i` takes a database from
 /// `user_version = i` to `i + 1`. Append new ones; never change one that has shipped.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
     -- What the store was made for (`binding`) and the last block whose logs were read (`cursor`).
     CREATE TABLE state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
     -- One row per request the agent took on. Numbers that may not fit 63 bits (steps, wei) are
@@ -211,7 +212,19 @@ const MIGRATIONS: &[&str] = &[r"
         block INTEGER,
         UNIQUE (tx, log_index)
     ) STRICT;
-"];
+",
+    r"
+    -- The commitments a defender posted in a game (`Bisected`), kept as soon as they are read:
+    -- a node that prunes old logs cannot take them away while the game needs them.
+    CREATE TABLE posted_points (
+        job_id INTEGER NOT NULL REFERENCES jobs (id),
+        points_hash BLOB NOT NULL,
+        points BLOB NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (job_id, points_hash)
+    ) STRICT;
+",
+];
 
 /// A movement of money for the agent's account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -536,6 +549,36 @@ impl JobStore {
             )
             .map_err(|e| store_error(&path, &e))?;
         Ok(())
+    }
+
+    /// Keeps the commitments posted in a round of request `id`'s game (`Bisected`), under
+    /// the hash the Broker records for them (`keccak256` of their concatenation).
+    pub fn record_points(&self, id: u64, points: &[B256]) -> Result<()> {
+        let path = self.path();
+        let bytes: Vec<u8> = points.iter().flat_map(|p| p.0).collect();
+        let hash = alloy::primitives::keccak256(&bytes);
+        self.db
+            .execute(
+                "INSERT OR IGNORE INTO posted_points (job_id, points_hash, points, seq)
+                 VALUES (?1, ?2, ?3, (SELECT COUNT(*) FROM posted_points WHERE job_id = ?1))",
+                params![sql_id(id, &path)?, hash.to_vec(), bytes],
+            )
+            .map_err(|e| store_error(&path, &e))?;
+        Ok(())
+    }
+
+    /// The last `n` sets of commitments kept for request `id`'s game, newest first.
+    pub fn recent_points(&self, id: u64, n: usize) -> Result<Vec<Vec<B256>>> {
+        let id = sql_id(id, &self.path())?;
+        let rows = self.select(
+            "SELECT points FROM posted_points WHERE job_id = ?1 ORDER BY seq DESC LIMIT ?2",
+            params![id, n as i64],
+            |row| row.get::<_, Vec<u8>>(0),
+        )?;
+        Ok(rows
+            .into_iter()
+            .map(|bytes| bytes.chunks_exact(32).map(B256::from_slice).collect())
+            .collect())
     }
 
     /// The transaction of the last deposit staked on request `id`.
@@ -1208,6 +1251,36 @@ mod tests {
         std::fs::remove_file(dir.path().join("jobs/3.json")).unwrap();
         std::fs::write(dir.path().join("cursor"), "9").unwrap();
         assert_eq!(JobStore::open(dir.path()).unwrap().cursor(), 9);
+    }
+
+    /// A database made at schema version 1 is migrated on open, its jobs kept; the posted
+    /// points (version 2) are kept per job, newest first.
+    #[test]
+    fn an_older_schema_is_migrated_and_posted_points_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut db = Connection::open(dir.path().join(DATABASE)).unwrap();
+            let tx = db.transaction().unwrap();
+            tx.execute_batch(MIGRATIONS[0]).unwrap();
+            tx.pragma_update(None, "user_version", 1).unwrap();
+            write_job_in(&tx, &job(8, Stance::Engaged)).unwrap();
+            tx.commit().unwrap();
+        }
+        let store = JobStore::open(dir.path()).unwrap();
+        let version: i64 = store
+            .db
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        assert_eq!(store.get(8), Some(&job(8, Stance::Engaged)));
+
+        let round = |b: u8| vec![B256::repeat_byte(b), B256::repeat_byte(b + 1)];
+        store.record_points(8, &round(1)).unwrap();
+        store.record_points(8, &round(1)).unwrap();
+        store.record_points(8, &round(5)).unwrap();
+        assert_eq!(store.recent_points(8, 2).unwrap(), [round(5), round(1)]);
+        assert_eq!(store.recent_points(8, 1).unwrap(), [round(5)]);
+        assert!(store.recent_points(9, 2).unwrap().is_empty());
     }
 
     #[test]

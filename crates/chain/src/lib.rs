@@ -420,9 +420,17 @@ impl Chain {
     /// Polls for the receipt of `hash` until it is `confirmations` blocks deep or the receipt
     /// timeout passes. Polling `eth_getTransactionReceipt` directly, rather than following new
     /// blocks, cannot miss a receipt however fast blocks come.
+    ///
+    /// A transaction the node no longer knows at all (not mined, not pending), twice in a row
+    /// some seconds apart, was dropped, for instance by a reorganisation: that is reported at
+    /// once rather than at the timeout, so that the caller decides again.
     async fn wait_for_receipt(&self, action: &str, hash: B256) -> Result<TransactionReceipt> {
-        let deadline = tokio::time::Instant::now() + self.config.receipt_timeout;
+        const DROP_CHECK: Duration = Duration::from_secs(3);
+        let started = tokio::time::Instant::now();
+        let deadline = started + self.config.receipt_timeout;
         let poll = self.provider.client().poll_interval();
+        let mut next_drop_check = started + DROP_CHECK;
+        let mut unknown_once = false;
         loop {
             let receipt = self
                 .read("eth_getTransactionReceipt", || async {
@@ -443,6 +451,24 @@ impl Chain {
                     tx: hash,
                     reason: format!("not mined within {:?}", self.config.receipt_timeout),
                 });
+            }
+            if tokio::time::Instant::now() >= next_drop_check {
+                next_drop_check += DROP_CHECK;
+                let known = self
+                    .read("eth_getTransactionByHash", || async {
+                        self.provider.get_transaction_by_hash(hash).await
+                    })
+                    .await?
+                    .is_some();
+                if !known && unknown_once {
+                    return Err(Error::NoReceipt {
+                        action: action.into(),
+                        tx: hash,
+                        reason: "the node no longer knows it: dropped (by a reorganisation?)"
+                            .into(),
+                    });
+                }
+                unknown_once = !known;
             }
             tokio::time::sleep(poll).await;
         }
