@@ -51,6 +51,10 @@ pub struct Anvil {
     port: u16,
     /// The automine watchdog, if started; stopped with the node.
     watchdog: Option<AbortOnDrop>,
+    /// Where the node writes the states it no longer keeps in memory, removed after it (declared
+    /// after `child`, so dropped after the node is killed). Anvil's default,
+    /// `~/.foundry/anvil/tmp`, keeps them when the node is killed: gigabytes per long run.
+    states: tempfile::TempDir,
 }
 
 /// Aborts a background task when dropped.
@@ -82,8 +86,17 @@ impl Anvil {
                 reason: format!("no free port: {e}"),
             })?,
         };
+        let states = tempfile::Builder::new()
+            .prefix("ecm-anvil-states-")
+            .tempdir()
+            .map_err(|e| Error::AnvilFailed {
+                path: binary.clone(),
+                reason: format!("cannot make a directory for its states: {e}"),
+            })?;
         let mut command = tokio::process::Command::new(&binary);
         command
+            .arg("--cache-path")
+            .arg(states.path())
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--chain-id", &config.chain_id.unwrap_or(31337).to_string()])
             .args([
@@ -108,9 +121,15 @@ impl Anvil {
             url: format!("http://127.0.0.1:{port}"),
             port,
             watchdog: None,
+            states,
         };
         anvil.wait_ready(&binary).await?;
         Ok(anvil)
+    }
+
+    /// Where it writes the states it no longer keeps in memory (removed with it).
+    pub fn states_dir(&self) -> &Path {
+        self.states.path()
     }
 
     /// Its JSON-RPC URL.

@@ -91,3 +91,22 @@ fn mask(code: &[u8], word: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// The states Anvil writes out of memory go to a directory of the devnet's, removed with it
+/// (Anvil's own default keeps them when the node is killed: gigabytes per long run).
+#[tokio::test]
+async fn the_nodes_written_states_go_with_the_devnet() {
+    let devnet = ecm_devnet::start(AnvilConfig::default(), DeployConfig::default())
+        .await
+        .unwrap();
+    let states = devnet.anvil.states_dir().to_path_buf();
+    let provider =
+        alloy::providers::ProviderBuilder::new().connect_http(devnet.anvil.url().parse().unwrap());
+    alloy::providers::ext::AnvilApi::anvil_mine(&provider, Some(1_000), None)
+        .await
+        .unwrap();
+    let written = std::fs::read_dir(&states).unwrap().count();
+    assert!(written > 0, "Anvil wrote states to {}", states.display());
+    drop(devnet);
+    assert!(!states.exists(), "{} removed", states.display());
+}
