@@ -39,7 +39,7 @@ pub async fn run(ecm: &Path, per_round: usize, rounds: usize) -> Result<Vec<Soak
     let dir = tempfile::tempdir().map_err(|e| other(&e))?;
     let deployment = dir.path().join("deployment.json");
     d.save(&deployment).map_err(|e| other(&e))?;
-    let port = free_port()?;
+    let port = ecm_devnet::free_port().map_err(|e| Error::Other(format!("no free port: {e}")))?;
     let host = HostProcess(
         Command::new(ecm)
             .args(["host", "run", "--dev-account", "host", "--poll-ms", "100"])
@@ -143,15 +143,6 @@ impl Drop for HostProcess {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Other(format!("no free port: {e}")))?;
-    Ok(listener
-        .local_addr()
-        .map_err(|e| Error::Other(e.to_string()))?
-        .port())
 }
 
 /// Scrapes the host's metrics until `done` holds (every 200 ms, for at most ten minutes).

@@ -198,7 +198,8 @@ impl Anvil {
     }
 }
 
-fn free_port() -> std::io::Result<u16> {
+/// A port on 127.0.0.1 that was free a moment ago (for a node, a metrics server, ...).
+pub fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 

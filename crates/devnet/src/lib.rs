@@ -20,7 +20,7 @@ pub mod deploy;
 pub mod error;
 pub mod machine;
 
-pub use anvil::{Anvil, AnvilConfig, DEV_KEYS, find_anvil};
+pub use anvil::{Anvil, AnvilConfig, DEV_KEYS, find_anvil, free_port};
 pub use deploy::{DeployConfig, deploy, deploy_resumable, journal_path, program_names};
 pub use error::{Error, Result};
 pub use machine::{MachineRegistration, RegisterError, register_machine_program};

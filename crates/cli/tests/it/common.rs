@@ -16,11 +16,7 @@ use tempfile::TempDir;
 
 /// A port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    ecm_devnet::free_port().unwrap()
 }
 
 /// Waits until request `id` is answered; fails the test after `timeout`.
