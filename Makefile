@@ -1,7 +1,7 @@
 # The two commands a newcomer needs are `make demo` and `make test`; everything they need is
 # installed from the registries first (npm: Foundry and solc; rustup: the toolchain and its
 # wasm32 targets; crates.io: the Rust dependencies, fetched by cargo; Debian: the C toolchain
-# for WASI that one test uses).
+# for WASI that one test uses, and the headless Chromium the explorer's test drives).
 
 CARGO ?= cargo
 # The native forge of the platform package: the node wrapper in node_modules/.bin does not
@@ -25,8 +25,9 @@ demo: install
 	$(CARGO) run -p ecm-cli -- demo
 
 ## Debian packages only the tests need: clang, lld and wasi-libc build the C example program for
-## the machine (crates/cli/tests/program_run.rs). Installed only if missing.
-TEST_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32
+## the machine (crates/cli/tests/it/program_run.rs); Chromium's headless shell is the browser
+## the explorer is tested in (crates/cli/tests/it/explorer.rs). Installed only if missing.
+TEST_PACKAGES := clang lld wasi-libc libclang-rt-14-dev-wasm32 chromium-headless-shell
 install-test-packages:
 	@missing=$$(for p in $(TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -36,9 +37,10 @@ install-test-packages:
 	  || { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; }; \
 	fi
 
-## A local devnet with a host and a challenger, until Ctrl-C (deployment in .ecm/deployment.json).
+## A local devnet with a host and a challenger, and the explorer on http://127.0.0.1:8080,
+## until Ctrl-C (deployment in .ecm/deployment.json).
 devnet: install
-	$(CARGO) run -p ecm-cli -- devnet --host --challenger
+	$(CARGO) run -p ecm-cli -- devnet --host --challenger --explorer
 
 ## Every test: formatting and clippy, the Foundry suite (with gas snapshots checked), slither's
 ## static analysis, then the Rust workspace, whose end-to-end tests start their own Anvil nodes.

@@ -2,6 +2,7 @@
 
 mod chaos;
 mod disputes;
+mod explorer;
 mod faults;
 mod lifecycle;
 mod long_dispute;

@@ -236,19 +236,33 @@ impl Chain {
             .await
     }
 
+    /// The latest block's number and hash: a hash that changes under the same number tells a
+    /// reorganisation.
+    pub async fn head(&self) -> Result<(u64, B256)> {
+        let block = self
+            .latest_block()
+            .await?
+            .ok_or_else(|| Error::rpc("eth_getBlockByNumber", "the node has no latest block"))?;
+        Ok((block.header.number, block.header.hash))
+    }
+
     /// The base fee per gas of the latest block (0 before London).
     pub async fn base_fee(&self) -> Result<u128> {
-        let block = self
-            .read("eth_getBlockByNumber", || async {
-                self.provider
-                    .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-                    .await
-            })
-            .await?;
-        Ok(block
+        Ok(self
+            .latest_block()
+            .await?
             .and_then(|b| b.header.base_fee_per_gas)
             .map(u128::from)
             .unwrap_or(0))
+    }
+
+    async fn latest_block(&self) -> Result<Option<alloy::rpc::types::Block>> {
+        self.read("eth_getBlockByNumber", || async {
+            self.provider
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                .await
+        })
+        .await
     }
 
     /// Wei held by `account`.

@@ -26,6 +26,8 @@ pub(crate) enum Command {
     Deploy(cmd::deploy::DeployArgs),
     /// The whole story on an embedded devnet: an honest job, a cheating host caught, a cancel.
     Demo(cmd::demo::DemoArgs),
+    /// A local web page over a deployment: requests, disputes, hosts, where the money is.
+    Explorer(cmd::explorer::ExplorerArgs),
     /// Request computations and follow them.
     #[command(subcommand)]
     Client(cmd::client::ClientCommand),
@@ -58,6 +60,7 @@ impl Cli {
             Command::Devnet(args) => args.run().await,
             Command::Deploy(args) => args.run().await,
             Command::Demo(args) => args.run().await,
+            Command::Explorer(args) => args.run().await,
             Command::Client(command) => command.run().await,
             Command::Host(command) => command.run().await,
             Command::Challenger(command) => command.run().await,
@@ -75,9 +78,11 @@ impl Cli {
     /// commands, errors only for the demo (which tells its own story).
     fn default_log_level(&self) -> &'static str {
         match self.command {
-            Command::Devnet(_) | Command::Deploy(_) | Command::Host(_) | Command::Challenger(_) => {
-                "info"
-            }
+            Command::Devnet(_)
+            | Command::Deploy(_)
+            | Command::Explorer(_)
+            | Command::Host(_)
+            | Command::Challenger(_) => "info",
             Command::Demo(_) => "error",
             _ => "warn",
         }

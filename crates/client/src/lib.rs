@@ -28,9 +28,9 @@ use alloy::{
 };
 use ecm_bindings::{Broker, IBroker};
 use ecm_chain::{Chain, ChainConfig};
-use ecm_primitives::{Claim, Deployment};
+use ecm_primitives::{Claim, Deployment, ProgramEntry};
 use ecm_runtime::{Limits, Runtime, TraceOracle};
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 /// A computation to request.
 #[derive(Clone, Debug)]
@@ -86,6 +86,12 @@ impl Client {
         Ok(Self { chain, deployment })
     }
 
+    /// A client over a connection made elsewhere (say, with fewer retries for a server that
+    /// must report a node that went away rather than wait for it).
+    pub fn from_chain(chain: Chain, deployment: Deployment) -> Self {
+        Self { chain, deployment }
+    }
+
     /// The chain connection.
     pub fn chain(&self) -> &Chain {
         &self.chain
@@ -94,6 +100,13 @@ impl Client {
     /// The deployment.
     pub fn deployment(&self) -> &Deployment {
         &self.deployment
+    }
+
+    /// Learns the programs registered since the client connected (a deployment file that
+    /// `ecm program deploy` added to), so that they are shown by name and their results in
+    /// their own terms.
+    pub fn set_programs(&mut self, programs: BTreeMap<String, ProgramEntry>) {
+        self.deployment.programs = programs;
     }
 
     /// The program id and name for a name or a `0x` id.

@@ -22,6 +22,10 @@ pub(crate) struct DemoArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Serve the explorer on this port of 127.0.0.1 while the story runs, and keep the devnet
+    /// and the explorer up afterwards, until Ctrl-C.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8080")]
+    explorer: Option<u16>,
 }
 
 const ROLES: [&str; 4] = ["requester", "host", "cheater", "challenger"];
@@ -59,6 +63,10 @@ impl DemoArgs {
         };
         let address = |role: &str| deployment.account(role).expect("dev accounts").address;
         let requester = Client::connect(deployment.clone(), None, Some(key("requester"))).await?;
+        let explorer = match self.explorer {
+            Some(port) => Some(crate::cmd::explorer::serve(deployment.clone(), None, port).await?),
+            None => None,
+        };
         let before = balances(&requester, &address).await?;
 
         let dirs = tempfile_dir()?;
@@ -275,6 +283,16 @@ impl DemoArgs {
             .collect();
         output::table(&["party", "change"], &rows);
         println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
+        if let Some(explorer) = explorer {
+            println!(
+                "\nthe devnet and the explorer stay up: {} (press Ctrl-C to stop)",
+                explorer.url()
+            );
+            tokio::signal::ctrl_c()
+                .await
+                .wrap_err("waiting for Ctrl-C")?;
+            explorer.stop().await;
+        }
         devnet.anvil.stop().await;
         Ok(())
     }

@@ -35,6 +35,9 @@ pub(crate) struct DevnetArgs {
     /// from each request's trace (a flipped state, so a wrong output).
     #[arg(long)]
     cheater: bool,
+    /// Also serve the explorer (a web page over the devnet) on this port of 127.0.0.1.
+    #[arg(long, value_name = "PORT", num_args = 0..=1, default_missing_value = "8080")]
+    explorer: Option<u16>,
 }
 
 impl DevnetArgs {
@@ -131,12 +134,22 @@ impl DevnetArgs {
             })));
             println!("running a {role} agent in-process");
         }
+        let explorer = match self.explorer {
+            Some(port) => Some(
+                crate::cmd::explorer::serve(deployment.clone(), Some(self.out.clone()), port)
+                    .await?,
+            ),
+            None => None,
+        };
         println!("\nready; press Ctrl-C to stop");
 
         tokio::signal::ctrl_c()
             .await
             .wrap_err("waiting for Ctrl-C")?;
         println!("stopping...");
+        if let Some(explorer) = explorer {
+            explorer.stop().await;
+        }
         let _ = stop_tx.send(true);
         for agent in agents {
             if let Ok(Err(e)) = agent.await {

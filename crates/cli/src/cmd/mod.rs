@@ -8,6 +8,7 @@ pub(crate) mod client;
 pub(crate) mod demo;
 pub(crate) mod deploy;
 pub(crate) mod devnet;
+pub(crate) mod explorer;
 pub(crate) mod host;
 pub(crate) mod jobs;
 pub(crate) mod program;

@@ -9,6 +9,7 @@
 use ecm_client::{Client, NewRequest, Status};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
 use std::{
+    io::{Read, Write},
     path::PathBuf,
     time::{Duration, Instant},
 };
@@ -82,4 +83,25 @@ pub fn interrupt(child: &mut std::process::Child, within: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(50));
     }
     false
+}
+
+/// A plain HTTP GET: the status code and the body.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let code = response
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    (code, response)
 }

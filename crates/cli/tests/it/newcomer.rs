@@ -100,12 +100,15 @@ fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_na
     let text = "the quick brown fox\njumps over\nthe lazy dog\n".repeat(20);
     std::fs::write(&input, &text).unwrap();
 
+    let explorer = common::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ecm"))
         .args([
             "devnet",
             "--host",
             "--port",
             &common::free_port().to_string(),
+            "--explorer",
+            &explorer.to_string(),
         ])
         .arg("--out")
         .arg(&deployment)
@@ -116,10 +119,14 @@ fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_na
         .expect("ecm devnet starts");
     let stdout = child.stdout.take().unwrap();
     let _devnet = Devnet(child);
-    let mut lines = BufReader::new(stdout).lines();
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let said: Vec<String> = lines
+        .by_ref()
+        .take_while(|l| !l.starts_with("ready"))
+        .collect();
     assert!(
-        lines.any(|l| l.is_ok_and(|l| l.starts_with("ready"))),
-        "ecm devnet did not get ready"
+        said.contains(&format!("explorer on http://127.0.0.1:{explorer}")),
+        "ecm devnet did not get ready with its explorer: {said:?}"
     );
 
     let deployed: serde_json::Value = serde_json::from_slice(&ok(ecm(
@@ -160,6 +167,21 @@ fn a_stock_rust_program_deployed_requested_and_answered_prints_what_it_prints_na
         &deployment,
     ));
     let printed = ok(ecm(&["client", "result", &id], &deployment));
+    // The devnet's explorer shows the request under the program's name, which it learned from
+    // the deployment file that `ecm program deploy` wrote after the explorer started.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (code, page) = common::http_get(explorer, &format!("/requests/{id}"));
+        if code == 200 && page.contains(">rev</span>") && page.contains("data-status=\"Finalized\"")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the explorer did not show request {id} of `rev` finalized: {code} {page}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // A replay with the machine agrees with the standing answer.
     ok(ecm(&["client", "replay", &id], &deployment));
 
