@@ -87,6 +87,11 @@ pub(crate) fn home(view: &View) -> Markup {
         .filter(|st| !st.status.is_settled())
         .count();
     let disputes: usize = s.model.requests.values().map(|r| r.disputes().len()).sum();
+    let withdrawn = s
+        .model
+        .accounts
+        .values()
+        .fold(U256::ZERO, |sum, a| sum + a.withdrawn);
     let body = html! {
         h1 { "Requests" }
         section.cards {
@@ -98,6 +103,8 @@ pub(crate) fn home(view: &View) -> Markup {
                     (eth(escrowed)) " escrowed \u{b7} " (eth(locked)) " in deposits \u{b7} "
                     (eth(owed)) " credited, not withdrawn"
                 }
+                br;
+                span.muted { (eth(withdrawn)) " withdrawn in all" }
                 br;
                 @if s.version == 0 {
                 } @else if accounted == s.broker_balance {
@@ -576,6 +583,134 @@ fn ago(since: SystemTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Model;
+    use alloy::primitives::{Bytes, address};
+    use ecm_bindings::{Broker, protocol::DisputeMode};
+    use ecm_chain::BrokerLog;
+    use ecm_client::RequestStatus;
+
+    const HOST: Address = address!("0x00000000000000000000000000000000000000b1");
+
+    fn deployment() -> Deployment {
+        Deployment {
+            rpc_url: "http://127.0.0.1:8545".into(),
+            chain_id: 31337,
+            broker: Address::repeat_byte(0xbb),
+            factory: Address::repeat_byte(0xfa),
+            deployed_at_block: 0,
+            arity: 16,
+            clock_blocks: 600,
+            programs: Default::default(),
+            accounts: Vec::new(),
+        }
+    }
+
+    /// A snapshot with request 1 answered by a host whose result is `shown`.
+    fn answered(shown: &str) -> View {
+        let log = |event| BrokerLog {
+            event,
+            block: 1,
+            tx: None,
+            log_index: None,
+        };
+        let id = U256::from(1);
+        let logs = [
+            log(BrokerEvents::Created(Broker::Created {
+                id,
+                programId: B256::repeat_byte(1),
+                requester: Address::repeat_byte(0xa1),
+            })),
+            log(BrokerEvents::Answered(Broker::Answered {
+                id,
+                host: HOST,
+                result: Bytes::from(shown.as_bytes().to_vec()),
+                steps: 3,
+                final_: true,
+                windowEnd: U256::from(20),
+            })),
+        ];
+        let mut snapshot = Snapshot::new(deployment());
+        snapshot.version = 1;
+        snapshot.head = 2;
+        snapshot.model = Model::from_logs(&logs);
+        snapshot.statuses.insert(
+            1,
+            RequestStatus {
+                id: 1,
+                status: Status::WaitingForResolution,
+                program: "unknown".into(),
+                requester: Address::repeat_byte(0xa1),
+                payment: U256::ZERO,
+                deposit: U256::from(5),
+                mode: DisputeMode::Bisection,
+                host: Some(HOST),
+                claim: B256::ZERO,
+                steps: 3,
+                result: None,
+                final_: Some(true),
+                result_display: Some(shown.into()),
+                deadline: 20,
+                block: 2,
+                game: None,
+                disputes: 0,
+                host_wins: 0,
+            },
+        );
+        View {
+            snapshot: Arc::new(snapshot),
+        }
+    }
+
+    #[test]
+    fn a_hosts_result_is_shown_as_text_never_as_markup() {
+        let attack = "<script>alert(1)</script><img src=x onerror=alert(2)>";
+        let page = request(&answered(attack), 1).unwrap().into_string();
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(!page.contains("<img"), "{page}");
+        assert!(
+            page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_request_says_which_ids_there_are() {
+        let view = answered("ok");
+        assert!(request(&view, 2).is_none());
+        assert_eq!(
+            no_request_text(&view, 2),
+            "There is no request 2: this Broker has 1 request (ids 1 to 1) as of block 2."
+        );
+        let mut empty = Snapshot::new(deployment());
+        empty.version = 0;
+        let reading = View {
+            snapshot: Arc::new(empty),
+        };
+        assert!(no_request_text(&reading, 2).contains("still reading the chain"));
+    }
+
+    #[test]
+    fn a_node_that_went_away_is_said_on_every_page() {
+        let mut snapshot = (*answered("ok").snapshot).clone();
+        snapshot.node_error = Some(crate::indexer::NodeError {
+            message: "connection refused".into(),
+            since: SystemTime::now(),
+        });
+        let view = View {
+            snapshot: Arc::new(snapshot),
+        };
+        for page in [
+            home(&view),
+            request(&view, 1).unwrap(),
+            accounts(&view),
+            account(&view, HOST),
+            problem(&view, "x", "y"),
+        ] {
+            let page = page.into_string();
+            assert!(page.contains("The node does not answer."), "{page}");
+            assert!(page.contains("connection refused"), "{page}");
+        }
+    }
 
     #[test]
     fn wei_shows_as_exact_eth() {
