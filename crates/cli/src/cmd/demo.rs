@@ -284,9 +284,17 @@ impl DemoArgs {
         output::table(&["party", "change"], &rows);
         println!("\ndone in {:.1} s", started.elapsed().as_secs_f64());
         if let Some(explorer) = explorer {
+            // Other commands can look at the demo's chain through its deployment file.
+            let file = dirs.join("deployment.json");
+            deployment.save(&file)?;
             println!(
                 "\nthe devnet and the explorer stay up: {} (press Ctrl-C to stop)",
                 explorer.url()
+            );
+            println!(
+                "deployment file: {} (e.g. `ecm client status 2 --deployment {}`)",
+                file.display(),
+                file.display()
             );
             tokio::signal::ctrl_c()
                 .await
@@ -294,6 +302,7 @@ impl DemoArgs {
             explorer.stop().await;
         }
         devnet.anvil.stop().await;
+        let _ = std::fs::remove_dir_all(&dirs);
         Ok(())
     }
 }

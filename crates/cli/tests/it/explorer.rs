@@ -1,8 +1,8 @@
-//! `ecm demo --explorer` in a real browser: after the demo's stories (two honest jobs, two
-//! cheaters caught by bisection, a cancel), the explorer's pages load without a console error
-//! and show every request with its status, the disputes' rounds narrowing to one step, and the
-//! parties' records; bad input and a node that goes away get a clear message. Screenshots go
-//! to `target/tmp/explorer/`.
+//! `ecm explorer` in a real browser, over the chain of `ecm demo --explorer`: after the demo's
+//! stories (two honest jobs, two cheaters caught by bisection, a cancel), the pages load without
+//! a console error and show every request with its status, the disputes' rounds narrowing to one
+//! step, and the parties' records; bad input and a node that goes away get a clear message.
+//! Screenshots go to `target/tmp/explorer/`.
 
 use crate::{browser::Browser, common};
 use serde_json::Value;
@@ -15,10 +15,10 @@ use std::{
     time::Duration,
 };
 
-/// `ecm demo --explorer`, interrupted (so that it stops its Anvil node) when dropped.
-struct Demo(Child);
+/// An `ecm` process, interrupted when dropped (`ecm demo` then stops its Anvil node).
+struct Stopped(Child);
 
-impl Drop for Demo {
+impl Drop for Stopped {
     fn drop(&mut self) {
         if !common::interrupt(&mut self.0, Duration::from_secs(20)) {
             let _ = self.0.kill();
@@ -35,20 +35,12 @@ async fn the_explorer_shows_the_demos_stories_in_a_browser() {
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut demo = Demo(child);
-    let (lines, read) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
+    let read = lines_of(&mut child);
+    let mut demo = Stopped(child);
     // The story's requests, by what the demo said of them: "request N: program(...) ...".
     let mut stories: HashMap<&str, u64> = HashMap::new();
     let mut told = String::new();
-    loop {
+    let deployment = loop {
         let line = read
             .recv_timeout(Duration::from_secs(240))
             .unwrap_or_else(|_| panic!("the demo did not finish; it said:\n{told}"));
@@ -70,11 +62,25 @@ async fn the_explorer_shows_the_demos_stories_in_a_browser() {
                 stories.insert(program, id);
             }
         }
-        if line.contains("stay up") {
-            break;
+        if let Some(file) = line.strip_prefix("deployment file: ") {
+            break PathBuf::from(file.split(' ').next().unwrap());
         }
-    }
+    };
     assert_eq!(stories.len(), 5, "the demo's requests: {told}");
+    // The demo's own explorer serves; the browser looks at `ecm explorer` over the demo's
+    // deployment file, a process of its own.
+    assert_eq!(common::http_get(port, "/").0, 200);
+    let port = common::free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ecm"))
+        .args(["explorer", "--port", &port.to_string(), "--deployment"])
+        .arg(&deployment)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let said = lines_of(&mut child).recv_timeout(Duration::from_secs(30));
+    let mut standalone = Stopped(child);
+    assert_eq!(said, Ok(format!("explorer on http://127.0.0.1:{port}")));
     let explorer = format!("http://127.0.0.1:{port}");
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("explorer");
     std::fs::create_dir_all(&shots).unwrap();
@@ -281,9 +287,26 @@ async fn the_explorer_shows_the_demos_stories_in_a_browser() {
     assert_eq!(browser.take_problems().await, Vec::<String>::new());
     drop(browser);
     assert!(
+        common::interrupt(&mut standalone.0, Duration::from_secs(20)),
+        "ecm explorer did not stop on Ctrl-C"
+    );
+    assert!(
         common::interrupt(&mut demo.0, Duration::from_secs(20)),
         "the demo did not stop on Ctrl-C"
     );
+}
+
+/// The lines a child prints on stdout, read by a thread until it closes it (so that the child
+/// never finds its stdout closed).
+fn lines_of(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().unwrap();
+    let (lines, read) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    read
 }
 
 /// Kills the Anvil node listening on `port` (the demo's), as a crashed node would go.
