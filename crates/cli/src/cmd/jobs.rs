@@ -42,6 +42,7 @@ impl JobsArgs {
     pub(crate) fn run(&self, default_dir: &str) -> Result<()> {
         let jobs = self.store.open(default_dir)?.list(self.open)?;
         if self.store.output.json {
+            let jobs: Vec<serde_json::Value> = jobs.iter().map(json_row).collect();
             output::json(&jobs);
             return Ok(());
         }
@@ -60,6 +61,17 @@ impl JobsArgs {
         );
         Ok(())
     }
+}
+
+/// A job as JSON, its amounts as decimal strings of wei (as `earnings --json` prints them; the
+/// store's own form is hexadecimal).
+fn json_row(job: &Job) -> serde_json::Value {
+    let mut value = serde_json::to_value(job).expect("jobs serialize");
+    value["payment"] = serde_json::json!(job.payment.to_string());
+    if let Some(deposit) = job.deposit {
+        value["deposit"] = serde_json::json!(deposit.to_string());
+    }
+    value
 }
 
 fn row(job: &Job) -> Vec<String> {

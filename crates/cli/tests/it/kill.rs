@@ -209,6 +209,8 @@ async fn host_killed_during_a_job_and_during_a_dispute_comes_back_and_wins() {
     assert_eq!(ids, [disputed, job], "newest first");
     for j in jobs {
         assert_eq!(j["outcome"], "paid", "{j}");
+        // Amounts in decimal wei, as `earnings --json` prints them.
+        assert_eq!(j["payment"], payment.to_string(), "{j}");
     }
     let open = ecm_json(
         &["host", "jobs", "--open", "--json", "--data-dir"],
