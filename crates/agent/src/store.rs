@@ -648,10 +648,23 @@ impl JobStore {
     /// What the agent earned and spent.
     pub fn earnings(&self) -> Result<Earnings> {
         let mut e = Earnings::default();
+        // Per job, staked less returned: what its deposit still holds in the Broker.
+        let mut held: std::collections::HashMap<u64, (U256, U256)> = Default::default();
         for entry in self.ledger()? {
             let amount = entry.amount;
+            let job = entry.job.unwrap_or(u64::MAX);
             match entry.movement {
-                Movement::Staked => e.deposits_staked += amount,
+                Movement::Staked => {
+                    e.deposits_staked += amount;
+                    held.entry(job).or_default().0 += amount;
+                }
+                Movement::Credit(CreditReason::DepositReturned | CreditReason::Surplus) => {
+                    held.entry(job).or_default().1 += amount;
+                }
+                _ => {}
+            }
+            match entry.movement {
+                Movement::Staked => {}
                 Movement::Gas => e.gas += amount,
                 Movement::Withdrawn => e.withdrawn += amount,
                 Movement::Credit(reason) => {
@@ -670,17 +683,25 @@ impl JobStore {
             }
         }
         e.balance = e.balance.saturating_sub(e.withdrawn);
-        let jobs = self.select("SELECT stance, deposit FROM jobs", [], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
+        let jobs = self.select("SELECT id, stance, deposit FROM jobs", [], |row| {
+            Ok((
+                row.get::<_, i64>(0)? as u64,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ))
         })?;
-        for (stance, deposit) in jobs {
+        for (id, stance, deposit) in jobs {
             match stance.as_str() {
                 "open" => e.jobs_open += 1,
                 "engaged" => {
                     e.jobs_engaged += 1;
-                    e.deposits_locked += deposit
+                    // A deposit already credited back is not locked, though the job has not
+                    // recorded its end yet (its credit is read before it decides again).
+                    let deposit = deposit
                         .and_then(|d| d.parse::<U256>().ok())
                         .unwrap_or_default();
+                    let (staked, returned) = held.get(&id).copied().unwrap_or_default();
+                    e.deposits_locked += deposit.min(staked.saturating_sub(returned));
                 }
                 _ => e.jobs_done += 1,
             }
@@ -1378,6 +1399,18 @@ mod tests {
         );
         assert_eq!((e.jobs_open, e.jobs_engaged, e.jobs_done), (0, 1, 0));
         assert_eq!(store.ledger().unwrap().len(), 9);
+
+        // Job 3's deposit credited back before the job records its end: returned, not locked,
+        // and job 2's loss still a loss.
+        store
+            .record(&LedgerEntry {
+                job: Some(3),
+                ..credit(CreditReason::DepositReturned, 40, 7)
+            })
+            .unwrap();
+        let e = store.earnings().unwrap();
+        assert_eq!(e.deposits_locked, U256::ZERO);
+        assert_eq!(e.deposits_lost, U256::from(100));
 
         // Job 2's challenge vanished in a reorganisation: its deposit and fee were never paid.
         assert_eq!(store.last_stake(2).unwrap(), Some(B256::repeat_byte(2)));
