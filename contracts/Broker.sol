@@ -84,6 +84,55 @@ contract Broker is BrokerStorage {
     }
 
     /// @inheritdoc IBroker
+    function commitAnswer(uint256 id, bytes32 commitment) external payable nonReentrant {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.Pending);
+        _takeDeposit(id, _deposit(r));
+        // The answer's slots hold the commitment until the reveal: no storage of its own.
+        uint256 revealDeadline = block.number + REVEAL_BLOCKS;
+        r.status = Status.Committed;
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
+        r.deadline = uint48(revealDeadline);
+        r.host = msg.sender;
+        r.claim = commitment;
+        emit AnswerCommitted(id, msg.sender, commitment, revealDeadline);
+    }
+
+    /// @inheritdoc IBroker
+    function revealAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_, bytes32 salt)
+        external
+        nonReentrant
+    {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.Committed);
+        address host = r.host;
+        if (msg.sender != host) revert NotCommitter(id, msg.sender, host);
+        if (block.number > r.deadline) revert DeadlinePassed(id, r.deadline);
+        Trace.checkClaim(r.maxSteps, result.length, steps, final_);
+        bytes32 claim = Trace.commitCalldata(final_, result);
+        bytes32 computed = Trace.answerCommitment(id, claim, steps, host, salt);
+        if (computed != r.claim) revert RevealMismatch(id, computed, r.claim);
+        uint256 windowEnd = _openWindow(r);
+        r.steps = steps;
+        r.claim = claim;
+        emit Answered(id, host, result, steps, final_, windowEnd);
+    }
+
+    /// @inheritdoc IBroker
+    function expireCommitment(uint256 id) external nonReentrant {
+        Request storage r = _get(id);
+        _expectStatus(id, r.status, Status.Committed);
+        if (block.number <= r.deadline) revert DeadlineNotReached(id, r.deadline);
+        address host = r.host;
+        r.status = Status.Pending;
+        r.deadline = 0;
+        r.host = address(0);
+        r.claim = bytes32(0);
+        emit CommitmentExpired(id, host);
+        _credit(r.requester, id, _deposit(r), CreditReason.DelayCompensation);
+    }
+
+    /// @inheritdoc IBroker
     function challengeAnswer(uint256 id, bytes calldata result, uint64 steps) external payable nonReentrant {
         _challenge(id, result, steps, true);
     }

@@ -26,6 +26,11 @@ abstract contract BrokerStorage is IBroker {
     uint64 public constant DEFAULT_MAX_STEPS = 2 ** 40;
     /// @notice Full re-execution runs every step on-chain, so its traces are kept short.
     uint64 public constant MAX_FULL_EXECUTION_STEPS = 2 ** 20;
+    /// @notice Blocks a committed answer has to be revealed in (`commitAnswer`): room for a
+    /// busy host whose reveal queues behind its other transactions (on a devnet that mines a
+    /// block per transaction, too), and for confirmations on fast chains; a commitment never
+    /// revealed holds the request this long, at the cost of its deposit.
+    uint256 public constant REVEAL_BLOCKS = 256;
     /// @notice Bounds on the bisection arity.
     uint256 public constant MIN_ARITY = 2;
     uint256 public constant MAX_ARITY = 32;
@@ -107,6 +112,15 @@ abstract contract BrokerStorage is IBroker {
     /// @inheritdoc IBroker
     function roundsFor(uint64 steps) external view returns (uint256) {
         return Bisection.rounds(steps, _arity);
+    }
+
+    /// @inheritdoc IBroker
+    function answerCommitment(uint256 id, bytes32 claim, uint64 steps, address host, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return Trace.answerCommitment(id, claim, steps, host, salt);
     }
 
     /// @inheritdoc IBroker

@@ -30,7 +30,9 @@ pragma solidity 0.8.30;
 /// Statuses keep ECM's numbers:
 /// 0 Pending -> 1 WaitingForResolution -> 4 SoftResolution -> 6 Finalized, or
 /// 1 -> 2 NeedsResolution -> 3 Resolving -> (bisection) 1 again | (full) 5 FirmResolution -> 6;
-/// 0 -> 7 Cancelled.
+/// 0 -> 7 Cancelled. An answer may also come in two steps, so that nobody can copy it from the
+/// mempool: 0 -> 8 Committed (a hash binding the answer to its host) -> 1 on the reveal, or
+/// back to 0 if it is not revealed in time (the host's deposit then goes to the requester).
 interface IBroker {
     // ---------------------------------------------------------------------------------------
     // Types
@@ -53,7 +55,11 @@ interface IBroker {
         /// Paid out.
         Finalized,
         /// Cancelled by the requester.
-        Cancelled
+        Cancelled,
+        /// A host committed to an answer it has not shown yet (`commitAnswer`); it reveals it
+        /// by the deadline (`revealAnswer`, then WaitingForResolution) or the commitment
+        /// expires (`expireCommitment`, back to Pending).
+        Committed
     }
 
     /// @notice How a challenged answer is settled.
@@ -215,6 +221,10 @@ interface IBroker {
     error WrongStatus(uint256 id, Status actual, Status expected);
     /// @notice Only the requester may do this.
     error NotRequester(uint256 id, address caller, address requester);
+    /// @notice Only the host that committed may reveal the answer.
+    error NotCommitter(uint256 id, address caller, address committer);
+    /// @notice The revealed answer is not the one committed to (see `answerCommitment`).
+    error RevealMismatch(uint256 id, bytes32 computed, bytes32 committed);
     /// @notice A result is a state, so it is at most `MAX_STATE_BYTES` long.
     error ResultTooLarge(uint256 length, uint256 max);
     /// @notice The deposit sent is below `requiredDeposit(id)`.
@@ -295,6 +305,12 @@ interface IBroker {
     event Answered(
         uint256 indexed id, address indexed host, bytes result, uint64 steps, bool final_, uint256 windowEnd
     );
+    /// @notice `host` committed to an answer (`answerCommitment`) with its deposit; it must
+    /// reveal it by block `revealDeadline`.
+    event AnswerCommitted(uint256 indexed id, address indexed host, bytes32 commitment, uint256 revealDeadline);
+    /// @notice `host` did not reveal its committed answer in time: its deposit went to the
+    /// requester and the request is Pending again.
+    event CommitmentExpired(uint256 indexed id, address indexed host);
     /// @notice The standing answer was challenged; the dispute must start by block `startDeadline`.
     event Challenged(
         uint256 indexed id, address indexed challenger, bytes result, uint64 steps, bool final_, uint256 startDeadline
@@ -357,6 +373,28 @@ interface IBroker {
     /// @notice Answers with an explicit final flag: `final_ = false` is only valid at
     /// `steps == maxSteps` and reports "out of steps" with the state reached.
     function answerRequest(uint256 id, bytes calldata result, uint64 steps, bool final_) external payable;
+
+    /// @notice Commits to an answer of request `id` without showing it, with the deposit
+    /// `answerRequest` takes: `commitment` is `answerCommitment(id, claim, steps, msg.sender,
+    /// salt)` for a secret `salt`. Nobody else can answer until the commitment is revealed or
+    /// expires (`REVEAL_BLOCKS` blocks), and only this host can reveal it, so an answer cannot
+    /// be copied from the mempool or front-run.
+    function commitAnswer(uint256 id, bytes32 commitment) external payable;
+
+    /// @notice Reveals the committed answer; it then stands as `answerRequest`'s would (an
+    /// `Answered` event, the challenge window from this block).
+    function revealAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_, bytes32 salt) external;
+
+    /// @notice Ends a commitment not revealed by its deadline (anyone may call): the host's
+    /// deposit is credited to the requester for the delay, and the request is Pending again.
+    function expireCommitment(uint256 id) external;
+
+    /// @notice The commitment `commitAnswer` takes: `keccak256(abi.encode(id, claim, steps,
+    /// host, salt))`, with `claim = keccak256(abi.encodePacked(final_, result))`.
+    function answerCommitment(uint256 id, bytes32 claim, uint64 steps, address host, bytes32 salt)
+        external
+        pure
+        returns (bytes32);
 
     /// @notice Challenges the standing answer with a different (final) result and an equal
     /// deposit, inside the challenge window.

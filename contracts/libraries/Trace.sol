@@ -33,6 +33,17 @@ library Trace {
         return keccak256(abi.encodePacked(final_, state));
     }
 
+    /// @notice What a host commits to before revealing its answer: the request, the claim
+    /// (`commit(final_, result)`), the steps, the host itself (so that nobody else can reveal
+    /// it) and a secret salt (so that the claim cannot be guessed from the hash).
+    function answerCommitment(uint256 id, bytes32 claim, uint64 steps, address host, bytes32 salt)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(id, claim, steps, host, salt));
+    }
+
     /// @notice Checks that `(final_, state)` is the point committed to by `agreed`.
     function checkPreimage(bool final_, bytes calldata state, bytes32 agreed) internal pure {
         bytes32 revealed = commitCalldata(final_, state);

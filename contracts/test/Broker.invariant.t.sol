@@ -74,16 +74,22 @@ contract BrokerHandler is Test {
         }
     }
 
-    /// No status goes backwards: nothing returns to Pending; Pending only moves to
-    /// WaitingForResolution or Cancelled; Soft and Firm resolutions only move to Finalized;
-    /// Finalized and Cancelled never change. (A dispute may return a request from Resolving to
-    /// WaitingForResolution: that is the next window, not a step back.)
+    /// No status goes backwards: nothing returns to Pending but an expired commitment;
+    /// Pending only moves to WaitingForResolution, Committed or Cancelled; Committed only to
+    /// WaitingForResolution (the reveal) or Pending (the expiry); Soft and Firm resolutions
+    /// only move to Finalized; Finalized and Cancelled never change. (A dispute may return a
+    /// request from Resolving to WaitingForResolution: that is the next window, not a step back.)
     function _allowed(IBroker.Status from, IBroker.Status to) internal pure returns (bool) {
         if (from == to) return true;
+        if (from == IBroker.Status.Committed) {
+            return to == IBroker.Status.WaitingForResolution || to == IBroker.Status.Pending;
+        }
         if (to == IBroker.Status.Pending) return false;
         if (from == IBroker.Status.Finalized || from == IBroker.Status.Cancelled) return false;
         if (to == IBroker.Status.Cancelled) return from == IBroker.Status.Pending;
-        if (from == IBroker.Status.Pending) return to == IBroker.Status.WaitingForResolution;
+        if (from == IBroker.Status.Pending) {
+            return to == IBroker.Status.WaitingForResolution || to == IBroker.Status.Committed;
+        }
         if (from == IBroker.Status.SoftResolution || from == IBroker.Status.FirmResolution) {
             return to == IBroker.Status.Finalized;
         }
@@ -169,6 +175,44 @@ contract BrokerHandler is Test {
         vm.prank(who);
         broker.answerRequest{value: value}(id, result, _n[id]);
         ghostPaidIn += value;
+    }
+
+    /// @dev A commitment to an answer (honest or not), revealed now, later, or never.
+    function commit(uint256 idSeed, bool honest, uint256 surplus) external observed {
+        uint256 id = _id(idSeed);
+        if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
+        address who = honest ? actors[3] : actors[4];
+        bytes memory result = _claim(id, who, honest);
+        bytes32 commitment =
+            broker.answerCommitment(id, keccak256(abi.encodePacked(true, result)), _n[id], who, _salt(id, who));
+        uint256 value = broker.requiredDeposit(id) + bound(surplus, 0, 1 ether);
+        vm.prank(who);
+        broker.commitAnswer{value: value}(id, commitment);
+        ghostPaidIn += value;
+    }
+
+    function reveal(uint256 idSeed) external observed {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.Committed || block.number > r.deadline) return;
+        bytes memory lie = _lies[id][r.host];
+        bytes memory result = lie.length != 0 ? lie : _state(_n[id], _n[id]);
+        vm.prank(r.host);
+        broker.revealAnswer(id, result, _n[id], true, _salt(id, r.host));
+    }
+
+    function expire(uint256 idSeed) external observed {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        IBroker.Request memory r = broker.getRequest(id);
+        if (r.status != IBroker.Status.Committed) return;
+        if (block.number <= r.deadline) vm.roll(uint256(r.deadline) + 1);
+        broker.expireCommitment(id);
+    }
+
+    function _salt(uint256 id, address who) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", id, who));
     }
 
     function challenge(uint256 idSeed, bool honest, bool start) external observed {
@@ -368,6 +412,9 @@ contract BrokerHandler is Test {
         if (r.status == IBroker.Status.Pending) {
             vm.prank(r.requester);
             broker.cancelRequest(id);
+        } else if (r.status == IBroker.Status.Committed) {
+            vm.roll(uint256(r.deadline) + 1);
+            broker.expireCommitment(id);
         } else if (r.status == IBroker.Status.WaitingForResolution) {
             vm.roll(uint256(r.deadline) + 1);
             vm.prank(actors[6]);
@@ -404,6 +451,7 @@ contract BrokerHandler is Test {
         uint256 deposit = broker.requiredDeposit(id);
         IBroker.Status s = r.status;
         if (s == IBroker.Status.Pending) return r.payment;
+        if (s == IBroker.Status.Committed) return r.payment + deposit;
         if (s == IBroker.Status.Finalized || s == IBroker.Status.Cancelled) return 0;
         // The bisection disputes' deposit halves, owed at finalize.
         uint256 owed = uint256(r.hostWins) * (deposit / 2) + uint256(r.disputes) * (deposit - deposit / 2);
@@ -431,7 +479,7 @@ contract BrokerHandler is Test {
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](12);
+        s = new bytes4[](15);
         s[0] = this.request.selector;
         s[1] = this.cancel.selector;
         s[2] = this.answer.selector;
@@ -444,6 +492,9 @@ contract BrokerHandler is Test {
         s[9] = this.finalize.selector;
         s[10] = this.withdraw.selector;
         s[11] = this.warp.selector;
+        s[12] = this.commit.selector;
+        s[13] = this.reveal.selector;
+        s[14] = this.expire.selector;
     }
 }
 

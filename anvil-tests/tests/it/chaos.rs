@@ -54,7 +54,9 @@ async fn chaos_a_flaky_network_a_kill_and_a_reorg_lose_nothing_and_answer_each_r
     let answered = || async {
         let mut n = 0;
         for id in &ids {
-            if requester.status(*id).await.unwrap().status != Status::Pending {
+            // Answered: revealed (a commitment alone is not an answer yet).
+            let status = requester.status(*id).await.unwrap().status;
+            if status != Status::Pending && status != Status::Committed {
                 n += 1;
             }
         }

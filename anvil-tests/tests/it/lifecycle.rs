@@ -151,7 +151,12 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     // adopts it rather than answering again.
     let answers = net.answered_ids().await;
     assert_eq!(answers, vec![id], "{:?}", job.log);
-    let recorded = job.log.iter().filter(|l| l.starts_with("answered")).count();
+    // (An answer is revealed after a commitment, or sent in one transaction.)
+    let recorded = job
+        .log
+        .iter()
+        .filter(|l| l.starts_with("revealed") || l.starts_with("answered"))
+        .count();
     let adopted = job
         .log
         .iter()
@@ -236,7 +241,10 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     for id in &ids {
         let job = store.job(*id).unwrap().unwrap();
         assert_eq!(
-            job.log.iter().filter(|l| l.starts_with("answered")).count(),
+            job.log
+                .iter()
+                .filter(|l| l.starts_with("revealed") || l.starts_with("answered"))
+                .count(),
             1,
             "request {id}: {:?}",
             job.log

@@ -1,6 +1,7 @@
 //! The agents and contracts on a real Anvil: one binary (one link), a module per topic.
 
 mod chaos;
+mod commitments;
 mod disputes;
 mod explorer;
 mod faults;

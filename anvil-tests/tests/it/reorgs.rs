@@ -68,7 +68,8 @@ async fn a_request_removed_by_a_reorg_is_never_taken_in() {
         .await
         .unwrap();
     assert_eq!(again, id, "the new request takes the vanished one's id");
-    net.mine(3).await;
+    // Blocks keep coming, so that the host's commitment gets deep enough to reveal it.
+    let miner = net.miner(Duration::from_millis(100)).await;
     eventually("the answer", Duration::from_secs(60), || async {
         (requester.status(id).await.unwrap().status == Status::WaitingForResolution).then_some(())
     })
@@ -79,6 +80,7 @@ async fn a_request_removed_by_a_reorg_is_never_taken_in() {
     );
     net.mine(CONFIRMATIONS).await; // the host's answer confirmed: nothing left in flight
     host.stop().await.unwrap();
+    drop(miner);
     let store = JobStore::open(&net.data_dir("host")).unwrap();
     let job = store.job(id).unwrap().unwrap();
     assert_eq!(
@@ -90,9 +92,10 @@ async fn a_request_removed_by_a_reorg_is_never_taken_in() {
     );
 }
 
-/// An answer that a reorganisation deeper than the host's confirmations removes after the host
-/// counted it sent: the host finds the request pending again, answers again and is paid once,
-/// and its ledger forgets the deposit and fee of the vanished transaction.
+/// An answer that a reorganisation deeper than the host's confirmations removes, with the
+/// commitment that staked its deposit, after the host counted both sent: the host finds the
+/// request pending again, answers again and is paid once, and its ledger forgets the deposit
+/// and fee of the vanished transaction.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
     let net = TestNet::start(600).await;
@@ -118,23 +121,28 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
             let job = store.job(id).ok()??;
             job.log
                 .iter()
-                .any(|l| l.starts_with("answered"))
+                .any(|l| l.starts_with("revealed"))
                 .then_some(())
         },
     )
     .await;
     miner.pause().await;
     let chain = requester.chain();
-    let answered_in = chain
+    let committed_in = chain
         .broker_logs(0, chain.block_number().await.unwrap())
         .await
         .unwrap()
         .into_iter()
-        .find(|log| matches!(log.event, ecm_bindings::Broker::BrokerEvents::Answered(_)))
+        .find(|log| {
+            matches!(
+                log.event,
+                ecm_bindings::Broker::BrokerEvents::AnswerCommitted(_)
+            )
+        })
         .unwrap()
         .block;
     let head = chain.block_number().await.unwrap();
-    reorg(&provider, head - answered_in + 1).await;
+    reorg(&provider, head - committed_in + 1).await;
     assert_eq!(
         requester.status(id).await.unwrap().status,
         Status::Pending,

@@ -184,12 +184,13 @@ impl ActContext {
             challenged: &self.job.challenged,
             engaged: self.job.is_engaged(),
             margin: self.config.deadline_margin,
+            commit_answers: self.config.commit_answers,
         };
         let action = decide(&view);
         debug!(target: "agent", id = self.job.id, ?action, status = request.status, "decided");
         let sent = |what: String, receipt: alloy::rpc::types::TransactionReceipt| {
             info!(target: "agent", id = self.job.id, tx = %receipt.transaction_hash, gas = receipt.gas_used, "{what}");
-            let engages = matches!(action, Action::Answer | Action::Challenge);
+            let engages = matches!(action, Action::Answer | Action::Commit | Action::Challenge);
             let challenged = matches!(action, Action::Challenge).then_some(request.claim);
             Acted::Sent(Sent {
                 what: format!("{what} tx={}", receipt.transaction_hash),
@@ -224,7 +225,7 @@ impl ActContext {
                 }
                 Acted::Done(outcome)
             }
-            Action::Answer => {
+            Action::Answer | Action::Commit => {
                 // The deposit covers dispute gas at the requester's price bound; above it, a
                 // dispute would cost more than the deposits pay back. Wait for cheaper blocks.
                 let base_fee = self.chain.base_fee().await?;
@@ -233,6 +234,21 @@ impl ActContext {
                     return Ok(Acted::Wait(None));
                 }
                 let (claim, deposit) = self.stake(id).await?;
+                if action == Action::Commit {
+                    let commitment = ecm_primitives::answer_commitment(
+                        id,
+                        claim.commitment(),
+                        claim.steps,
+                        self.me,
+                        self.salt(),
+                    );
+                    let call = broker.commitAnswer(id, commitment).value(deposit);
+                    let receipt = self.chain.send("commitAnswer", call).await?;
+                    return Ok(staking(
+                        sent(format!("committed to {} steps", claim.steps), receipt),
+                        deposit,
+                    ));
+                }
                 let call = broker
                     .answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_)
                     .value(deposit);
@@ -242,6 +258,24 @@ impl ActContext {
                     deposit,
                 )
             }
+            Action::Reveal => {
+                let claim = self.job.claim.clone().expect("a commitment has a claim");
+                let call = broker.revealAnswer(
+                    id,
+                    claim.result.clone(),
+                    claim.steps,
+                    claim.final_,
+                    self.salt(),
+                );
+                let receipt = self.chain.send("revealAnswer", call).await?;
+                sent(format!("revealed {} steps", claim.steps), receipt)
+            }
+            Action::Expire => sent(
+                "ended a commitment not revealed in time".into(),
+                self.chain
+                    .send("expireCommitment", broker.expireCommitment(id))
+                    .await?,
+            ),
             Action::Challenge => {
                 let (claim, deposit) = self.stake(id).await?;
                 let call = broker
@@ -354,6 +388,17 @@ impl ActContext {
             }
             Action::Prove => self.prove(id, &request, &game).await?,
         })
+    }
+
+    /// The secret salt of our commitment to an answer of this request: derived from our key
+    /// and the request, so that nobody can guess it and a restart finds it again without
+    /// having stored it.
+    fn salt(&self) -> B256 {
+        alloy::primitives::keccak256(format!(
+            "ecm answer salt:{}:{}",
+            self.config.private_key.trim_start_matches("0x"),
+            self.job.id
+        ))
     }
 
     /// Our claim and the deposit that must go with it, for an answer or a challenge.

@@ -73,6 +73,10 @@ pub struct AgentConfig {
     /// them sent: a reorganisation no deeper than this cannot make it act on a request that
     /// vanished. 0 on a devnet; a real network wants a few (its reorg depth).
     pub confirmations: u64,
+    /// Answer in two transactions, a commitment then its reveal (`commitAnswer`,
+    /// `revealAnswer`), so that nobody can copy the answer from the mempool; else in one
+    /// (`answerRequest`). On by default.
+    pub commit_answers: bool,
     /// Deliberate lies (Anvil only).
     pub cheat: Option<Cheat>,
     /// Where to find WASM modules beyond the example programs (`<dir>/<0xhash>.wasm`).
@@ -108,6 +112,7 @@ impl AgentConfig {
             limits: Limits::default(),
             deadline_margin: 2,
             confirmations: 0,
+            commit_answers: true,
             cheat: None,
             module_dir: None,
             shutdown_grace: Duration::from_secs(30),

@@ -75,6 +75,12 @@ pub enum Action {
     },
     /// Answer with our claim and the deposit.
     Answer,
+    /// Commit to our claim with the deposit, to reveal it next (no one can copy it).
+    Commit,
+    /// Reveal the claim we committed to.
+    Reveal,
+    /// End a commitment not revealed in time (ours, or another host's holding the request).
+    Expire,
     /// Challenge the standing answer with our claim and the deposit.
     Challenge,
     /// Start the dispute we opened.
@@ -120,6 +126,8 @@ pub struct View<'a> {
     pub engaged: bool,
     /// Blocks of margin kept before a deadline (a transaction needs time to land).
     pub margin: u64,
+    /// Whether we answer by commitment and reveal.
+    pub commit_answers: bool,
 }
 
 /// The next action on a request.
@@ -134,10 +142,22 @@ pub fn decide(v: &View<'_>) -> Action {
     let deadline = u64::try_from(r.deadline).unwrap_or(u64::MAX);
     match status {
         Status::Pending if v.roles.answer => match v.claim {
+            Some(_) if v.commit_answers => Action::Commit,
             Some(_) => Action::Answer,
             None => Action::Wait { until: None },
         },
         Status::Pending => Action::Wait { until: None },
+        // Our commitment: reveal it while we may; past its deadline our deposit is gone, and
+        // ending it lets us (or anyone) answer again.
+        Status::Committed if ours && v.block <= deadline => match v.claim {
+            Some(_) => Action::Reveal,
+            // (After a restart, until the trace is computed again.)
+            None => Action::Wait { until: None },
+        },
+        Status::Committed if ours || (v.roles.answer && v.block > deadline) => Action::Expire,
+        Status::Committed => Action::Wait {
+            until: Some(deadline + 1),
+        },
         Status::Cancelled => Action::Done(Outcome::Cancelled),
         Status::Finalized if ours => Action::Done(Outcome::Paid),
         Status::Finalized if v.engaged => Action::Done(Outcome::Lost),
@@ -281,6 +301,7 @@ mod tests {
         block: u64,
         challenged: Vec<B256>,
         engaged: bool,
+        commit_answers: bool,
     }
 
     impl Case {
@@ -298,6 +319,7 @@ mod tests {
                 block: 100,
                 challenged: vec![],
                 engaged: false,
+                commit_answers: false,
             }
         }
 
@@ -313,8 +335,30 @@ mod tests {
                 challenged: &self.challenged,
                 engaged: self.engaged,
                 margin: 2,
+                commit_answers: self.commit_answers,
             })
         }
+    }
+
+    #[test]
+    fn host_commits_then_reveals_then_ends_a_stale_commitment() {
+        let mut case = Case::new(request(Status::Pending, Address::ZERO, 0));
+        case.commit_answers = true;
+        assert_eq!(case.decide(), Action::Commit);
+        // Ours, before its deadline: reveal; after it: end it (and commit again).
+        case.request = request(Status::Committed, ME, 110);
+        assert_eq!(case.decide(), Action::Reveal);
+        case.block = 111;
+        assert_eq!(case.decide(), Action::Expire);
+        // Another host's: wait for its deadline, then free the request.
+        case.request = request(Status::Committed, Address::repeat_byte(9), 110);
+        case.block = 100;
+        assert_eq!(case.decide(), Action::Wait { until: Some(111) });
+        case.block = 111;
+        assert_eq!(case.decide(), Action::Expire);
+        // A challenger has no use for the request: it leaves it.
+        case.roles = Roles::CHALLENGER;
+        assert_eq!(case.decide(), Action::Wait { until: Some(111) });
     }
 
     #[test]
@@ -430,7 +474,7 @@ mod tests {
     #[test]
     fn numbers_a_newer_broker_might_use_are_left_alone() {
         let mut case = Case::new(request(Status::Pending, ME, 0));
-        case.request.status = 8;
+        case.request.status = Status::ALL.len() as u8;
         assert_eq!(case.decide(), Action::Wait { until: None });
         let mut case = Case::new(request(Status::Resolving, ME, 0));
         case.request.mode = 2;

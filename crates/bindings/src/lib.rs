@@ -57,11 +57,12 @@ pub mod protocol {
                 assert_eq!(Status::try_from(u8::from(status)), Ok(status));
             }
             assert_eq!(Status::try_from(7), Ok(Status::Cancelled));
+            assert_eq!(Status::try_from(8), Ok(Status::Committed));
             assert_eq!(
-                Status::try_from(8),
+                Status::try_from(9),
                 Err(UnknownValue {
                     ty: "Status",
-                    value: 8
+                    value: 9
                 })
             );
             assert_eq!(Phase::try_from(3), Ok(Phase::OneStep));

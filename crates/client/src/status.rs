@@ -41,7 +41,7 @@ pub struct RequestStatus {
     pub deposit: U256,
     /// How disputes are settled.
     pub mode: DisputeMode,
-    /// The author of the standing answer.
+    /// The author of the standing answer (while Committed, the host that committed).
     pub host: Option<Address>,
     /// The standing claim's commitment.
     pub claim: B256,
@@ -84,7 +84,8 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         .unwrap_or("unknown")
         .to_string();
     let host = (r.host != Address::ZERO).then_some(r.host);
-    let (result, final_) = if r.claim == B256::ZERO {
+    // While Committed, the claim slot holds the commitment: there is no answer to show yet.
+    let (result, final_) = if r.claim == B256::ZERO || status == Status::Committed {
         (None, None)
     } else {
         standing_result(client, id, r.claim).await?

@@ -33,8 +33,11 @@ pub struct RequestRecord {
     pub mode: Option<DisputeMode>,
     /// The challenge window, in blocks.
     pub window: u32,
-    /// Answers and challenges posted: each staked one deposit.
+    /// Answers, commitments to answers and challenges posted: each staked one deposit (a
+    /// revealed commitment's answer stakes nothing more).
     pub stakes: u32,
+    /// A commitment to an answer awaits its reveal.
+    pub committed: bool,
     /// Every log of the request, in chain order.
     pub logs: Vec<BrokerLog>,
 }
@@ -318,6 +321,13 @@ impl Model {
                     request.mode = DisputeMode::try_from(e.mode).ok();
                     request.window = e.softResolutionBlocks;
                 }
+                BrokerEvents::AnswerCommitted(_) => {
+                    request.stakes += 1;
+                    request.committed = true;
+                }
+                BrokerEvents::CommitmentExpired(_) => request.committed = false,
+                // The reveal of a commitment is an `Answered` that stakes nothing new.
+                BrokerEvents::Answered(_) if request.committed => request.committed = false,
                 BrokerEvents::Answered(_) | BrokerEvents::Challenged(_) => request.stakes += 1,
                 _ => {}
             }
@@ -361,6 +371,8 @@ pub fn request_id(event: &BrokerEvents) -> Option<u64> {
         BrokerEvents::Created(e) => e.id,
         BrokerEvents::RequestInput(e) => e.id,
         BrokerEvents::Cancelled(e) => e.id,
+        BrokerEvents::AnswerCommitted(e) => e.id,
+        BrokerEvents::CommitmentExpired(e) => e.id,
         BrokerEvents::Answered(e) => e.id,
         BrokerEvents::Challenged(e) => e.id,
         BrokerEvents::SoftResolved(e) => e.id,
@@ -561,6 +573,37 @@ mod tests {
         assert_eq!(end.escrowed, U256::ZERO);
         assert_eq!(end.deposits_locked, U256::ZERO);
         assert_eq!(end.credited, U256::from(1200));
+    }
+
+    #[test]
+    fn a_commitment_stakes_once_and_an_expired_one_pays_the_requester() {
+        let logs = disputed_request();
+        let id = U256::from(1);
+        let committed = |host| {
+            BrokerEvents::AnswerCommitted(Broker::AnswerCommitted {
+                id,
+                host,
+                commitment: B256::repeat_byte(3),
+                revealDeadline: U256::from(70),
+            })
+        };
+        let expired =
+            BrokerEvents::CommitmentExpired(Broker::CommitmentExpired { id, host: CHEATER });
+        let mut flow = logs[..2].to_vec();
+        flow.push(at(2, committed(CHEATER)));
+        flow.push(at(70, expired));
+        flow.push(at(
+            70,
+            credited(REQUESTER, 100, CreditReason::DelayCompensation),
+        ));
+        flow.push(at(71, committed(CHALLENGER)));
+        // The reveal: an `Answered` that stakes nothing new.
+        flow.push(logs[2].clone());
+        let request = &Model::from_logs(&flow).requests[&1];
+        assert_eq!(request.stakes, 2);
+        let money = request.money(U256::from(100));
+        assert_eq!(money.deposits_locked, U256::from(100));
+        assert_eq!(money.escrowed, U256::from(1000));
     }
 
     #[test]

@@ -440,6 +440,12 @@ fn timeline_line(view: &View, event: &BrokerEvents) -> Option<Markup> {
         BrokerEvents::Answered(e) => html! {
             "answered by " (who(view, e.host)) " (" (e.steps) " steps), challenge window to block " (e.windowEnd)
         },
+        BrokerEvents::AnswerCommitted(e) => html! {
+            (who(view, e.host)) " committed to an answer (to reveal by block " (e.revealDeadline) ")"
+        },
+        BrokerEvents::CommitmentExpired(e) => html! {
+            strong { "commitment expired" } ": " (who(view, e.host)) " did not reveal its answer"
+        },
         BrokerEvents::Challenged(e) => html! {
             strong { "challenged" } " by " (who(view, e.challenger)) " with another result (" (e.steps) " steps)"
         },
@@ -499,6 +505,7 @@ fn status_text(status: Status) -> &'static str {
         Status::FirmResolution => "settled by re-execution",
         Status::Finalized => "finalized",
         Status::Cancelled => "cancelled",
+        Status::Committed => "answer committed",
     }
 }
 
@@ -506,6 +513,7 @@ fn wait_name(status: Status) -> &'static str {
     match status {
         Status::WaitingForResolution => "challenge window to",
         Status::NeedsResolution => "dispute starts by",
+        Status::Committed => "revealed by",
         _ => "deadline",
     }
 }

@@ -7,6 +7,7 @@
 //! trace:       s_0 = input, (s_i, f_i) = step(i, s_{i-1}), sticky once final
 //! commitment:  c_i = keccak256(f_i as one byte || s_i)          -> [`commitment`]
 //! claim:       an answer's (result, steps, final)               -> [`Claim`]
+//! commitment to an answer before its reveal                      -> [`answer_commitment`]
 //! bisection:   split points and rounds of the k-ary game         -> [`game`]
 //! deployment:  where the contracts and programs are              -> [`Deployment`]
 //! ```
@@ -32,6 +33,24 @@ pub fn commitment(final_: bool, state: &[u8]) -> B256 {
     preimage.push(final_ as u8);
     preimage.extend_from_slice(state);
     keccak256(preimage)
+}
+
+/// What a host commits to before revealing its answer (`commitAnswer`): `keccak256(abi.encode(id,
+/// claim, steps, host, salt))`, as the Broker's `answerCommitment` computes it.
+pub fn answer_commitment(
+    id: alloy_primitives::U256,
+    claim: B256,
+    steps: u64,
+    host: alloy_primitives::Address,
+    salt: B256,
+) -> B256 {
+    let mut words = [0u8; 160];
+    words[..32].copy_from_slice(&id.to_be_bytes::<32>());
+    words[32..64].copy_from_slice(claim.as_slice());
+    words[88..96].copy_from_slice(&steps.to_be_bytes());
+    words[108..128].copy_from_slice(host.as_slice());
+    words[128..].copy_from_slice(salt.as_slice());
+    keccak256(words)
 }
 
 /// What an answer (or a challenge) claims: the state after `steps` steps, and whether it is

@@ -44,6 +44,10 @@ pub(crate) struct AgentArgs {
     /// that vanished (0 on a devnet; set it to the network's reorg depth elsewhere).
     #[arg(long, default_value_t = 0)]
     confirmations: u64,
+    /// Answer in one transaction (`answerRequest`), which anyone watching the mempool can
+    /// copy or front-run, instead of committing to the answer and revealing it next.
+    #[arg(long)]
+    plain_answers: bool,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9100).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
@@ -77,6 +81,7 @@ impl AgentArgs {
         config.module_dir = self.module_dir.clone();
         config.metrics = self.metrics;
         config.confirmations = self.confirmations;
+        config.commit_answers = !self.plain_answers;
         config.cheat = match (self.cheat, self.cheat_at_step) {
             (true, _) => Some(Cheat::RandomStep),
             (false, Some(step)) => Some(Cheat::AtStep(step)),

@@ -170,6 +170,9 @@ impl DemoArgs {
                             "answered by {who}: {}",
                             s.result_display.clone().unwrap_or_default()
                         ),
+                        Status::Committed => {
+                            format!("{who} committed to an answer (hidden until revealed)")
+                        }
                         Status::NeedsResolution => "challenged".to_string(),
                         Status::Resolving => "dispute started (bisection)".to_string(),
                         other => other.to_string(),

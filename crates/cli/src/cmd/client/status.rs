@@ -36,9 +36,16 @@ pub(crate) fn print(s: &RequestStatus) {
         ("deposit", format!("{} ETH", units::format_ether(s.deposit))),
         ("disputes", format!("{:?}", s.mode)),
     ];
-    if let Some(host) = s.host {
-        pairs.push(("answered by", host.to_string()));
-        pairs.push(("steps", s.steps.to_string()));
+    match s.host {
+        // A commitment hides the answer (and its steps) until the reveal.
+        Some(host) if s.status == ecm_client::Status::Committed => {
+            pairs.push(("committed by", host.to_string()));
+        }
+        Some(host) => {
+            pairs.push(("answered by", host.to_string()));
+            pairs.push(("steps", s.steps.to_string()));
+        }
+        None => {}
     }
     if let Some(result) = &s.result_display {
         let suffix = if s.final_ == Some(false) {
