@@ -49,7 +49,7 @@ contract Broker is BrokerStorage {
         uint256 gasPrice = tx.gasprice > type(uint64).max ? type(uint64).max : tx.gasprice;
         // forge-lint: disable-next-line(unsafe-typecast) -- clamped to the uint64 range just above
         RequestOptions memory options = RequestOptions(DEFAULT_MAX_STEPS, uint64(gasPrice), DisputeMode.Bisection);
-        return _request(programId, input, softResolutionBlocks, options);
+        return _request(programId, input, softResolutionBlocks, options, msg.value);
     }
 
     /// @inheritdoc IBroker
@@ -59,7 +59,24 @@ contract Broker is BrokerStorage {
         uint256 softResolutionBlocks,
         RequestOptions calldata options
     ) external payable nonReentrant returns (uint256 id) {
-        return _request(programId, input, softResolutionBlocks, options);
+        return _request(programId, input, softResolutionBlocks, options, msg.value);
+    }
+
+    /// @inheritdoc IBroker
+    function requestExecutionBatch(
+        bytes32 programId,
+        bytes[] calldata inputs,
+        uint256 softResolutionBlocks,
+        RequestOptions calldata options
+    ) external payable nonReentrant returns (uint256 firstId) {
+        if (inputs.length == 0 || msg.value % inputs.length != 0) {
+            revert BatchPaymentUneven(msg.value, inputs.length);
+        }
+        firstId = _requestCount + 1;
+        RequestOptions memory terms = options;
+        for (uint256 k = 0; k < inputs.length; ++k) {
+            _request(programId, inputs[k], softResolutionBlocks, terms, msg.value / inputs.length);
+        }
     }
 
     /// @inheritdoc IBroker
@@ -302,28 +319,33 @@ contract Broker is BrokerStorage {
         bytes32 programId,
         bytes calldata input,
         uint256 softResolutionBlocks,
-        RequestOptions memory options
+        RequestOptions memory options,
+        uint256 payment
     ) internal returns (uint256 id) {
-        (uint32 maxStepGas, bytes32 inputCommitment) = _requestTerms(programId, input, softResolutionBlocks, options);
+        (uint32 maxStepGas, bytes32 inputCommitment) =
+            _requestTerms(programId, input, softResolutionBlocks, options, payment);
 
         id = ++_requestCount;
-        // Field by field rather than a struct literal, which would also write the zero answer
-        // slots (host, steps, claim) and pay for touching them; the answer writes them. The
-        // status starts as Pending, which is 0, and the deadline as 0.
-        Request storage r = _requests[id];
         // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
         uint32 window = uint32(softResolutionBlocks);
-        r.requester = msg.sender;
-        r.mode = options.mode;
-        r.softResolutionBlocks = window;
-        r.programId = programId;
-        r.inputCommitment = inputCommitment;
-        r.payment = uint96(msg.value);
-        r.maxGasPrice = options.maxGasPrice;
-        r.maxSteps = options.maxSteps;
-        r.maxStepGas = maxStepGas;
+        {
+            // Field by field rather than a struct literal, which would also write the zero
+            // answer slots (host, steps, claim) and pay for touching them; the answer writes
+            // them. The status starts as Pending, which is 0, and the deadline as 0.
+            Request storage r = _requests[id];
+            r.requester = msg.sender;
+            r.mode = options.mode;
+            r.softResolutionBlocks = window;
+            r.programId = programId;
+            r.inputCommitment = inputCommitment;
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^96 - 1 by _requestTerms
+            r.payment = uint96(payment);
+            r.maxGasPrice = options.maxGasPrice;
+            r.maxSteps = options.maxSteps;
+            r.maxStepGas = maxStepGas;
+        }
         emit Created(id, programId, msg.sender);
-        emit RequestInput(id, input, msg.value, options.maxSteps, options.maxGasPrice, window, options.mode);
+        emit RequestInput(id, input, payment, options.maxSteps, options.maxGasPrice, window, options.mode);
     }
 
     function _answer(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {

@@ -189,33 +189,38 @@ abstract contract BrokerStorage is IBroker {
         bytes32 programId,
         bytes calldata input,
         uint256 softResolutionBlocks,
-        RequestOptions memory options
+        RequestOptions memory options,
+        uint256 payment
     ) internal view returns (uint32 maxStepGas, bytes32 inputCommitment) {
-        if (msg.value == 0) revert ZeroPayment();
-        if (msg.value > type(uint96).max) revert PaymentTooLarge(msg.value, type(uint96).max);
+        if (payment == 0) revert ZeroPayment();
+        if (payment > type(uint96).max) revert PaymentTooLarge(payment, type(uint96).max);
         if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
         if (softResolutionBlocks < MIN_WINDOW_BLOCKS || softResolutionBlocks > MAX_WINDOW_BLOCKS) {
             revert WindowOutOfRange(softResolutionBlocks, MIN_WINDOW_BLOCKS, MAX_WINDOW_BLOCKS);
         }
-        uint256 stepsCap = options.mode == DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
-        if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
-            revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
+        {
+            uint256 stepsCap = options.mode == DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
+            if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
+                revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
+            }
         }
-        // Computed once, for the clock check and the deposit (a full re-execution has none).
-        uint256 rounds = 0;
-        if (options.mode == DisputeMode.Bisection) {
-            rounds = Bisection.rounds(options.maxSteps, _arity);
-            uint256 needed = Bisection.clockForRounds(rounds);
-            if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
-        }
-        address execution;
         IFactory.ProgramKind kind;
-        (execution, maxStepGas, kind) = _factory.stepInfo(programId);
-        if (execution == address(0)) revert UnknownProgram(programId);
-        uint256 deposit = Deposits.requiredForRounds(
-            options.mode, msg.value, options.maxGasPrice, options.maxSteps, maxStepGas, rounds
-        );
-        if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        {
+            // Computed once, for the clock check and the deposit (a full re-execution has none).
+            uint256 rounds = 0;
+            if (options.mode == DisputeMode.Bisection) {
+                rounds = Bisection.rounds(options.maxSteps, _arity);
+                uint256 needed = Bisection.clockForRounds(rounds);
+                if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
+            }
+            address execution;
+            (execution, maxStepGas, kind) = _factory.stepInfo(programId);
+            if (execution == address(0)) revert UnknownProgram(programId);
+            uint256 deposit = Deposits.requiredForRounds(
+                options.mode, payment, options.maxGasPrice, options.maxSteps, maxStepGas, rounds
+            );
+            if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        }
         if (kind == IFactory.ProgramKind.Step) return (maxStepGas, Trace.commitCalldata(false, input));
         if (options.mode != DisputeMode.Bisection) revert ModeUnsupported(programId, options.mode);
         bytes32 initialState = MachineInput.initialState(_factory.initialCoreOf(programId), input);

@@ -221,6 +221,8 @@ interface IBroker {
     error WrongStatus(uint256 id, Status actual, Status expected);
     /// @notice Only the requester may do this.
     error NotRequester(uint256 id, address caller, address requester);
+    /// @notice A batch needs at least one input and a value that splits evenly between them.
+    error BatchPaymentUneven(uint256 value, uint256 count);
     /// @notice Only the host that committed may reveal the answer.
     error NotCommitter(uint256 id, address caller, address committer);
     /// @notice The revealed answer is not the one committed to (see `answerCommitment`).
@@ -362,6 +364,17 @@ interface IBroker {
         uint256 softResolutionBlocks,
         RequestOptions calldata options
     ) external payable returns (uint256 id);
+
+    /// @notice Requests one computation of `programId` per input, in one transaction, each
+    /// paying `msg.value / inputs.length` (which must divide evenly) on the same terms. The ids
+    /// are consecutive from `firstId`; each request is on its own from here on (its window,
+    /// answers, disputes and money touch no other).
+    function requestExecutionBatch(
+        bytes32 programId,
+        bytes[] calldata inputs,
+        uint256 softResolutionBlocks,
+        RequestOptions calldata options
+    ) external payable returns (uint256 firstId);
 
     /// @notice Cancels a request nobody has answered; the payment is credited back.
     function cancelRequest(uint256 id) external;

@@ -159,6 +159,27 @@ contract BrokerHandler is Test {
         ids.push(id);
     }
 
+    /// @dev Up to four requests in one transaction, each paid `payment`.
+    function requestBatch(uint256 actorSeed, uint256 nSeed, uint256 payment, uint256 countSeed) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        payment = bound(payment, 1, 1 ether);
+        bytes[] memory inputs = new bytes[](count);
+        uint64[] memory ns = new uint64[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            ns[k] = uint64(bound(uint256(keccak256(abi.encode(nSeed, k))), 1, 40));
+            inputs[k] = _u64le(ns[k]);
+        }
+        vm.prank(_actor(actorSeed, 0, 3));
+        uint256 first = broker.requestExecutionBatch{value: payment * count}(
+            counterId, inputs, 1 + (nSeed % 5), IBroker.RequestOptions(MAX_STEPS, 0, IBroker.DisputeMode.Bisection)
+        );
+        ghostPaidIn += payment * count;
+        for (uint256 k = 0; k < count; ++k) {
+            _n[first + k] = ns[k];
+            ids.push(first + k);
+        }
+    }
+
     function cancel(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
@@ -479,7 +500,7 @@ contract BrokerHandler is Test {
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](15);
+        s = new bytes4[](16);
         s[0] = this.request.selector;
         s[1] = this.cancel.selector;
         s[2] = this.answer.selector;
@@ -495,6 +516,7 @@ contract BrokerHandler is Test {
         s[12] = this.commit.selector;
         s[13] = this.reveal.selector;
         s[14] = this.expire.selector;
+        s[15] = this.requestBatch.selector;
     }
 }
 

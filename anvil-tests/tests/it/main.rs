@@ -1,5 +1,6 @@
 //! The agents and contracts on a real Anvil: one binary (one link), a module per topic.
 
+mod batches;
 mod chaos;
 mod commitments;
 mod disputes;

@@ -16,6 +16,11 @@ pub enum Error {
         "the request transaction emitted no Created event: is the deployment's Broker address right?"
     )]
     NoCreatedEvent,
+    /// A batch's requests differ in something besides their input.
+    #[error(
+        "the requests of a batch share their program, payment, window and options: {0} differs (request them one by one instead)"
+    )]
+    MixedBatch(&'static str),
     /// No `RequestInput` log for the request.
     #[error("no RequestInput log for request {0}: was it made on this deployment?")]
     NoInput(u64),

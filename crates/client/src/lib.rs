@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  Client::request  --requestExecution--> Broker --Created/RequestInput--> hosts
+//!  Client::request_batch  --requestExecutionBatch--> (one transaction, one request per input)
 //!  Client::status   <--getRequest + Answered/Challenged logs-- (status, result, deadlines)
 //!  Client::wait     polls status until the request settles, reporting each change
 //!  Client::accept / finalize / cancel / withdraw   one transaction each
@@ -140,50 +141,102 @@ impl Client {
                 .value(new.payment);
             self.chain.send("requestExecution", call).await?
         } else {
-            let max_gas_price = match new.max_gas_price {
-                Some(price) => price,
-                None => u64::try_from(
-                    self.chain
-                        .read("eth_gasPrice", || async {
-                            self.chain.provider().get_gas_price().await
-                        })
-                        .await?,
-                )
-                .unwrap_or(u64::MAX),
-            };
-            let max_steps = match (new.max_steps, new.mode) {
-                (Some(steps), _) => steps,
-                (None, DisputeMode::Bisection) => {
-                    self.chain
-                        .call("DEFAULT_MAX_STEPS", broker.DEFAULT_MAX_STEPS())
-                        .await?
-                }
-                (None, DisputeMode::FullExecution) => {
-                    self.chain
-                        .call(
-                            "MAX_FULL_EXECUTION_STEPS",
-                            broker.MAX_FULL_EXECUTION_STEPS(),
-                        )
-                        .await?
-                }
-            };
-            let options = IBroker::RequestOptions {
-                maxSteps: max_steps,
-                maxGasPrice: max_gas_price,
-                mode: new.mode.into(),
-            };
+            let options = self.options(&new).await?;
             let call = broker
                 .requestExecution_1(program_id, new.input.into(), window, options)
                 .value(new.payment);
             self.chain.send("requestExecution", call).await?
         };
-        let created = receipt
+        Ok(self.created(&receipt)?[0])
+    }
+
+    /// Requests several computations of one program on the same terms (they differ in their
+    /// input only) in one transaction; returns their ids, in order. Each is a request of its
+    /// own from then on.
+    pub async fn request_batch(&self, requests: Vec<NewRequest>) -> Result<Vec<u64>> {
+        let Some(first) = requests.first() else {
+            return Ok(Vec::new());
+        };
+        for other in &requests[1..] {
+            let differs = [
+                ("the program", other.program != first.program),
+                ("the payment", other.payment != first.payment),
+                ("the window", other.window != first.window),
+                ("the step bound", other.max_steps != first.max_steps),
+                (
+                    "the gas price bound",
+                    other.max_gas_price != first.max_gas_price,
+                ),
+                ("the dispute mode", other.mode != first.mode),
+            ];
+            if let Some((what, _)) = differs.into_iter().find(|(_, differs)| *differs) {
+                return Err(Error::MixedBatch(what));
+            }
+        }
+        let (program_id, _) = self.program(&first.program)?;
+        let options = self.options(first).await?;
+        let total = first.payment * U256::from(requests.len());
+        let window = U256::from(first.window);
+        let inputs: Vec<Bytes> = requests.into_iter().map(|r| r.input.into()).collect();
+        let call = self
+            .chain
+            .broker()
+            .requestExecutionBatch(program_id, inputs, window, options)
+            .value(total);
+        let receipt = self.chain.send("requestExecutionBatch", call).await?;
+        self.created(&receipt)
+    }
+
+    /// The ids of the requests a transaction created, in order.
+    fn created(&self, receipt: &alloy::rpc::types::TransactionReceipt) -> Result<Vec<u64>> {
+        let ids: Vec<u64> = receipt
             .inner
             .logs()
             .iter()
-            .find_map(|log| Broker::Created::decode_log_data(log.data()).ok())
-            .ok_or(Error::NoCreatedEvent)?;
-        Ok(u64::try_from(created.id).unwrap_or(u64::MAX))
+            .filter_map(|log| Broker::Created::decode_log_data(log.data()).ok())
+            .map(|created| u64::try_from(created.id).unwrap_or(u64::MAX))
+            .collect();
+        if ids.is_empty() {
+            return Err(Error::NoCreatedEvent);
+        }
+        Ok(ids)
+    }
+
+    /// A request's options, with the defaults filled in from the chain.
+    async fn options(&self, new: &NewRequest) -> Result<IBroker::RequestOptions> {
+        let broker = self.chain.broker();
+        let max_gas_price = match new.max_gas_price {
+            Some(price) => price,
+            None => u64::try_from(
+                self.chain
+                    .read("eth_gasPrice", || async {
+                        self.chain.provider().get_gas_price().await
+                    })
+                    .await?,
+            )
+            .unwrap_or(u64::MAX),
+        };
+        let max_steps = match (new.max_steps, new.mode) {
+            (Some(steps), _) => steps,
+            (None, DisputeMode::Bisection) => {
+                self.chain
+                    .call("DEFAULT_MAX_STEPS", broker.DEFAULT_MAX_STEPS())
+                    .await?
+            }
+            (None, DisputeMode::FullExecution) => {
+                self.chain
+                    .call(
+                        "MAX_FULL_EXECUTION_STEPS",
+                        broker.MAX_FULL_EXECUTION_STEPS(),
+                    )
+                    .await?
+            }
+        };
+        Ok(IBroker::RequestOptions {
+            maxSteps: max_steps,
+            maxGasPrice: max_gas_price,
+            mode: new.mode.into(),
+        })
     }
 
     /// The request's status, with its result if answered.

@@ -135,4 +135,48 @@ async fn bad_input_is_one_clear_line() {
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["status"], "Pending");
     assert_eq!(status["program"], "fibonacci");
+
+    // Several inputs: one request each, in one transaction, each paid the payment.
+    let out = run(request(&[
+        "--program",
+        "fibonacci",
+        "--input",
+        "11",
+        "--input",
+        "12",
+        "--input",
+        "13",
+        "--payment",
+        "0.01ether",
+        "--json",
+    ]));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["ids"], serde_json::json!([2, 3, 4]));
+    for id in ["2", "3", "4"] {
+        let out = ecm(&["client", "status", id, "--json"], &path);
+        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            status["payment"], "0x2386f26fc10000",
+            "request {id}: 0.01 ether"
+        );
+    }
+    // A batch with a bad input is refused whole, with the input's error.
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "14",
+            "--input",
+            "ten",
+            "--payment",
+            "0.01ether",
+        ])),
+        "decimal",
+    );
 }

@@ -19,13 +19,15 @@ pub(crate) struct RequestArgs {
     #[arg(long)]
     program: String,
     /// The input: for a machine program, its stdin as text; for a step program, `0x`-prefixed
-    /// hex or the program's typed form (e.g. `10` for Fibonacci).
+    /// hex or the program's typed form (e.g. `10` for Fibonacci). Given more than once, one
+    /// request per input, all in one transaction (each paid `--payment`).
     #[arg(long, conflicts_with = "input_file")]
-    input: Option<String>,
-    /// Read the input bytes from a file.
+    input: Vec<String>,
+    /// Read the input bytes from a file (given more than once: one request per file, in one
+    /// transaction).
     #[arg(long)]
-    input_file: Option<PathBuf>,
-    /// The payment, e.g. `0.1ether`, `5gwei` or wei.
+    input_file: Vec<PathBuf>,
+    /// The payment of each request, e.g. `0.1ether`, `5gwei` or wei.
     #[arg(long)]
     payment: String,
     /// The challenge window, in blocks.
@@ -47,31 +49,34 @@ pub(crate) struct RequestArgs {
 impl RequestArgs {
     pub(crate) async fn run(self) -> Result<()> {
         let client = self.common.client(true).await?;
-        let input = match (&self.input, &self.input_file) {
-            (Some(text), _) => {
-                let (_, name) = client.program(&self.program)?;
-                let machine = client.deployment().is_machine_program(&name);
-                match ecm_programs::by_name(&name) {
-                    // A machine program reads its stdin: the text, byte for byte.
-                    _ if machine => text.clone().into_bytes(),
-                    Ok(spec) => spec.parse_input(text)?,
-                    Err(_) => alloy::primitives::hex::decode(text.trim_start_matches("0x"))
-                        .wrap_err("the input of an unknown program must be 0x-prefixed hex")?,
-                }
-            }
-            (None, Some(path)) => {
-                std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?
-            }
-            (None, None) => return Err(eyre!("give the input with --input or --input-file")),
-        };
+        let mut inputs = Vec::new();
+        for text in &self.input {
+            let (_, name) = client.program(&self.program)?;
+            let machine = client.deployment().is_machine_program(&name);
+            inputs.push(match ecm_programs::by_name(&name) {
+                // A machine program reads its stdin: the text, byte for byte.
+                _ if machine => text.clone().into_bytes(),
+                Ok(spec) => spec.parse_input(text)?,
+                Err(_) => alloy::primitives::hex::decode(text.trim_start_matches("0x"))
+                    .wrap_err("the input of an unknown program must be 0x-prefixed hex")?,
+            });
+        }
+        for path in &self.input_file {
+            inputs
+                .push(std::fs::read(path).wrap_err_with(|| format!("reading {}", path.display()))?);
+        }
+        if inputs.is_empty() {
+            return Err(eyre!("give the input with --input or --input-file"));
+        }
         let payment = units::parse_amount(&self.payment)?;
         let mode = match self.mode {
             Mode::Bisection => DisputeMode::Bisection,
             Mode::Full => DisputeMode::FullExecution,
         };
-        let id = client
-            .request(NewRequest {
-                program: self.program,
+        let requests: Vec<NewRequest> = inputs
+            .into_iter()
+            .map(|input| NewRequest {
+                program: self.program.clone(),
                 input,
                 payment,
                 window: self.window,
@@ -79,11 +84,26 @@ impl RequestArgs {
                 max_gas_price: self.max_gas_price,
                 mode,
             })
-            .await?;
+            .collect();
+        if requests.len() == 1 {
+            let request = requests.into_iter().next().expect("one request");
+            let id = client.request(request).await?;
+            if self.common.output.json {
+                output::json(&serde_json::json!({ "id": id }));
+            } else {
+                println!("request {id} created; follow it with `ecm client wait {id}`");
+            }
+            return Ok(());
+        }
+        let ids = client.request_batch(requests).await?;
         if self.common.output.json {
-            output::json(&serde_json::json!({ "id": id }));
+            output::json(&serde_json::json!({ "ids": ids }));
         } else {
-            println!("request {id} created; follow it with `ecm client wait {id}`");
+            let list: Vec<String> = ids.iter().map(u64::to_string).collect();
+            println!(
+                "requests {} created in one transaction; follow each with `ecm client wait ID`",
+                list.join(", ")
+            );
         }
         Ok(())
     }
