@@ -72,10 +72,13 @@ contract Broker is BrokerStorage {
         if (inputs.length == 0 || msg.value % inputs.length != 0) {
             revert BatchPaymentUneven(msg.value, inputs.length);
         }
-        firstId = _requestCount + 1;
+        uint256 payment = msg.value / inputs.length;
         RequestOptions memory terms = options;
+        // The terms are the batch's, checked and looked up once; then each input.
+        (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, terms, payment);
+        firstId = _requestCount + 1;
         for (uint256 k = 0; k < inputs.length; ++k) {
-            _request(programId, inputs[k], softResolutionBlocks, terms, msg.value / inputs.length);
+            _open(programId, inputs[k], softResolutionBlocks, terms, payment, maxStepGas, initialCore);
         }
     }
 
@@ -170,6 +173,25 @@ contract Broker is BrokerStorage {
         if (msg.sender != r.requester && block.number <= r.deadline) revert WindowOpen(id, r.deadline);
         r.status = Status.SoftResolution;
         emit SoftResolved(id, msg.sender);
+    }
+
+    /// @inheritdoc IBroker
+    function settle(uint256[] calldata ids) external nonReentrant returns (uint256 paid) {
+        uint256 count = _requestCount;
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 id = ids[k];
+            if (id == 0 || id > count) continue;
+            Request storage r = _requests[id];
+            Status status = r.status;
+            if (status == Status.WaitingForResolution && (msg.sender == r.requester || block.number > r.deadline)) {
+                r.status = status = Status.SoftResolution;
+                emit SoftResolved(id, msg.sender);
+            }
+            if (status == Status.SoftResolution || status == Status.FirmResolution) {
+                _finalize(id, r);
+                ++paid;
+            }
+        }
     }
 
     /// @inheritdoc IBroker
@@ -278,6 +300,11 @@ contract Broker is BrokerStorage {
         if (status != Status.SoftResolution && status != Status.FirmResolution) {
             revert WrongStatus(id, status, Status.SoftResolution);
         }
+        _finalize(id, r);
+    }
+
+    /// @dev Pays out resolved request `id` (`finalize`, `settle`).
+    function _finalize(uint256 id, Request storage r) internal {
         r.status = Status.Finalized;
         address host = r.host;
         uint256 payment = r.payment;
@@ -322,12 +349,22 @@ contract Broker is BrokerStorage {
         RequestOptions memory options,
         uint256 payment
     ) internal returns (uint256 id) {
-        (uint32 maxStepGas, bytes32 inputCommitment) =
-            _requestTerms(programId, input, softResolutionBlocks, options, payment);
+        (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, options, payment);
+        return _open(programId, input, softResolutionBlocks, options, payment, maxStepGas, initialCore);
+    }
 
+    /// @dev Opens request `id` on `input`, its terms checked by `_requestTerms`.
+    function _open(
+        bytes32 programId,
+        bytes calldata input,
+        uint256 softResolutionBlocks,
+        RequestOptions memory options,
+        uint256 payment,
+        uint32 maxStepGas,
+        bytes32 initialCore
+    ) internal returns (uint256 id) {
+        bytes32 inputCommitment = _inputCommitment(input, initialCore);
         id = ++_requestCount;
-        // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
-        uint32 window = uint32(softResolutionBlocks);
         {
             // Field by field rather than a struct literal, which would also write the zero
             // answer slots (host, steps, claim) and pay for touching them; the answer writes
@@ -335,7 +372,8 @@ contract Broker is BrokerStorage {
             Request storage r = _requests[id];
             r.requester = msg.sender;
             r.mode = options.mode;
-            r.softResolutionBlocks = window;
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
+            r.softResolutionBlocks = uint32(softResolutionBlocks);
             r.programId = programId;
             r.inputCommitment = inputCommitment;
             // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^96 - 1 by _requestTerms
@@ -345,7 +383,16 @@ contract Broker is BrokerStorage {
             r.maxStepGas = maxStepGas;
         }
         emit Created(id, programId, msg.sender);
-        emit RequestInput(id, input, payment, options.maxSteps, options.maxGasPrice, window, options.mode);
+        emit RequestInput(
+            // forge-lint: disable-next-line(unsafe-typecast) -- as above
+            id,
+            input,
+            payment,
+            options.maxSteps,
+            options.maxGasPrice,
+            uint32(softResolutionBlocks),
+            options.mode
+        );
     }
 
     function _answer(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {

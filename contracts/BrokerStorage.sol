@@ -181,49 +181,49 @@ abstract contract BrokerStorage is IBroker {
         return uint48(block.number + _clockBlocks);
     }
 
-    /// @dev Checks a request's payment and terms against the Broker's bounds and its program,
-    /// and returns what it takes from its program: the step gas (checked to give a deposit that
-    /// fits), and `c_0`: the input itself for a step program; for a machine program (disputed
-    /// by bisection only), the machine's first state hash on the input.
+    /// @dev Checks a request's payment and terms against the Broker's bounds and its program
+    /// (once for a whole batch: they are the same for every input), and returns what it takes
+    /// from its program: the step gas (checked to give a deposit that fits), and for a machine
+    /// program (disputed by bisection only) its initial core, zero for a step program.
     function _requestTerms(
         bytes32 programId,
-        bytes calldata input,
         uint256 softResolutionBlocks,
         RequestOptions memory options,
         uint256 payment
-    ) internal view returns (uint32 maxStepGas, bytes32 inputCommitment) {
+    ) internal view returns (uint32 maxStepGas, bytes32 initialCore) {
         if (payment == 0) revert ZeroPayment();
         if (payment > type(uint96).max) revert PaymentTooLarge(payment, type(uint96).max);
-        if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
         if (softResolutionBlocks < MIN_WINDOW_BLOCKS || softResolutionBlocks > MAX_WINDOW_BLOCKS) {
             revert WindowOutOfRange(softResolutionBlocks, MIN_WINDOW_BLOCKS, MAX_WINDOW_BLOCKS);
         }
-        {
-            uint256 stepsCap = options.mode == DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
-            if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
-                revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
-            }
+        uint256 stepsCap = options.mode == DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
+        if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
+            revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
         }
-        IFactory.ProgramKind kind;
-        {
-            // Computed once, for the clock check and the deposit (a full re-execution has none).
-            uint256 rounds = 0;
-            if (options.mode == DisputeMode.Bisection) {
-                rounds = Bisection.rounds(options.maxSteps, _arity);
-                uint256 needed = Bisection.clockForRounds(rounds);
-                if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
-            }
-            address execution;
-            (execution, maxStepGas, kind) = _factory.stepInfo(programId);
-            if (execution == address(0)) revert UnknownProgram(programId);
-            uint256 deposit = Deposits.requiredForRounds(
-                options.mode, payment, options.maxGasPrice, options.maxSteps, maxStepGas, rounds
-            );
-            if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        // Computed once, for the clock check and the deposit (a full re-execution has none).
+        uint256 rounds = 0;
+        if (options.mode == DisputeMode.Bisection) {
+            rounds = Bisection.rounds(options.maxSteps, _arity);
+            uint256 needed = Bisection.clockForRounds(rounds);
+            if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
         }
-        if (kind == IFactory.ProgramKind.Step) return (maxStepGas, Trace.commitCalldata(false, input));
+        (address execution, uint32 stepGas, IFactory.ProgramKind kind) = _factory.stepInfo(programId);
+        if (execution == address(0)) revert UnknownProgram(programId);
+        uint256 deposit =
+            Deposits.requiredForRounds(options.mode, payment, options.maxGasPrice, options.maxSteps, stepGas, rounds);
+        if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        maxStepGas = stepGas;
+        if (kind == IFactory.ProgramKind.Step) return (maxStepGas, bytes32(0));
         if (options.mode != DisputeMode.Bisection) revert ModeUnsupported(programId, options.mode);
-        bytes32 initialState = MachineInput.initialState(_factory.initialCoreOf(programId), input);
-        inputCommitment = Trace.commit(false, abi.encodePacked(initialState));
+        initialCore = _factory.initialCoreOf(programId);
+    }
+
+    /// @dev `c_0` of a request on `input`: the input itself for a step program
+    /// (`initialCore` zero), else the machine's first state hash on it (a core is a hash,
+    /// never zero).
+    function _inputCommitment(bytes calldata input, bytes32 initialCore) internal pure returns (bytes32) {
+        if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
+        if (initialCore == bytes32(0)) return Trace.commitCalldata(false, input);
+        return Trace.commit(false, abi.encodePacked(MachineInput.initialState(initialCore, input)));
     }
 }

@@ -420,6 +420,13 @@ interface IBroker {
     /// has ended.
     function softResolveAnswer(uint256 id) external;
 
+    /// @notice Settles what it can of `ids` in one transaction (anyone may call): accepts each
+    /// answer whose window has passed (the requester's at any time), as `softResolveAnswer`
+    /// does, and pays out each resolved request, as `finalize` does. Any other id (settled,
+    /// not settleable yet, or unknown) is skipped, so that a batch never fails on one request.
+    /// Returns how many requests it paid out.
+    function settle(uint256[] calldata ids) external returns (uint256 paid);
+
     /// @notice Starts the dispute of a challenged answer (anyone may call, before the start
     /// deadline; after it, `claimTimeout` makes the challenger lose).
     function initializeDispute(uint256 id) external;

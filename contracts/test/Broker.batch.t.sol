@@ -5,7 +5,8 @@ import {IBroker} from "../interfaces/IBroker.sol";
 import {Fixtures} from "./utils/Fixtures.sol";
 
 /// @notice Many requests in one transaction (`requestExecutionBatch`): each is a request of its
-/// own from then on, with its own payment, window, answers, disputes and money.
+/// own from then on, with its own payment, window, answers, disputes and money. And many
+/// settled in one (`settle`).
 contract BrokerBatchTest is Fixtures {
     uint64 internal constant STEPS = 5;
 
@@ -114,6 +115,94 @@ contract BrokerBatchTest is Fixtures {
         vm.assertEq(broker.requestCount(), 0);
         vm.assertEq(address(broker).balance, 0);
         vm.assertEq(requester.balance, FUNDS);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // settle: accept and pay out many requests in one call
+    // ---------------------------------------------------------------------------------------
+
+    /// One of each: window open (skipped), window passed (accepted and paid), accepted (paid),
+    /// already paid (skipped), pending (skipped), unknown (skipped); every balance after.
+    function test_settle_PaysWhatCanBePaidAndSkipsTheRest() public {
+        uint256 first = _batch(5);
+        uint256 deposit = broker.requiredDeposit(first);
+        for (uint256 k = 0; k < 4; ++k) {
+            _answer(first + k, host, _counterResult(uint64(STEPS + k)), uint64(STEPS + k));
+        }
+        uint256 passed = first + 1;
+        uint256 accepted = first + 2;
+        uint256 paidAlready = first + 3;
+        vm.prank(requester);
+        broker.softResolveAnswer(accepted);
+        vm.prank(requester);
+        broker.softResolveAnswer(paidAlready);
+        broker.finalize(paidAlready);
+        // Request `first` is answered later, so its window is still open when `passed`'s ends.
+        vm.roll(broker.getRequest(passed).deadline + 1);
+        vm.prank(requester);
+        broker.cancelRequest(first + 4);
+        _rollPast(block.number);
+        uint256 open = _request(counterId, _counterInput(STEPS));
+        _answer(open, host, _counterResult(STEPS), STEPS);
+
+        uint256[] memory ids = new uint256[](6);
+        (ids[0], ids[1], ids[2], ids[3], ids[4], ids[5]) = (open, passed, accepted, paidAlready, first + 4, 999);
+        vm.expectEmit(address(broker));
+        emit IBroker.SoftResolved(passed, stranger);
+        vm.prank(stranger);
+        uint256 paid = broker.settle(ids);
+
+        vm.assertEq(paid, 2);
+        vm.assertEq(uint8(_status(open)), uint8(IBroker.Status.WaitingForResolution));
+        vm.assertEq(uint8(_status(passed)), uint8(IBroker.Status.Finalized));
+        vm.assertEq(uint8(_status(accepted)), uint8(IBroker.Status.Finalized));
+        vm.assertEq(uint8(_status(first + 4)), uint8(IBroker.Status.Cancelled));
+        // Three paid to the host (one before), the cancel refunded; `first` and `open` held.
+        vm.assertEq(_withdrawAll(host), 3 * (PAYMENT + deposit));
+        vm.assertEq(_withdrawAll(requester), PAYMENT);
+        vm.assertEq(address(broker).balance, 2 * (PAYMENT + deposit));
+        vm.assertEq(stranger.balance, FUNDS);
+    }
+
+    function test_settle_AcceptsForTheRequesterWithinTheWindow() public {
+        uint256 id = _request(counterId, _counterInput(STEPS));
+        uint256 deposit = broker.requiredDeposit(id);
+        _answer(id, host, _counterResult(STEPS), STEPS);
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = id;
+        // A stranger cannot cut the window short...
+        vm.prank(stranger);
+        vm.assertEq(broker.settle(ids), 0);
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.WaitingForResolution));
+        // ...the requester can, as with softResolveAnswer.
+        vm.prank(requester);
+        vm.assertEq(broker.settle(ids), 1);
+        vm.assertEq(_withdrawAll(host), PAYMENT + deposit);
+    }
+
+    /// Execution gas per request of accepting and paying out 20 requests in one `settle`,
+    /// against `softResolveAnswer` then `finalize` for each.
+    function test_gas_SettleTwentyAgainstOneByOne() public {
+        uint256 first = _batch(21);
+        for (uint256 k = 0; k < 21; ++k) {
+            _answer(first + k, host, _counterResult(uint64(STEPS + k)), uint64(STEPS + k));
+        }
+        vm.roll(block.number + WINDOW + 1);
+        vm.prank(host);
+        broker.softResolveAnswer(first);
+        uint256 single = vm.snapshotGasLastCall("settle_single_softResolve");
+        vm.prank(host);
+        broker.finalize(first);
+        single += vm.snapshotGasLastCall("settle_single_finalize");
+        uint256[] memory ids = new uint256[](20);
+        for (uint256 k = 0; k < 20; ++k) {
+            ids[k] = first + 1 + k;
+        }
+        vm.prank(host);
+        vm.assertEq(broker.settle(ids), 20);
+        uint256 perJob = vm.snapshotGasLastCall("settle_batchOf20_total") / 20;
+        vm.snapshotValue("settle_batchOf20_perJob", perJob);
+        vm.assertLt(perJob, single);
     }
 
     /// Execution gas per request: one `requestExecution` with options, against a batch of 20.

@@ -180,6 +180,17 @@ contract BrokerHandler is Test {
         }
     }
 
+    /// @dev `settle` over a few of the latest requests, in any state, by anyone.
+    function settleSome(uint256 idSeed, uint256 countSeed, uint256 actorSeed) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        uint256[] memory some = new uint256[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            some[k] = _id(uint256(keccak256(abi.encode(idSeed, k))));
+        }
+        vm.prank(actors[actorSeed % actors.length]);
+        broker.settle(some);
+    }
+
     function cancel(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
@@ -500,7 +511,7 @@ contract BrokerHandler is Test {
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](16);
+        s = new bytes4[](17);
         s[0] = this.request.selector;
         s[1] = this.cancel.selector;
         s[2] = this.answer.selector;
@@ -517,6 +528,7 @@ contract BrokerHandler is Test {
         s[13] = this.reveal.selector;
         s[14] = this.expire.selector;
         s[15] = this.requestBatch.selector;
+        s[16] = this.settleSome.selector;
     }
 }
 

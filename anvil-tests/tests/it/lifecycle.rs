@@ -228,6 +228,23 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
         assert_eq!(s.steps, n + 1);
     }
     host.stop().await.unwrap();
+    // The host accepted and paid them out in batches (`settle`), not one transaction each.
+    let chain = requester.chain();
+    let head = chain.block_number().await.unwrap();
+    let settlements: std::collections::HashSet<_> = chain
+        .broker_logs(0, head)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|log| matches!(log.event, ecm_bindings::Broker::BrokerEvents::Finalized(_)))
+        .map(|log| log.tx)
+        .collect();
+    println!("50 requests settled in {} transactions", settlements.len());
+    assert!(
+        settlements.len() < 25,
+        "{} settle transactions",
+        settlements.len()
+    );
     // One answer per request on-chain, and one in the host's own record.
     let answers = net.answered_ids().await;
     for id in &ids {

@@ -79,6 +79,9 @@ pub(crate) enum Acted {
     Sent(Sent),
     /// The job is over.
     Done(Outcome),
+    /// The request can be accepted and paid out: the engine settles such requests together,
+    /// many in one transaction (`settle`).
+    Settle,
     /// The trace is needed but not in memory (after a restart): compute it again.
     NeedTrace,
     /// The action failed; it will be decided again.
@@ -300,16 +303,7 @@ impl ActContext {
                     .send("claimTimeout", broker.claimTimeout(id))
                     .await?,
             ),
-            Action::SoftResolve => sent(
-                "soft-resolved".into(),
-                self.chain
-                    .send("softResolveAnswer", broker.softResolveAnswer(id))
-                    .await?,
-            ),
-            Action::Finalize => sent(
-                "finalized".into(),
-                self.chain.send("finalize", broker.finalize(id)).await?,
-            ),
+            Action::SoftResolve | Action::Finalize => Acted::Settle,
             Action::Execute => {
                 let Some(oracle) = self.oracle.clone() else {
                     return Ok(Acted::NeedTrace);

@@ -28,6 +28,9 @@ const LOG_CHUNK: u64 = 5_000;
 /// Decisions (each a few reads and perhaps a transaction, mostly waiting for its receipt)
 /// running at once.
 const ACTS_IN_FLIGHT: usize = 256;
+/// Requests accepted and paid out by one `settle` at most (about 13k gas each, so a hundred
+/// stay well within a block).
+const SETTLE_BATCH: usize = 100;
 /// A job not looked at for this long is looked at again, whatever the news.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 /// At most this many such stale jobs per tick.
@@ -79,6 +82,11 @@ enum Done {
     },
     /// A withdrawal landed: its fee, for the ledger.
     Withdrew { tx: B256, fee: U256 },
+    /// A `settle` of these jobs landed (its hash and fee) or failed.
+    Settled {
+        ids: Vec<u64>,
+        result: std::result::Result<(B256, U256), String>,
+    },
 }
 
 /// Runs an agent until `shutdown` resolves: discovers requests, computes them on the blocking
@@ -134,6 +142,10 @@ struct Agent {
     permits: Arc<tokio::sync::Semaphore>,
     /// Whether a withdrawal is in flight (one at a time).
     withdrawing: Arc<std::sync::atomic::AtomicBool>,
+    /// Jobs ready to be accepted and paid out, settled together by the next `settle`.
+    settling: std::collections::BTreeSet<u64>,
+    /// Whether a `settle` is in flight (one at a time).
+    settle_in_flight: bool,
     tasks: JoinSet<()>,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -185,6 +197,8 @@ impl Agent {
         let mut agent = Self {
             permits,
             withdrawing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+            settling: Default::default(),
+            settle_in_flight: false,
             config,
             chain,
             me,
@@ -262,6 +276,7 @@ impl Agent {
         for id in due {
             self.spawn_act(id, block, now);
         }
+        self.spawn_settle();
         if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
             if self.metrics_server.is_some()
@@ -488,7 +503,77 @@ impl Agent {
                 log_index: None,
                 block: None,
             }),
+            Done::Settled { ids, result } => self.on_settled(ids, result),
         }
+    }
+
+    /// A `settle` landed or failed: each job records its share of the fee, and decides again
+    /// (a paid job then ends; one the batch could not pay is looked at anew).
+    fn on_settled(
+        &mut self,
+        ids: Vec<u64>,
+        result: std::result::Result<(B256, U256), String>,
+    ) -> Result<()> {
+        self.settle_in_flight = false;
+        let count = U256::from(ids.len().max(1));
+        for (k, id) in ids.iter().enumerate() {
+            if let Some(live) = self.live.get_mut(id) {
+                live.dirty = true;
+            }
+            let Ok((tx, fee)) = &result else { continue };
+            // The fee split evenly, the remainder on the first job: the ledger sums to it.
+            let share = fee / count + if k == 0 { fee % count } else { U256::ZERO };
+            if let Some(job) = self.store.get_mut(*id) {
+                job.log
+                    .push(format!("settled in a batch of {} tx={tx}", ids.len()));
+                self.store.record(&LedgerEntry {
+                    job: Some(*id),
+                    movement: Movement::Gas,
+                    amount: share,
+                    tx: Some(*tx),
+                    log_index: None,
+                    block: None,
+                })?;
+                self.store.save_job(*id)?;
+            }
+        }
+        match result {
+            Ok(_) => {
+                self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(reason) => {
+                self.metrics.actions_failed.fetch_add(1, Ordering::Relaxed);
+                warn!(target: "agent", jobs = ids.len(), %reason, "settle failed; deciding again next tick");
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends one `settle` for the jobs ready to be paid out (at most `SETTLE_BATCH`), if none
+    /// is in flight.
+    fn spawn_settle(&mut self) {
+        if self.settle_in_flight || self.settling.is_empty() {
+            return;
+        }
+        let ids: Vec<u64> = (0..SETTLE_BATCH)
+            .map_while(|_| self.settling.pop_first())
+            .collect();
+        self.settle_in_flight = true;
+        let chain = self.chain.clone();
+        let done = self.done_tx.clone();
+        self.tasks.spawn(async move {
+            let call = chain
+                .broker()
+                .settle(ids.iter().map(|id| U256::from(*id)).collect());
+            let result = match chain.send("settle", call).await {
+                Ok(receipt) => {
+                    info!(target: "agent", jobs = ids.len(), tx = %receipt.transaction_hash, gas = receipt.gas_used, "settled");
+                    Ok((receipt.transaction_hash, crate::act::fee(&receipt)))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let _ = done.send(Done::Settled { ids, result });
+        });
     }
 
     /// A computation ended: keep the trace and the claim, or refuse the request.
@@ -609,6 +694,11 @@ impl Agent {
                 job.deposit = None;
                 self.live.remove(&id);
                 changed = true;
+            }
+            Acted::Settle => {
+                // Decided again once the batch reports.
+                live.wake = None;
+                self.settling.insert(id);
             }
             Acted::NeedTrace => self.spawn_compute(id),
             Acted::Failed(reason) => {
