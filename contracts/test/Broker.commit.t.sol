@@ -28,6 +28,13 @@ contract BrokerCommitTest is Fixtures {
         broker.commitAnswer{value: deposit}(id, commitment);
     }
 
+    /// @dev The requester accepts the standing answer and it is paid out.
+    function _acceptAndPay(uint256 id) internal {
+        vm.prank(requester);
+        broker.softResolveAnswer(id);
+        broker.finalize(id);
+    }
+
     function _reveal(uint256 id, address who, bytes32 salt) internal {
         vm.prank(who);
         broker.revealAnswer(id, _counterResult(STEPS), STEPS, true, salt);
@@ -136,9 +143,7 @@ contract BrokerCommitTest is Fixtures {
 
         // Pending again: another host answers and is paid; the requester keeps the deposit.
         _answer(id, challenger, _counterResult(STEPS), STEPS);
-        vm.prank(requester);
-        broker.softResolveAnswer(id);
-        broker.finalize(id);
+        _acceptAndPay(id);
         vm.assertEq(_withdrawAll(challenger), PAYMENT + deposit);
         vm.assertEq(_withdrawAll(requester), deposit);
         vm.assertEq(host.balance, FUNDS - deposit);
@@ -162,9 +167,7 @@ contract BrokerCommitTest is Fixtures {
     function test_commitAnswer_RevertWhen_NotPending() public {
         uint256 id = _committed();
         uint256 deposit = broker.requiredDeposit(id);
-        vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Committed, IBroker.Status.Pending)
-        );
+        _expectWrongStatus(id, IBroker.Status.Committed, IBroker.Status.Pending);
         vm.prank(challenger);
         broker.commitAnswer{value: deposit}(id, bytes32(uint256(1)));
     }
@@ -188,9 +191,7 @@ contract BrokerCommitTest is Fixtures {
 
     function test_revealAnswer_RevertWhen_NotCommitted() public {
         uint256 id = _request(counterId, _counterInput(STEPS));
-        vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Pending, IBroker.Status.Committed)
-        );
+        _expectWrongStatus(id, IBroker.Status.Pending, IBroker.Status.Committed);
         _reveal(id, host, SALT);
     }
 
@@ -214,17 +215,13 @@ contract BrokerCommitTest is Fixtures {
 
     function test_expireCommitment_RevertWhen_NotCommitted() public {
         uint256 id = _request(counterId, _counterInput(STEPS));
-        vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Pending, IBroker.Status.Committed)
-        );
+        _expectWrongStatus(id, IBroker.Status.Pending, IBroker.Status.Committed);
         broker.expireCommitment(id);
     }
 
     function test_cancelRequest_RevertWhen_Committed() public {
         uint256 id = _committed();
-        vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Committed, IBroker.Status.Pending)
-        );
+        _expectWrongStatus(id, IBroker.Status.Committed, IBroker.Status.Pending);
         vm.prank(requester);
         broker.cancelRequest(id);
     }
@@ -244,23 +241,17 @@ contract BrokerCommitTest is Fixtures {
 
         vm.expectRevert(abi.encodeWithSelector(IBroker.NotCommitter.selector, id, copier, host));
         _reveal(id, copier, SALT);
-        vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Committed, IBroker.Status.Pending)
-        );
+        _expectWrongStatus(id, IBroker.Status.Committed, IBroker.Status.Pending);
         vm.prank(copier);
         broker.answerRequest{value: deposit}(id, _counterResult(STEPS), STEPS);
         // Nor can it copy the commitment itself (it could never open it) or commit over it.
         bytes32 copy = _commitment(id, host, SALT);
-        vm.expectRevert(
-            abi.encodeWithSelector(IBroker.WrongStatus.selector, id, IBroker.Status.Committed, IBroker.Status.Pending)
-        );
+        _expectWrongStatus(id, IBroker.Status.Committed, IBroker.Status.Pending);
         vm.prank(copier);
         broker.commitAnswer{value: deposit}(id, copy);
 
         _reveal(id, host, SALT);
-        vm.prank(requester);
-        broker.softResolveAnswer(id);
-        broker.finalize(id);
+        _acceptAndPay(id);
         vm.assertEq(_withdrawAll(host), PAYMENT + deposit);
         vm.assertEq(copier.balance, FUNDS);
     }
@@ -285,9 +276,7 @@ contract BrokerCommitTest is Fixtures {
         vm.prank(host);
         broker.commitAnswer{value: deposit}(id, honest);
         _reveal(id, host, SALT);
-        vm.prank(requester);
-        broker.softResolveAnswer(id);
-        broker.finalize(id);
+        _acceptAndPay(id);
         vm.assertEq(_withdrawAll(host), PAYMENT + deposit);
         vm.assertEq(_withdrawAll(requester), deposit);
         vm.assertEq(copier.balance, FUNDS - deposit);

@@ -42,14 +42,7 @@ contract BrokerSybilDelayTest is Fixtures {
             master.takeSlot{value: deposit}(id, _counterResult(STEPS + 2 + uint64(k)), STEPS, k > 0);
             vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.NeedsResolution));
             // The honest challenger cannot get in while the puppet holds the slot.
-            vm.expectRevert(
-                abi.encodeWithSelector(
-                    IBroker.WrongStatus.selector,
-                    id,
-                    IBroker.Status.NeedsResolution,
-                    IBroker.Status.WaitingForResolution
-                )
-            );
+            _expectWrongStatus(id, IBroker.Status.NeedsResolution, IBroker.Status.WaitingForResolution);
             vm.prank(challenger);
             broker.challengeAnswer{value: deposit}(id, _counterResult(STEPS), STEPS);
             _rollPast(broker.getRequest(id).deadline);

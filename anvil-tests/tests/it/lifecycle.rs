@@ -151,12 +151,7 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
     // adopts it rather than answering again.
     let answers = net.answered_ids().await;
     assert_eq!(answers, vec![id], "{:?}", job.log);
-    // (An answer is revealed after a commitment, or sent in one transaction.)
-    let recorded = job
-        .log
-        .iter()
-        .filter(|l| l.starts_with("revealed") || l.starts_with("answered"))
-        .count();
+    let recorded = answers_recorded(&job);
     let adopted = job
         .log
         .iter()
@@ -257,15 +252,7 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     let store = ecm_agent::JobStore::open(&net.data_dir("host")).unwrap();
     for id in &ids {
         let job = store.job(*id).unwrap().unwrap();
-        assert_eq!(
-            job.log
-                .iter()
-                .filter(|l| l.starts_with("revealed") || l.starts_with("answered"))
-                .count(),
-            1,
-            "request {id}: {:?}",
-            job.log
-        );
+        assert_eq!(answers_recorded(&job), 1, "request {id}: {:?}", job.log);
     }
 }
 
@@ -332,4 +319,12 @@ async fn a_host_keeping_its_store_across_a_devnet_restart_computes_new_requests_
         kept.job(old).unwrap().is_some(),
         "the old store is kept aside, whole"
     );
+}
+
+/// The answers a job's log records: revealed after a commitment, or sent in one transaction.
+fn answers_recorded(job: &ecm_agent::Job) -> usize {
+    job.log
+        .iter()
+        .filter(|l| l.starts_with("revealed") || l.starts_with("answered"))
+        .count()
 }

@@ -144,6 +144,11 @@ abstract contract Fixtures is Test {
         broker.challengeAnswer{value: deposit}(id, result, steps, final_);
     }
 
+    /// @dev The next call reverts `WrongStatus(id, actual, expected)`.
+    function _expectWrongStatus(uint256 id, IBroker.Status actual, IBroker.Status expected) internal {
+        vm.expectRevert(abi.encodeWithSelector(IBroker.WrongStatus.selector, id, actual, expected));
+    }
+
     function _status(uint256 id) internal view returns (IBroker.Status) {
         return broker.getRequest(id).status;
     }

@@ -333,7 +333,7 @@ impl Agent {
 
     fn on_log(&mut self, log: ecm_chain::BrokerLog) -> Result<()> {
         use Broker::BrokerEvents as E;
-        let id = match &log.event {
+        match &log.event {
             E::Created(e) => {
                 self.created.insert(to_u64(e.id), e.programId);
                 return Ok(());
@@ -350,30 +350,14 @@ impl Agent {
                     warn!(target: "agent", reason = e.reason, "a credit for a reason this ecm does not know; not in the ledger");
                     return Ok(());
                 };
-                return self.store.record(&LedgerEntry {
-                    job: Some(to_u64(e.id)),
-                    movement: Movement::Credit(reason),
-                    amount: e.amount,
-                    tx: log.tx,
-                    log_index: log.log_index,
-                    block: Some(log.block),
-                });
+                let job = Some(to_u64(e.id));
+                let entry = LedgerEntry::from_log(job, Movement::Credit(reason), e.amount, &log);
+                return self.store.record(&entry);
             }
             E::Withdrawn(e) if e.account == self.me => {
-                return self.store.record(&LedgerEntry {
-                    job: None,
-                    movement: Movement::Withdrawn,
-                    amount: e.amount,
-                    tx: log.tx,
-                    log_index: log.log_index,
-                    block: Some(log.block),
-                });
+                let entry = LedgerEntry::from_log(None, Movement::Withdrawn, e.amount, &log);
+                return self.store.record(&entry);
             }
-            E::Answered(e) => e.id,
-            E::Challenged(e) => e.id,
-            E::Cancelled(e) => e.id,
-            E::SoftResolved(e) => e.id,
-            E::DisputeStarted(e) => e.id,
             E::Bisected(e) => {
                 let id = to_u64(e.id);
                 if self.live.contains_key(&id)
@@ -381,17 +365,11 @@ impl Agent {
                 {
                     warn!(target: "agent", id, error = %err, "cannot keep the posted points");
                 }
-                e.id
             }
-            E::SegmentSelected(e) => e.id,
-            E::StepProven(e) => e.id,
-            E::Executed(e) => e.id,
-            E::DisputeResolved(e) => e.id,
-            E::FirmlyResolved(e) => e.id,
-            E::Finalized(e) => e.id,
-            _ => return Ok(()),
-        };
-        if let Some(live) = self.live.get_mut(&to_u64(id)) {
+            _ => {}
+        }
+        // Any other news on a job of ours: decide on it again.
+        if let Some(live) = log.request_id().and_then(|id| self.live.get_mut(&id)) {
             live.dirty = true;
         }
         Ok(())
@@ -495,14 +473,10 @@ impl Agent {
         match done {
             Done::Computed { id, result } => self.on_computed(id, result),
             Done::Acted { id, outcome, seen } => self.on_acted(id, outcome, seen),
-            Done::Withdrew { tx, fee } => self.store.record(&LedgerEntry {
-                job: None,
-                movement: Movement::Gas,
-                amount: fee,
-                tx: Some(tx),
-                log_index: None,
-                block: None,
-            }),
+            Done::Withdrew { tx, fee } => {
+                let entry = LedgerEntry::sent(None, Movement::Gas, fee, Some(tx));
+                self.store.record(&entry)
+            }
             Done::Settled { ids, result } => self.on_settled(ids, result),
         }
     }
@@ -526,14 +500,8 @@ impl Agent {
             if let Some(job) = self.store.get_mut(*id) {
                 job.log
                     .push(format!("settled in a batch of {} tx={tx}", ids.len()));
-                self.store.record(&LedgerEntry {
-                    job: Some(*id),
-                    movement: Movement::Gas,
-                    amount: share,
-                    tx: Some(*tx),
-                    log_index: None,
-                    block: None,
-                })?;
+                let entry = LedgerEntry::sent(Some(*id), Movement::Gas, share, Some(*tx));
+                self.store.record(&entry)?;
                 self.store.save_job(*id)?;
             }
         }
@@ -711,14 +679,8 @@ impl Agent {
             self.store.forget_sent(tx)?;
         }
         for (movement, amount, tx) in ledger {
-            self.store.record(&LedgerEntry {
-                job: Some(id),
-                movement,
-                amount,
-                tx,
-                log_index: None,
-                block: None,
-            })?;
+            self.store
+                .record(&LedgerEntry::sent(Some(id), movement, amount, tx))?;
         }
         if changed {
             self.store.save_job(id)?;

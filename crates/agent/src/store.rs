@@ -279,6 +279,38 @@ pub struct LedgerEntry {
     pub block: Option<u64>,
 }
 
+impl LedgerEntry {
+    /// A movement of one of the agent's own transactions (a deposit staked, a fee paid).
+    pub fn sent(job: Option<u64>, movement: Movement, amount: U256, tx: Option<B256>) -> Self {
+        Self {
+            job,
+            movement,
+            amount,
+            tx,
+            log_index: None,
+            block: None,
+        }
+    }
+
+    /// A movement a Broker log tells (a credit, a withdrawal): the log's place identifies it,
+    /// so that a log read twice is recorded once.
+    pub fn from_log(
+        job: Option<u64>,
+        movement: Movement,
+        amount: U256,
+        log: &ecm_chain::BrokerLog,
+    ) -> Self {
+        Self {
+            job,
+            movement,
+            amount,
+            tx: log.tx,
+            log_index: log.log_index,
+            block: Some(log.block),
+        }
+    }
+}
+
 /// What the agent earned and spent, from its ledger and its open jobs (wei).
 /// As JSON, amounts are decimal strings of wei.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -1344,13 +1376,13 @@ mod tests {
     fn earnings_add_up_the_ledger() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = JobStore::open(dir.path()).unwrap();
-        let sent = |movement, amount: u64, tx: u8, job: u64| LedgerEntry {
-            job: Some(job),
-            movement,
-            amount: U256::from(amount),
-            tx: Some(B256::repeat_byte(tx)),
-            log_index: None,
-            block: None,
+        let sent = |movement, amount: u64, tx: u8, job: u64| {
+            LedgerEntry::sent(
+                Some(job),
+                movement,
+                U256::from(amount),
+                Some(B256::repeat_byte(tx)),
+            )
         };
         // Job 1: answered (deposit 100), paid 50 and the deposit returned.
         store.record(&sent(Movement::Staked, 100, 1, 1)).unwrap();

@@ -25,6 +25,38 @@ pub struct BrokerLog {
     pub log_index: Option<u64>,
 }
 
+impl BrokerLog {
+    /// The request the log is about; `None` for a withdrawal, which is an account's. Every
+    /// event is named here (no wildcard), so that a new event of the Broker must say whether it
+    /// is a request's before it builds: the agents wake a job, and the explorer files a log,
+    /// by this.
+    pub fn request_id(&self) -> Option<u64> {
+        use BrokerEvents as E;
+        let id = match &self.event {
+            E::Created(e) => e.id,
+            E::RequestInput(e) => e.id,
+            E::Cancelled(e) => e.id,
+            E::AnswerCommitted(e) => e.id,
+            E::CommitmentExpired(e) => e.id,
+            E::Answered(e) => e.id,
+            E::Challenged(e) => e.id,
+            E::SoftResolved(e) => e.id,
+            E::DisputeStarted(e) => e.id,
+            E::Bisected(e) => e.id,
+            E::SegmentSelected(e) => e.id,
+            E::StepProven(e) => e.id,
+            E::Executed(e) => e.id,
+            E::DisputeResolved(e) => e.id,
+            E::FirmlyResolved(e) => e.id,
+            E::Finalized(e) => e.id,
+            E::Credited(e) => e.id,
+            E::Withdrawn(_) => return None,
+        };
+        // Ids are counted from 1 by the Broker: one beyond u64 is not a request of this world.
+        u64::try_from(id).ok()
+    }
+}
+
 /// Blocks per `eth_getLogs` at first: what public providers commonly accept (many cap a range
 /// at 10,000 blocks or fewer, some at 1,000 or 500; [`logs`] learns a smaller span when refused).
 pub(crate) const LOG_SPAN: u64 = 5_000;

@@ -19,7 +19,7 @@ pub(crate) fn parse_amount(text: &str) -> Result<U256> {
     Ok(value.get_absolute())
 }
 
-/// Wei as ether with up to 6 decimals.
+/// Wei as ether, exactly, without trailing zeros.
 pub(crate) fn format_ether(wei: U256) -> String {
     alloy::primitives::utils::format_ether(wei)
         .trim_end_matches('0')

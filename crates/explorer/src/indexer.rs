@@ -5,7 +5,7 @@
 //! Pages never wait on the node: they render the latest snapshot. A node that stops answering
 //! is reported in the snapshot (with the block the data is from) and read again at every poll.
 
-use crate::model::{Model, request_id};
+use crate::model::Model;
 use alloy::primitives::{Address, U256};
 use ecm_bindings::Broker::BrokerEvents;
 use ecm_chain::BrokerLog;
@@ -34,8 +34,9 @@ pub struct Snapshot {
     pub head: u64,
     /// The Broker's balance, wei.
     pub broker_balance: U256,
-    /// The logs folded.
-    pub model: Model,
+    /// The logs folded (shared: a snapshot is copied for every page update, the model only
+    /// when logs change).
+    pub model: Arc<Model>,
     /// Each request's status as the Broker reports it, as of the last log that touched it.
     pub statuses: BTreeMap<u64, RequestStatus>,
     /// Each account's withdrawable balance.
@@ -61,7 +62,7 @@ impl Snapshot {
             deployment: Arc::new(deployment),
             head: 0,
             broker_balance: U256::ZERO,
-            model: Model::default(),
+            model: Arc::default(),
             statuses: BTreeMap::new(),
             balances: BTreeMap::new(),
             node_error: None,
@@ -223,10 +224,7 @@ impl Follower {
             .filter(|log| !added.contains(&key(log)))
             .chain(fresh.iter().filter(|log| !replaced.contains(&key(log))))
             .collect();
-        let ids: BTreeSet<u64> = touched
-            .iter()
-            .filter_map(|l| request_id(&l.event))
-            .collect();
+        let ids: BTreeSet<u64> = touched.iter().filter_map(|l| l.request_id()).collect();
         let accounts: BTreeSet<Address> =
             touched.iter().filter_map(|l| account(&l.event)).collect();
         debug!(target: "explorer", from, head, changed = touched.len(), "read logs");
@@ -277,7 +275,7 @@ impl Follower {
         snapshot.balances.extend(balances);
         if let Some(model) = model {
             self.logs = logs;
-            snapshot.model = model;
+            snapshot.model = Arc::new(model);
         }
         Ok(true)
     }

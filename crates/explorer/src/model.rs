@@ -302,7 +302,7 @@ impl Model {
     }
 
     fn apply(&mut self, log: &BrokerLog) {
-        if let Some(id) = request_id(&log.event) {
+        if let Some(id) = log.request_id() {
             let request = self.requests.entry(id).or_insert_with(|| RequestRecord {
                 id,
                 created_block: log.block,
@@ -363,31 +363,6 @@ impl Model {
             _ => {}
         }
     }
-}
-
-/// The request a log is about, if any (`Withdrawn` is about an account only).
-pub fn request_id(event: &BrokerEvents) -> Option<u64> {
-    let id = match event {
-        BrokerEvents::Created(e) => e.id,
-        BrokerEvents::RequestInput(e) => e.id,
-        BrokerEvents::Cancelled(e) => e.id,
-        BrokerEvents::AnswerCommitted(e) => e.id,
-        BrokerEvents::CommitmentExpired(e) => e.id,
-        BrokerEvents::Answered(e) => e.id,
-        BrokerEvents::Challenged(e) => e.id,
-        BrokerEvents::SoftResolved(e) => e.id,
-        BrokerEvents::DisputeStarted(e) => e.id,
-        BrokerEvents::Bisected(e) => e.id,
-        BrokerEvents::SegmentSelected(e) => e.id,
-        BrokerEvents::StepProven(e) => e.id,
-        BrokerEvents::Executed(e) => e.id,
-        BrokerEvents::DisputeResolved(e) => e.id,
-        BrokerEvents::FirmlyResolved(e) => e.id,
-        BrokerEvents::Finalized(e) => e.id,
-        BrokerEvents::Credited(e) => e.id,
-        _ => return None,
-    };
-    u64::try_from(id).ok()
 }
 
 #[cfg(test)]

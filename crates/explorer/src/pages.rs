@@ -573,14 +573,8 @@ fn diff(a: U256, b: U256) -> U256 {
 
 /// Wei as ETH, exactly (trailing zeros dropped).
 pub(crate) fn eth(wei: U256) -> String {
-    let unit = U256::from(10u64).pow(U256::from(18));
-    let whole = wei / unit;
-    let frac = (wei % unit).to_string();
-    if frac == "0" {
-        return format!("{whole} ETH");
-    }
-    let frac = format!("{frac:0>18}");
-    format!("{whole}.{} ETH", frac.trim_end_matches('0'))
+    let ether = alloy::primitives::utils::format_ether(wei);
+    format!("{} ETH", ether.trim_end_matches('0').trim_end_matches('.'))
 }
 
 fn ago(since: SystemTime) -> String {
@@ -640,7 +634,7 @@ mod tests {
         let mut snapshot = Snapshot::new(deployment());
         snapshot.version = 1;
         snapshot.head = 2;
-        snapshot.model = Model::from_logs(&logs);
+        snapshot.model = Arc::new(Model::from_logs(&logs));
         snapshot.statuses.insert(
             1,
             RequestStatus {

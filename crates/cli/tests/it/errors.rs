@@ -36,6 +36,16 @@ fn fails_with(output: &Output, needle: &str) {
     );
 }
 
+/// Asserts a success, and returns what it printed as JSON.
+fn succeeds_with_json(output: &Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -124,15 +134,9 @@ async fn bad_input_is_one_clear_line() {
         "0.01ether",
         "--json",
     ]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created = succeeds_with_json(&out);
     assert_eq!(created["id"], 1);
-    let out = ecm(&["client", "status", "1", "--json"], &path);
-    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let status = succeeds_with_json(&ecm(&["client", "status", "1", "--json"], &path));
     assert_eq!(status["status"], "Pending");
     assert_eq!(status["program"], "fibonacci");
 
@@ -150,16 +154,10 @@ async fn bad_input_is_one_clear_line() {
         "0.01ether",
         "--json",
     ]));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let created = succeeds_with_json(&out);
     assert_eq!(created["ids"], serde_json::json!([2, 3, 4]));
     for id in ["2", "3", "4"] {
-        let out = ecm(&["client", "status", id, "--json"], &path);
-        let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let status = succeeds_with_json(&ecm(&["client", "status", id, "--json"], &path));
         assert_eq!(
             status["payment"], "0x2386f26fc10000",
             "request {id}: 0.01 ether"
