@@ -56,7 +56,7 @@ async fn chaos_a_flaky_network_a_kill_and_a_reorg_lose_nothing_and_answer_each_r
         for id in &ids {
             // Answered: revealed (a commitment alone is not an answer yet).
             let status = requester.status(*id).await.unwrap().status;
-            if status != Status::Pending && status != Status::Committed {
+            if status.has_answer() {
                 n += 1;
             }
         }

@@ -45,6 +45,20 @@ pub mod protocol {
         pub fn is_settled(self) -> bool {
             matches!(self, Self::Finalized | Self::Cancelled)
         }
+
+        /// Whether an answer is public on-chain: sent plainly or revealed, so its challenge
+        /// window has started. A commitment alone is not an answer yet.
+        pub fn has_answer(self) -> bool {
+            match self {
+                Self::Pending | Self::Committed | Self::Cancelled => false,
+                Self::WaitingForResolution
+                | Self::NeedsResolution
+                | Self::Resolving
+                | Self::SoftResolution
+                | Self::FirmResolution
+                | Self::Finalized => true,
+            }
+        }
     }
 
     #[cfg(test)]
@@ -58,6 +72,7 @@ pub mod protocol {
             }
             assert_eq!(Status::try_from(7), Ok(Status::Cancelled));
             assert_eq!(Status::try_from(8), Ok(Status::Committed));
+            assert!(!Status::Committed.has_answer() && Status::Finalized.has_answer());
             assert_eq!(
                 Status::try_from(9),
                 Err(UnknownValue {

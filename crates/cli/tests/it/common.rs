@@ -6,7 +6,7 @@
     reason = "helpers for the other test modules of this binary"
 )]
 
-use ecm_client::{Client, NewRequest, Status};
+use ecm_client::{Client, NewRequest};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
 use std::{
     io::{Read, Write},
@@ -20,10 +20,11 @@ pub fn free_port() -> u16 {
     ecm_devnet::free_port().unwrap()
 }
 
-/// Waits until request `id` is answered; fails the test after `timeout`.
+/// Waits until request `id`'s answer is on-chain (revealed, not only committed); fails the
+/// test after `timeout`.
 pub async fn wait_answered(requester: &Client, id: u64, timeout: Duration) {
     let deadline = Instant::now() + timeout;
-    while requester.status(id).await.unwrap().status == Status::Pending {
+    while !requester.status(id).await.unwrap().status.has_answer() {
         assert!(
             Instant::now() < deadline,
             "request {id} was not answered within {timeout:?}"
