@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {BrokerStorage} from "./BrokerStorage.sol";
+import {BrokerDisputes} from "./BrokerDisputes.sol";
+import {BrokerSettlement} from "./BrokerSettlement.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
-import {Deposits} from "./libraries/Deposits.sol";
 import {OneStep} from "./libraries/OneStep.sol";
-import {Reexecution} from "./libraries/Reexecution.sol";
 import {Trace} from "./libraries/Trace.sol";
 
 /// @title Broker
@@ -15,24 +14,27 @@ import {Trace} from "./libraries/Trace.sol";
 /// @dev Accounting: at every moment the Broker's balance is the sum of the credited balances
 /// plus, for each unsettled request, its payment and the deposits locked in it (less the gas
 /// already reimbursed from them). Every transfer of value out of a request is a credit; ether
-/// only leaves through `withdraw`. Every state change, credit and event is in this contract;
-/// its parameters, storage and reads are in `BrokerStorage`, the dispute rules in libraries
-/// (`Bisection`, `OneStep`, `Reexecution`, `Trace`) and the deposit arithmetic in `Deposits`.
-contract Broker is BrokerStorage {
-    using Bisection for IBroker.Game;
-    using OneStep for IBroker.Game;
-    using Reexecution for IBroker.FullExecution;
+/// only leaves through `withdraw`. The lifecycle, the game's moves and the one-step proof are
+/// in this contract; starting a dispute, full re-execution and timeouts in `BrokerDisputes`,
+/// which this contract deploys and runs in its own storage (`DELEGATECALL`); how a dispute's
+/// end moves money and records in `BrokerSettlement`; parameters, storage and reads in
+/// `BrokerStorage`; the dispute rules in libraries (`Bisection`, `OneStep`, `Reexecution`,
+/// `Trace`) and the deposit arithmetic in `Deposits`.
+contract Broker is IBroker, BrokerSettlement {
+    using Bisection for Game;
+    using OneStep for Game;
 
-    /// @dev The parameters are `BrokerStorage`'s.
-    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_) BrokerStorage(factory_, arity_, clockBlocks_) {}
+    /// @dev The code `initializeDispute`, `executeExecutable` and `claimTimeout` run.
+    address private immutable _disputes;
+    /// @dev The Factory's machine prover (fixed with the Factory), which proves machine steps.
+    address private immutable _machineProver;
 
-    bool private transient _entered;
-
-    modifier nonReentrant() {
-        if (_entered) revert Reentrancy();
-        _entered = true;
-        _;
-        _entered = false;
+    /// @dev The parameters are `BrokerStorage`'s; `BrokerDisputes` is deployed with them.
+    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_)
+        BrokerSettlement(factory_, arity_, clockBlocks_)
+    {
+        _disputes = address(new BrokerDisputes(factory_, arity_, clockBlocks_));
+        _machineProver = factory_.machineProver();
     }
 
     // ---------------------------------------------------------------------------------------
@@ -46,9 +48,9 @@ contract Broker is BrokerStorage {
         nonReentrant
         returns (uint256 id)
     {
-        uint256 gasPrice = tx.gasprice > type(uint64).max ? type(uint64).max : tx.gasprice;
-        // forge-lint: disable-next-line(unsafe-typecast) -- clamped to the uint64 range just above
-        RequestOptions memory options = RequestOptions(DEFAULT_MAX_STEPS, uint64(gasPrice), DisputeMode.Bisection);
+        uint256 gasPrice = tx.gasprice > MAX_GAS_PRICE ? MAX_GAS_PRICE : tx.gasprice;
+        // forge-lint: disable-next-line(unsafe-typecast) -- clamped to MAX_GAS_PRICE < 2^64 just above
+        RequestOptions memory options = RequestOptions(DEFAULT_MAX_STEPS, uint64(gasPrice), DisputeMode.Bisection, 0);
         return _request(programId, input, softResolutionBlocks, options, msg.value);
     }
 
@@ -76,6 +78,7 @@ contract Broker is BrokerStorage {
         RequestOptions memory terms = options;
         // The terms are the batch's, checked and looked up once; then each input.
         (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, terms, payment);
+        _noteMachineProgram(programId, initialCore);
         firstId = _requestCount + 1;
         for (uint256 k = 0; k < inputs.length; ++k) {
             _open(programId, inputs[k], softResolutionBlocks, terms, payment, maxStepGas, initialCore);
@@ -107,6 +110,7 @@ contract Broker is BrokerStorage {
     function commitAnswer(uint256 id, bytes32 commitment) external payable nonReentrant {
         Request storage r = _get(id);
         _expectStatus(id, r.status, Status.Pending);
+        _checkAdmitted(id, r, msg.sender);
         _takeDeposit(id, _deposit(r));
         // The answer's slots hold the commitment until the reveal: no storage of its own.
         uint256 revealDeadline = block.number + REVEAL_BLOCKS;
@@ -135,6 +139,7 @@ contract Broker is BrokerStorage {
         uint256 windowEnd = _openWindow(r);
         r.steps = steps;
         r.claim = claim;
+        _count(host, ANSWERED);
         emit Answered(id, host, result, steps, final_, windowEnd);
     }
 
@@ -148,6 +153,7 @@ contract Broker is BrokerStorage {
         r.deadline = 0;
         r.host = address(0);
         r.claim = bytes32(0);
+        _count(host, EXPIRED);
         emit CommitmentExpired(id, host);
         _credit(r.requester, id, _deposit(r), CreditReason.DelayCompensation);
     }
@@ -194,36 +200,37 @@ contract Broker is BrokerStorage {
         }
     }
 
+    // ---------------------------------------------------------------------------------------
+    // Disputes run by BrokerDisputes
+    // ---------------------------------------------------------------------------------------
+
     /// @inheritdoc IBroker
-    function initializeDispute(uint256 id) external nonReentrant {
-        Request storage r = _get(id);
-        _expectStatus(id, r.status, Status.NeedsResolution);
-        if (block.number > r.deadline) revert DeadlinePassed(id, r.deadline);
-        r.status = Status.Resolving;
-        if (r.mode == DisputeMode.Bisection) {
-            _games[id].start(r.inputCommitment, r.claim, r.steps, _clockBlocks);
-        } else {
-            // From the input (`c_0`), nothing reimbursed yet.
-            _fullExecutions[id] = FullExecution(r.inputCommitment, 0, _fullExecutionDeadline(), 0);
-        }
-        emit DisputeStarted(id, r.mode);
+    function initializeDispute(uint256) external {
+        _runDisputes();
     }
 
     /// @inheritdoc IBroker
-    function executeExecutable(uint256 id, uint256 maxSteps, bytes calldata state) external nonReentrant {
-        uint256 gasAtStart = gasleft();
-        Request storage r = _get(id);
-        _expectResolving(id, r, DisputeMode.FullExecution);
-        FullExecution storage fx = _fullExecutions[id];
-        Reexecution.Progress memory p = fx.advance(r, _factory, maxSteps, state, EXECUTE_SETTLE_GAS);
-        if (p.executed == 0) revert NoProgress(id);
-        if (!p.finished) fx.deadline = _fullExecutionDeadline();
-        emit Executed(id, msg.sender, p.count, p.final_, p.finished, p.state);
-        // The state's calldata is paid by the caller but not seen by `gasleft()`.
-        uint256 gasUsed = gasAtStart - gasleft() + Deposits.EXECUTE_CALL_OVERHEAD_GAS + 16 * state.length;
-        uint256 refund = fx.reimburse(r, _deposit(r), p.executed, state.length, gasUsed);
-        _credit(msg.sender, id, refund, CreditReason.GasReimbursement);
-        if (p.finished) _settleFullExecution(id, r, fx, p.reached);
+    function executeExecutable(uint256, uint256, bytes calldata) external {
+        _runDisputes();
+    }
+
+    /// @inheritdoc IBroker
+    function claimTimeout(uint256) external {
+        _runDisputes();
+    }
+
+    /// @dev Runs this call's function of `BrokerDisputes` (same selector, same arguments) in
+    /// this contract's storage, and returns or reverts with what it returned or reverted.
+    function _runDisputes() private {
+        address target = _disputes;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            let ok := delegatecall(gas(), target, ptr, calldatasize(), 0, 0)
+            returndatacopy(ptr, 0, returndatasize())
+            if iszero(ok) { revert(ptr, returndatasize()) }
+            return(ptr, returndatasize())
+        }
     }
 
     /// @inheritdoc IBroker
@@ -260,37 +267,9 @@ contract Broker is BrokerStorage {
         nonReentrant
     {
         (Request storage r, Game storage g) = _openStep(id, final_, state);
-        _closeStep(id, r, g, g.lo + 1, OneStep.machineStep(_factory, r.programId, final_, state, proof));
-    }
-
-    /// @inheritdoc IBroker
-    function claimTimeout(uint256 id) external nonReentrant {
-        Request storage r = _get(id);
-        Status status = r.status;
-        if (status == Status.NeedsResolution) {
-            // The challenger did not start the dispute it opened.
-            if (block.number <= r.deadline) revert DeadlineNotReached(id, r.deadline);
-            _resolveChallenge(id, r, true, true);
-        } else if (status == Status.Resolving && r.mode == DisputeMode.Bisection) {
-            (bool expired, bool defenderMoves, uint256 deadline) = _games[id].timeout();
-            if (!expired) revert DeadlineNotReached(id, deadline);
-            _resolveChallenge(id, r, !defenderMoves, true);
-        } else if (status == Status.Resolving) {
-            // A full re-execution nobody advanced: the challenger, who must show the answer
-            // wrong, did not. Its deposit, less the gas reimbursed out of it, goes half to the
-            // host and half to the requester; the answer gets a fresh window (a stalled run
-            // proves nothing about it, so others may still challenge it).
-            FullExecution storage fx = _fullExecutions[id];
-            uint256 deadline = fx.deadline;
-            if (block.number <= deadline) revert DeadlineNotReached(id, deadline);
-            address host = r.host;
-            _forfeit(id, r.requester, host, _deposit(r) - fx.reimbursed);
-            delete _fullExecutions[id];
-            emit DisputeResolved(id, host, _challenges[id].challenger, true);
-            _reopen(id, r);
-        } else {
-            revert WrongStatus(id, status, Status.Resolving);
-        }
+        bytes32 programId = r.programId;
+        if (!_machinePrograms[programId]) revert NotAMachineProgram(programId);
+        _closeStep(id, r, g, g.lo + 1, OneStep.machineStep(_machineProver, final_, state, proof));
     }
 
     /// @inheritdoc IBroker
@@ -310,8 +289,12 @@ contract Broker is BrokerStorage {
         uint256 payment = r.payment;
         uint256 deposit = _deposit(r);
         uint256 reward = deposit / 2;
-        if (r.disputes != 0) _payCompensation(id, r, deposit - reward);
+        if (r.disputes != 0) {
+            _payCompensation(id, r, deposit - reward);
+            _countLastDispute(id, host);
+        }
         if (host != address(0)) {
+            _count(host, PAID);
             // Each win is the floor of half a deposit, as one dispute's credit would be.
             // slither-disable-next-line divide-before-multiply
             uint256 won = uint256(r.hostWins) * reward;
@@ -339,6 +322,98 @@ contract Broker is BrokerStorage {
     }
 
     // ---------------------------------------------------------------------------------------
+    // Views
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IBroker
+    function getRequest(uint256 id) external view returns (Request memory) {
+        return _get(id);
+    }
+
+    /// @inheritdoc IBroker
+    function requiredDeposit(uint256 id) external view returns (uint256) {
+        return _deposit(_get(id));
+    }
+
+    /// @inheritdoc IBroker
+    function getChallenge(uint256 id) external view returns (Challenge memory c) {
+        // Outside a dispute the slot may hold the last dispute's outcome, not a challenge.
+        Status status = _requests[id].status;
+        if (status == Status.NeedsResolution || status == Status.Resolving) c = _challenges[id];
+    }
+
+    /// @inheritdoc IBroker
+    function getGame(uint256 id) external view returns (Game memory) {
+        return _games[id];
+    }
+
+    /// @inheritdoc IBroker
+    function getFullExecution(uint256 id) external view returns (FullExecution memory) {
+        return _fullExecutions[id];
+    }
+
+    /// @inheritdoc IBroker
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account];
+    }
+
+    /// @inheritdoc IBroker
+    function recordOf(address account) external view returns (Record memory) {
+        uint256 w = _records[account];
+        // forge-lint: disable-start(unsafe-typecast) -- each field is its 32-bit lane
+        return Record(
+            uint32(w),
+            uint32(w >> 32),
+            uint32(w >> 64),
+            uint32(w >> 96),
+            uint32(w >> 128),
+            uint32(w >> 160),
+            uint32(w >> 192),
+            uint32(w >> 224)
+        );
+        // forge-lint: disable-end(unsafe-typecast)
+    }
+
+    /// @inheritdoc IBroker
+    function requestCount() external view returns (uint256) {
+        return _requestCount;
+    }
+
+    /// @inheritdoc IBroker
+    function roundsFor(uint64 steps) external view returns (uint256) {
+        return Bisection.rounds(steps, _arity);
+    }
+
+    /// @inheritdoc IBroker
+    function answerCommitment(uint256 id, bytes32 claim, uint64 steps, address host, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return Trace.answerCommitment(id, claim, steps, host, salt);
+    }
+
+    /// @inheritdoc IBroker
+    function splitPoint(uint64 lo, uint64 hi, uint256 parts, uint256 j) external pure returns (uint64) {
+        return Bisection.splitPoint(lo, hi, parts, j);
+    }
+
+    /// @inheritdoc IBroker
+    function factory() external view returns (address) {
+        return address(_factory);
+    }
+
+    /// @inheritdoc IBroker
+    function arity() external view returns (uint256) {
+        return _arity;
+    }
+
+    /// @inheritdoc IBroker
+    function clockBlocks() external view returns (uint32) {
+        return _clockBlocks;
+    }
+
+    // ---------------------------------------------------------------------------------------
     // Internal: lifecycle steps
     // ---------------------------------------------------------------------------------------
 
@@ -350,7 +425,14 @@ contract Broker is BrokerStorage {
         uint256 payment
     ) internal returns (uint256 id) {
         (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, options, payment);
+        _noteMachineProgram(programId, initialCore);
         return _open(programId, input, softResolutionBlocks, options, payment, maxStepGas, initialCore);
+    }
+
+    /// @dev Notes that `programId` is a machine program (its `initialCore` is not zero) for the
+    /// one-step proof (`_machinePrograms`), once.
+    function _noteMachineProgram(bytes32 programId, bytes32 initialCore) internal {
+        if (initialCore != bytes32(0) && !_machinePrograms[programId]) _machinePrograms[programId] = true;
     }
 
     /// @dev Opens request `id` on `input`, its terms checked by `_requestTerms`.
@@ -378,18 +460,20 @@ contract Broker is BrokerStorage {
             r.inputCommitment = inputCommitment;
             // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^96 - 1 by _requestTerms
             r.payment = uint96(payment);
-            r.maxGasPrice = options.maxGasPrice;
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_GAS_PRICE = 2^48 - 1 by _requestTerms
+            r.maxGasPrice = uint48(options.maxGasPrice);
+            r.minHostJobs = options.minHostJobs;
             r.maxSteps = options.maxSteps;
             r.maxStepGas = maxStepGas;
         }
         emit Created(id, programId, msg.sender);
         emit RequestInput(
-            // forge-lint: disable-next-line(unsafe-typecast) -- as above
             id,
             input,
             payment,
             options.maxSteps,
             options.maxGasPrice,
+            // forge-lint: disable-next-line(unsafe-typecast) -- as above
             uint32(softResolutionBlocks),
             options.mode
         );
@@ -399,7 +483,9 @@ contract Broker is BrokerStorage {
         Request storage r = _get(id);
         _expectStatus(id, r.status, Status.Pending);
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
+        _checkAdmitted(id, r, msg.sender);
         _takeDeposit(id, _deposit(r));
+        _count(msg.sender, ANSWERED);
         uint256 windowEnd = _openWindow(r);
         r.host = msg.sender;
         r.steps = steps;
@@ -415,94 +501,14 @@ contract Broker is BrokerStorage {
         bytes32 claim = Trace.commitCalldata(final_, result);
         if (claim == r.claim) revert SameClaim(claim);
         _takeDeposit(id, _deposit(r));
+        // The last dispute's outcome is counted before its slot takes the new challenge.
+        _countLastDispute(id, r.host);
         _challenges[id] = Challenge({challenger: msg.sender, steps: steps, claim: claim});
         uint256 startDeadline = block.number + _clockBlocks;
         r.status = Status.NeedsResolution;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 clock stay far below 2^48
         r.deadline = uint48(startDeadline);
         emit Challenged(id, msg.sender, result, steps, final_, startDeadline);
-    }
-
-    /// @dev Ends a bisection dispute (or one never started). The loser's deposit stays in the
-    /// Broker: its halves are counted (`hostWins` for the winner, who is the host from here on;
-    /// `disputes` for the requester) and credited by `finalize`, so that the one step writes no
-    /// balance. A host that loses is credited at once what it had won before; a counter that
-    /// would overflow is paid out instead.
-    function _resolveChallenge(uint256 id, Request storage r, bool defenderWon, bool byTimeout) internal {
-        Challenge memory c = _challenges[id];
-        address defender = r.host;
-        (address winner, address loser) = defenderWon ? (defender, c.challenger) : (c.challenger, defender);
-        // The deposit is computed (a cold read) only when something is paid out now.
-        if (defenderWon) {
-            if (r.hostWins == type(uint16).max) _payHostWins(id, r, defender, _deposit(r) / 2);
-            ++r.hostWins;
-        } else {
-            if (r.hostWins != 0) _payHostWins(id, r, defender, _deposit(r) / 2);
-            _adoptChallengersClaim(r, c, 1);
-        }
-        if (r.disputes == type(uint16).max) {
-            uint256 deposit = _deposit(r);
-            _payCompensation(id, r, deposit - deposit / 2);
-        }
-        ++r.disputes;
-        _reopen(id, r);
-        emit DisputeResolved(id, winner, loser, byTimeout);
-    }
-
-    /// @dev The challenger won: its answer is the request's standing answer from here on,
-    /// with `hostWins` wins to its credit.
-    function _adoptChallengersClaim(Request storage r, Challenge memory c, uint16 hostWins) internal {
-        r.host = c.challenger;
-        r.steps = c.steps;
-        r.hostWins = hostWins;
-        r.claim = c.claim;
-    }
-
-    /// @dev Returns a request whose dispute ended to its challenge window, a fresh one.
-    function _reopen(uint256 id, Request storage r) internal {
-        _openWindow(r);
-        delete _challenges[id];
-        delete _games[id];
-    }
-
-    /// @dev Opens the challenge window of request `r`'s standing answer, from this block.
-    function _openWindow(Request storage r) internal returns (uint256 windowEnd) {
-        windowEnd = block.number + r.softResolutionBlocks;
-        r.status = Status.WaitingForResolution;
-        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
-        r.deadline = uint48(windowEnd);
-    }
-
-    /// @dev Ends a full re-execution: the computed commitment decides who was right.
-    function _settleFullExecution(uint256 id, Request storage r, FullExecution storage fx, bytes32 computed) internal {
-        Challenge memory c = _challenges[id];
-        uint256 deposit = _deposit(r);
-        uint256 reimbursed = fx.reimbursed;
-        address defender = r.host;
-        address winner = address(0);
-        address loser = address(0);
-        if (computed == r.claim) {
-            (winner, loser) = (defender, c.challenger);
-            _forfeit(id, r.requester, winner, deposit - reimbursed);
-        } else if (computed == c.claim) {
-            (winner, loser) = (c.challenger, defender);
-            _forfeit(id, r.requester, winner, deposit - reimbursed);
-            // A dispute the defender won earlier (its challenger never started it) is its own.
-            _payHostWins(id, r, defender, deposit / 2);
-            _adoptChallengersClaim(r, c, 0);
-        } else {
-            // Nobody was right: both deposits (less the gas reimbursed) go to the requester,
-            // who is also refunded the payment on `finalize`.
-            _credit(r.requester, id, 2 * deposit - reimbursed, CreditReason.DelayCompensation);
-            _payHostWins(id, r, defender, deposit / 2);
-            r.host = address(0);
-            r.steps = 0;
-            r.claim = computed;
-        }
-        r.status = Status.FirmResolution;
-        delete _challenges[id];
-        emit DisputeResolved(id, winner, loser, false);
-        emit FirmlyResolved(id, winner, computed);
     }
 
     /// @dev The one-step phase's opening, for `proveStep` and `proveMachineStep`: the turn
@@ -525,36 +531,9 @@ contract Broker is BrokerStorage {
         _resolveChallenge(id, r, defenderWon, false);
     }
 
-    /// @dev Credits `host` the rewards of the disputes it won on request `id`, and clears them.
-    function _payHostWins(uint256 id, Request storage r, address host, uint256 reward) internal {
-        uint256 wins = r.hostWins;
-        if (wins == 0) return;
-        r.hostWins = 0;
-        _credit(host, id, wins * reward, CreditReason.DisputeReward);
-    }
-
-    /// @dev Credits the requester its compensation for the disputes on request `id` so far.
-    function _payCompensation(uint256 id, Request storage r, uint256 compensation) internal {
-        uint256 count = r.disputes;
-        r.disputes = 0;
-        _credit(r.requester, id, count * compensation, CreditReason.DelayCompensation);
-    }
-
-    function _forfeit(uint256 id, address requester, address winner, uint256 amount) internal {
-        uint256 reward = amount / 2;
-        _credit(winner, id, reward, CreditReason.DisputeReward);
-        _credit(requester, id, amount - reward, CreditReason.DelayCompensation);
-    }
-
     function _takeDeposit(uint256 id, uint256 required) internal {
         if (msg.value < required) revert DepositTooLow(msg.value, required);
         if (msg.value > required) _credit(msg.sender, id, msg.value - required, CreditReason.Surplus);
-    }
-
-    function _credit(address account, uint256 id, uint256 amount, CreditReason reason) internal {
-        if (amount == 0) return;
-        _balances[account] += amount;
-        emit Credited(account, id, amount, reason);
     }
 
     function _withdraw(address payable to) internal {

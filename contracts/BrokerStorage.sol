@@ -9,10 +9,11 @@ import {MAX_STATE_BYTES, Trace} from "./libraries/Trace.sol";
 import {MachineInput} from "./machine/lib/MachineInput.sol";
 
 /// @title BrokerStorage
-/// @notice The Broker's parameters, storage layout and every read of it: the views of
-/// `IBroker`, the checks a call starts with, and the terms a request takes from its program.
-/// @dev Nothing here writes storage or moves value; `Broker` holds every state change.
-abstract contract BrokerStorage is IBroker {
+/// @notice The Broker's parameters, storage layout and reads of it: the checks a call starts
+/// with, and the terms a request takes from its program. `Broker` and `BrokerDisputes` share it
+/// (the same layout, one storage: the Broker's).
+/// @dev Nothing here writes storage or moves value.
+abstract contract BrokerStorage {
     // ---------------------------------------------------------------------------------------
     // Constants
     // ---------------------------------------------------------------------------------------
@@ -31,9 +32,22 @@ abstract contract BrokerStorage is IBroker {
     /// block per transaction, too), and for confirmations on fast chains; a commitment never
     /// revealed holds the request this long, at the cost of its deposit.
     uint256 public constant REVEAL_BLOCKS = 256;
+    /// @notice The highest `IBroker.RequestOptions.maxGasPrice` (wei per gas, about 281,475 gwei): it
+    /// is stored in 48 bits, beside the request's host admission.
+    uint256 public constant MAX_GAS_PRICE = type(uint48).max;
     /// @notice Bounds on the bisection arity.
     uint256 public constant MIN_ARITY = 2;
     uint256 public constant MAX_ARITY = 32;
+
+    /// @dev The units of `_records`' counters, one per `IBroker.Record` field.
+    uint256 internal constant ANSWERED = 1;
+    uint256 internal constant PAID = 1 << 32;
+    uint256 internal constant DEFENCE_WON = 1 << 64;
+    uint256 internal constant DEFENCE_LOST = 1 << 96;
+    uint256 internal constant CHALLENGE_WON = 1 << 128;
+    uint256 internal constant CHALLENGE_LOST = 1 << 160;
+    uint256 internal constant TIMEOUT = 1 << 192;
+    uint256 internal constant EXPIRED = 1 << 224;
 
     /// @dev Gas `executeExecutable` keeps back from its steps for what follows them: the
     /// commitment, the event, the reimbursement and the settlement (at most four credits).
@@ -47,12 +61,36 @@ abstract contract BrokerStorage is IBroker {
     uint256 internal immutable _arity;
     uint32 internal immutable _clockBlocks;
 
+    // Written by `Broker`, read by `BrokerDisputes` in the Broker's storage: slither, which
+    // looks at one contract at a time, takes it for a constant there.
+    // slither-disable-next-line constable-states
     uint256 internal _requestCount;
-    mapping(uint256 id => Request) internal _requests;
-    mapping(uint256 id => Challenge) internal _challenges;
-    mapping(uint256 id => Game) internal _games;
-    mapping(uint256 id => FullExecution) internal _fullExecutions;
+    mapping(uint256 id => IBroker.Request) internal _requests;
+    mapping(uint256 id => IBroker.Challenge) internal _challenges;
+    mapping(uint256 id => IBroker.Game) internal _games;
+    // Written by `BrokerDisputes` in the Broker's storage, read by the Broker's view: slither,
+    // which looks at one contract at a time, takes it for never written there.
+    // slither-disable-next-line uninitialized-state
+    mapping(uint256 id => IBroker.FullExecution) internal _fullExecutions;
     mapping(address account => uint256) internal _balances;
+    /// @dev The machine programs requested so far (set by their first request): the one-step
+    /// proof checks a request's program is one with a read here rather than a call to the
+    /// Factory (a program's kind never changes: its id binds it).
+    mapping(bytes32 programId => bool) internal _machinePrograms;
+    /// @dev Each account's `IBroker.Record` as eight 32-bit counters in one word, its fields from the
+    /// lowest bits up; an outcome adds its counters' units (`_count`). A counter would need
+    /// 2^32 transactions to carry into the next.
+    mapping(address account => uint256) internal _records;
+
+    /// @dev Set while a call runs (in `Broker` or, by `DELEGATECALL`, `BrokerDisputes`).
+    bool private transient _entered;
+
+    modifier nonReentrant() {
+        if (_entered) revert IBroker.Reentrancy();
+        _entered = true;
+        _;
+        _entered = false;
+    }
 
     // ---------------------------------------------------------------------------------------
     // Constructor
@@ -63,114 +101,43 @@ abstract contract BrokerStorage is IBroker {
     /// @param clockBlocks_ Each party's chess clock per game, in blocks; also the time a
     /// challenger has to start the dispute.
     constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_) {
-        if (arity_ < MIN_ARITY || arity_ > MAX_ARITY) revert ArityOutOfRange(arity_, MIN_ARITY, MAX_ARITY);
-        if (clockBlocks_ == 0) revert ZeroClock();
+        if (arity_ < MIN_ARITY || arity_ > MAX_ARITY) revert IBroker.ArityOutOfRange(arity_, MIN_ARITY, MAX_ARITY);
+        if (clockBlocks_ == 0) revert IBroker.ZeroClock();
         _factory = factory_;
         _arity = arity_;
         _clockBlocks = clockBlocks_;
     }
 
     // ---------------------------------------------------------------------------------------
-    // Views
-    // ---------------------------------------------------------------------------------------
-
-    /// @inheritdoc IBroker
-    function getRequest(uint256 id) external view returns (Request memory) {
-        return _get(id);
-    }
-
-    /// @inheritdoc IBroker
-    function requiredDeposit(uint256 id) external view returns (uint256) {
-        return _deposit(_get(id));
-    }
-
-    /// @inheritdoc IBroker
-    function getChallenge(uint256 id) external view returns (Challenge memory) {
-        return _challenges[id];
-    }
-
-    /// @inheritdoc IBroker
-    function getGame(uint256 id) external view returns (Game memory) {
-        return _games[id];
-    }
-
-    /// @inheritdoc IBroker
-    function getFullExecution(uint256 id) external view returns (FullExecution memory) {
-        return _fullExecutions[id];
-    }
-
-    /// @inheritdoc IBroker
-    function balanceOf(address account) external view returns (uint256) {
-        return _balances[account];
-    }
-
-    /// @inheritdoc IBroker
-    function requestCount() external view returns (uint256) {
-        return _requestCount;
-    }
-
-    /// @inheritdoc IBroker
-    function roundsFor(uint64 steps) external view returns (uint256) {
-        return Bisection.rounds(steps, _arity);
-    }
-
-    /// @inheritdoc IBroker
-    function answerCommitment(uint256 id, bytes32 claim, uint64 steps, address host, bytes32 salt)
-        external
-        pure
-        returns (bytes32)
-    {
-        return Trace.answerCommitment(id, claim, steps, host, salt);
-    }
-
-    /// @inheritdoc IBroker
-    function splitPoint(uint64 lo, uint64 hi, uint256 parts, uint256 j) external pure returns (uint64) {
-        return Bisection.splitPoint(lo, hi, parts, j);
-    }
-
-    /// @inheritdoc IBroker
-    function factory() external view returns (address) {
-        return address(_factory);
-    }
-
-    /// @inheritdoc IBroker
-    function arity() external view returns (uint256) {
-        return _arity;
-    }
-
-    /// @inheritdoc IBroker
-    function clockBlocks() external view returns (uint32) {
-        return _clockBlocks;
-    }
-
-    // ---------------------------------------------------------------------------------------
     // Internal: checks and arithmetic
     // ---------------------------------------------------------------------------------------
 
-    function _get(uint256 id) internal view returns (Request storage r) {
+    function _get(uint256 id) internal view returns (IBroker.Request storage r) {
         r = _requests[id];
-        if (r.requester == address(0)) revert NoSuchRequest(id);
+        if (r.requester == address(0)) revert IBroker.NoSuchRequest(id);
     }
 
-    function _expectStatus(uint256 id, Status actual, Status expected) internal pure {
-        if (actual != expected) revert WrongStatus(id, actual, expected);
+    function _expectStatus(uint256 id, IBroker.Status actual, IBroker.Status expected) internal pure {
+        if (actual != expected) revert IBroker.WrongStatus(id, actual, expected);
     }
 
-    function _expectResolving(uint256 id, Request storage r, DisputeMode mode) internal view {
-        _expectStatus(id, r.status, Status.Resolving);
-        if (r.mode != mode) revert WrongMode(id, r.mode);
+    function _expectResolving(uint256 id, IBroker.Request storage r, IBroker.DisputeMode mode) internal view {
+        _expectStatus(id, r.status, IBroker.Status.Resolving);
+        if (r.mode != mode) revert IBroker.WrongMode(id, r.mode);
     }
 
-    function _deposit(Request storage r) internal view returns (uint256) {
+    function _deposit(IBroker.Request storage r) internal view returns (uint256) {
         return _depositFor(r.mode, r.payment, r.maxGasPrice, r.maxSteps, r.maxStepGas);
     }
 
     /// @dev The deposit a host or challenger stakes on request `r` (`Deposits.required`).
-    function _depositFor(DisputeMode mode, uint256 payment, uint256 maxGasPrice, uint64 maxSteps, uint256 maxStepGas)
-        internal
-        view
-        returns (uint256)
-    {
+    function _depositFor(
+        IBroker.DisputeMode mode,
+        uint256 payment,
+        uint256 maxGasPrice,
+        uint64 maxSteps,
+        uint256 maxStepGas
+    ) internal view returns (uint256) {
         return Deposits.required(mode, payment, maxGasPrice, maxSteps, maxStepGas, _arity);
     }
 
@@ -188,41 +155,53 @@ abstract contract BrokerStorage is IBroker {
     function _requestTerms(
         bytes32 programId,
         uint256 softResolutionBlocks,
-        RequestOptions memory options,
+        IBroker.RequestOptions memory options,
         uint256 payment
     ) internal view returns (uint32 maxStepGas, bytes32 initialCore) {
-        if (payment == 0) revert ZeroPayment();
-        if (payment > type(uint96).max) revert PaymentTooLarge(payment, type(uint96).max);
+        if (payment == 0) revert IBroker.ZeroPayment();
+        if (payment > type(uint96).max) revert IBroker.PaymentTooLarge(payment, type(uint96).max);
         if (softResolutionBlocks < MIN_WINDOW_BLOCKS || softResolutionBlocks > MAX_WINDOW_BLOCKS) {
-            revert WindowOutOfRange(softResolutionBlocks, MIN_WINDOW_BLOCKS, MAX_WINDOW_BLOCKS);
+            revert IBroker.WindowOutOfRange(softResolutionBlocks, MIN_WINDOW_BLOCKS, MAX_WINDOW_BLOCKS);
         }
-        uint256 stepsCap = options.mode == DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
+        if (options.maxGasPrice > MAX_GAS_PRICE) revert IBroker.MaxGasPriceTooHigh(options.maxGasPrice, MAX_GAS_PRICE);
+        uint256 stepsCap =
+            options.mode == IBroker.DisputeMode.FullExecution ? MAX_FULL_EXECUTION_STEPS : type(uint64).max;
         if (options.maxSteps == 0 || options.maxSteps > stepsCap) {
-            revert MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
+            revert IBroker.MaxStepsOutOfRange(options.maxSteps, 1, stepsCap);
         }
         // Computed once, for the clock check and the deposit (a full re-execution has none).
         uint256 rounds = 0;
-        if (options.mode == DisputeMode.Bisection) {
+        if (options.mode == IBroker.DisputeMode.Bisection) {
             rounds = Bisection.rounds(options.maxSteps, _arity);
             uint256 needed = Bisection.clockForRounds(rounds);
-            if (needed > _clockBlocks) revert ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
+            if (needed > _clockBlocks) revert IBroker.ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
         }
         (address execution, uint32 stepGas, IFactory.ProgramKind kind) = _factory.stepInfo(programId);
-        if (execution == address(0)) revert UnknownProgram(programId);
+        if (execution == address(0)) revert IBroker.UnknownProgram(programId);
         uint256 deposit =
             Deposits.requiredForRounds(options.mode, payment, options.maxGasPrice, options.maxSteps, stepGas, rounds);
-        if (deposit > type(uint96).max) revert DepositTooLarge(deposit, type(uint96).max);
+        if (deposit > type(uint96).max) revert IBroker.DepositTooLarge(deposit, type(uint96).max);
         maxStepGas = stepGas;
         if (kind == IFactory.ProgramKind.Step) return (maxStepGas, bytes32(0));
-        if (options.mode != DisputeMode.Bisection) revert ModeUnsupported(programId, options.mode);
+        if (options.mode != IBroker.DisputeMode.Bisection) revert IBroker.ModeUnsupported(programId, options.mode);
         initialCore = _factory.initialCoreOf(programId);
+    }
+
+    /// @dev Checks that `host` may answer request `r` (`IBroker.RequestOptions.minHostJobs`).
+    function _checkAdmitted(uint256 id, IBroker.Request storage r, address host) internal view {
+        uint16 minJobs = r.minHostJobs;
+        if (minJobs == 0) return;
+        uint256 w = _records[host];
+        // forge-lint: disable-next-line(unsafe-typecast) -- the counters' 32-bit lanes
+        (uint32 paid, uint32 defencesLost) = (uint32(w >> 32), uint32(w >> 96));
+        if (paid < minJobs || defencesLost != 0) revert IBroker.HostNotAdmitted(id, host, paid, defencesLost, minJobs);
     }
 
     /// @dev `c_0` of a request on `input`: the input itself for a step program
     /// (`initialCore` zero), else the machine's first state hash on it (a core is a hash,
     /// never zero).
     function _inputCommitment(bytes calldata input, bytes32 initialCore) internal pure returns (bytes32) {
-        if (input.length > MAX_INPUT_BYTES) revert InputTooLarge(input.length, MAX_INPUT_BYTES);
+        if (input.length > MAX_INPUT_BYTES) revert IBroker.InputTooLarge(input.length, MAX_INPUT_BYTES);
         if (initialCore == bytes32(0)) return Trace.commitCalldata(false, input);
         return Trace.commit(false, abi.encodePacked(MachineInput.initialState(initialCore, input)));
     }

@@ -224,6 +224,7 @@ pub fn request(program: &str, input: &str, payment: u128, window: u64) -> NewReq
         max_steps: None,
         max_gas_price: None,
         mode: ecm_client::DisputeMode::Bisection,
+        min_host_jobs: 0,
     }
 }
 

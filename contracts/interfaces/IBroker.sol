@@ -106,10 +106,39 @@ interface IBroker {
         /// reports "out of steps". Bisection: 1..2^64-1; full execution: 1..MAX_FULL_EXECUTION_STEPS.
         uint64 maxSteps;
         /// The gas price (wei) at which dispute gas is valued when sizing deposits and
-        /// reimbursing full re-execution.
+        /// reimbursing full re-execution: at most `MAX_GAS_PRICE`.
         uint64 maxGasPrice;
         /// How a challenge is settled.
         DisputeMode mode;
+        /// Host admission: when non-zero, only an address whose record (`recordOf`) shows at
+        /// least this many requests paid to it as the host and no dispute over its own
+        /// answer lost may answer or commit. A challenger who wins becomes the host whatever
+        /// its record: it has proved its answer.
+        uint16 minHostJobs;
+    }
+
+    /// @notice What an address has done on this Broker, counted at each outcome and read with
+    /// `recordOf`; a bisection dispute's outcome is counted at its request's next challenge or
+    /// payout (so that the one-step proof writes no record). One storage slot per address; a
+    /// counter cannot realistically reach 2^32 (each count takes a transaction).
+    struct Record {
+        /// Answers made public: sent with `answerRequest` or revealed.
+        uint32 answered;
+        /// Requests paid out to it as the host (its answer stood).
+        uint32 paid;
+        /// Disputes over its answer that it won (as the defender).
+        uint32 defencesWon;
+        /// Disputes over its answer that it lost: its answer was shown wrong (or it stopped
+        /// defending it).
+        uint32 defencesLost;
+        /// Disputes it started by a challenge and won.
+        uint32 challengesWon;
+        /// Disputes it started by a challenge and lost.
+        uint32 challengesLost;
+        /// Disputes it lost by not moving in time, on either side (counted in the losses too).
+        uint32 timeouts;
+        /// Commitments it did not reveal in time (`expireCommitment`).
+        uint32 expired;
     }
 
     /// @notice One request, packed into six storage slots.
@@ -129,7 +158,9 @@ interface IBroker {
         bytes32 inputCommitment;
         /// Payment in wei, held until the request settles.
         uint96 payment;
-        uint64 maxGasPrice;
+        uint48 maxGasPrice;
+        /// `RequestOptions.minHostJobs`: zero admits any host.
+        uint16 minHostJobs;
         uint64 maxSteps;
         /// The program's step gas, fixed when the request was made.
         uint32 maxStepGas;
@@ -215,6 +246,11 @@ interface IBroker {
     /// @notice The deposit this request would need does not fit in 96 bits: lower
     /// `maxGasPrice` or `maxSteps`.
     error DepositTooLarge(uint256 deposit, uint256 max);
+    /// @notice `RequestOptions.maxGasPrice` above `MAX_GAS_PRICE`.
+    error MaxGasPriceTooHigh(uint256 given, uint256 max);
+    /// @notice The request admits only hosts with `minHostJobs` requests paid and no defence
+    /// lost (`RequestOptions.minHostJobs`); `host`'s record falls short.
+    error HostNotAdmitted(uint256 id, address host, uint32 paid, uint32 defencesLost, uint16 minHostJobs);
     /// @notice There is no request with this id.
     error NoSuchRequest(uint256 id);
     /// @notice The request is not in the status this call needs.
@@ -381,6 +417,7 @@ interface IBroker {
 
     /// @notice Answers request `id` with the final state `result` after `steps` steps, with a
     /// deposit of at least `requiredDeposit(id)` (any surplus is credited back).
+    /// A request with `minHostJobs` admits only a host whose record meets it (`HostNotAdmitted`).
     function answerRequest(uint256 id, bytes calldata result, uint64 steps) external payable;
 
     /// @notice Answers with an explicit final flag: `final_ = false` is only valid at
@@ -391,7 +428,7 @@ interface IBroker {
     /// `answerRequest` takes: `commitment` is `answerCommitment(id, claim, steps, msg.sender,
     /// salt)` for a secret `salt`. Nobody else can answer until the commitment is revealed or
     /// expires (`REVEAL_BLOCKS` blocks), and only this host can reveal it, so an answer cannot
-    /// be copied from the mempool or front-run.
+    /// be copied from the mempool or front-run. Host admission is checked here, as for `answerRequest`.
     function commitAnswer(uint256 id, bytes32 commitment) external payable;
 
     /// @notice Reveals the committed answer; it then stands as `answerRequest`'s would (an
@@ -488,7 +525,7 @@ interface IBroker {
     /// @notice The deposit (wei) an answer or a challenge of request `id` must carry.
     function requiredDeposit(uint256 id) external view returns (uint256);
 
-    /// @notice The open challenge of request `id` (zero if none).
+    /// @notice The open challenge of request `id` (zero outside a dispute).
     function getChallenge(uint256 id) external view returns (Challenge memory);
 
     /// @notice The bisection game of request `id` (zero if none).
@@ -499,6 +536,9 @@ interface IBroker {
 
     /// @notice Wei credited to `account` and not yet withdrawn.
     function balanceOf(address account) external view returns (uint256);
+
+    /// @notice `account`'s record: its answers, payouts and dispute outcomes on this Broker.
+    function recordOf(address account) external view returns (Record memory);
 
     /// @notice The number of requests made so far; ids run from 1 to `requestCount()`.
     function requestCount() external view returns (uint256);

@@ -37,17 +37,15 @@ library OneStep {
         return Trace.commit(nextFinal, next);
     }
 
-    /// @notice Runs one step of machine program `programId` from the revealed point (a machine
-    /// state hash) with the prover, checked against `proof`, and returns the commitment to the
-    /// point it reaches. A final point is sticky and needs no proof.
-    function machineStep(IFactory factory, bytes32 programId, bool final_, bytes calldata state, bytes calldata proof)
+    /// @notice Runs one step of a machine program from the revealed point (a machine state
+    /// hash) with `prover`, checked against `proof`, and returns the commitment to the point it
+    /// reaches. A final point is sticky and needs no proof. (The caller checks the request's
+    /// program is a machine program.)
+    function machineStep(address prover, bool final_, bytes calldata state, bytes calldata proof)
         internal
         view
         returns (bytes32)
     {
-        // slither-disable-next-line unused-return
-        (address prover,, IFactory.ProgramKind kind) = factory.stepInfo(programId);
-        if (kind != IFactory.ProgramKind.Machine) revert IBroker.NotAMachineProgram(programId);
         if (final_) return Trace.commitCalldata(true, state);
         if (state.length != 32) revert IBroker.MachineStateLength(state.length);
         // forge-lint: disable-next-line(unsafe-typecast) -- exactly 32 bytes, checked just above

@@ -18,7 +18,7 @@ contract BrokerBatchTest is Fixtures {
     }
 
     function _options() internal view returns (IBroker.RequestOptions memory) {
-        return IBroker.RequestOptions(broker.DEFAULT_MAX_STEPS(), 0, IBroker.DisputeMode.Bisection);
+        return IBroker.RequestOptions(broker.DEFAULT_MAX_STEPS(), 0, IBroker.DisputeMode.Bisection, 0);
     }
 
     function _batch(uint256 count) internal returns (uint256 firstId) {

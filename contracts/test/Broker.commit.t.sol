@@ -287,8 +287,10 @@ contract BrokerCommitTest is Fixtures {
     // Gas: the soft path through a commitment
     // ---------------------------------------------------------------------------------------
 
+    /// @dev As `test_gas_SoftPath`: the request counter and the host's record are warm, as on
+    /// a live Broker (a host answered before).
     function test_gas_CommitRevealSoftPath() public {
-        _request(counterId, hex"01");
+        _answer(_request(counterId, _counterInput(STEPS)), host, _counterResult(STEPS), STEPS);
         uint256 id = _request(counterId, _counterInput(STEPS));
         uint256 deposit = broker.requiredDeposit(id);
         bytes32 commitment = _commitment(id, host, SALT);

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Broker} from "../Broker.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {StepHarness} from "../verifier/StepHarness.sol";
+import {DisputeFixtures} from "./utils/DisputeFixtures.sol";
 import {GameDriver} from "./utils/GameDriver.sol";
 import {ArmedByBlock, ArmedByCall, ArmedByStorage, GasProbe} from "./utils/Hostile.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
@@ -12,53 +13,7 @@ import {MAX_STATE_BYTES} from "../libraries/Trace.sol";
 
 /// @notice Bisection disputes: every move, every revert, every outcome with balances, and
 /// liars of each kind on either side losing to the honest side.
-contract BrokerDisputeTest is GameDriver {
-    uint64 internal constant LENGTH = 37; // keccak-chain length: final at step 37
-    uint64 internal constant MAX_STEPS = 45;
-    uint64 internal constant GAS_PRICE = 1 gwei;
-
-    bytes internal input;
-    View internal truth;
-
-    function setUp() public override {
-        super.setUp();
-        input = abi.encodePacked(_u64le(LENGTH), keccak256("seed"));
-        View memory t = _view(keccakChain, input, MAX_STEPS, 0, Lie.State);
-        _store(t);
-    }
-
-    function _store(View memory t) internal {
-        delete truth.states;
-        delete truth.finals;
-        delete truth.cs;
-        for (uint256 i = 0; i < t.states.length; ++i) {
-            truth.states.push(t.states[i]);
-            truth.finals.push(t.finals[i]);
-            truth.cs.push(t.cs[i]);
-        }
-    }
-
-    function _truth() internal view returns (View memory) {
-        return truth;
-    }
-
-    function _newRequest() internal returns (uint256) {
-        return _requestWith(keccakChainId, input, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.Bisection);
-    }
-
-    /// @dev A request answered from `d` by the host and challenged from `c` by the challenger.
-    function _disputed(View memory d, View memory c) internal returns (uint256 id) {
-        id = _newRequest();
-        (bytes memory dr, uint64 ds, bool df) = _claimOf(d);
-        (bytes memory cr, uint64 cs, bool cf) = _claimOf(c);
-        _answer(id, host, dr, ds, df);
-        _challenge(id, challenger, cr, cs, cf);
-    }
-
-    function _lie(uint256 at, Lie lie) internal view returns (View memory) {
-        return _view(keccakChain, input, MAX_STEPS, at, lie);
-    }
-
+contract BrokerDisputeTest is DisputeFixtures {
     // ---------------------------------------------------------------------------------------
     // Outcomes with balances
     // ---------------------------------------------------------------------------------------
@@ -114,13 +69,6 @@ contract BrokerDisputeTest is GameDriver {
         IBroker.Request memory r = broker.getRequest(id);
         vm.assertEq(r.hostWins, hostWins);
         vm.assertEq(r.disputes, 1);
-    }
-
-    function _settleAfterWindow(uint256 id) internal {
-        _rollPast(broker.getRequest(id).deadline);
-        vm.prank(stranger);
-        broker.softResolveAnswer(id);
-        broker.finalize(id);
     }
 
     function test_bisection_LieAtFirstMiddleAndLastStepIsCaught() public {

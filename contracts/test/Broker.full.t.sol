@@ -155,6 +155,9 @@ contract BrokerFullExecutionTest is Fixtures {
         broker.finalize(id);
         vm.assertEq(broker.balanceOf(host), PAYMENT + deposit + forfeited / 2);
         _assertPaidOut(host, challenger, deposit, reimbursed);
+        _assertDisputeRecord(host, 1, 0, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 0, 1, 0);
+        vm.assertEq(broker.recordOf(host).paid, 1);
     }
 
     /// @dev After `finalize`: everyone withdraws; `winner` has the payment and half of what
@@ -182,6 +185,10 @@ contract BrokerFullExecutionTest is Fixtures {
 
         broker.finalize(id);
         _assertPaidOut(challenger, host, deposit, reimbursed);
+        _assertDisputeRecord(host, 0, 1, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 1, 0, 0);
+        vm.assertEq(broker.recordOf(challenger).paid, 1, "paid as the host it became");
+        vm.assertEq(broker.recordOf(host).paid, 0);
     }
 
     function test_fullExecution_NeitherRight_RequesterRefunded() public {
@@ -194,6 +201,8 @@ contract BrokerFullExecutionTest is Fixtures {
         IBroker.Request memory r = broker.getRequest(id);
         vm.assertEq(uint8(r.status), uint8(IBroker.Status.FirmResolution));
         vm.assertEq(r.host, address(0));
+        _assertDisputeRecord(host, 0, 1, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 0, 1, 0);
         vm.expectEmit(address(broker));
         emit IBroker.Finalized(id, requester, PAYMENT);
         broker.finalize(id);
@@ -406,6 +415,8 @@ contract BrokerFullExecutionTest is Fixtures {
         uint256 deadline = broker.getFullExecution(id).deadline;
         vm.assertEq(deadline, block.number + broker.clockBlocks());
         _claimTimeoutAfter(id, deadline, host, challenger);
+        _assertDisputeRecord(host, 1, 0, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 0, 1, 1);
 
         IBroker.Request memory r = broker.getRequest(id);
         vm.assertEq(uint8(r.status), uint8(IBroker.Status.WaitingForResolution));

@@ -36,6 +36,11 @@ contract BrokerHandler is Test {
     /// Credited to, and withdrawn by, each actor, from the Broker's events.
     mapping(address account => uint256) public ghostCredited;
     mapping(address account => uint256) public ghostWithdrawnBy;
+    /// Per account, the outcomes its record counts, from the events: answers (`Answered`),
+    /// payouts (a `Payment` credit), expired commitments (`CommitmentExpired`).
+    mapping(address account => uint256) public ghostAnswered;
+    mapping(address account => uint256) public ghostPaid;
+    mapping(address account => uint256) public ghostExpired;
     /// Status changes the lifecycle does not allow (see `_allowed`).
     uint256 public ghostBadTransitions;
     mapping(uint256 id => IBroker.Status) internal _lastStatus;
@@ -64,8 +69,14 @@ contract BrokerHandler is Test {
             Vm.Log memory log = logs[k];
             if (log.emitter != address(broker)) continue;
             if (log.topics[0] == IBroker.Credited.selector) {
-                (uint256 amount,) = abi.decode(log.data, (uint256, uint8));
-                ghostCredited[address(uint160(uint256(log.topics[1])))] += amount;
+                (uint256 amount, uint8 reason) = abi.decode(log.data, (uint256, uint8));
+                address account = address(uint160(uint256(log.topics[1])));
+                ghostCredited[account] += amount;
+                if (reason == uint8(IBroker.CreditReason.Payment)) ++ghostPaid[account];
+            } else if (log.topics[0] == IBroker.Answered.selector) {
+                ++ghostAnswered[address(uint160(uint256(log.topics[2])))];
+            } else if (log.topics[0] == IBroker.CommitmentExpired.selector) {
+                ++ghostExpired[address(uint160(uint256(log.topics[2])))];
             } else if (log.topics[0] == IBroker.Withdrawn.selector) {
                 ghostWithdrawnBy[address(uint160(uint256(log.topics[1])))] += abi.decode(log.data, (uint256));
             } else if (log.topics[0] == IBroker.DisputeResolved.selector) {
@@ -150,9 +161,14 @@ contract BrokerHandler is Test {
         payment = bound(payment, 1, 10 ether);
         gasPrice = bound(gasPrice, 0, 10 gwei);
         IBroker.DisputeMode mode = full ? IBroker.DisputeMode.FullExecution : IBroker.DisputeMode.Bisection;
+        // One request in three admits only hosts with a job paid and no defence lost.
+        uint16 minHostJobs = nSeed % 3 == 0 ? 1 : 0;
         vm.prank(_actor(actorSeed, 0, 3));
         uint256 id = broker.requestExecution{value: payment}(
-            counterId, _u64le(n), 1 + (nSeed % 5), IBroker.RequestOptions(MAX_STEPS, uint64(gasPrice), mode)
+            counterId,
+            _u64le(n),
+            1 + (nSeed % 5),
+            IBroker.RequestOptions(MAX_STEPS, uint64(gasPrice), mode, minHostJobs)
         );
         ghostPaidIn += payment;
         _n[id] = n;
@@ -171,7 +187,7 @@ contract BrokerHandler is Test {
         }
         vm.prank(_actor(actorSeed, 0, 3));
         uint256 first = broker.requestExecutionBatch{value: payment * count}(
-            counterId, inputs, 1 + (nSeed % 5), IBroker.RequestOptions(MAX_STEPS, 0, IBroker.DisputeMode.Bisection)
+            counterId, inputs, 1 + (nSeed % 5), IBroker.RequestOptions(MAX_STEPS, 0, IBroker.DisputeMode.Bisection, 0)
         );
         ghostPaidIn += payment * count;
         for (uint256 k = 0; k < count; ++k) {
@@ -202,6 +218,7 @@ contract BrokerHandler is Test {
         uint256 id = _id(idSeed);
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
         address who = honest ? actors[3] : actors[4];
+        if (!_admitted(id, who)) return;
         bytes memory result = _claim(id, who, honest);
         uint256 value = broker.requiredDeposit(id) + bound(surplus, 0, 1 ether);
         vm.prank(who);
@@ -209,11 +226,19 @@ contract BrokerHandler is Test {
         ghostPaidIn += value;
     }
 
+    /// @dev Whether request `id` admits `who` as its host (`RequestOptions.minHostJobs`).
+    function _admitted(uint256 id, address who) internal view returns (bool) {
+        uint16 minJobs = broker.getRequest(id).minHostJobs;
+        IBroker.Record memory r = broker.recordOf(who);
+        return minJobs == 0 || (r.paid >= minJobs && r.defencesLost == 0);
+    }
+
     /// @dev A commitment to an answer (honest or not), revealed now, later, or never.
     function commit(uint256 idSeed, bool honest, uint256 surplus) external observed {
         uint256 id = _id(idSeed);
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
         address who = honest ? actors[3] : actors[4];
+        if (!_admitted(id, who)) return;
         bytes memory result = _claim(id, who, honest);
         bytes32 commitment =
             broker.answerCommitment(id, keccak256(abi.encodePacked(true, result)), _n[id], who, _salt(id, who));
@@ -427,7 +452,7 @@ contract BrokerHandler is Test {
     /// Drives every request to a final state with only the moves the protocol always offers
     /// someone (cancel, let deadlines pass, claim timeouts, run the re-execution, finalize), and
     /// returns how many did not get there.
-    function settleEverything() external returns (uint256 stuck) {
+    function settleEverything() external observed returns (uint256 stuck) {
         for (uint256 k = 0; k < ids.length; ++k) {
             uint256 id = ids[k];
             for (uint256 guard = 0; guard < 64; ++guard) {
@@ -563,7 +588,13 @@ contract BrokerInvariantTest is Test {
         );
     }
 
-    function invariant_NoOneWithdrawsMoreThanCredited() public view {
+    /// Each account: withdrawn + balance == credited, and its record counts what its events
+    /// show; over all accounts, each dispute counted is one defence and one challenge (a
+    /// bisection dispute is counted at its request's next challenge or payout: all of them
+    /// once everything is settled, `afterInvariant`).
+    function invariant_EachAccountMatchesItsEvents() public view {
+        uint256 defences;
+        uint256 challenges;
         for (uint256 k = 0; k < handler.actorCount(); ++k) {
             address a = handler.actorAt(k);
             vm.assertEq(
@@ -571,7 +602,29 @@ contract BrokerInvariantTest is Test {
                 handler.ghostCredited(a),
                 "withdrawn + balance == everything credited"
             );
+            IBroker.Record memory r = broker.recordOf(a);
+            vm.assertEq(r.answered, handler.ghostAnswered(a), "answers");
+            vm.assertEq(r.paid, handler.ghostPaid(a), "payouts");
+            vm.assertEq(r.expired, handler.ghostExpired(a), "expired commitments");
+            vm.assertLe(r.timeouts, r.defencesLost + r.challengesLost, "a timeout is a loss");
+            defences += r.defencesWon + r.defencesLost;
+            challenges += r.challengesWon + r.challengesLost;
         }
+        vm.assertEq(defences, challenges, "one defence and one challenge per dispute");
+        vm.assertLe(defences, handler.ghostDisputeEvents(), "no dispute counted that did not end");
+    }
+
+    /// Every dispute that ended, counted once in each party's record.
+    function _assertEveryDisputeCounted() internal view {
+        uint256 defences;
+        uint256 challenges;
+        for (uint256 k = 0; k < handler.actorCount(); ++k) {
+            IBroker.Record memory r = broker.recordOf(handler.actorAt(k));
+            defences += r.defencesWon + r.defencesLost;
+            challenges += r.challengesWon + r.challengesLost;
+        }
+        vm.assertEq(defences, handler.ghostDisputeEvents(), "one defence per dispute");
+        vm.assertEq(challenges, handler.ghostDisputeEvents(), "one challenge per dispute");
     }
 
     /// Statuses only move forward, and every dispute the handler ended (a one-step proof, a
@@ -585,6 +638,7 @@ contract BrokerInvariantTest is Test {
     /// final state, and then the Broker holds nothing but unwithdrawn balances.
     function afterInvariant() public {
         vm.assertEq(handler.settleEverything(), 0, "every request reaches Finalized or Cancelled");
+        _assertEveryDisputeCounted();
         uint256 owed;
         for (uint256 k = 0; k < handler.actorCount(); ++k) {
             owed += broker.balanceOf(handler.actorAt(k));

@@ -96,14 +96,14 @@ contract BrokerMachineTest is GameDriver {
     function test_request_IgnoresDirtyAbiPadding() public {
         bytes memory data = "abc";
         bytes memory callData = abi.encodeWithSignature(
-            "requestExecution(bytes32,bytes,uint256,(uint64,uint64,uint8))",
+            "requestExecution(bytes32,bytes,uint256,(uint64,uint64,uint8,uint16))",
             machineId,
             data,
             WINDOW,
-            IBroker.RequestOptions(MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.Bisection)
+            IBroker.RequestOptions(MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.Bisection, 0)
         );
-        // Head: selector, programId, offset, window, three option words; then length, data.
-        uint256 dataAt = 4 + 32 * 7;
+        // Head: selector, programId, offset, window, four option words; then length, data.
+        uint256 dataAt = 4 + 32 * 8;
         vm.assertEq(uint256(bytes32(_slice(callData, dataAt - 32, 32))), 3);
         for (uint256 i = dataAt + 3; i < dataAt + 32; ++i) {
             callData[i] = 0xff;
@@ -127,7 +127,7 @@ contract BrokerMachineTest is GameDriver {
         );
         vm.prank(requester);
         broker.requestExecution{value: PAYMENT}(
-            machineId, input, WINDOW, IBroker.RequestOptions(MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.FullExecution)
+            machineId, input, WINDOW, IBroker.RequestOptions(MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.FullExecution, 0)
         );
         vm.assertEq(broker.requestCount(), 0);
     }

@@ -125,26 +125,39 @@ contract BrokerTest is Fixtures {
     }
 
     function test_requestExecution_RevertWhen_MaxStepsOutOfRange() public {
-        IBroker.RequestOptions memory zero = IBroker.RequestOptions(0, 0, IBroker.DisputeMode.Bisection);
+        IBroker.RequestOptions memory zero = IBroker.RequestOptions(0, 0, IBroker.DisputeMode.Bisection, 0);
         vm.expectRevert(abi.encodeWithSelector(IBroker.MaxStepsOutOfRange.selector, 0, 1, type(uint64).max));
         vm.prank(requester);
         broker.requestExecution{value: PAYMENT}(counterId, "", WINDOW, zero);
 
         uint64 tooMany = broker.MAX_FULL_EXECUTION_STEPS() + 1;
-        IBroker.RequestOptions memory full = IBroker.RequestOptions(tooMany, 0, IBroker.DisputeMode.FullExecution);
+        IBroker.RequestOptions memory full = IBroker.RequestOptions(tooMany, 0, IBroker.DisputeMode.FullExecution, 0);
         vm.expectRevert(abi.encodeWithSelector(IBroker.MaxStepsOutOfRange.selector, tooMany, 1, tooMany - 1));
         vm.prank(requester);
         broker.requestExecution{value: PAYMENT}(counterId, "", WINDOW, full);
     }
 
-    function test_requestExecution_RevertWhen_DepositTooLarge() public {
-        IBroker.RequestOptions memory options = IBroker.RequestOptions(
-            broker.MAX_FULL_EXECUTION_STEPS(), type(uint64).max, IBroker.DisputeMode.FullExecution
-        );
-        uint256 deposit = PAYMENT + 2 * uint256(type(uint64).max) * _fullExecutionGas(broker.MAX_FULL_EXECUTION_STEPS());
-        vm.expectRevert(abi.encodeWithSelector(IBroker.DepositTooLarge.selector, deposit, type(uint96).max));
+    function test_requestExecution_RevertWhen_MaxGasPriceTooHigh() public {
+        uint256 max = broker.MAX_GAS_PRICE();
+        vm.assertEq(max, type(uint48).max);
+        IBroker.RequestOptions memory options =
+            IBroker.RequestOptions(broker.DEFAULT_MAX_STEPS(), uint64(max + 1), IBroker.DisputeMode.Bisection, 0);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.MaxGasPriceTooHigh.selector, max + 1, max));
         vm.prank(requester);
         broker.requestExecution{value: PAYMENT}(counterId, "", WINDOW, options);
+    }
+
+    function test_requestExecution_RevertWhen_DepositTooLarge() public {
+        uint64 maxSteps = broker.MAX_FULL_EXECUTION_STEPS();
+        uint64 gasPrice = uint64(broker.MAX_GAS_PRICE());
+        IBroker.RequestOptions memory options =
+            IBroker.RequestOptions(maxSteps, gasPrice, IBroker.DisputeMode.FullExecution, 0);
+        uint256 payment = type(uint96).max;
+        vm.deal(requester, payment);
+        uint256 deposit = payment + 2 * uint256(gasPrice) * _fullExecutionGas(maxSteps);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.DepositTooLarge.selector, deposit, type(uint96).max));
+        vm.prank(requester);
+        broker.requestExecution{value: payment}(counterId, "", WINDOW, options);
     }
 
     function test_requestExecution_RequestsAreNumberedFromOne() public {
@@ -688,9 +701,15 @@ contract BrokerTest is Fixtures {
     // ---------------------------------------------------------------------------------------
 
     /// @dev request, answer, soft-resolve, finalize, withdraw for a 32-byte input. A first
-    /// request is made beforehand so the request counter is warm, as on a live Broker.
+    /// request is made and answered by the host beforehand, so the request counter and the
+    /// host's record are warm, as on a live Broker (a host's very first answer also pays for
+    /// its record's slot: `answerRequest_firstAnswerOfAHost`).
     function test_gas_SoftPath() public {
-        _request(fibonacciId, hex"01");
+        uint256 first = _request(fibonacciId, hex"01");
+        uint256 firstDeposit = broker.requiredDeposit(first);
+        vm.prank(host);
+        broker.answerRequest{value: firstDeposit}(first, hex"01", 2);
+        vm.snapshotGasLastCall("answerRequest_firstAnswerOfAHost");
         bytes memory input = abi.encodePacked(bytes32(uint256(10) << 248)); // n = 10, 32 bytes LE
         uint256 total;
 
@@ -716,8 +735,29 @@ contract BrokerTest is Fixtures {
         total += vm.snapshotGasLastCall("softPath_5_withdraw");
 
         vm.snapshotValue("softPath_total", total);
-        vm.assertEq(host.balance, FUNDS + PAYMENT);
+        // The first answer's deposit is still at stake.
+        vm.assertEq(host.balance, FUNDS + PAYMENT - firstDeposit);
         vm.assertLe(total, 220_000, "soft path regressed");
+    }
+
+    /// EIP-170: a contract's code is at most 24,576 bytes, or it cannot be deployed on a real
+    /// chain (Foundry's test EVM does not enforce it; Anvil does).
+    function test_deploy_TheBrokerAndItsDisputeCodeFitTheSizeLimit() public view {
+        address disputes = vm.computeCreateAddress(address(broker), 1);
+        vm.assertGt(disputes.code.length, 0);
+        vm.assertLe(address(broker).code.length, 24_576, "Broker");
+        vm.assertLe(disputes.code.length, 24_576, "BrokerDisputes");
+    }
+
+    /// `BrokerDisputes` runs in the Broker's storage; called directly, it has no requests.
+    function test_disputes_CalledDirectlyHaveNoRequests() public {
+        uint256 id = _request(counterId, _counterInput(STEPS));
+        _answer(id, host, RESULT, STEPS);
+        IBroker disputes = IBroker(vm.computeCreateAddress(address(broker), 1));
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NoSuchRequest.selector, id));
+        disputes.claimTimeout(id);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NoSuchRequest.selector, id));
+        disputes.initializeDispute(id);
     }
 
     function test_gas_Cancel() public {

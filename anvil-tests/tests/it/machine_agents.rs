@@ -27,6 +27,7 @@ fn machine_request(program: &str, input: Vec<u8>) -> NewRequest {
         max_steps: None,
         max_gas_price: None,
         mode: DisputeMode::Bisection,
+        min_host_jobs: 0,
     }
 }
 

@@ -118,6 +118,7 @@ async fn dispute(host_lies: bool, seed: u64) -> Played {
         maxSteps: MAX_STEPS,
         maxGasPrice: GAS_PRICE,
         mode: DisputeMode::Bisection.into(),
+        minHostJobs: 0,
     };
     requester
         .requestExecution_1(

@@ -11,3 +11,4 @@ mod long_dispute;
 mod machine_agents;
 mod machine_dispute;
 mod reorgs;
+mod reputation;

@@ -116,7 +116,7 @@ abstract contract Fixtures is Test {
     ) internal returns (uint256 id) {
         vm.prank(requester);
         id = broker.requestExecution{value: PAYMENT}(
-            programId, input, WINDOW, IBroker.RequestOptions(maxSteps, gasPrice, mode)
+            programId, input, WINDOW, IBroker.RequestOptions(maxSteps, gasPrice, mode, 0)
         );
     }
 
@@ -147,6 +147,24 @@ abstract contract Fixtures is Test {
     /// @dev The next call reverts `WrongStatus(id, actual, expected)`.
     function _expectWrongStatus(uint256 id, IBroker.Status actual, IBroker.Status expected) internal {
         vm.expectRevert(abi.encodeWithSelector(IBroker.WrongStatus.selector, id, actual, expected));
+    }
+
+    /// @dev `who`'s dispute counters (`recordOf`) are, in order: defences won and lost,
+    /// challenges won and lost, timeouts.
+    function _assertDisputeRecord(
+        address who,
+        uint32 defencesWon,
+        uint32 defencesLost,
+        uint32 challengesWon,
+        uint32 challengesLost,
+        uint32 timeouts
+    ) internal view {
+        IBroker.Record memory r = broker.recordOf(who);
+        vm.assertEq(r.defencesWon, defencesWon, "defences won");
+        vm.assertEq(r.defencesLost, defencesLost, "defences lost");
+        vm.assertEq(r.challengesWon, challengesWon, "challenges won");
+        vm.assertEq(r.challengesLost, challengesLost, "challenges lost");
+        vm.assertEq(r.timeouts, timeouts, "timeouts");
     }
 
     function _status(uint256 id) internal view returns (IBroker.Status) {

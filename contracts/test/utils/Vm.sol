@@ -23,6 +23,7 @@ interface Vm {
     function store(address target, bytes32 slot, bytes32 value) external;
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address keyAddr);
+    function computeCreateAddress(address deployer, uint256 nonce) external pure returns (address);
     function assume(bool condition) external pure;
     function toString(uint256 value) external pure returns (string memory);
 

@@ -232,9 +232,21 @@ impl ActContext {
                 // The deposit covers dispute gas at the requester's price bound; above it, a
                 // dispute would cost more than the deposits pay back. Wait for cheaper blocks.
                 let base_fee = self.chain.base_fee().await?;
-                if u128::from(request.maxGasPrice) < base_fee {
-                    info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice, "gas is above the request's price bound; not answering for now");
+                if request.maxGasPrice.to::<u128>() < base_fee {
+                    info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice.to::<u64>(), "gas is above the request's price bound; not answering for now");
                     return Ok(Acted::Wait(None));
+                }
+                // A request admitting only hosts with a record: the Broker would refuse us.
+                // Our record may grow (a job paid), so look again later rather than give up.
+                if request.minHostJobs != 0 {
+                    let record = self
+                        .chain
+                        .call("recordOf", broker.recordOf(self.me))
+                        .await?;
+                    if !record.meets(request.minHostJobs) {
+                        info!(target: "agent", id = self.job.id, min_host_jobs = request.minHostJobs, paid = record.paid, defences_lost = record.defencesLost, "the request admits only hosts with a longer record; not answering for now");
+                        return Ok(Acted::Wait(None));
+                    }
                 }
                 let (claim, deposit) = self.stake(id).await?;
                 if action == Action::Commit {

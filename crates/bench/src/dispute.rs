@@ -474,6 +474,7 @@ impl Bench {
             maxSteps: n,
             maxGasPrice: 1_000_000_000,
             mode: DisputeMode::FullExecution.into(),
+            minHostJobs: 0,
         };
         let (id, deposit) =
             open_request(&requester, program, target.to_le_bytes().to_vec(), options).await?;
@@ -556,6 +557,7 @@ impl DisputeRun<'_> {
             maxSteps: self.max_steps,
             maxGasPrice: 1_000_000_000,
             mode: DisputeMode::Bisection.into(),
+            minHostJobs: 0,
         };
         let (id, deposit) =
             open_request(&requester, self.program, self.input.clone(), options).await?;

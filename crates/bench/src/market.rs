@@ -114,6 +114,7 @@ pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<Mark
             max_steps: None,
             max_gas_price: None,
             mode: ecm_client::DisputeMode::Bisection,
+            min_host_jobs: 0,
         };
         let (requester, permits) = (requester.clone(), permits.clone());
         submissions.spawn(async move {

@@ -101,6 +101,7 @@ pub async fn run(ecm: &Path, per_round: usize, rounds: usize) -> Result<Vec<Soak
                         max_steps: None,
                         max_gas_price: None,
                         mode: ecm_client::DisputeMode::Bisection,
+                        min_host_jobs: 0,
                     })
                     .await
             });

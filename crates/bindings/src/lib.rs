@@ -20,6 +20,16 @@
 
 include!(concat!(env!("OUT_DIR"), "/bindings.rs"));
 
+impl IBroker::Record {
+    /// Whether this record's address may answer a request with host admission
+    /// `min_host_jobs` (`RequestOptions.minHostJobs`), by the Broker's rule: zero admits
+    /// anyone; otherwise at least that many requests paid to it as the host and no dispute
+    /// over its own answer lost.
+    pub fn meets(&self, min_host_jobs: u16) -> bool {
+        min_host_jobs == 0 || (self.paid >= u32::from(min_host_jobs) && self.defencesLost == 0)
+    }
+}
+
 pub mod protocol {
     //! The protocol's enums, generated from the Solidity interfaces (`contracts/interfaces/`)
     //! with their NatSpec, numbered as the ABI numbers them. Convert a `uint8` from the chain
@@ -64,6 +74,20 @@ pub mod protocol {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        #[test]
+        fn host_admission_needs_the_jobs_and_no_defence_lost() {
+            let record = |paid, lost| crate::IBroker::Record {
+                paid,
+                defencesLost: lost,
+                ..Default::default()
+            };
+            assert!(record(0, 0).meets(0));
+            assert!(record(0, 5).meets(0), "zero admits anyone");
+            assert!(!record(2, 0).meets(3));
+            assert!(record(3, 0).meets(3));
+            assert!(!record(100, 1).meets(3));
+        }
 
         #[test]
         fn values_convert_both_ways_and_unknown_ones_are_refused() {

@@ -96,6 +96,12 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
         }
         BrokerErrors::DeadlineNotReached(_) => "the deadline has not passed yet",
         BrokerErrors::InsufficientGasForStep(_) => "resend with a higher gas limit",
+        BrokerErrors::MaxGasPriceTooHigh(_) => {
+            "lower --max-gas-price: dispute gas is valued at most 2^48 - 1 wei (about 281,475 gwei) per gas"
+        }
+        BrokerErrors::HostNotAdmitted(_) => {
+            "the request admits only hosts with that many jobs paid and no defence lost (`ecm host stats` shows a record)"
+        }
         BrokerErrors::ClockTooShortForSteps(_) => {
             "ask for fewer steps (--max-steps): the game must fit each party's clock"
         }

@@ -15,10 +15,12 @@
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 pub mod error;
+mod record;
 mod status;
 
 pub use ecm_bindings::protocol::{DisputeMode, Status};
 pub use error::{Error, Result};
+pub use record::Record;
 pub use status::{GameView, RequestStatus};
 
 use alloy::{
@@ -50,7 +52,14 @@ pub struct NewRequest {
     pub max_gas_price: Option<u64>,
     /// How disputes are settled.
     pub mode: DisputeMode,
+    /// Host admission: when non-zero, only a host with at least this many jobs paid and no
+    /// dispute over its own answer lost may answer (`RequestOptions.minHostJobs`).
+    pub min_host_jobs: u16,
 }
+
+/// The highest `maxGasPrice` a request may carry (the Broker's `MAX_GAS_PRICE`, wei per gas):
+/// a node's gas price above it is clamped to it.
+pub const MAX_GAS_PRICE: u64 = (1 << 48) - 1;
 
 /// What a replay found.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -135,6 +144,7 @@ impl Client {
         let receipt = if new.max_steps.is_none()
             && new.max_gas_price.is_none()
             && new.mode == DisputeMode::Bisection
+            && new.min_host_jobs == 0
         {
             let call = broker
                 .requestExecution_0(program_id, new.input.into(), window)
@@ -168,6 +178,10 @@ impl Client {
                     other.max_gas_price != first.max_gas_price,
                 ),
                 ("the dispute mode", other.mode != first.mode),
+                (
+                    "the host admission",
+                    other.min_host_jobs != first.min_host_jobs,
+                ),
             ];
             if let Some((what, _)) = differs.into_iter().find(|(_, differs)| *differs) {
                 return Err(Error::MixedBatch(what));
@@ -214,7 +228,8 @@ impl Client {
                     })
                     .await?,
             )
-            .unwrap_or(u64::MAX),
+            .unwrap_or(u64::MAX)
+            .min(MAX_GAS_PRICE),
         };
         let max_steps = match (new.max_steps, new.mode) {
             (Some(steps), _) => steps,
@@ -236,6 +251,7 @@ impl Client {
             maxSteps: max_steps,
             maxGasPrice: max_gas_price,
             mode: new.mode.into(),
+            minHostJobs: new.min_host_jobs,
         })
     }
 
@@ -314,6 +330,15 @@ impl Client {
             .chain
             .call("balanceOf", self.chain.broker().balanceOf(account))
             .await?)
+    }
+
+    /// `account`'s record on the Broker: its answers, payouts and dispute outcomes.
+    pub async fn record(&self, account: Address) -> Result<Record> {
+        Ok(self
+            .chain
+            .call("recordOf", self.chain.broker().recordOf(account))
+            .await?
+            .into())
     }
 
     /// Withdraws everything credited to the signing account; returns the amount.

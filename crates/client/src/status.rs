@@ -41,6 +41,8 @@ pub struct RequestStatus {
     pub deposit: U256,
     /// How disputes are settled.
     pub mode: DisputeMode,
+    /// Host admission: the jobs paid (and no defence lost) a host needs to answer; 0: anyone.
+    pub min_host_jobs: u16,
     /// The author of the standing answer (while Committed, the host that committed).
     pub host: Option<Address>,
     /// The standing claim's commitment.
@@ -127,6 +129,7 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         payment: U256::from(r.payment),
         deposit,
         mode,
+        min_host_jobs: r.minHostJobs,
         host,
         claim: r.claim,
         steps: r.steps,

@@ -176,6 +176,9 @@ pub(crate) fn request(view: &View, id: u64) -> Option<Markup> {
                     dt { "challenge window" } dd { (r.window) " blocks" }
                     dt { "input" } dd { (r.input_len) " bytes" }
                     dt { "step bound" } dd { (r.max_steps) }
+                    @if let Some(min) = status.map(|st| st.min_host_jobs).filter(|m| *m > 0) {
+                        dt { "hosts admitted" } dd { "with at least " (min) " jobs paid and no defence lost" }
+                    }
                     dt { "requested in" } dd { "block " (r.created_block) }
                 }
             }
@@ -645,6 +648,7 @@ mod tests {
                 payment: U256::ZERO,
                 deposit: U256::from(5),
                 mode: DisputeMode::Bisection,
+                min_host_jobs: 0,
                 host: Some(HOST),
                 claim: B256::ZERO,
                 steps: 3,

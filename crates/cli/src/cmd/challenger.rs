@@ -1,8 +1,9 @@
-//! `ecm challenger run`, `ecm challenger jobs`, `ecm challenger earnings`.
+//! `ecm challenger run`, `ecm challenger jobs`, `ecm challenger earnings`, `ecm challenger stats`.
 
 use super::{
     agent::{AgentArgs, run_until_ctrl_c},
     jobs::{EarningsArgs, JobsArgs},
+    stats::StatsArgs,
 };
 use clap::Subcommand;
 use ecm_agent::Roles;
@@ -16,6 +17,9 @@ pub(crate) enum ChallengerCommand {
     Jobs(JobsArgs),
     /// What the challenger earned and spent: payments, disputes, deposits, gas.
     Earnings(EarningsArgs),
+    /// An address's on-chain record: answers, payouts, disputes won and lost (what requests
+    /// admitting only hosts with a record look at).
+    Stats(StatsArgs),
 }
 
 impl ChallengerCommand {
@@ -26,6 +30,7 @@ impl ChallengerCommand {
             }
             Self::Jobs(args) => args.run("challenger"),
             Self::Earnings(args) => args.run("challenger"),
+            Self::Stats(args) => args.run().await,
         }
     }
 }

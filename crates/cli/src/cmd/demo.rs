@@ -127,6 +127,7 @@ impl DemoArgs {
             max_steps: None,
             max_gas_price: None,
             mode: ecm_client::DisputeMode::Bisection,
+            min_host_jobs: 0,
         };
         let tenth = U256::from(100_000_000_000_000_000u128);
         let honest = requester.request(request("fibonacci", "60", tenth)).await?;

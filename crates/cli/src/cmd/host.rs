@@ -1,8 +1,9 @@
-//! `ecm host run`, `ecm host jobs`, `ecm host earnings`.
+//! `ecm host run`, `ecm host jobs`, `ecm host earnings`, `ecm host stats`.
 
 use super::{
     agent::{AgentArgs, run_until_ctrl_c},
     jobs::{EarningsArgs, JobsArgs},
+    stats::StatsArgs,
 };
 use clap::Subcommand;
 use ecm_agent::Roles;
@@ -16,6 +17,9 @@ pub(crate) enum HostCommand {
     Jobs(JobsArgs),
     /// What the host earned and spent: payments, disputes, deposits, gas.
     Earnings(EarningsArgs),
+    /// An address's on-chain record: answers, payouts, disputes won and lost (what requests
+    /// admitting only hosts with a record look at).
+    Stats(StatsArgs),
 }
 
 impl HostCommand {
@@ -24,6 +28,7 @@ impl HostCommand {
             Self::Run(args) => run_until_ctrl_c(args.config(Roles::HOST, "host")?).await,
             Self::Jobs(args) => args.run("host"),
             Self::Earnings(args) => args.run("host"),
+            Self::Stats(args) => args.run().await,
         }
     }
 }

@@ -12,3 +12,4 @@ pub(crate) mod explorer;
 pub(crate) mod host;
 pub(crate) mod jobs;
 pub(crate) mod program;
+pub(crate) mod stats;

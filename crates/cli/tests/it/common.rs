@@ -65,6 +65,7 @@ pub fn fibonacci(n: &str, window: u64) -> NewRequest {
         max_steps: None,
         max_gas_price: None,
         mode: ecm_client::DisputeMode::Bisection,
+        min_host_jobs: 0,
     }
 }
 

@@ -103,6 +103,20 @@ async fn bad_input_is_one_clear_line() {
         "NothingToWithdraw",
     );
     fails_with(&ecm(&["client", "withdraw"], &path), "--private-key");
+    fails_with(&ecm(&["host", "stats"], &path), "give an address");
+    fails_with(
+        &run(request(&[
+            "--program",
+            "fibonacci",
+            "--input",
+            "3",
+            "--payment",
+            "1",
+            "--max-gas-price",
+            "281474976710656",
+        ])),
+        "MaxGasPriceTooHigh",
+    );
     fails_with(
         &ecm(
             &["client", "status", "1", "--rpc-url", "http://127.0.0.1:1"],
@@ -176,5 +190,46 @@ async fn bad_input_is_one_clear_line() {
             "0.01ether",
         ])),
         "decimal",
+    );
+
+    // Host admission: the request carries it, and a host's record says whether it is met.
+    let out = run(request(&[
+        "--program",
+        "fibonacci",
+        "--input",
+        "15",
+        "--payment",
+        "0.01ether",
+        "--min-host-jobs",
+        "2",
+        "--json",
+    ]));
+    assert_eq!(succeeds_with_json(&out)["id"], 5);
+    let status = succeeds_with_json(&ecm(&["client", "status", "5", "--json"], &path));
+    assert_eq!(status["min_host_jobs"], 2);
+    let text = ecm(&["client", "status", "5"], &path);
+    assert!(
+        String::from_utf8_lossy(&text.stdout)
+            .contains("hosts admitted  with at least 2 jobs paid and no defence lost"),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let host = devnet
+        .deployment
+        .account("host")
+        .unwrap()
+        .address
+        .to_string();
+    let stats = succeeds_with_json(&ecm(&["host", "stats", &host, "--json"], &path));
+    assert_eq!(stats["record"]["paid"], 0);
+    assert_eq!(stats["record"]["defences_lost"], 0);
+    assert_eq!(stats["admitted_up_to"], 0);
+    let mine = succeeds_with_json(&ecm(
+        &["challenger", "stats", "--dev-account", "host", "--json"],
+        &path,
+    ));
+    assert_eq!(
+        mine["account"].as_str().unwrap().to_lowercase(),
+        host.to_lowercase()
     );
 }

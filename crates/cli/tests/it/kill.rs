@@ -59,6 +59,7 @@ fn request(program: &str, input: &str, window: u64) -> NewRequest {
         max_steps: None,
         max_gas_price: None,
         mode: ecm_client::DisputeMode::Bisection,
+        min_host_jobs: 0,
     }
 }
 

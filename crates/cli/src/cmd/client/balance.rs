@@ -2,7 +2,7 @@ use super::Common;
 use crate::{output, units};
 use alloy::primitives::Address;
 use clap::Args;
-use eyre::{Result, eyre};
+use eyre::Result;
 
 #[derive(Debug, Args)]
 pub(crate) struct BalanceArgs {
@@ -15,12 +15,7 @@ pub(crate) struct BalanceArgs {
 impl BalanceArgs {
     pub(crate) async fn run(self) -> Result<()> {
         let client = self.common.client(false).await?;
-        let account = match self.address {
-            Some(address) => address,
-            None => client.chain().account().map_err(|_| {
-                eyre!("give an address, or a key (--private-key, --keystore, --account or --dev-account)")
-            })?,
-        };
+        let account = Common::account_or_signer(&client, self.address)?;
         let credited = client.credited(account).await?;
         if self.common.output.json {
             output::json(

@@ -12,9 +12,10 @@ mod wait;
 mod withdraw;
 
 use crate::opts::{DeploymentOpts, OutputOpts, RpcOpts, WalletOpts};
+use alloy::primitives::Address;
 use clap::{Args, Subcommand};
 use ecm_client::Client;
-use eyre::Result;
+use eyre::{Result, eyre};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ClientCommand {
@@ -80,5 +81,15 @@ impl Common {
             self.wallet.key(&deployment)?
         };
         Ok(Client::connect(deployment, self.rpc.rpc_url.clone(), key).await?)
+    }
+
+    /// `address`, or else the signing account of `client` (for commands about an account).
+    pub(crate) fn account_or_signer(client: &Client, address: Option<Address>) -> Result<Address> {
+        match address {
+            Some(address) => Ok(address),
+            None => client.chain().account().map_err(|_| {
+                eyre!("give an address, or a key (--private-key, --keystore, --account or --dev-account)")
+            }),
+        }
     }
 }

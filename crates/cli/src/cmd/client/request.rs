@@ -42,6 +42,10 @@ pub(crate) struct RequestArgs {
     /// Gas price (wei) at which dispute gas is valued for deposits (default: the node's).
     #[arg(long)]
     max_gas_price: Option<u64>,
+    /// Admit only hosts whose on-chain record shows at least this many jobs paid and no
+    /// dispute over their own answer lost (`ecm host stats` shows a record); 0 admits anyone.
+    #[arg(long, default_value_t = 0)]
+    min_host_jobs: u16,
     #[command(flatten)]
     common: Common,
 }
@@ -83,6 +87,7 @@ impl RequestArgs {
                 max_steps: self.max_steps,
                 max_gas_price: self.max_gas_price,
                 mode,
+                min_host_jobs: self.min_host_jobs,
             })
             .collect();
         if requests.len() == 1 {

@@ -36,6 +36,15 @@ pub(crate) fn print(s: &RequestStatus) {
         ("deposit", format!("{} ETH", units::format_ether(s.deposit))),
         ("disputes", format!("{:?}", s.mode)),
     ];
+    if s.min_host_jobs > 0 {
+        pairs.push((
+            "hosts admitted",
+            format!(
+                "with at least {} jobs paid and no defence lost",
+                s.min_host_jobs
+            ),
+        ));
+    }
     match s.host {
         // A commitment hides the answer (and its steps) until the reveal.
         Some(host) if s.status == ecm_client::Status::Committed => {

@@ -1,0 +1,63 @@
+//! An address's record on the Broker (`recordOf`): what reputation is built from.
+
+use ecm_bindings::IBroker;
+use serde::Serialize;
+
+/// What an address has done on the Broker, counted by the Broker at each outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// Answers made public (sent plainly or revealed).
+    pub answered: u32,
+    /// Requests paid out to it as the host.
+    pub paid: u32,
+    /// Disputes over its answers that it won.
+    pub defences_won: u32,
+    /// Disputes over its answers that it lost.
+    pub defences_lost: u32,
+    /// Disputes it started by a challenge and won.
+    pub challenges_won: u32,
+    /// Disputes it started by a challenge and lost.
+    pub challenges_lost: u32,
+    /// Disputes it lost by not moving in time (counted in the losses too).
+    pub timeouts: u32,
+    /// Commitments it did not reveal in time.
+    pub expired: u32,
+}
+
+impl Record {
+    /// Whether a request with host admission `min_host_jobs` admits this address as its host
+    /// (the Broker's rule; zero admits anyone).
+    pub fn meets(&self, min_host_jobs: u16) -> bool {
+        IBroker::Record::from(*self).meets(min_host_jobs)
+    }
+}
+
+impl From<IBroker::Record> for Record {
+    fn from(r: IBroker::Record) -> Self {
+        Self {
+            answered: r.answered,
+            paid: r.paid,
+            defences_won: r.defencesWon,
+            defences_lost: r.defencesLost,
+            challenges_won: r.challengesWon,
+            challenges_lost: r.challengesLost,
+            timeouts: r.timeouts,
+            expired: r.expired,
+        }
+    }
+}
+
+impl From<Record> for IBroker::Record {
+    fn from(r: Record) -> Self {
+        Self {
+            answered: r.answered,
+            paid: r.paid,
+            defencesWon: r.defences_won,
+            defencesLost: r.defences_lost,
+            challengesWon: r.challenges_won,
+            challengesLost: r.challenges_lost,
+            timeouts: r.timeouts,
+            expired: r.expired,
+        }
+    }
+}
