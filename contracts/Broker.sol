@@ -112,14 +112,32 @@ contract Broker is IBroker, BrokerSettlement {
         _expectStatus(id, r.status, Status.Pending);
         _checkAdmitted(id, r, msg.sender);
         _takeDeposit(id, _deposit(r));
-        // The answer's slots hold the commitment until the reveal: no storage of its own.
-        uint256 revealDeadline = block.number + REVEAL_BLOCKS;
-        r.status = Status.Committed;
-        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
-        r.deadline = uint48(revealDeadline);
-        r.host = msg.sender;
-        r.claim = commitment;
-        emit AnswerCommitted(id, msg.sender, commitment, revealDeadline);
+        _commit(id, r, commitment);
+    }
+
+    /// @inheritdoc IBroker
+    function commitAnswers(uint256[] calldata ids, bytes32[] calldata commitments)
+        external
+        payable
+        nonReentrant
+        returns (uint256 committed)
+    {
+        if (ids.length != commitments.length) revert BatchLengthMismatch(ids.length, commitments.length);
+        uint256 required = 0;
+        for (uint256 k = 0; k < ids.length; ++k) {
+            uint256 id = ids[k];
+            Request storage r = _get(id);
+            uint256 deposit = _deposit(r);
+            required += deposit;
+            if (r.status != Status.Pending || !_admitted(r, msg.sender)) {
+                _credit(msg.sender, id, deposit, CreditReason.Surplus);
+                continue;
+            }
+            _commit(id, r, commitments[k]);
+            ++committed;
+        }
+        if (msg.value < required) revert DepositTooLow(msg.value, required);
+        if (ids.length != 0) _credit(msg.sender, ids[0], msg.value - required, CreditReason.Surplus);
     }
 
     /// @inheritdoc IBroker
@@ -132,15 +150,18 @@ contract Broker is IBroker, BrokerSettlement {
         address host = r.host;
         if (msg.sender != host) revert NotCommitter(id, msg.sender, host);
         if (block.number > r.deadline) revert DeadlinePassed(id, r.deadline);
-        Trace.checkClaim(r.maxSteps, result.length, steps, final_);
-        bytes32 claim = Trace.commitCalldata(final_, result);
-        bytes32 computed = Trace.answerCommitment(id, claim, steps, host, salt);
-        if (computed != r.claim) revert RevealMismatch(id, computed, r.claim);
-        uint256 windowEnd = _openWindow(r);
-        r.steps = steps;
-        r.claim = claim;
-        _count(host, ANSWERED);
-        emit Answered(id, host, result, steps, final_, windowEnd);
+        _reveal(id, r, result, steps, final_, salt);
+    }
+
+    /// @inheritdoc IBroker
+    function revealAnswers(RevealedAnswer[] calldata answers) external nonReentrant returns (uint256 revealed) {
+        for (uint256 k = 0; k < answers.length; ++k) {
+            RevealedAnswer calldata a = answers[k];
+            Request storage r = _get(a.id);
+            if (r.status != Status.Committed || r.host != msg.sender || block.number > r.deadline) continue;
+            _reveal(a.id, r, a.result, a.steps, a.final_, a.salt);
+            ++revealed;
+        }
     }
 
     /// @inheritdoc IBroker
@@ -427,6 +448,35 @@ contract Broker is IBroker, BrokerSettlement {
         (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, options, payment);
         _noteMachineProgram(programId, initialCore);
         return _open(programId, input, softResolutionBlocks, options, payment, maxStepGas, initialCore);
+    }
+
+    /// @dev Holds request `r` for the sender's committed answer (`commitAnswer`); its deposit
+    /// is taken. The answer's slots hold the commitment until the reveal: no storage of its own.
+    function _commit(uint256 id, Request storage r, bytes32 commitment) internal {
+        uint256 revealDeadline = block.number + REVEAL_BLOCKS;
+        r.status = Status.Committed;
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
+        r.deadline = uint48(revealDeadline);
+        r.host = msg.sender;
+        r.claim = commitment;
+        emit AnswerCommitted(id, msg.sender, commitment, revealDeadline);
+    }
+
+    /// @dev Opens request `r`'s window on its host's revealed answer, checked against the
+    /// commitment (the caller checked the status, the host and the deadline).
+    function _reveal(uint256 id, Request storage r, bytes calldata result, uint64 steps, bool final_, bytes32 salt)
+        internal
+    {
+        address host = r.host;
+        Trace.checkClaim(r.maxSteps, result.length, steps, final_);
+        bytes32 claim = Trace.commitCalldata(final_, result);
+        bytes32 computed = Trace.answerCommitment(id, claim, steps, host, salt);
+        if (computed != r.claim) revert RevealMismatch(id, computed, r.claim);
+        uint256 windowEnd = _openWindow(r);
+        r.steps = steps;
+        r.claim = claim;
+        _count(host, ANSWERED);
+        emit Answered(id, host, result, steps, final_, windowEnd);
     }
 
     /// @dev Notes that `programId` is a machine program (its `initialCore` is not zero) for the

@@ -189,12 +189,19 @@ abstract contract BrokerStorage {
 
     /// @dev Checks that `host` may answer request `r` (`IBroker.RequestOptions.minHostJobs`).
     function _checkAdmitted(uint256 id, IBroker.Request storage r, address host) internal view {
-        uint16 minJobs = r.minHostJobs;
-        if (minJobs == 0) return;
+        if (_admitted(r, host)) return;
         uint256 w = _records[host];
         // forge-lint: disable-next-line(unsafe-typecast) -- the counters' 32-bit lanes
-        (uint32 paid, uint32 defencesLost) = (uint32(w >> 32), uint32(w >> 96));
-        if (paid < minJobs || defencesLost != 0) revert IBroker.HostNotAdmitted(id, host, paid, defencesLost, minJobs);
+        revert IBroker.HostNotAdmitted(id, host, uint32(w >> 32), uint32(w >> 96), r.minHostJobs);
+    }
+
+    /// @dev Whether request `r` admits `host` (`IBroker.RequestOptions.minHostJobs`): at least
+    /// that many requests paid to it as the host (`PAID`) and no defence lost (`DEFENCE_LOST`).
+    function _admitted(IBroker.Request storage r, address host) internal view returns (bool) {
+        uint16 minJobs = r.minHostJobs;
+        if (minJobs == 0) return true;
+        uint256 w = _records[host];
+        return uint32(w >> 32) >= minJobs && uint32(w >> 96) == 0;
     }
 
     /// @dev `c_0` of a request on `input`: the input itself for a step program

@@ -117,6 +117,15 @@ interface IBroker {
         uint16 minHostJobs;
     }
 
+    /// @notice One answer of `revealAnswers`: `revealAnswer`'s arguments.
+    struct RevealedAnswer {
+        uint256 id;
+        bytes result;
+        uint64 steps;
+        bool final_;
+        bytes32 salt;
+    }
+
     /// @notice What an address has done on this Broker, counted at each outcome and read with
     /// `recordOf`; a bisection dispute's outcome is counted at its request's next challenge or
     /// payout (so that the one-step proof writes no record). One storage slot per address; a
@@ -259,6 +268,8 @@ interface IBroker {
     error NotRequester(uint256 id, address caller, address requester);
     /// @notice A batch needs at least one input and a value that splits evenly between them.
     error BatchPaymentUneven(uint256 value, uint256 count);
+    /// @notice `commitAnswers` takes one commitment per id.
+    error BatchLengthMismatch(uint256 ids, uint256 commitments);
     /// @notice Only the host that committed may reveal the answer.
     error NotCommitter(uint256 id, address caller, address committer);
     /// @notice The revealed answer is not the one committed to (see `answerCommitment`).
@@ -434,6 +445,24 @@ interface IBroker {
     /// @notice Reveals the committed answer; it then stands as `answerRequest`'s would (an
     /// `Answered` event, the challenge window from this block).
     function revealAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_, bytes32 salt) external;
+
+    /// @notice Commits to answers of several requests in one transaction, as `commitAnswer`
+    /// would to each (`commitments[k]` for `ids[k]`), `msg.value` carrying every id's
+    /// `requiredDeposit` (`DepositTooLow` otherwise; a surplus is credited back). An id no longer
+    /// Pending (another host was first, or it was cancelled) or whose host admission refuses
+    /// the sender is skipped and its deposit credited back (`Surplus`), so that one request
+    /// never fails the batch. Returns how many were committed (an `AnswerCommitted` each).
+    function commitAnswers(uint256[] calldata ids, bytes32[] calldata commitments)
+        external
+        payable
+        returns (uint256 committed);
+
+    /// @notice Reveals several committed answers in one transaction, each as `revealAnswer`
+    /// would. One no longer Committed to by the sender, or past its reveal deadline, is skipped,
+    /// so that one request never fails the batch; one that does not match its commitment reverts
+    /// the batch (`RevealMismatch`: a wrong salt or claim is the caller's bug). Returns how many
+    /// were revealed (an `Answered` each).
+    function revealAnswers(RevealedAnswer[] calldata answers) external returns (uint256 revealed);
 
     /// @notice Ends a commitment not revealed by its deadline (anyone may call): the host's
     /// deposit is credited to the requester for the delay, and the request is Pending again.

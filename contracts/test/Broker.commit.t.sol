@@ -284,6 +284,133 @@ contract BrokerCommitTest is Fixtures {
     }
 
     // ---------------------------------------------------------------------------------------
+    // Batches: commitAnswers, revealAnswers
+    // ---------------------------------------------------------------------------------------
+
+    /// @dev `count` requests, and `host`'s commitments to their true answers.
+    function _requestsAndCommitments(uint256 count)
+        internal
+        returns (uint256[] memory ids, bytes32[] memory commitments, uint256 deposits)
+    {
+        ids = new uint256[](count);
+        commitments = new bytes32[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            ids[k] = _request(counterId, _counterInput(STEPS));
+            commitments[k] = _commitment(ids[k], host, SALT);
+            deposits += broker.requiredDeposit(ids[k]);
+        }
+    }
+
+    function _reveals(uint256[] memory ids) internal pure returns (IBroker.RevealedAnswer[] memory answers) {
+        answers = new IBroker.RevealedAnswer[](ids.length);
+        for (uint256 k = 0; k < ids.length; ++k) {
+            answers[k] = IBroker.RevealedAnswer(ids[k], _counterResult(STEPS), STEPS, true, SALT);
+        }
+    }
+
+    function test_commitAnswers_CommitsEach_SkipsOneTaken_AndAllArePaid() public {
+        (uint256[] memory ids, bytes32[] memory commitments, uint256 deposits) = _requestsAndCommitments(3);
+        uint256 deposit = broker.requiredDeposit(ids[1]);
+        // Another host commits to the second first.
+        bytes32 theirs = _commitment(ids[1], stranger, SALT);
+        vm.prank(stranger);
+        broker.commitAnswer{value: deposit}(ids[1], theirs);
+
+        vm.prank(host);
+        uint256 committed = broker.commitAnswers{value: deposits + 5}(ids, commitments);
+        vm.assertEq(committed, 2);
+        vm.assertEq(broker.getRequest(ids[0]).host, host);
+        vm.assertEq(broker.getRequest(ids[1]).host, stranger, "the taken one is untouched");
+        vm.assertEq(broker.getRequest(ids[2]).host, host);
+        vm.assertEq(broker.balanceOf(host), deposit + 5, "the skipped deposit and the surplus come back");
+
+        vm.prank(host);
+        vm.assertEq(broker.revealAnswers(_reveals(ids)), 2, "the stranger's is not ours to reveal");
+        vm.assertEq(uint8(_status(ids[0])), uint8(IBroker.Status.WaitingForResolution));
+        vm.assertEq(uint8(_status(ids[1])), uint8(IBroker.Status.Committed));
+        vm.assertEq(uint8(_status(ids[2])), uint8(IBroker.Status.WaitingForResolution));
+        vm.assertEq(broker.recordOf(host).answered, 2);
+
+        _rollPast(broker.getRequest(ids[2]).deadline);
+        broker.settle(ids);
+        vm.assertEq(_withdrawAll(host), 2 * (PAYMENT + deposit) + deposit + 5);
+        vm.assertEq(host.balance, FUNDS + 2 * PAYMENT);
+        vm.assertEq(address(broker).balance, PAYMENT + deposit, "the stranger's request, still held");
+    }
+
+    function test_commitAnswers_SkipsARequestThatDoesNotAdmitTheHost() public {
+        uint256[] memory ids = new uint256[](1);
+        bytes32[] memory commitments = new bytes32[](1);
+        vm.prank(requester);
+        ids[0] = broker.requestExecution{value: PAYMENT}(
+            counterId,
+            _counterInput(STEPS),
+            WINDOW,
+            IBroker.RequestOptions(broker.DEFAULT_MAX_STEPS(), 0, IBroker.DisputeMode.Bisection, 1)
+        );
+        commitments[0] = _commitment(ids[0], host, SALT);
+        uint256 deposit = broker.requiredDeposit(ids[0]);
+        vm.prank(host);
+        vm.assertEq(broker.commitAnswers{value: deposit}(ids, commitments), 0);
+        vm.assertEq(uint8(_status(ids[0])), uint8(IBroker.Status.Pending));
+        vm.assertEq(broker.balanceOf(host), deposit);
+    }
+
+    function test_commitAnswers_RevertWhen_DepositTooLow() public {
+        (uint256[] memory ids, bytes32[] memory commitments, uint256 deposits) = _requestsAndCommitments(2);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.DepositTooLow.selector, deposits - 1, deposits));
+        vm.prank(host);
+        broker.commitAnswers{value: deposits - 1}(ids, commitments);
+        vm.assertEq(uint8(_status(ids[0])), uint8(IBroker.Status.Pending));
+    }
+
+    function test_commitAnswers_RevertWhen_LengthsDifferOrAnIdIsUnknown() public {
+        (uint256[] memory ids, bytes32[] memory commitments, uint256 deposits) = _requestsAndCommitments(2);
+        bytes32[] memory one = new bytes32[](1);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.BatchLengthMismatch.selector, 2, 1));
+        vm.prank(host);
+        broker.commitAnswers{value: deposits}(ids, one);
+        ids[1] = 99;
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NoSuchRequest.selector, 99));
+        vm.prank(host);
+        broker.commitAnswers{value: deposits}(ids, commitments);
+    }
+
+    function test_revealAnswers_SkipsOnePastItsDeadline_RevertsOnAWrongSalt() public {
+        (uint256[] memory ids, bytes32[] memory commitments, uint256 deposits) = _requestsAndCommitments(2);
+        vm.prank(host);
+        broker.commitAnswers{value: deposits}(ids, commitments);
+        IBroker.RevealedAnswer[] memory answers = _reveals(ids);
+        answers[1].salt = keccak256("not the salt");
+        bytes32 computed = broker.answerCommitment(ids[1], _claim(_counterResult(STEPS)), STEPS, host, answers[1].salt);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.RevealMismatch.selector, ids[1], computed, commitments[1]));
+        vm.prank(host);
+        broker.revealAnswers(answers);
+
+        _rollPast(broker.getRequest(ids[0]).deadline);
+        vm.prank(host);
+        vm.assertEq(broker.revealAnswers(_reveals(ids)), 0, "too late: skipped, to be expired");
+        vm.assertEq(uint8(_status(ids[0])), uint8(IBroker.Status.Committed));
+    }
+
+    /// @dev Twenty answers committed and revealed in two transactions, against forty.
+    function test_gas_CommitAndRevealInBatchesOf20() public {
+        _answer(_request(counterId, _counterInput(STEPS)), host, _counterResult(STEPS), STEPS);
+        (uint256[] memory ids, bytes32[] memory commitments, uint256 deposits) = _requestsAndCommitments(20);
+        vm.prank(host);
+        broker.commitAnswers{value: deposits}(ids, commitments);
+        uint256 commitGas = vm.snapshotGasLastCall("commitAnswers_batchOf20_total");
+        vm.roll(block.number + 1);
+        vm.prank(host);
+        broker.revealAnswers(_reveals(ids));
+        uint256 revealGas = vm.snapshotGasLastCall("revealAnswers_batchOf20_total");
+        vm.snapshotValue("commitReveal_batchOf20_perJob", (commitGas + revealGas) / 20);
+        for (uint256 k = 0; k < 20; ++k) {
+            vm.assertEq(uint8(_status(ids[k])), uint8(IBroker.Status.WaitingForResolution));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
     // Gas: the soft path through a commitment
     // ---------------------------------------------------------------------------------------
 

@@ -259,6 +259,46 @@ contract BrokerHandler is Test {
         broker.revealAnswer(id, result, _n[id], true, _salt(id, r.host));
     }
 
+    /// @dev `commitAnswers` over up to four of the latest requests in any state (those not
+    /// Pending, or not admitting the host, are skipped and their deposits credited back).
+    function commitSome(uint256 idSeed, uint256 countSeed, bool honest, uint256 surplus) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        address who = honest ? actors[3] : actors[4];
+        uint256[] memory some = new uint256[](count);
+        bytes32[] memory commitments = new bytes32[](count);
+        uint256 value = bound(surplus, 0, 1 ether);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = _id(uint256(keccak256(abi.encode(idSeed, k))));
+            if (id == 0) return;
+            some[k] = id;
+            value += broker.requiredDeposit(id);
+            if (broker.getRequest(id).status != IBroker.Status.Pending) continue;
+            bytes memory result = _claim(id, who, honest);
+            commitments[k] =
+                broker.answerCommitment(id, keccak256(abi.encodePacked(true, result)), _n[id], who, _salt(id, who));
+        }
+        vm.prank(who);
+        broker.commitAnswers{value: value}(some, commitments);
+        ghostPaidIn += value;
+    }
+
+    /// @dev `revealAnswers` by one host over up to four of the latest requests (those it has
+    /// not committed to, or too late, are skipped).
+    function revealSome(uint256 idSeed, uint256 countSeed, bool honest) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        address who = honest ? actors[3] : actors[4];
+        IBroker.RevealedAnswer[] memory answers = new IBroker.RevealedAnswer[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = _id(uint256(keccak256(abi.encode(idSeed, k))));
+            if (id == 0) return;
+            bytes memory lie = _lies[id][who];
+            bytes memory result = lie.length != 0 ? lie : _state(_n[id], _n[id]);
+            answers[k] = IBroker.RevealedAnswer(id, result, _n[id], true, _salt(id, who));
+        }
+        vm.prank(who);
+        broker.revealAnswers(answers);
+    }
+
     function expire(uint256 idSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
@@ -536,7 +576,7 @@ contract BrokerHandler is Test {
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](17);
+        s = new bytes4[](19);
         s[0] = this.request.selector;
         s[1] = this.cancel.selector;
         s[2] = this.answer.selector;
@@ -554,6 +594,8 @@ contract BrokerHandler is Test {
         s[14] = this.expire.selector;
         s[15] = this.requestBatch.selector;
         s[16] = this.settleSome.selector;
+        s[17] = this.commitSome.selector;
+        s[18] = this.revealSome.selector;
     }
 }
 

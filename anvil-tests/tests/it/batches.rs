@@ -1,9 +1,10 @@
 //! Requests in a batch: one transaction, one request per input, each answered, settled and
-//! paid on its own by the real host.
+//! paid on its own by the real host, which commits to and reveals the answers together too.
 
 use alloy::primitives::U256;
 use ecm_agent::Roles;
 use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, request};
+use ecm_bindings::Broker::BrokerEvents;
 use ecm_client::{Error, Status};
 use std::time::Duration;
 
@@ -40,6 +41,26 @@ async fn a_batch_is_one_transaction_and_each_request_is_paid_on_its_own() {
     }
     host.stop().await.unwrap();
     assert_eq!(paid.len(), 5);
+    // The host committed and revealed them together too (`commitAnswers`, `revealAnswers`).
+    let logs = requester
+        .chain()
+        .broker_logs(before, requester.chain().block_number().await.unwrap())
+        .await
+        .unwrap();
+    let txs = |pick: fn(&BrokerEvents) -> bool| {
+        logs.iter()
+            .filter(|log| pick(&log.event))
+            .map(|log| log.tx)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    let commits = txs(|e| matches!(e, BrokerEvents::AnswerCommitted(_)));
+    let reveals = txs(|e| matches!(e, BrokerEvents::Answered(_)));
+    println!("5 requests committed in {commits} transactions, revealed in {reveals}");
+    assert!(
+        commits < 5 && reveals < 5,
+        "{commits} commit and {reveals} reveal transactions"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,10 +82,26 @@ pub(crate) enum Acted {
     /// The request can be accepted and paid out: the engine settles such requests together,
     /// many in one transaction (`settle`).
     Settle,
+    /// A commitment or a reveal to send: the engine sends those of every job ready together,
+    /// many in one transaction (`commitAnswers`, `revealAnswers`).
+    Batch(Batched),
     /// The trace is needed but not in memory (after a restart): compute it again.
     NeedTrace,
     /// The action failed; it will be decided again.
     Failed(ActError),
+}
+
+/// A job's part of a batched answer.
+#[derive(Clone, Debug)]
+pub(crate) enum Batched {
+    /// Commit to our answer with this deposit.
+    Commit {
+        commitment: B256,
+        deposit: U256,
+        steps: u64,
+    },
+    /// Reveal our committed answer.
+    Reveal(ecm_bindings::IBroker::RevealedAnswer),
 }
 
 /// A transaction that landed, for the job's record.
@@ -257,12 +273,11 @@ impl ActContext {
                         self.me,
                         self.salt(),
                     );
-                    let call = broker.commitAnswer(id, commitment).value(deposit);
-                    let receipt = self.chain.send("commitAnswer", call).await?;
-                    return Ok(staking(
-                        sent(format!("committed to {} steps", claim.steps), receipt),
+                    return Ok(Acted::Batch(Batched::Commit {
+                        commitment,
                         deposit,
-                    ));
+                        steps: claim.steps,
+                    }));
                 }
                 let call = broker
                     .answerRequest_1(id, claim.result.clone(), claim.steps, claim.final_)
@@ -275,15 +290,13 @@ impl ActContext {
             }
             Action::Reveal => {
                 let claim = self.job.claim.clone().expect("a commitment has a claim");
-                let call = broker.revealAnswer(
+                Acted::Batch(Batched::Reveal(ecm_bindings::IBroker::RevealedAnswer {
                     id,
-                    claim.result.clone(),
-                    claim.steps,
-                    claim.final_,
-                    self.salt(),
-                );
-                let receipt = self.chain.send("revealAnswer", call).await?;
-                sent(format!("revealed {} steps", claim.steps), receipt)
+                    result: claim.result.clone(),
+                    steps: claim.steps,
+                    final_: claim.final_,
+                    salt: self.salt(),
+                }))
             }
             Action::Expire => sent(
                 "ended a commitment not revealed in time".into(),

@@ -2,7 +2,7 @@
 
 use crate::{
     AgentConfig, Error, Job, JobStore, Result, Stance,
-    act::{ActContext, Acted, Seen},
+    act::{ActContext, Acted, Batched, Seen, Sent},
     compute::{self, Oracle},
     decide::Outcome,
     metrics::{self, Metrics},
@@ -31,6 +31,8 @@ const ACTS_IN_FLIGHT: usize = 256;
 /// Requests accepted and paid out by one `settle` at most (about 13k gas each, so a hundred
 /// stay well within a block).
 const SETTLE_BATCH: usize = 100;
+/// At most this many commitments (or reveals) in one `commitAnswers` (`revealAnswers`).
+const ANSWER_BATCH: usize = 50;
 /// A job not looked at for this long is looked at again, whatever the news.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 /// At most this many such stale jobs per tick.
@@ -86,6 +88,12 @@ enum Done {
     Settled {
         ids: Vec<u64>,
         result: std::result::Result<(B256, U256), String>,
+    },
+    /// A `commitAnswers` or `revealAnswers` of these jobs' parts landed (its hash, fee, and
+    /// the jobs the Broker took: the others it skipped) or failed.
+    Answered {
+        parts: Vec<(u64, Batched)>,
+        result: std::result::Result<(B256, U256, Vec<u64>), String>,
     },
 }
 
@@ -146,6 +154,11 @@ struct Agent {
     settling: std::collections::BTreeSet<u64>,
     /// Whether a `settle` is in flight (one at a time).
     settle_in_flight: bool,
+    /// Commitments and reveals ready, sent together by the next `commitAnswers` or
+    /// `revealAnswers` (reveals first: their deadline runs).
+    answering: std::collections::BTreeMap<u64, Batched>,
+    /// Whether one of those is in flight (one at a time).
+    answer_batch_in_flight: bool,
     tasks: JoinSet<()>,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -199,6 +212,8 @@ impl Agent {
             withdrawing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             settling: Default::default(),
             settle_in_flight: false,
+            answering: Default::default(),
+            answer_batch_in_flight: false,
             config,
             chain,
             me,
@@ -277,6 +292,7 @@ impl Agent {
             self.spawn_act(id, block, now);
         }
         self.spawn_settle();
+        self.spawn_answer_batch();
         if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
             if self.metrics_server.is_some()
@@ -478,7 +494,113 @@ impl Agent {
                 self.store.record(&entry)
             }
             Done::Settled { ids, result } => self.on_settled(ids, result),
+            Done::Answered { parts, result } => self.on_answered(parts, result),
         }
+    }
+
+    /// Sends one `revealAnswers` (or, with no reveal waiting, one `commitAnswers`) for the
+    /// jobs whose part is ready, at most `ANSWER_BATCH`, if none is in flight.
+    fn spawn_answer_batch(&mut self) {
+        if self.answer_batch_in_flight || self.answering.is_empty() {
+            return;
+        }
+        let reveals = self
+            .answering
+            .values()
+            .any(|part| matches!(part, Batched::Reveal(_)));
+        let ids: Vec<u64> = self
+            .answering
+            .iter()
+            .filter(|(_, part)| matches!(part, Batched::Reveal(_)) == reveals)
+            .map(|(id, _)| *id)
+            .take(ANSWER_BATCH)
+            .collect();
+        let parts: Vec<(u64, Batched)> = ids
+            .iter()
+            .filter_map(|id| Some((*id, self.answering.remove(id)?)))
+            .collect();
+        self.answer_batch_in_flight = true;
+        let chain = self.chain.clone();
+        let done = self.done_tx.clone();
+        self.tasks.spawn(async move {
+            let result = send_answer_batch(&chain, &parts).await;
+            let _ = done.send(Done::Answered { parts, result });
+        });
+    }
+
+    /// A `commitAnswers` or `revealAnswers` landed or failed: each job the Broker took records
+    /// its part as sent (with an even share of the fee); each decides again.
+    fn on_answered(
+        &mut self,
+        parts: Vec<(u64, Batched)>,
+        result: std::result::Result<(B256, U256, Vec<u64>), String>,
+    ) -> Result<()> {
+        self.answer_batch_in_flight = false;
+        let (tx, fee, landed) = match result {
+            Ok(landed) => landed,
+            Err(reason) => {
+                self.metrics.actions_failed.fetch_add(1, Ordering::Relaxed);
+                warn!(target: "agent", jobs = parts.len(), %reason, "a batch of answers failed; deciding again next tick");
+                for (id, _) in &parts {
+                    if let Some(live) = self.live.get_mut(id) {
+                        live.dirty = true;
+                    }
+                }
+                return Ok(());
+            }
+        };
+        self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
+        let count = parts.len();
+        for (k, (id, part)) in parts.into_iter().enumerate() {
+            let (Some(live), Some(job)) = (self.live.get_mut(&id), self.store.get_mut(id)) else {
+                continue;
+            };
+            live.dirty = true;
+            // The fee split evenly, the remainder on the first job: the ledger sums to it.
+            let share = fee / U256::from(count)
+                + if k == 0 {
+                    fee % U256::from(count)
+                } else {
+                    U256::ZERO
+                };
+            let taken = landed.contains(&id);
+            let mut ledger = Vec::new();
+            let (what, staked) = match &part {
+                Batched::Commit { deposit, steps, .. } if taken => (
+                    format!("committed to {steps} steps (a batch of {count})"),
+                    Some(*deposit),
+                ),
+                Batched::Commit { deposit, .. } => {
+                    // Skipped (another host was first): the deposit went in and was credited
+                    // back (`Surplus`), so the ledger shows it staked and returned.
+                    ledger.push((Movement::Staked, *deposit, Some(tx)));
+                    (
+                        format!("commitment skipped in a batch of {count}: the request was taken"),
+                        None,
+                    )
+                }
+                Batched::Reveal(answer) if taken => (
+                    format!("revealed {} steps (a batch of {count})", answer.steps),
+                    None,
+                ),
+                Batched::Reveal(_) => (format!("reveal skipped in a batch of {count}"), None),
+            };
+            let sent = Sent {
+                what: format!("{what} tx={tx}"),
+                engages: staked.is_some(),
+                challenged: None,
+                staked,
+                tx,
+                fee: share,
+            };
+            ledger.extend(apply_sent(job, sent, &self.metrics));
+            for (movement, amount, tx) in ledger {
+                self.store
+                    .record(&LedgerEntry::sent(Some(id), movement, amount, tx))?;
+            }
+            self.store.save_job(id)?;
+        }
+        Ok(())
     }
 
     /// A `settle` landed or failed: each job records its share of the fee, and decides again
@@ -637,19 +759,7 @@ impl Agent {
             Acted::Wait(until) => live.wake = until,
             Acted::Sent(sent) => {
                 self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
-                ledger.push((Movement::Gas, sent.fee, Some(sent.tx)));
-                if let Some(deposit) = sent.staked {
-                    ledger.push((Movement::Staked, deposit, Some(sent.tx)));
-                }
-                if sent.engages {
-                    self.metrics.engagements.fetch_add(1, Ordering::Relaxed);
-                    job.stance = Stance::Engaged;
-                }
-                job.challenged.extend(sent.challenged);
-                if sent.staked.is_some() {
-                    job.deposit = sent.staked;
-                }
-                job.log.push(sent.what);
+                ledger.extend(apply_sent(job, sent, &self.metrics));
                 live.dirty = true;
                 changed = true;
             }
@@ -667,6 +777,10 @@ impl Agent {
                 // Decided again once the batch reports.
                 live.wake = None;
                 self.settling.insert(id);
+            }
+            Acted::Batch(part) => {
+                live.wake = None;
+                self.answering.insert(id, part);
             }
             Acted::NeedTrace => self.spawn_compute(id),
             Acted::Failed(reason) => {
@@ -830,4 +944,80 @@ async fn open_store(config: &AgentConfig, chain: &Chain) -> Result<JobStore> {
         }
     }
     Ok(store)
+}
+
+/// Records on job `job` a transaction of its that landed: its log line, its stance and deposit;
+/// returns the ledger entries (fee, deposit) to record.
+fn apply_sent(job: &mut Job, sent: Sent, metrics: &Metrics) -> Vec<(Movement, U256, Option<B256>)> {
+    let mut ledger = vec![(Movement::Gas, sent.fee, Some(sent.tx))];
+    if let Some(deposit) = sent.staked {
+        ledger.push((Movement::Staked, deposit, Some(sent.tx)));
+    }
+    if sent.engages {
+        metrics.engagements.fetch_add(1, Ordering::Relaxed);
+        job.stance = Stance::Engaged;
+    }
+    job.challenged.extend(sent.challenged);
+    if sent.staked.is_some() {
+        job.deposit = sent.staked;
+    }
+    job.log.push(sent.what);
+    ledger
+}
+
+/// Sends the commitments (with their deposits) or the reveals of `parts` in one transaction;
+/// returns its hash, its fee and the jobs the Broker took (an `AnswerCommitted` or `Answered`
+/// log each).
+async fn send_answer_batch(
+    chain: &Chain,
+    parts: &[(u64, Batched)],
+) -> std::result::Result<(B256, U256, Vec<u64>), String> {
+    use alloy::sol_types::SolEvent;
+    let broker = chain.broker();
+    let mut ids = Vec::new();
+    let mut commitments = Vec::new();
+    let mut reveals = Vec::new();
+    let mut value = U256::ZERO;
+    for (id, part) in parts {
+        match part {
+            Batched::Commit {
+                commitment,
+                deposit,
+                ..
+            } => {
+                ids.push(U256::from(*id));
+                commitments.push(*commitment);
+                value += *deposit;
+            }
+            Batched::Reveal(answer) => reveals.push(answer.clone()),
+        }
+    }
+    let receipt = if reveals.is_empty() {
+        chain
+            .send(
+                "commitAnswers",
+                broker.commitAnswers(ids, commitments).value(value),
+            )
+            .await
+    } else {
+        chain
+            .send("revealAnswers", broker.revealAnswers(reveals))
+            .await
+    }
+    .map_err(|e| e.to_string())?;
+    let landed = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter_map(|log| {
+            let id = if let Ok(e) = Broker::AnswerCommitted::decode_log_data(log.data()) {
+                e.id
+            } else {
+                Broker::Answered::decode_log_data(log.data()).ok()?.id
+            };
+            u64::try_from(id).ok()
+        })
+        .collect();
+    info!(target: "agent", jobs = parts.len(), tx = %receipt.transaction_hash, gas = receipt.gas_used, "answers sent in a batch");
+    Ok((receipt.transaction_hash, crate::act::fee(&receipt), landed))
 }

@@ -39,8 +39,8 @@ struct ClassGas {
 
 /// What the Broker's `proveMachineStep` adds to the prover's own transaction for a step, at
 /// most: `anvil-tests/tests/it/machine_dispute.rs` measures it on Anvil (the receipt's gas less
-/// the proof's own part, 21,000 + calldata + the prover's execution; 38,615 when the defender
-/// wins, 43,447 when the challenger wins and its answer replaces the standing one) and holds it
+/// the proof's own part, 21,000 + calldata + the prover's execution; 38,593 when the defender
+/// wins, 43,425 when the challenger wins and its answer replaces the standing one) and holds it
 /// under this bound. It reads the request and the game, checks the revealed point, calls the
 /// prover and records the outcome on the request (both parties' records count it later); the
 /// loser's deposit is credited at `finalize`, so the step writes no balance. The snapshot holds only what this test measures.
