@@ -9,7 +9,7 @@ use crate::model::Model;
 use alloy::primitives::{Address, U256};
 use ecm_bindings::Broker::BrokerEvents;
 use ecm_chain::BrokerLog;
-use ecm_client::{Client, RequestStatus};
+use ecm_client::{Client, Record, RequestStatus};
 use ecm_primitives::Deployment;
 use std::{
     collections::{BTreeMap, BTreeSet, HashSet},
@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub statuses: BTreeMap<u64, RequestStatus>,
     /// Each account's withdrawable balance.
     pub balances: BTreeMap<Address, U256>,
+    /// Each account's record as the Broker keeps it (`recordOf`: what host admission reads).
+    pub records: BTreeMap<Address, Record>,
     /// The node's trouble, if the last poll failed.
     pub node_error: Option<NodeError>,
 }
@@ -65,6 +67,7 @@ impl Snapshot {
             model: Arc::default(),
             statuses: BTreeMap::new(),
             balances: BTreeMap::new(),
+            records: BTreeMap::new(),
             node_error: None,
         }
     }
@@ -251,6 +254,17 @@ impl Follower {
         for &address in &accounts {
             balances.push((address, self.client.credited(address).await?));
         }
+        // The records of everyone in a touched request: an outcome may be counted in a record
+        // later than its own log (a dispute's, at the request's payout or next challenge).
+        let parties: BTreeSet<Address> = model
+            .iter()
+            .flat_map(|m| ids.iter().filter_map(|id| m.requests.get(id)))
+            .flat_map(|r| r.parties())
+            .collect();
+        let mut records = Vec::with_capacity(parties.len());
+        for &address in &parties {
+            records.push((address, self.client.record(address).await?));
+        }
         let broker_balance = chain.balance(self.client.deployment().broker).await?;
 
         // Everything read: only now change the state, so that a failed poll leaves it whole.
@@ -262,6 +276,7 @@ impl Follower {
             // A devnet started over: what was read of the old chain goes.
             snapshot.statuses.clear();
             snapshot.balances.clear();
+            snapshot.records.clear();
         }
         self.read_to = Some((head, head_hash));
         snapshot.head = head;
@@ -273,6 +288,7 @@ impl Follower {
             };
         }
         snapshot.balances.extend(balances);
+        snapshot.records.extend(records);
         if let Some(model) = model {
             self.logs = logs;
             snapshot.model = Arc::new(model);

@@ -51,6 +51,17 @@ impl RequestRecord {
             .fold(U256::ZERO, |a, b| a + b)
     }
 
+    /// Everyone who took part: the requester, hosts, challengers (whose on-chain records its
+    /// outcomes change).
+    pub fn parties(&self) -> impl Iterator<Item = Address> + '_ {
+        std::iter::once(self.requester).chain(self.logs.iter().filter_map(|log| match &log.event {
+            BrokerEvents::Answered(e) => Some(e.host),
+            BrokerEvents::AnswerCommitted(e) => Some(e.host),
+            BrokerEvents::Challenged(e) => Some(e.challenger),
+            _ => None,
+        }))
+    }
+
     /// Every credit out of this request, in order.
     pub fn credits(&self) -> impl Iterator<Item = Credit> + '_ {
         self.logs.iter().filter_map(|log| match &log.event {

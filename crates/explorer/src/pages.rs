@@ -330,6 +330,22 @@ pub(crate) fn account(view: &View, address: Address) -> Markup {
                 dt { "withdrawn" } dd { (eth(record.withdrawn)) }
                 dt { "balance (withdrawable)" } dd { (eth(s.balances.get(&address).copied().unwrap_or_default())) }
             }
+            @if let Some(on_chain) = s.records.get(&address) {
+                h2 { "Record on the Broker" }
+                p.muted { "What the Broker counts (recordOf), and what requests admitting only hosts with a record read. A dispute is counted when its request is paid out or challenged again." }
+                dl #onchain-record {
+                    dt { "answers" } dd { (on_chain.answered) }
+                    dt { "paid as host" } dd { (on_chain.paid) }
+                    dt { "defences" } dd { (on_chain.defences_won) " won, " (on_chain.defences_lost) " lost" }
+                    dt { "challenges" } dd { (on_chain.challenges_won) " won, " (on_chain.challenges_lost) " lost" }
+                    dt { "lost by timeout" } dd { (on_chain.timeouts) }
+                    dt { "commitments expired" } dd { (on_chain.expired) }
+                    dt { "admitted as host" } dd {
+                        @if on_chain.defences_lost > 0 { "only by requests admitting anyone (a defence was lost)" }
+                        @else { "by requests asking up to " (on_chain.paid) " jobs paid" }
+                    }
+                }
+            }
             @if !credits.is_empty() {
                 h2 { "Credits" }
                 table { thead { tr { th { "request" } th { "block" } th { "why" } th.num { "amount" } } }

@@ -206,6 +206,27 @@ async fn the_explorer_shows_the_demos_stories_in_a_browser() {
     browser.screenshot(&shots.join("accounts.png")).await;
     assert_eq!(browser.take_problems().await, Vec::<String>::new());
 
+    // The cheater's record as the Broker keeps it: both defences lost, counted at the payouts,
+    // so no request asking for a record admits it.
+    let cheater = ecm_primitives::Deployment::load(&deployment)
+        .unwrap()
+        .account("cheater")
+        .unwrap()
+        .address;
+    browser
+        .open(&format!("{explorer}/accounts/{cheater}"))
+        .await;
+    let on_chain = browser
+        .eval("document.getElementById('onchain-record').innerText")
+        .await;
+    let on_chain = on_chain.as_str().unwrap();
+    assert!(
+        on_chain.contains("defences\n0 won, 2 lost")
+            && on_chain.contains("only by requests admitting anyone"),
+        "{on_chain}"
+    );
+    assert_eq!(browser.take_problems().await, Vec::<String>::new());
+
     // Bad input: a clear message and the right status, never a blank page.
     for (path, status, says) in [
         (
