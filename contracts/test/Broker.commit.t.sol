@@ -335,6 +335,8 @@ contract BrokerCommitTest is Fixtures {
         broker.settle(ids);
         vm.assertEq(_withdrawAll(host), 2 * (PAYMENT + deposit) + deposit + 5);
         vm.assertEq(host.balance, FUNDS + 2 * PAYMENT);
+        vm.assertEq(requester.balance, FUNDS - 3 * PAYMENT);
+        vm.assertEq(stranger.balance, FUNDS - deposit, "its deposit is in its commitment");
         vm.assertEq(address(broker).balance, PAYMENT + deposit, "the stranger's request, still held");
     }
 
