@@ -123,6 +123,7 @@ contract Broker is IBroker, BrokerSettlement {
         returns (uint256 committed)
     {
         if (ids.length != commitments.length) revert BatchLengthMismatch(ids.length, commitments.length);
+        if (ids.length == 0) revert EmptyBatch();
         uint256 required = 0;
         for (uint256 k = 0; k < ids.length; ++k) {
             uint256 id = ids[k];
@@ -137,7 +138,7 @@ contract Broker is IBroker, BrokerSettlement {
             ++committed;
         }
         if (msg.value < required) revert DepositTooLow(msg.value, required);
-        if (ids.length != 0) _credit(msg.sender, ids[0], msg.value - required, CreditReason.Surplus);
+        _credit(msg.sender, ids[0], msg.value - required, CreditReason.Surplus);
     }
 
     /// @inheritdoc IBroker

@@ -270,6 +270,8 @@ interface IBroker {
     error BatchPaymentUneven(uint256 value, uint256 count);
     /// @notice `commitAnswers` takes one commitment per id.
     error BatchLengthMismatch(uint256 ids, uint256 commitments);
+    /// @notice `commitAnswers` needs at least one id (its value would have no request to go to).
+    error EmptyBatch();
     /// @notice Only the host that committed may reveal the answer.
     error NotCommitter(uint256 id, address caller, address committer);
     /// @notice The revealed answer is not the one committed to (see `answerCommitment`).
@@ -451,7 +453,8 @@ interface IBroker {
     /// `requiredDeposit` (`DepositTooLow` otherwise; a surplus is credited back). An id no longer
     /// Pending (another host was first, or it was cancelled) or whose host admission refuses
     /// the sender is skipped and its deposit credited back (`Surplus`), so that one request
-    /// never fails the batch. Returns how many were committed (an `AnswerCommitted` each).
+    /// never fails the batch. At least one id (`EmptyBatch`). Returns how many were committed
+    /// (an `AnswerCommitted` each).
     function commitAnswers(uint256[] calldata ids, bytes32[] calldata commitments)
         external
         payable

@@ -376,6 +376,12 @@ contract BrokerCommitTest is Fixtures {
         vm.expectRevert(abi.encodeWithSelector(IBroker.NoSuchRequest.selector, 99));
         vm.prank(host);
         broker.commitAnswers{value: deposits}(ids, commitments);
+        // An empty batch would leave its value with no request to be credited from.
+        uint256 held = address(broker).balance;
+        vm.expectRevert(IBroker.EmptyBatch.selector);
+        vm.prank(host);
+        broker.commitAnswers{value: 1 ether}(new uint256[](0), new bytes32[](0));
+        vm.assertEq(address(broker).balance, held);
     }
 
     function test_revealAnswers_SkipsOnePastItsDeadline_RevertsOnAWrongSalt() public {

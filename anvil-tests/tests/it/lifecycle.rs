@@ -156,9 +156,13 @@ async fn host_restart_in_the_middle_of_a_job_resumes_it() {
         .log
         .iter()
         .any(|l| l.starts_with("our answer or challenge is on-chain"));
+    // An answer is two transactions (commit, reveal): the kill may also come between the reveal
+    // landing and its record, the commitment recorded. The restarted agent then finds its
+    // revealed answer standing and goes on with it (its stake is already in the store).
+    let committed = job.log.iter().any(|l| l.starts_with("committed"));
     assert!(
-        recorded + usize::from(adopted) == 1,
-        "one answer, recorded or adopted: {:?}",
+        recorded + usize::from(adopted) == 1 || (recorded == 0 && !adopted && committed),
+        "one answer, recorded, adopted, or its reveal's record lost with the kill: {:?}",
         job.log
     );
     assert_eq!(

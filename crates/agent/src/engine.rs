@@ -33,6 +33,9 @@ const ACTS_IN_FLIGHT: usize = 256;
 const SETTLE_BATCH: usize = 100;
 /// At most this many commitments (or reveals) in one `commitAnswers` (`revealAnswers`).
 const ANSWER_BATCH: usize = 50;
+/// At most this many bytes of results in one `revealAnswers` (each up to 8 KiB): nodes refuse
+/// transactions much over 128 KiB.
+const REVEAL_BATCH_BYTES: usize = 48 * 1024;
 /// A job not looked at for this long is looked at again, whatever the news.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 /// At most this many such stale jobs per tick.
@@ -504,17 +507,7 @@ impl Agent {
         if self.answer_batch_in_flight || self.answering.is_empty() {
             return;
         }
-        let reveals = self
-            .answering
-            .values()
-            .any(|part| matches!(part, Batched::Reveal(_)));
-        let ids: Vec<u64> = self
-            .answering
-            .iter()
-            .filter(|(_, part)| matches!(part, Batched::Reveal(_)) == reveals)
-            .map(|(id, _)| *id)
-            .take(ANSWER_BATCH)
-            .collect();
+        let ids = next_answer_batch(&self.answering);
         let parts: Vec<(u64, Batched)> = ids
             .iter()
             .filter_map(|id| Some((*id, self.answering.remove(id)?)))
@@ -946,6 +939,28 @@ async fn open_store(config: &AgentConfig, chain: &Chain) -> Result<JobStore> {
     Ok(store)
 }
 
+/// The jobs whose parts go in the next batch: reveals first (their deadline runs), at most
+/// `ANSWER_BATCH`, and reveals up to `REVEAL_BATCH_BYTES` of results (at least one).
+fn next_answer_batch(answering: &std::collections::BTreeMap<u64, Batched>) -> Vec<u64> {
+    let reveals = answering
+        .values()
+        .any(|part| matches!(part, Batched::Reveal(_)));
+    let mut bytes = 0;
+    answering
+        .iter()
+        .filter(|(_, part)| matches!(part, Batched::Reveal(_)) == reveals)
+        .take(ANSWER_BATCH)
+        .take_while(|(_, part)| {
+            let first = bytes == 0;
+            if let Batched::Reveal(answer) = part {
+                bytes += answer.result.len().max(1);
+            }
+            first || bytes <= REVEAL_BATCH_BYTES
+        })
+        .map(|(id, _)| *id)
+        .collect()
+}
+
 /// Records on job `job` a transaction of its that landed: its log line, its stance and deposit;
 /// returns the ledger entries (fee, deposit) to record.
 fn apply_sent(job: &mut Job, sent: Sent, metrics: &Metrics) -> Vec<(Movement, U256, Option<B256>)> {
@@ -1020,4 +1035,51 @@ async fn send_answer_batch(
         .collect();
     info!(target: "agent", jobs = parts.len(), tx = %receipt.transaction_hash, gas = receipt.gas_used, "answers sent in a batch");
     Ok((receipt.transaction_hash, crate::act::fee(&receipt), landed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ecm_bindings::IBroker::RevealedAnswer;
+
+    fn reveal(bytes: usize) -> Batched {
+        Batched::Reveal(RevealedAnswer {
+            id: U256::ZERO,
+            result: vec![0u8; bytes].into(),
+            steps: 1,
+            final_: true,
+            salt: B256::ZERO,
+        })
+    }
+
+    fn commit() -> Batched {
+        Batched::Commit {
+            commitment: B256::ZERO,
+            deposit: U256::from(1),
+            steps: 1,
+        }
+    }
+
+    #[test]
+    fn a_batch_takes_reveals_first_and_bounds_their_bytes_and_its_size() {
+        let mut answering: std::collections::BTreeMap<u64, Batched> =
+            (1..=3).map(|id| (id, commit())).collect();
+        answering.insert(4, reveal(8192));
+        answering.insert(5, reveal(8192));
+        assert_eq!(next_answer_batch(&answering), vec![4, 5], "reveals first");
+        for id in 10..20 {
+            answering.insert(id, reveal(8192));
+        }
+        let batch = next_answer_batch(&answering);
+        assert_eq!(batch.len(), REVEAL_BATCH_BYTES / 8192, "{batch:?}");
+        answering.retain(|_, part| matches!(part, Batched::Commit { .. }));
+        assert_eq!(next_answer_batch(&answering), vec![1, 2, 3]);
+        for id in 100..200 {
+            answering.insert(id, commit());
+        }
+        assert_eq!(next_answer_batch(&answering).len(), ANSWER_BATCH);
+        // One result over the byte bound still goes, alone.
+        answering.insert(1000, reveal(REVEAL_BATCH_BYTES + 1));
+        assert_eq!(next_answer_batch(&answering), vec![1000]);
+    }
 }
