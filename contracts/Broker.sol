@@ -77,8 +77,7 @@ contract Broker is IBroker, BrokerSettlement {
         uint256 payment = msg.value / inputs.length;
         RequestOptions memory terms = options;
         // The terms are the batch's, checked and looked up once; then each input.
-        (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, terms, payment);
-        _noteMachineProgram(programId, initialCore);
+        (uint32 maxStepGas, bytes32 initialCore) = _acceptTerms(programId, softResolutionBlocks, terms, payment);
         firstId = _requestCount + 1;
         for (uint256 k = 0; k < inputs.length; ++k) {
             _open(programId, inputs[k], softResolutionBlocks, terms, payment, maxStepGas, initialCore);
@@ -446,43 +445,19 @@ contract Broker is IBroker, BrokerSettlement {
         RequestOptions memory options,
         uint256 payment
     ) internal returns (uint256 id) {
-        (uint32 maxStepGas, bytes32 initialCore) = _requestTerms(programId, softResolutionBlocks, options, payment);
-        _noteMachineProgram(programId, initialCore);
+        (uint32 maxStepGas, bytes32 initialCore) = _acceptTerms(programId, softResolutionBlocks, options, payment);
         return _open(programId, input, softResolutionBlocks, options, payment, maxStepGas, initialCore);
     }
 
-    /// @dev Holds request `r` for the sender's committed answer (`commitAnswer`); its deposit
-    /// is taken. The answer's slots hold the commitment until the reveal: no storage of its own.
-    function _commit(uint256 id, Request storage r, bytes32 commitment) internal {
-        uint256 revealDeadline = block.number + REVEAL_BLOCKS;
-        r.status = Status.Committed;
-        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
-        r.deadline = uint48(revealDeadline);
-        r.host = msg.sender;
-        r.claim = commitment;
-        emit AnswerCommitted(id, msg.sender, commitment, revealDeadline);
-    }
-
-    /// @dev Opens request `r`'s window on its host's revealed answer, checked against the
-    /// commitment (the caller checked the status, the host and the deadline).
-    function _reveal(uint256 id, Request storage r, bytes calldata result, uint64 steps, bool final_, bytes32 salt)
-        internal
-    {
-        address host = r.host;
-        Trace.checkClaim(r.maxSteps, result.length, steps, final_);
-        bytes32 claim = Trace.commitCalldata(final_, result);
-        bytes32 computed = Trace.answerCommitment(id, claim, steps, host, salt);
-        if (computed != r.claim) revert RevealMismatch(id, computed, r.claim);
-        uint256 windowEnd = _openWindow(r);
-        r.steps = steps;
-        r.claim = claim;
-        _count(host, ANSWERED);
-        emit Answered(id, host, result, steps, final_, windowEnd);
-    }
-
-    /// @dev Notes that `programId` is a machine program (its `initialCore` is not zero) for the
-    /// one-step proof (`_machinePrograms`), once.
-    function _noteMachineProgram(bytes32 programId, bytes32 initialCore) internal {
+    /// @dev `_requestTerms`, and a machine program noted for the one-step proof
+    /// (`_machinePrograms`) by its first request.
+    function _acceptTerms(
+        bytes32 programId,
+        uint256 softResolutionBlocks,
+        RequestOptions memory options,
+        uint256 payment
+    ) internal returns (uint32 maxStepGas, bytes32 initialCore) {
+        (maxStepGas, initialCore) = _requestTerms(programId, softResolutionBlocks, options, payment);
         if (initialCore != bytes32(0) && !_machinePrograms[programId]) _machinePrograms[programId] = true;
     }
 
@@ -542,6 +517,35 @@ contract Broker is IBroker, BrokerSettlement {
         r.steps = steps;
         r.claim = Trace.commitCalldata(final_, result);
         emit Answered(id, msg.sender, result, steps, final_, windowEnd);
+    }
+
+    /// @dev Holds request `r` for the sender's committed answer (`commitAnswer`); its deposit
+    /// is taken. The answer's slots hold the commitment until the reveal: no storage of its own.
+    function _commit(uint256 id, Request storage r, bytes32 commitment) internal {
+        uint256 revealDeadline = block.number + REVEAL_BLOCKS;
+        r.status = Status.Committed;
+        // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
+        r.deadline = uint48(revealDeadline);
+        r.host = msg.sender;
+        r.claim = commitment;
+        emit AnswerCommitted(id, msg.sender, commitment, revealDeadline);
+    }
+
+    /// @dev Opens request `r`'s window on its host's revealed answer, checked against the
+    /// commitment (the caller checked the status, the host and the deadline).
+    function _reveal(uint256 id, Request storage r, bytes calldata result, uint64 steps, bool final_, bytes32 salt)
+        internal
+    {
+        address host = r.host;
+        Trace.checkClaim(r.maxSteps, result.length, steps, final_);
+        bytes32 claim = Trace.commitCalldata(final_, result);
+        bytes32 computed = Trace.answerCommitment(id, claim, steps, host, salt);
+        if (computed != r.claim) revert RevealMismatch(id, computed, r.claim);
+        uint256 windowEnd = _openWindow(r);
+        r.steps = steps;
+        r.claim = claim;
+        _count(host, ANSWERED);
+        emit Answered(id, host, result, steps, final_, windowEnd);
     }
 
     function _challenge(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {

@@ -239,9 +239,7 @@ contract BrokerHandler is Test {
         if (id == 0 || broker.getRequest(id).status != IBroker.Status.Pending) return;
         address who = honest ? actors[3] : actors[4];
         if (!_admitted(id, who)) return;
-        bytes memory result = _claim(id, who, honest);
-        bytes32 commitment =
-            broker.answerCommitment(id, keccak256(abi.encodePacked(true, result)), _n[id], who, _salt(id, who));
+        bytes32 commitment = _commitmentOf(id, who, honest);
         uint256 value = broker.requiredDeposit(id) + bound(surplus, 0, 1 ether);
         vm.prank(who);
         broker.commitAnswer{value: value}(id, commitment);
@@ -273,9 +271,7 @@ contract BrokerHandler is Test {
             some[k] = id;
             value += broker.requiredDeposit(id);
             if (broker.getRequest(id).status != IBroker.Status.Pending) continue;
-            bytes memory result = _claim(id, who, honest);
-            commitments[k] =
-                broker.answerCommitment(id, keccak256(abi.encodePacked(true, result)), _n[id], who, _salt(id, who));
+            commitments[k] = _commitmentOf(id, who, honest);
         }
         vm.prank(who);
         broker.commitAnswers{value: value}(some, commitments);
@@ -306,6 +302,12 @@ contract BrokerHandler is Test {
         if (r.status != IBroker.Status.Committed) return;
         if (block.number <= r.deadline) vm.roll(uint256(r.deadline) + 1);
         broker.expireCommitment(id);
+    }
+
+    /// @dev `who`'s commitment to its answer of request `id` (honest or not: `_claim`).
+    function _commitmentOf(uint256 id, address who, bool honest) internal returns (bytes32) {
+        bytes memory result = _claim(id, who, honest);
+        return broker.answerCommitment(id, keccak256(abi.encodePacked(true, result)), _n[id], who, _salt(id, who));
     }
 
     function _salt(uint256 id, address who) internal pure returns (bytes32) {

@@ -549,13 +549,7 @@ impl Agent {
                 continue;
             };
             live.dirty = true;
-            // The fee split evenly, the remainder on the first job: the ledger sums to it.
-            let share = fee / U256::from(count)
-                + if k == 0 {
-                    fee % U256::from(count)
-                } else {
-                    U256::ZERO
-                };
+            let share = fee_share(fee, count, k);
             let taken = landed.contains(&id);
             let mut ledger = Vec::new();
             let (what, staked) = match &part {
@@ -604,14 +598,12 @@ impl Agent {
         result: std::result::Result<(B256, U256), String>,
     ) -> Result<()> {
         self.settle_in_flight = false;
-        let count = U256::from(ids.len().max(1));
         for (k, id) in ids.iter().enumerate() {
             if let Some(live) = self.live.get_mut(id) {
                 live.dirty = true;
             }
             let Ok((tx, fee)) = &result else { continue };
-            // The fee split evenly, the remainder on the first job: the ledger sums to it.
-            let share = fee / count + if k == 0 { fee % count } else { U256::ZERO };
+            let share = fee_share(*fee, ids.len(), k);
             if let Some(job) = self.store.get_mut(*id) {
                 job.log
                     .push(format!("settled in a batch of {} tx={tx}", ids.len()));
@@ -937,6 +929,13 @@ async fn open_store(config: &AgentConfig, chain: &Chain) -> Result<JobStore> {
         }
     }
     Ok(store)
+}
+
+/// Job `k`'s share of the fee of a transaction for `count` jobs: even, the remainder on the
+/// first, so that the shares in the ledger sum to the fee.
+fn fee_share(fee: U256, count: usize, k: usize) -> U256 {
+    let count = U256::from(count.max(1));
+    fee / count + if k == 0 { fee % count } else { U256::ZERO }
 }
 
 /// The jobs whose parts go in the next batch: reveals first (their deadline runs), at most

@@ -30,6 +30,15 @@ impl Record {
     pub fn meets(&self, min_host_jobs: u16) -> bool {
         IBroker::Record::from(*self).meets(min_host_jobs)
     }
+
+    /// The highest host admission (`min_host_jobs`) a request may ask and still admit this
+    /// address; `None` once it lost a defence (only requests admitting anyone do then).
+    pub fn admitted_up_to(&self) -> Option<u16> {
+        if self.defences_lost != 0 {
+            return None;
+        }
+        Some(u16::try_from(self.paid).unwrap_or(u16::MAX))
+    }
 }
 
 impl From<IBroker::Record> for Record {
@@ -59,5 +68,25 @@ impl From<Record> for IBroker::Record {
             timeouts: r.timeouts,
             expired: r.expired,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn admission_is_the_jobs_paid_unless_a_defence_was_lost() {
+        let record = |paid, defences_lost| Record {
+            paid,
+            defences_lost,
+            ..Record::default()
+        };
+        assert_eq!(record(0, 0).admitted_up_to(), Some(0));
+        assert_eq!(record(7, 0).admitted_up_to(), Some(7));
+        assert_eq!(record(100_000, 0).admitted_up_to(), Some(u16::MAX));
+        assert_eq!(record(7, 1).admitted_up_to(), None);
+        assert!(record(7, 0).meets(7) && !record(7, 0).meets(8));
+        assert!(record(7, 1).meets(0) && !record(7, 1).meets(1));
     }
 }

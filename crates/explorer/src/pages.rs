@@ -341,8 +341,10 @@ pub(crate) fn account(view: &View, address: Address) -> Markup {
                     dt { "lost by timeout" } dd { (on_chain.timeouts) }
                     dt { "commitments expired" } dd { (on_chain.expired) }
                     dt { "admitted as host" } dd {
-                        @if on_chain.defences_lost > 0 { "only by requests admitting anyone (a defence was lost)" }
-                        @else { "by requests asking up to " (on_chain.paid) " jobs paid" }
+                        @match on_chain.admitted_up_to() {
+                            Some(most) => { "by requests asking up to " (most) " jobs paid" }
+                            None => { "only by requests admitting anyone (a defence was lost)" }
+                        }
                     }
                 }
             }

@@ -4,7 +4,6 @@ use super::client::Common;
 use crate::output;
 use alloy::primitives::Address;
 use clap::Args;
-use ecm_client::Record;
 use eyre::Result;
 
 #[derive(Debug, Args)]
@@ -20,7 +19,7 @@ impl StatsArgs {
         let client = self.common.client(false).await?;
         let account = Common::account_or_signer(&client, self.address)?;
         let record = client.record(account).await?;
-        let admitted_up_to = admitted_up_to(&record);
+        let admitted_up_to = record.admitted_up_to();
         if self.common.output.json {
             output::json(&serde_json::json!({
                 "account": account,
@@ -54,35 +53,5 @@ impl StatsArgs {
             ("admitted as host", admission),
         ]);
         Ok(())
-    }
-}
-
-/// The highest `--min-host-jobs` a request may ask and still admit this record (`None`: only
-/// requests admitting anyone do).
-fn admitted_up_to(record: &Record) -> Option<u16> {
-    if record.defences_lost != 0 {
-        return None;
-    }
-    let most = u16::try_from(record.paid).unwrap_or(u16::MAX);
-    debug_assert!(record.meets(most));
-    Some(most)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn admission_is_the_jobs_paid_unless_a_defence_was_lost() {
-        let paid = |paid, defences_lost| Record {
-            paid,
-            defences_lost,
-            ..Record::default()
-        };
-        assert_eq!(admitted_up_to(&paid(0, 0)), Some(0));
-        assert_eq!(admitted_up_to(&paid(7, 0)), Some(7));
-        assert_eq!(admitted_up_to(&paid(100_000, 0)), Some(u16::MAX));
-        assert_eq!(admitted_up_to(&paid(7, 1)), None);
-        assert!(!paid(7, 0).meets(8));
     }
 }
