@@ -17,7 +17,7 @@ use tokio::{
 };
 
 /// How often each fault strikes, as "one chunk in N" (0: never).
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Faults {
     /// Close the connection instead of forwarding a request chunk.
     pub drop_request_one_in: u64,
@@ -25,6 +25,10 @@ pub struct Faults {
     pub drop_answer_one_in: u64,
     /// Most extra delay before relaying an answer chunk, in milliseconds.
     pub max_delay_ms: u64,
+    /// Forward the first this many `eth_sendRawTransaction` requests, then close the connection
+    /// instead of relaying the node's answer: the transaction is in the node, and its sender
+    /// never heard.
+    pub lose_first_sends: u64,
 }
 
 /// What the proxy did.
@@ -34,6 +38,8 @@ pub struct FaultStats {
     pub requests_dropped: AtomicU64,
     /// Answers dropped after the node acted.
     pub answers_dropped: AtomicU64,
+    /// Answers to `eth_sendRawTransaction` dropped (`Faults::lose_first_sends`).
+    pub sends_lost: AtomicU64,
     /// Chunks relayed.
     pub relayed: AtomicU64,
 }
@@ -115,6 +121,8 @@ async fn relay(
     let (mut node_read, mut node_write) = node.into_split();
     let mut request = vec![0u8; 64 * 1024];
     let mut answer = vec![0u8; 64 * 1024];
+    // The last request forwarded was a transaction whose answer is to be lost.
+    let mut losing = false;
     loop {
         tokio::select! {
             read = client_read.read(&mut request) => {
@@ -124,11 +132,20 @@ async fn relay(
                     stats.requests_dropped.fetch_add(1, Ordering::Relaxed);
                     return;
                 }
+                if contains(&request[..n], b"eth_sendRawTransaction")
+                    && stats.sends_lost.load(Ordering::Relaxed) < faults.lose_first_sends
+                {
+                    losing = true;
+                }
                 if node_write.write_all(&request[..n]).await.is_err() { return; }
             }
             read = node_read.read(&mut answer) => {
                 let Ok(n) = read else { return };
                 if n == 0 { return; }
+                if losing {
+                    stats.sends_lost.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
                 if dice.roll(faults.drop_answer_one_in) {
                     stats.answers_dropped.fetch_add(1, Ordering::Relaxed);
                     return;
@@ -142,4 +159,8 @@ async fn relay(
             }
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

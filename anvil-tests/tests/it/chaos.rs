@@ -29,6 +29,7 @@ async fn chaos_a_flaky_network_a_kill_and_a_reorg_lose_nothing_and_answer_each_r
         drop_request_one_in: 25,
         drop_answer_one_in: 25,
         max_delay_ms: 20,
+        ..Faults::default()
     };
     let proxy = ChaosProxy::start(&net.deployment().rpc_url, faults, 11).await;
     let host_config = || {

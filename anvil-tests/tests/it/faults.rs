@@ -31,6 +31,7 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
         drop_request_one_in: 25,
         drop_answer_one_in: 25,
         max_delay_ms: 20,
+        ..Faults::default()
     };
     let proxy = ChaosProxy::start(&net.deployment().rpc_url, faults, 7).await;
     let through_proxy = |role: &str, roles: Roles| {
@@ -146,6 +147,56 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
             "one Answered event for request {id}"
         );
     }
+}
+
+/// The node takes a transaction and the answer saying so is lost, and so is the answer to the
+/// first resend: the sender still finds the transaction by its receipt (its hash is known before
+/// it is sent), so the request is made once, its id returned, and the account's next
+/// transaction uses the next nonce.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_whose_answer_is_lost_is_made_once_and_found_by_its_receipt() {
+    let net = TestNet::start(2_000).await;
+    let faults = Faults {
+        lose_first_sends: 2,
+        ..Faults::default()
+    };
+    let proxy = ChaosProxy::start(&net.deployment().rpc_url, faults, 1).await;
+    let requester = ecm_client::Client::connect(
+        net.deployment().clone(),
+        Some(proxy.url.clone()),
+        Some(net.key("requester")),
+    )
+    .await
+    .unwrap();
+    let account = net.address("requester");
+    let provider = net.client("deployer").await.chain().provider().clone();
+    let nonce_before = provider.get_transaction_count(account).await.unwrap();
+    let first = requester
+        .request(request("fibonacci", "10", PAYMENT, 5))
+        .await
+        .expect("the request is found by its receipt");
+    assert_eq!(proxy.stats.sends_lost.load(Ordering::Relaxed), 2);
+    let second = requester
+        .request(request("fibonacci", "11", PAYMENT, 5))
+        .await
+        .unwrap();
+    assert_eq!(second, first + 1);
+    assert_eq!(
+        provider.get_transaction_count(account).await.unwrap(),
+        nonce_before + 2,
+        "two transactions, no nonce skipped or used twice"
+    );
+    let created = net
+        .client("deployer")
+        .await
+        .chain()
+        .broker_logs(0, provider.get_block_number().await.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|log| matches!(log.event, ecm_bindings::Broker::BrokerEvents::Created(_)))
+        .count();
+    assert_eq!(created, 2, "each request made once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

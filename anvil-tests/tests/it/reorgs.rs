@@ -21,6 +21,26 @@ async fn reorg(provider: &DynProvider, depth: u64) {
         .expect("anvil_reorg");
 }
 
+/// Reorganises back to just before the chain's first `AnswerCommitted`.
+async fn reorg_away_the_first_commitment(client: &ecm_client::Client, provider: &DynProvider) {
+    let chain = client.chain();
+    let committed_in = chain
+        .broker_logs(0, chain.block_number().await.unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|log| {
+            matches!(
+                log.event,
+                ecm_bindings::Broker::BrokerEvents::AnswerCommitted(_)
+            )
+        })
+        .expect("a commitment on the chain")
+        .block;
+    let head = chain.block_number().await.unwrap();
+    reorg(provider, head - committed_in + 1).await;
+}
+
 async fn request_count(net: &TestNet) -> u64 {
     let client = net.client("deployer").await;
     let count = client
@@ -127,22 +147,7 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
     )
     .await;
     miner.pause().await;
-    let chain = requester.chain();
-    let committed_in = chain
-        .broker_logs(0, chain.block_number().await.unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|log| {
-            matches!(
-                log.event,
-                ecm_bindings::Broker::BrokerEvents::AnswerCommitted(_)
-            )
-        })
-        .unwrap()
-        .block;
-    let head = chain.block_number().await.unwrap();
-    reorg(&provider, head - committed_in + 1).await;
+    reorg_away_the_first_commitment(&requester, &provider).await;
     assert_eq!(
         requester.status(id).await.unwrap().status,
         Status::Pending,
@@ -177,4 +182,80 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
             .any(|l| l.contains("vanished in a reorganisation")),
         "{log:?}"
     );
+}
+
+/// The host stops (a crash, a lost store) after its commitment and reveal landed and before it
+/// recorded them; restarted on an empty store, it finds its deposit on the request and the
+/// commitment that put it there in the request's logs. A reorganisation then removes both: the
+/// ledger forgets the deposit (never taken) rather than counting it lost, and the host answers
+/// again and is paid once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deposit_the_host_never_recorded_and_a_reorg_removes_is_not_counted_lost() {
+    let net = TestNet::start(600).await;
+    let provider = net.client("deployer").await.chain().provider().clone();
+    let miner = net.miner(Duration::from_millis(100)).await;
+    let config = || {
+        let mut config = net.agent_config("host", Roles::HOST);
+        config.confirmations = 2;
+        config
+    };
+    let host = AgentHandle::spawn(config());
+    let requester = net.client("requester").await;
+    let payment = ETHER / 100;
+    let id = requester
+        .request(request("fibonacci", "30", payment, 20))
+        .await
+        .unwrap();
+    eventually("the answer", Duration::from_secs(60), || async {
+        let status = requester.status(id).await.unwrap().status;
+        status.has_answer().then_some(())
+    })
+    .await;
+    host.kill();
+
+    let mut restored = config();
+    restored.data_dir = net.data_dir("host-restored");
+    let host = AgentHandle::spawn(restored);
+    eventually(
+        "the unrecorded deposit found",
+        Duration::from_secs(60),
+        || async {
+            let store = JobStore::open(&net.data_dir("host-restored")).ok()?;
+            let job = store.job(id).ok()??;
+            job.deposit.is_some().then_some(())
+        },
+    )
+    .await;
+    let store = JobStore::open(&net.data_dir("host-restored")).unwrap();
+    let staked = store.ledger().unwrap();
+    assert!(
+        staked
+            .iter()
+            .any(|e| e.movement == ecm_agent::Movement::Staked && e.tx.is_some()),
+        "the deposit is recorded with the transaction that staked it: {staked:?}"
+    );
+    drop(store);
+
+    miner.pause().await;
+    reorg_away_the_first_commitment(&requester, &provider).await;
+    assert_eq!(requester.status(id).await.unwrap().status, Status::Pending);
+    miner.resume();
+    eventually("the payout", Duration::from_secs(120), || async {
+        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
+    })
+    .await;
+    assert_eq!(net.answered_ids().await, [id], "one answer on the chain");
+    let earnings = eventually(
+        "the payment in the ledger",
+        Duration::from_secs(60),
+        || async {
+            let store = JobStore::open(&net.data_dir("host-restored")).ok()?;
+            let e = store.earnings().ok()?;
+            (e.paid == U256::from(payment) && e.jobs_done == 1 && e.jobs_engaged == 0).then_some(e)
+        },
+    )
+    .await;
+    assert_no_deposit_lost(&earnings);
+    host.stop().await.unwrap();
+    drop(miner);
 }

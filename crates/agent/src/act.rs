@@ -39,9 +39,9 @@ pub(crate) struct Seen {
     /// taken, not forfeited.
     pub(crate) vanished_stake: Option<B256>,
     /// The deposit our answer or challenge holds, when the chain shows one our job does not
-    /// know of (the response to its transaction was lost, or the agent was killed before it
-    /// recorded it).
-    pub(crate) unrecorded_stake: Option<U256>,
+    /// know of (the agent stopped before it heard back from its transaction), and that
+    /// transaction as the request's logs show it.
+    pub(crate) unrecorded_stake: Option<(U256, Option<B256>)>,
 }
 
 /// Why an action could not be taken; it is decided again on the next tick.
@@ -120,6 +120,25 @@ pub(crate) struct Sent {
     pub(crate) fee: U256,
 }
 
+/// The transaction that put an account's deposit on a request, given the request's logs naming
+/// that account (commitments, answers, challenges, expiries), in order: its last commitment,
+/// plain answer or challenge. A reveal (an answer after a commitment not expired) carries no
+/// deposit: its commitment did.
+pub(crate) fn stake_tx(logs: &[ecm_chain::BrokerLog]) -> Option<B256> {
+    use ecm_bindings::Broker::BrokerEvents as E;
+    let (mut stake, mut committed) = (None, false);
+    for log in logs {
+        match log.event {
+            E::AnswerCommitted(_) => (stake, committed) = (log.tx, true),
+            E::Answered(_) if committed => committed = false,
+            E::Answered(_) | E::Challenged(_) => (stake, committed) = (log.tx, false),
+            E::CommitmentExpired(_) => committed = false,
+            _ => {}
+        }
+    }
+    stake
+}
+
 /// What a landed transaction cost its sender.
 pub(crate) fn fee(receipt: &alloy::rpc::types::TransactionReceipt) -> U256 {
     U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
@@ -150,6 +169,24 @@ impl ActContext {
         }
     }
 
+    /// The transaction of ours that put our deposit on request `id`, from its logs: so that
+    /// the ledger can tell the deposit was never taken if a reorganisation removes it.
+    async fn find_stake_tx(&self, id: U256) -> std::result::Result<Option<B256>, ActError> {
+        use ecm_bindings::Broker::{AnswerCommitted, Answered, Challenged, CommitmentExpired};
+        let events = vec![
+            AnswerCommitted::SIGNATURE_HASH,
+            Answered::SIGNATURE_HASH,
+            Challenged::SIGNATURE_HASH,
+            CommitmentExpired::SIGNATURE_HASH,
+        ];
+        let from = self.config.deployment.deployed_at_block;
+        let logs = self
+            .chain
+            .request_logs_naming(id, self.me, events, from, self.block)
+            .await?;
+        Ok(stake_tx(&logs))
+    }
+
     async fn try_act(&self, seen: &mut Option<Seen>) -> std::result::Result<Acted, ActError> {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
@@ -174,11 +211,11 @@ impl ActContext {
             _ => None,
         };
         let unrecorded_stake = if engaged && !self.job.is_engaged() {
-            Some(
-                self.chain
-                    .call("requiredDeposit", broker.requiredDeposit(id))
-                    .await?,
-            )
+            let deposit = self
+                .chain
+                .call("requiredDeposit", broker.requiredDeposit(id))
+                .await?;
+            Some((deposit, self.find_stake_tx(id).await?))
         } else {
             None
         };
@@ -622,6 +659,64 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A log of `event` in transaction number `tx`.
+    fn log(event: Broker::BrokerEvents, tx: u8) -> ecm_chain::BrokerLog {
+        ecm_chain::BrokerLog {
+            event,
+            block: u64::from(tx),
+            tx: Some(B256::repeat_byte(tx)),
+            log_index: Some(0),
+        }
+    }
+
+    fn committed() -> Broker::BrokerEvents {
+        Broker::BrokerEvents::AnswerCommitted(Broker::AnswerCommitted::default())
+    }
+
+    fn answered() -> Broker::BrokerEvents {
+        Broker::BrokerEvents::Answered(Broker::Answered::default())
+    }
+
+    fn expired() -> Broker::BrokerEvents {
+        Broker::BrokerEvents::CommitmentExpired(Broker::CommitmentExpired::default())
+    }
+
+    fn challenged() -> Broker::BrokerEvents {
+        Broker::BrokerEvents::Challenged(Broker::Challenged::default())
+    }
+
+    /// A revealed answer's deposit came with its commitment; a plain answer and a challenge
+    /// carry their own; a commitment that expired leaves the next answer a plain one.
+    #[test]
+    fn the_stake_is_the_last_commitment_plain_answer_or_challenge() {
+        let tx = |n: u8| Some(B256::repeat_byte(n));
+        assert_eq!(stake_tx(&[]), None);
+        assert_eq!(stake_tx(&[log(committed(), 1)]), tx(1));
+        assert_eq!(stake_tx(&[log(committed(), 1), log(answered(), 2)]), tx(1));
+        assert_eq!(stake_tx(&[log(answered(), 3)]), tx(3));
+        assert_eq!(
+            stake_tx(&[log(committed(), 1), log(expired(), 2), log(answered(), 3)]),
+            tx(3)
+        );
+        assert_eq!(
+            stake_tx(&[
+                log(committed(), 1),
+                log(expired(), 2),
+                log(committed(), 3),
+                log(answered(), 4)
+            ]),
+            tx(3)
+        );
+        assert_eq!(
+            stake_tx(&[
+                log(committed(), 1),
+                log(answered(), 2),
+                log(challenged(), 5)
+            ]),
+            tx(5)
+        );
+    }
 
     /// The posted points are read from the one block that started the challenger's turn, not
     /// from the deployment block on: a range hosted providers accept at any age.

@@ -57,17 +57,22 @@ struct Live {
     acting: bool,
     /// Its computation is running.
     computing: bool,
+    /// Its commitment or reveal waits for, or rides in, a batch: it is decided again when the
+    /// batch reports, not before (a decision meanwhile would find the batch's deposit on the
+    /// chain and record it a second time).
+    batched: bool,
 }
 
 impl Live {
     /// Whether a decision is due at `block`.
     fn due(&self, block: u64) -> bool {
-        !self.acting && (self.dirty || self.wake.is_some_and(|b| block >= b))
+        !self.acting && !self.batched && (self.dirty || self.wake.is_some_and(|b| block >= b))
     }
 
     /// Whether it has gone `STALE_AFTER` without a decision, as of `now`.
     fn stale(&self, now: Instant) -> bool {
         !self.acting
+            && !self.batched
             && self
                 .decided_at
                 .is_none_or(|at| now.duration_since(at) > STALE_AFTER)
@@ -537,6 +542,7 @@ impl Agent {
                 for (id, _) in &parts {
                     if let Some(live) = self.live.get_mut(id) {
                         live.dirty = true;
+                        live.batched = false;
                     }
                 }
                 return Ok(());
@@ -549,6 +555,7 @@ impl Agent {
                 continue;
             };
             live.dirty = true;
+            live.batched = false;
             let share = fee_share(fee, count, k);
             let taken = landed.contains(&id);
             let mut ledger = Vec::new();
@@ -708,10 +715,10 @@ impl Agent {
                 "our answer or challenge is on-chain (the response to its transaction was lost)"
                     .into(),
             );
-            if let Some(deposit) = seen.as_ref().and_then(|s| s.unrecorded_stake) {
-                // Its transaction is unknown, so is its fee; the deposit is the request's.
+            if let Some((deposit, tx)) = seen.as_ref().and_then(|s| s.unrecorded_stake) {
+                // Its fee is unknown; the deposit is the request's, its transaction the logs'.
                 job.deposit = Some(deposit);
-                ledger.push((Movement::Staked, deposit, None));
+                ledger.push((Movement::Staked, deposit, tx));
             }
             changed = true;
         }
@@ -765,6 +772,7 @@ impl Agent {
             }
             Acted::Batch(part) => {
                 live.wake = None;
+                live.batched = true;
                 self.answering.insert(id, part);
             }
             Acted::NeedTrace => self.spawn_compute(id),

@@ -33,13 +33,7 @@ pub async fn provider(url: &str, key: Option<&str>) -> Result<(DynProvider, Opti
             SCHEMES.join(", ")
         )));
     }
-    let signer = key
-        .map(|key| {
-            key.trim()
-                .parse::<PrivateKeySigner>()
-                .map_err(|e| Error::BadKey(format!("{e}")))
-        })
-        .transpose()?;
+    let signer = key.map(signer).transpose()?;
     let account = signer.as_ref().map(PrivateKeySigner::address);
     let unreachable = |e: alloy::transports::TransportError| Error::unreachable(url, e);
     // The nonce of each transaction is read from the node (pending), never cached: callers
@@ -62,6 +56,13 @@ pub async fn provider(url: &str, key: Option<&str>) -> Result<(DynProvider, Opti
         None => builder().connect(url).await.map_err(unreachable)?.erased(),
     };
     Ok((provider, account))
+}
+
+/// The signer of a hex private key.
+pub(crate) fn signer(key: &str) -> Result<PrivateKeySigner> {
+    key.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|e| Error::BadKey(format!("{e}")))
 }
 
 #[cfg(test)]

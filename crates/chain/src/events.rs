@@ -61,8 +61,15 @@ impl BrokerLog {
 /// at 10,000 blocks or fewer, some at 1,000 or 500; [`logs`] learns a smaller span when refused).
 pub(crate) const LOG_SPAN: u64 = 5_000;
 
-pub(crate) async fn broker_logs(chain: &Chain, from: u64, to: u64) -> Result<Vec<BrokerLog>> {
-    let filter = Filter::new().address(chain.config.broker);
+/// The Broker's logs matching `filter` (its address and block range set here), decoded; a log
+/// this build cannot decode is left out.
+pub(crate) async fn broker_logs(
+    chain: &Chain,
+    filter: Filter,
+    from: u64,
+    to: u64,
+) -> Result<Vec<BrokerLog>> {
+    let filter = filter.address(chain.config.broker);
     let logs = logs(chain, &filter, from, to).await?;
     Ok(logs
         .into_iter()

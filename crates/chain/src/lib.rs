@@ -86,6 +86,9 @@ pub struct Chain {
     provider: DynProvider,
     broker: BrokerInstance<DynProvider>,
     account: Option<Address>,
+    /// Signs the account's transactions here, so that each one's hash is known before it is
+    /// sent (see [`Chain::send`]).
+    wallet: Option<alloy::network::EthereumWallet>,
     chain_id: u64,
     config: ChainConfig,
     /// The next nonce of the signing account, once known. Sends take it under this lock, one
@@ -174,10 +177,17 @@ impl Chain {
                 .set_poll_interval(Duration::from_millis(25));
         }
         let broker = Broker::new(config.broker, provider.clone());
+        let wallet = config
+            .private_key
+            .as_deref()
+            .map(connect::signer)
+            .transpose()?
+            .map(alloy::network::EthereumWallet::from);
         Ok(Self {
             provider,
             broker,
             account,
+            wallet,
             chain_id,
             config,
             send_lock: Mutex::new(None),
@@ -371,17 +381,19 @@ impl Chain {
                 }
             };
             tx.nonce = Some(nonce);
-            match self.provider.send_transaction(tx).await {
-                Ok(pending) => {
-                    *next_nonce = Some(nonce + 1);
-                    *pending.tx_hash()
-                }
+            let signed = self.sign(action, tx).await?;
+            let hash = *signed.tx_hash();
+            match self.submit(action, &signed).await {
+                Ok(Submitted::Taken) => *next_nonce = Some(nonce + 1),
+                // The node may have taken it or not: read the nonce again next time, and look
+                // for the receipt, which tells.
+                Ok(Submitted::Unknown) => *next_nonce = None,
                 Err(e) => {
-                    // The node may have taken it or not: read the nonce again next time.
                     *next_nonce = None;
-                    return Err(Error::rpc(action, e));
+                    return Err(e);
                 }
             }
+            hash
         };
         debug!(target: "chain", %hash, action, "sent");
         let receipt = match self.wait_for_receipt(action, hash).await {
@@ -400,6 +412,50 @@ impl Chain {
             });
         }
         Ok(receipt)
+    }
+
+    /// Signs `tx` with the account's key.
+    async fn sign(
+        &self,
+        action: &str,
+        tx: alloy::rpc::types::TransactionRequest,
+    ) -> Result<alloy::consensus::TxEnvelope> {
+        use alloy::network::{Ethereum, NetworkWallet};
+        let wallet = self.wallet.as_ref().ok_or(Error::NoSigner)?;
+        NetworkWallet::<Ethereum>::sign_request(wallet, tx)
+            .await
+            .map_err(|e| Error::rpc(action, e))
+    }
+
+    /// Hands a signed transaction to the node. A lost response (a dropped connection, a
+    /// timeout) does not say whether the node took it, and sending it again cannot run it
+    /// twice (same bytes, same nonce): so it is sent again. After a first loss, a refusal
+    /// (already known, nonce too low) or no answer at all leaves it to the receipt to tell.
+    /// Only a first, clear refusal is an error: then nothing was sent.
+    async fn submit(
+        &self,
+        action: &str,
+        signed: &alloy::consensus::TxEnvelope,
+    ) -> Result<Submitted> {
+        use alloy::eips::Encodable2718;
+        let raw = signed.encoded_2718();
+        let mut attempt = 0;
+        loop {
+            match self.provider.send_raw_transaction(&raw).await {
+                Ok(_) => return Ok(Submitted::Taken),
+                Err(e) if attempt == 0 && !is_retryable(&e) => {
+                    return Err(Error::rpc(action, e));
+                }
+                Err(e) => {
+                    attempt += 1;
+                    if attempt >= self.config.read_attempts || !is_retryable(&e) {
+                        warn!(target: "chain", action, tx = %signed.tx_hash(), reason = %e, "the node's answer to a transaction was lost; looking for its receipt");
+                        return Ok(Submitted::Unknown);
+                    }
+                    backoff(action, attempt, &e.to_string()).await;
+                }
+            }
+        }
     }
 
     /// Forgets the next nonce this account would use, so the next send reads it from the node:
@@ -490,7 +546,24 @@ impl Chain {
 
     /// Decoded Broker logs in blocks `from..=to`.
     pub async fn broker_logs(&self, from: u64, to: u64) -> Result<Vec<BrokerLog>> {
-        events::broker_logs(self, from, to).await
+        events::broker_logs(self, alloy::rpc::types::Filter::new(), from, to).await
+    }
+
+    /// Decoded Broker logs of the `events` (by signature) about request `id` whose first
+    /// address is `account` (the host, the challenger), in blocks `from..=to`.
+    pub async fn request_logs_naming(
+        &self,
+        id: U256,
+        account: Address,
+        events: Vec<B256>,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<BrokerLog>> {
+        let filter = alloy::rpc::types::Filter::new()
+            .event_signature(events)
+            .topic1(B256::from(id))
+            .topic2(account.into_word());
+        events::broker_logs(self, filter, from, to).await
     }
 
     /// The logs matching `filter` (its own block range ignored) in blocks `from..=to`, read in
@@ -522,6 +595,14 @@ fn url_is_loopback(url: &str) -> bool {
                 .map(|h| h == "localhost" || h == "127.0.0.1" || h == "[::1]")
         })
         .unwrap_or(false)
+}
+
+/// What sending a signed transaction established.
+enum Submitted {
+    /// The node took it.
+    Taken,
+    /// The node's answer was lost at least once: only its receipt can tell.
+    Unknown,
 }
 
 /// Errors a read may retry on.
