@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {BrokerDisputes} from "./BrokerDisputes.sol";
 import {BrokerSettlement} from "./BrokerSettlement.sol";
+import {ProgramTerms, StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
@@ -77,16 +78,17 @@ contract Broker is IBroker, BrokerSettlement {
         uint256 payment = msg.value / inputs.length;
         RequestOptions memory terms = options;
         // The terms are the batch's, checked and looked up once; then each input.
-        (uint32 maxStepGas, bytes32 initialCore) = _acceptTerms(programId, softResolutionBlocks, terms, payment);
+        (ProgramTerms memory program, bytes32 initialCore) =
+            _acceptTerms(programId, softResolutionBlocks, terms, payment);
         firstId = _requestCount + 1;
         for (uint256 k = 0; k < inputs.length; ++k) {
-            _open(programId, inputs[k], softResolutionBlocks, terms, payment, maxStepGas, initialCore);
+            _open(programId, inputs[k], softResolutionBlocks, terms, payment, program.index, initialCore);
         }
     }
 
     /// @inheritdoc IBroker
     function cancelRequest(uint256 id) external nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Pending);
         address requester = r.requester;
         if (msg.sender != requester) revert NotRequester(id, msg.sender, requester);
@@ -107,7 +109,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function commitAnswer(uint256 id, bytes32 commitment) external payable nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Pending);
         _checkAdmitted(id, r, msg.sender);
         _takeDeposit(id, _deposit(r));
@@ -126,7 +128,7 @@ contract Broker is IBroker, BrokerSettlement {
         uint256 required = 0;
         for (uint256 k = 0; k < ids.length; ++k) {
             uint256 id = ids[k];
-            Request storage r = _get(id);
+            StoredRequest storage r = _get(id);
             uint256 deposit = _deposit(r);
             required += deposit;
             if (r.status != Status.Pending || !_admitted(r, msg.sender)) {
@@ -145,7 +147,7 @@ contract Broker is IBroker, BrokerSettlement {
         external
         nonReentrant
     {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Committed);
         address host = r.host;
         if (msg.sender != host) revert NotCommitter(id, msg.sender, host);
@@ -157,7 +159,7 @@ contract Broker is IBroker, BrokerSettlement {
     function revealAnswers(RevealedAnswer[] calldata answers) external nonReentrant returns (uint256 revealed) {
         for (uint256 k = 0; k < answers.length; ++k) {
             RevealedAnswer calldata a = answers[k];
-            Request storage r = _get(a.id);
+            StoredRequest storage r = _get(a.id);
             if (r.status != Status.Committed || r.host != msg.sender || block.number > r.deadline) continue;
             _reveal(a.id, r, a.result, a.steps, a.final_, a.salt);
             ++revealed;
@@ -166,7 +168,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function expireCommitment(uint256 id) external nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Committed);
         if (block.number <= r.deadline) revert DeadlineNotReached(id, r.deadline);
         address host = r.host;
@@ -195,7 +197,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function softResolveAnswer(uint256 id) external nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.WaitingForResolution);
         if (msg.sender != r.requester && block.number <= r.deadline) revert WindowOpen(id, r.deadline);
         r.status = Status.SoftResolution;
@@ -208,7 +210,7 @@ contract Broker is IBroker, BrokerSettlement {
         for (uint256 k = 0; k < ids.length; ++k) {
             uint256 id = ids[k];
             if (id == 0 || id > count) continue;
-            Request storage r = _requests[id];
+            StoredRequest storage r = _requests[id];
             Status status = r.status;
             if (status == Status.WaitingForResolution && (msg.sender == r.requester || block.number > r.deadline)) {
                 r.status = status = Status.SoftResolution;
@@ -256,7 +258,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function bisect(uint256 id, bytes32[] calldata points) external nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectResolving(id, r, DisputeMode.Bisection);
         Game storage g = _games[id];
         g.takeTurn(id, Phase.Bisect, r.host, _challenges[id].challenger, false);
@@ -266,7 +268,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function selectSegment(uint256 id, bytes32[] calldata points, uint256 index) external nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectResolving(id, r, DisputeMode.Bisection);
         Game storage g = _games[id];
         g.takeTurn(id, Phase.Select, r.host, _challenges[id].challenger, false);
@@ -276,10 +278,10 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function proveStep(uint256 id, bool final_, bytes calldata state) external nonReentrant {
-        (Request storage r, Game storage g) = _openStep(id, final_, state);
-        // The program id binds its step gas, so the registry's is the one fixed at request time.
+        (StoredRequest storage r, Game storage g) = _openStep(id, final_, state);
+        // The program id binds its step gas: the terms noted at its first request are the registry's.
         uint64 stepNumber = g.lo + 1;
-        _closeStep(id, r, g, stepNumber, OneStep.programStep(_factory, id, r.programId, stepNumber, final_, state));
+        _closeStep(id, r, g, stepNumber, OneStep.programStep(_programs[r.program], id, stepNumber, final_, state));
     }
 
     /// @inheritdoc IBroker
@@ -287,15 +289,15 @@ contract Broker is IBroker, BrokerSettlement {
         external
         nonReentrant
     {
-        (Request storage r, Game storage g) = _openStep(id, final_, state);
-        bytes32 programId = r.programId;
-        if (!_machinePrograms[programId]) revert NotAMachineProgram(programId);
+        (StoredRequest storage r, Game storage g) = _openStep(id, final_, state);
+        uint32 program = r.program;
+        if (!_programs[program].machine) revert NotAMachineProgram(_programIds[program]);
         _closeStep(id, r, g, g.lo + 1, OneStep.machineStep(_machineProver, final_, state, proof));
     }
 
     /// @inheritdoc IBroker
     function finalize(uint256 id) external nonReentrant {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         Status status = r.status;
         if (status != Status.SoftResolution && status != Status.FirmResolution) {
             revert WrongStatus(id, status, Status.SoftResolution);
@@ -304,7 +306,7 @@ contract Broker is IBroker, BrokerSettlement {
     }
 
     /// @dev Pays out resolved request `id` (`finalize`, `settle`).
-    function _finalize(uint256 id, Request storage r) internal {
+    function _finalize(uint256 id, StoredRequest storage r) internal {
         r.status = Status.Finalized;
         address host = r.host;
         uint256 payment = r.payment;
@@ -347,8 +349,26 @@ contract Broker is IBroker, BrokerSettlement {
     // ---------------------------------------------------------------------------------------
 
     /// @inheritdoc IBroker
-    function getRequest(uint256 id) external view returns (Request memory) {
-        return _get(id);
+    function getRequest(uint256 id) external view returns (Request memory q) {
+        StoredRequest storage r = _get(id);
+        uint32 program = r.program;
+        q.requester = r.requester;
+        q.status = r.status;
+        q.mode = r.mode;
+        q.softResolutionBlocks = r.softResolutionBlocks;
+        q.deadline = r.deadline;
+        q.programId = _programIds[program];
+        q.inputCommitment = r.inputCommitment;
+        q.payment = r.payment;
+        q.maxGasPrice = r.maxGasPrice;
+        q.minHostJobs = r.minHostJobs;
+        q.maxSteps = r.maxSteps;
+        q.maxStepGas = _programs[program].maxStepGas;
+        q.host = r.host;
+        q.steps = r.steps;
+        q.hostWins = r.hostWins;
+        q.disputes = r.disputes;
+        q.claim = r.claim;
     }
 
     /// @inheritdoc IBroker
@@ -445,30 +465,48 @@ contract Broker is IBroker, BrokerSettlement {
         RequestOptions memory options,
         uint256 payment
     ) internal returns (uint256 id) {
-        (uint32 maxStepGas, bytes32 initialCore) = _acceptTerms(programId, softResolutionBlocks, options, payment);
-        return _open(programId, input, softResolutionBlocks, options, payment, maxStepGas, initialCore);
+        (ProgramTerms memory program, bytes32 initialCore) =
+            _acceptTerms(programId, softResolutionBlocks, options, payment);
+        return _open(programId, input, softResolutionBlocks, options, payment, program.index, initialCore);
     }
 
-    /// @dev `_requestTerms`, and a machine program noted for the one-step proof
-    /// (`_machinePrograms`) by its first request.
+    /// @dev The terms of program `programId` (noted by its first request: `_noteProgram`),
+    /// checked with a request's (`_checkTerms`); and a machine program's initial core, zero
+    /// for a step program.
     function _acceptTerms(
         bytes32 programId,
         uint256 softResolutionBlocks,
         RequestOptions memory options,
         uint256 payment
-    ) internal returns (uint32 maxStepGas, bytes32 initialCore) {
-        (maxStepGas, initialCore) = _requestTerms(programId, softResolutionBlocks, options, payment);
-        if (initialCore != bytes32(0) && !_machinePrograms[programId]) _machinePrograms[programId] = true;
+    ) internal returns (ProgramTerms memory program, bytes32 initialCore) {
+        program = _programTerms[programId];
+        if (program.index == 0) program = _noteProgram(programId);
+        _checkTerms(programId, program, softResolutionBlocks, options, payment);
+        if (program.machine) initialCore = _initialCores[program.index];
     }
 
-    /// @dev Opens request `id` on `input`, its terms checked by `_requestTerms`.
+    /// @dev Copies program `programId`'s terms from the Factory, under the next index: once per
+    /// program, by its first request (a registration never changes: the id binds it).
+    function _noteProgram(bytes32 programId) internal returns (ProgramTerms memory program) {
+        (address execution, uint32 maxStepGas, IFactory.ProgramKind kind) = _factory.stepInfo(programId);
+        if (execution == address(0)) revert UnknownProgram(programId);
+        uint32 index = ++_programCount;
+        program = ProgramTerms(execution, maxStepGas, kind == IFactory.ProgramKind.Machine, index);
+        _programTerms[programId] = program;
+        _programs[index] = program;
+        _programIds[index] = programId;
+        if (program.machine) _initialCores[index] = _factory.initialCoreOf(programId);
+    }
+
+    /// @dev Opens request `id` on `input` for the program of index `program`, its terms checked by
+    /// `_acceptTerms`.
     function _open(
         bytes32 programId,
         bytes calldata input,
         uint256 softResolutionBlocks,
         RequestOptions memory options,
         uint256 payment,
-        uint32 maxStepGas,
+        uint32 program,
         bytes32 initialCore
     ) internal returns (uint256 id) {
         bytes32 inputCommitment = _inputCommitment(input, initialCore);
@@ -477,20 +515,19 @@ contract Broker is IBroker, BrokerSettlement {
             // Field by field rather than a struct literal, which would also write the zero
             // answer slots (host, steps, claim) and pay for touching them; the answer writes
             // them. The status starts as Pending, which is 0, and the deadline as 0.
-            Request storage r = _requests[id];
+            StoredRequest storage r = _requests[id];
             r.requester = msg.sender;
             r.mode = options.mode;
             // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
             r.softResolutionBlocks = uint32(softResolutionBlocks);
-            r.programId = programId;
             r.inputCommitment = inputCommitment;
-            // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^96 - 1 by _requestTerms
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against 2^96 - 1 by _checkTerms
             r.payment = uint96(payment);
-            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_GAS_PRICE = 2^48 - 1 by _requestTerms
+            // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_GAS_PRICE = 2^48 - 1 by _checkTerms
             r.maxGasPrice = uint48(options.maxGasPrice);
             r.minHostJobs = options.minHostJobs;
             r.maxSteps = options.maxSteps;
-            r.maxStepGas = maxStepGas;
+            r.program = program;
         }
         emit Created(id, programId, msg.sender);
         emit RequestInput(
@@ -506,7 +543,7 @@ contract Broker is IBroker, BrokerSettlement {
     }
 
     function _answer(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Pending);
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
         _checkAdmitted(id, r, msg.sender);
@@ -521,7 +558,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @dev Holds request `r` for the sender's committed answer (`commitAnswer`); its deposit
     /// is taken. The answer's slots hold the commitment until the reveal: no storage of its own.
-    function _commit(uint256 id, Request storage r, bytes32 commitment) internal {
+    function _commit(uint256 id, StoredRequest storage r, bytes32 commitment) internal {
         uint256 revealDeadline = block.number + REVEAL_BLOCKS;
         r.status = Status.Committed;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
@@ -533,9 +570,14 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @dev Opens request `r`'s window on its host's revealed answer, checked against the
     /// commitment (the caller checked the status, the host and the deadline).
-    function _reveal(uint256 id, Request storage r, bytes calldata result, uint64 steps, bool final_, bytes32 salt)
-        internal
-    {
+    function _reveal(
+        uint256 id,
+        StoredRequest storage r,
+        bytes calldata result,
+        uint64 steps,
+        bool final_,
+        bytes32 salt
+    ) internal {
         address host = r.host;
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
         bytes32 claim = Trace.commitCalldata(final_, result);
@@ -549,7 +591,7 @@ contract Broker is IBroker, BrokerSettlement {
     }
 
     function _challenge(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
-        Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.WaitingForResolution);
         if (block.number > r.deadline) revert WindowClosed(id, r.deadline);
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
@@ -570,7 +612,7 @@ contract Broker is IBroker, BrokerSettlement {
     /// (anyone may prove) and the revealed state against the agreed commitment at `lo`.
     function _openStep(uint256 id, bool final_, bytes calldata state)
         internal
-        returns (Request storage r, Game storage g)
+        returns (StoredRequest storage r, Game storage g)
     {
         r = _get(id);
         _expectResolving(id, r, DisputeMode.Bisection);
@@ -580,7 +622,9 @@ contract Broker is IBroker, BrokerSettlement {
     }
 
     /// @dev The one-step phase's verdict: the defender wins if the step lands on its `cHi`.
-    function _closeStep(uint256 id, Request storage r, Game storage g, uint64 stepNumber, bytes32 computed) internal {
+    function _closeStep(uint256 id, StoredRequest storage r, Game storage g, uint64 stepNumber, bytes32 computed)
+        internal
+    {
         bool defenderWon = computed == g.cHi;
         emit StepProven(id, stepNumber, computed, defenderWon);
         _resolveChallenge(id, r, defenderWon, false);

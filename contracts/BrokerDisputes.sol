@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {BrokerSettlement} from "./BrokerSettlement.sol";
+import {ProgramTerms, StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
@@ -28,7 +29,7 @@ contract BrokerDisputes is BrokerSettlement {
 
     /// @notice See `IBroker`.
     function initializeDispute(uint256 id) external nonReentrant {
-        IBroker.Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, IBroker.Status.NeedsResolution);
         if (block.number > r.deadline) revert IBroker.DeadlinePassed(id, r.deadline);
         r.status = IBroker.Status.Resolving;
@@ -44,23 +45,24 @@ contract BrokerDisputes is BrokerSettlement {
     /// @notice See `IBroker`.
     function executeExecutable(uint256 id, uint256 maxSteps, bytes calldata state) external nonReentrant {
         uint256 gasAtStart = gasleft();
-        IBroker.Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         _expectResolving(id, r, IBroker.DisputeMode.FullExecution);
         IBroker.FullExecution storage fx = _fullExecutions[id];
-        Reexecution.Progress memory p = fx.advance(r, _factory, maxSteps, state, EXECUTE_SETTLE_GAS);
+        ProgramTerms memory program = _programs[r.program];
+        Reexecution.Progress memory p = fx.advance(r, program, maxSteps, state, EXECUTE_SETTLE_GAS);
         if (p.executed == 0) revert IBroker.NoProgress(id);
         if (!p.finished) fx.deadline = _fullExecutionDeadline();
         emit IBroker.Executed(id, msg.sender, p.count, p.final_, p.finished, p.state);
         // The state's calldata is paid by the caller but not seen by `gasleft()`.
         uint256 gasUsed = gasAtStart - gasleft() + Deposits.EXECUTE_CALL_OVERHEAD_GAS + 16 * state.length;
-        uint256 refund = fx.reimburse(r, _deposit(r), p.executed, state.length, gasUsed);
+        uint256 refund = fx.reimburse(r, program.maxStepGas, _deposit(r), p.executed, state.length, gasUsed);
         _credit(msg.sender, id, refund, IBroker.CreditReason.GasReimbursement);
         if (p.finished) _settleFullExecution(id, r, fx, p.reached);
     }
 
     /// @notice See `IBroker`.
     function claimTimeout(uint256 id) external nonReentrant {
-        IBroker.Request storage r = _get(id);
+        StoredRequest storage r = _get(id);
         IBroker.Status status = r.status;
         if (status == IBroker.Status.NeedsResolution) {
             // The challenger did not start the dispute it opened.
@@ -92,7 +94,7 @@ contract BrokerDisputes is BrokerSettlement {
     /// @dev Ends a full re-execution: the computed commitment decides who was right.
     function _settleFullExecution(
         uint256 id,
-        IBroker.Request storage r,
+        StoredRequest storage r,
         IBroker.FullExecution storage fx,
         bytes32 computed
     ) internal {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {BrokerStorage} from "./BrokerStorage.sol";
+import {StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 
@@ -23,7 +24,7 @@ abstract contract BrokerSettlement is BrokerStorage {
     /// `disputes` for the requester) and credited by `finalize`, so that the one step writes no
     /// balance. A host that loses is credited at once what it had won before; a counter that
     /// would overflow is paid out instead.
-    function _resolveChallenge(uint256 id, IBroker.Request storage r, bool defenderWon, bool byTimeout) internal {
+    function _resolveChallenge(uint256 id, StoredRequest storage r, bool defenderWon, bool byTimeout) internal {
         IBroker.Challenge memory c = _challenges[id];
         address defender = r.host;
         (address winner, address loser) = defenderWon ? (defender, c.challenger) : (c.challenger, defender);
@@ -74,7 +75,7 @@ abstract contract BrokerSettlement is BrokerStorage {
 
     /// @dev The challenger won: its answer is the request's standing answer from here on,
     /// with `hostWins` wins to its credit.
-    function _adoptChallengersClaim(IBroker.Request storage r, IBroker.Challenge memory c, uint16 hostWins) internal {
+    function _adoptChallengersClaim(StoredRequest storage r, IBroker.Challenge memory c, uint16 hostWins) internal {
         r.host = c.challenger;
         r.steps = c.steps;
         r.hostWins = hostWins;
@@ -82,14 +83,14 @@ abstract contract BrokerSettlement is BrokerStorage {
     }
 
     /// @dev Returns a request whose dispute ended to its challenge window, a fresh one.
-    function _reopen(uint256 id, IBroker.Request storage r) internal {
+    function _reopen(uint256 id, StoredRequest storage r) internal {
         _openWindow(r);
         delete _challenges[id];
         delete _games[id];
     }
 
     /// @dev Opens the challenge window of request `r`'s standing answer, from this block.
-    function _openWindow(IBroker.Request storage r) internal returns (uint256 windowEnd) {
+    function _openWindow(StoredRequest storage r) internal returns (uint256 windowEnd) {
         windowEnd = block.number + r.softResolutionBlocks;
         r.status = IBroker.Status.WaitingForResolution;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus a uint32 window stay far below 2^48
@@ -116,7 +117,7 @@ abstract contract BrokerSettlement is BrokerStorage {
     }
 
     /// @dev Credits `host` the rewards of the disputes it won on request `id`, and clears them.
-    function _payHostWins(uint256 id, IBroker.Request storage r, address host, uint256 reward) internal {
+    function _payHostWins(uint256 id, StoredRequest storage r, address host, uint256 reward) internal {
         uint256 wins = r.hostWins;
         if (wins == 0) return;
         r.hostWins = 0;
@@ -124,7 +125,7 @@ abstract contract BrokerSettlement is BrokerStorage {
     }
 
     /// @dev Credits the requester its compensation for the disputes on request `id` so far.
-    function _payCompensation(uint256 id, IBroker.Request storage r, uint256 compensation) internal {
+    function _payCompensation(uint256 id, StoredRequest storage r, uint256 compensation) internal {
         uint256 count = r.disputes;
         r.disputes = 0;
         _credit(r.requester, id, count * compensation, IBroker.CreditReason.DelayCompensation);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ProgramTerms, StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
@@ -65,7 +66,7 @@ abstract contract BrokerStorage {
     // looks at one contract at a time, takes it for a constant there.
     // slither-disable-next-line constable-states
     uint256 internal _requestCount;
-    mapping(uint256 id => IBroker.Request) internal _requests;
+    mapping(uint256 id => StoredRequest) internal _requests;
     mapping(uint256 id => IBroker.Challenge) internal _challenges;
     mapping(uint256 id => IBroker.Game) internal _games;
     // Written by `BrokerDisputes` in the Broker's storage, read by the Broker's view: slither,
@@ -73,10 +74,20 @@ abstract contract BrokerStorage {
     // slither-disable-next-line uninitialized-state
     mapping(uint256 id => IBroker.FullExecution) internal _fullExecutions;
     mapping(address account => uint256) internal _balances;
-    /// @dev The machine programs requested so far (set by their first request): the one-step
-    /// proof checks a request's program is one with a read here rather than a call to the
-    /// Factory (a program's kind never changes: its id binds it).
-    mapping(bytes32 programId => bool) internal _machinePrograms;
+    /// @dev The programs requested so far, by id and by index (`ProgramTerms`, noted by a
+    /// program's first request): requests, deposits and one-step proofs read their terms here
+    /// rather than call the Factory, and a request stores the 4-byte index.
+    mapping(bytes32 programId => ProgramTerms) internal _programTerms;
+    // Written by `Broker` (a program's first request), read by `BrokerDisputes` in the Broker's
+    // storage: slither, which looks at one contract at a time, takes it for never written there.
+    // slither-disable-next-line uninitialized-state
+    mapping(uint256 index => ProgramTerms) internal _programs;
+    mapping(uint256 index => bytes32 programId) internal _programIds;
+    /// @dev A machine program's initial core (`IFactory.initialCoreOf`), by index.
+    mapping(uint256 index => bytes32) internal _initialCores;
+    // Written by `Broker` only: slither, looking at `BrokerDisputes` alone, takes it for a constant.
+    // slither-disable-next-line constable-states
+    uint32 internal _programCount;
     /// @dev Each account's `IBroker.Record` as eight 32-bit counters in one word, its fields from the
     /// lowest bits up; an outcome adds its counters' units (`_count`). A counter would need
     /// 2^32 transactions to carry into the next.
@@ -112,7 +123,7 @@ abstract contract BrokerStorage {
     // Internal: checks and arithmetic
     // ---------------------------------------------------------------------------------------
 
-    function _get(uint256 id) internal view returns (IBroker.Request storage r) {
+    function _get(uint256 id) internal view returns (StoredRequest storage r) {
         r = _requests[id];
         if (r.requester == address(0)) revert IBroker.NoSuchRequest(id);
     }
@@ -121,13 +132,13 @@ abstract contract BrokerStorage {
         if (actual != expected) revert IBroker.WrongStatus(id, actual, expected);
     }
 
-    function _expectResolving(uint256 id, IBroker.Request storage r, IBroker.DisputeMode mode) internal view {
+    function _expectResolving(uint256 id, StoredRequest storage r, IBroker.DisputeMode mode) internal view {
         _expectStatus(id, r.status, IBroker.Status.Resolving);
         if (r.mode != mode) revert IBroker.WrongMode(id, r.mode);
     }
 
-    function _deposit(IBroker.Request storage r) internal view returns (uint256) {
-        return _depositFor(r.mode, r.payment, r.maxGasPrice, r.maxSteps, r.maxStepGas);
+    function _deposit(StoredRequest storage r) internal view returns (uint256) {
+        return _depositFor(r.mode, r.payment, r.maxGasPrice, r.maxSteps, _programs[r.program].maxStepGas);
     }
 
     /// @dev The deposit a host or challenger stakes on request `r` (`Deposits.required`).
@@ -149,15 +160,15 @@ abstract contract BrokerStorage {
     }
 
     /// @dev Checks a request's payment and terms against the Broker's bounds and its program
-    /// (once for a whole batch: they are the same for every input), and returns what it takes
-    /// from its program: the step gas (checked to give a deposit that fits), and for a machine
-    /// program (disputed by bisection only) its initial core, zero for a step program.
-    function _requestTerms(
+    /// `p` (once for a whole batch: they are the same for every input): the step gas must give
+    /// a deposit that fits, and a machine program is disputed by bisection only.
+    function _checkTerms(
         bytes32 programId,
+        ProgramTerms memory p,
         uint256 softResolutionBlocks,
         IBroker.RequestOptions memory options,
         uint256 payment
-    ) internal view returns (uint32 maxStepGas, bytes32 initialCore) {
+    ) internal view {
         if (payment == 0) revert IBroker.ZeroPayment();
         if (payment > type(uint96).max) revert IBroker.PaymentTooLarge(payment, type(uint96).max);
         if (softResolutionBlocks < MIN_WINDOW_BLOCKS || softResolutionBlocks > MAX_WINDOW_BLOCKS) {
@@ -176,19 +187,17 @@ abstract contract BrokerStorage {
             uint256 needed = Bisection.clockForRounds(rounds);
             if (needed > _clockBlocks) revert IBroker.ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
         }
-        (address execution, uint32 stepGas, IFactory.ProgramKind kind) = _factory.stepInfo(programId);
-        if (execution == address(0)) revert IBroker.UnknownProgram(programId);
-        uint256 deposit =
-            Deposits.requiredForRounds(options.mode, payment, options.maxGasPrice, options.maxSteps, stepGas, rounds);
+        uint256 deposit = Deposits.requiredForRounds(
+            options.mode, payment, options.maxGasPrice, options.maxSteps, p.maxStepGas, rounds
+        );
         if (deposit > type(uint96).max) revert IBroker.DepositTooLarge(deposit, type(uint96).max);
-        maxStepGas = stepGas;
-        if (kind == IFactory.ProgramKind.Step) return (maxStepGas, bytes32(0));
-        if (options.mode != IBroker.DisputeMode.Bisection) revert IBroker.ModeUnsupported(programId, options.mode);
-        initialCore = _factory.initialCoreOf(programId);
+        if (p.machine && options.mode != IBroker.DisputeMode.Bisection) {
+            revert IBroker.ModeUnsupported(programId, options.mode);
+        }
     }
 
     /// @dev Checks that `host` may answer request `r` (`IBroker.RequestOptions.minHostJobs`).
-    function _checkAdmitted(uint256 id, IBroker.Request storage r, address host) internal view {
+    function _checkAdmitted(uint256 id, StoredRequest storage r, address host) internal view {
         if (_admitted(r, host)) return;
         uint256 w = _records[host];
         // forge-lint: disable-next-line(unsafe-typecast) -- the counters' 32-bit lanes
@@ -197,7 +206,7 @@ abstract contract BrokerStorage {
 
     /// @dev Whether request `r` admits `host` (`IBroker.RequestOptions.minHostJobs`): at least
     /// that many requests paid to it as the host (`PAID`) and no defence lost (`DEFENCE_LOST`).
-    function _admitted(IBroker.Request storage r, address host) internal view returns (bool) {
+    function _admitted(StoredRequest storage r, address host) internal view returns (bool) {
         uint16 minJobs = r.minHostJobs;
         if (minJobs == 0) return true;
         uint256 w = _records[host];

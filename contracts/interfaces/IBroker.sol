@@ -150,7 +150,9 @@ interface IBroker {
         uint32 expired;
     }
 
-    /// @notice One request, packed into six storage slots.
+    /// @notice One request, as `getRequest` shows it. The Broker stores it in five words, its
+    /// program as the Broker's index of it (the id and step gas shown here are the program's,
+    /// noted by its first request).
     struct Request {
         address requester;
         Status status;

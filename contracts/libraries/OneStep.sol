@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ProgramTerms} from "../BrokerTypes.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
-import {IFactory} from "../interfaces/IFactory.sol";
 import {IMachineProver} from "../machine/IMachineProver.sol";
 import {Trace} from "./Trace.sol";
 
@@ -20,20 +20,17 @@ library OneStep {
         Trace.checkPreimage(final_, state, g.cLo);
     }
 
-    /// @notice Runs step `stepNumber` of step program `programId` on the revealed point and
-    /// returns the commitment to the point it reaches. A machine program's steps need a proof
-    /// (`machineStep`), except from a final point, which is sticky.
-    function programStep(
-        IFactory factory,
-        uint256 id,
-        bytes32 programId,
-        uint64 stepNumber,
-        bool final_,
-        bytes calldata state
-    ) internal view returns (bytes32) {
-        (address execution, uint32 maxStepGas, IFactory.ProgramKind kind) = factory.stepInfo(programId);
-        if (!final_ && kind == IFactory.ProgramKind.Machine) revert IBroker.ProofRequired(id);
-        (bytes memory next, bool nextFinal) = Trace.next(execution, maxStepGas, stepNumber, final_, state);
+    /// @notice Runs step `stepNumber` of request `id`'s step program `program` on the revealed
+    /// point and returns the commitment to the point it reaches. A machine program's steps need
+    /// a proof (`machineStep`), except from a final point, which is sticky.
+    function programStep(ProgramTerms memory program, uint256 id, uint64 stepNumber, bool final_, bytes calldata state)
+        internal
+        view
+        returns (bytes32)
+    {
+        if (!final_ && program.machine) revert IBroker.ProofRequired(id);
+        (bytes memory next, bool nextFinal) =
+            Trace.next(program.execution, program.maxStepGas, stepNumber, final_, state);
         return Trace.commit(nextFinal, next);
     }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {ProgramTerms, StoredRequest} from "../BrokerTypes.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
-import {IFactory} from "../interfaces/IFactory.sol";
 import {Deposits} from "./Deposits.sol";
 import {MAX_STATE_BYTES, Trace} from "./Trace.sol";
 
@@ -37,21 +37,21 @@ library Reexecution {
         bytes32 reached;
     }
 
-    /// @notice Runs up to `maxSteps` steps of request `r`'s program from `state`, which must
+    /// @notice Runs up to `maxSteps` steps of request `r`'s program `program` from `state`, which must
     /// be the state at the re-execution's current point, never past the request's `maxSteps`,
     /// keeping `reserve` gas back; records the point reached. The caller refuses a call that
     /// ran no step and, unless the re-execution finished, sets its next deadline.
     function advance(
         IBroker.FullExecution storage fx,
-        IBroker.Request storage r,
-        IFactory factory,
+        StoredRequest storage r,
+        ProgramTerms memory program,
         uint256 maxSteps,
         bytes calldata state,
         uint256 reserve
     ) internal returns (Progress memory p) {
         Trace.checkPreimage(false, state, fx.commitment);
         uint64 done = fx.steps;
-        (p.state, p.final_, p.executed) = _runFrom(r, factory, done, state, maxSteps, reserve);
+        (p.state, p.final_, p.executed) = _runFrom(r, program, done, state, maxSteps, reserve);
         p.count = done + p.executed;
         p.finished = p.final_ || p.count == r.maxSteps;
         p.reached = Trace.commit(p.final_, p.state);
@@ -62,10 +62,11 @@ library Reexecution {
     /// @notice Records the reimbursement of a call's gas (`Deposits.reimbursement`, at the
     /// price `Deposits.reimbursedPrice` allows) out of what the loser will forfeit, at most half
     /// of `deposit` in all and only for calls that ran steps, and returns it for the caller to
-    /// credit.
+    /// credit. `maxStepGas` is the program's.
     function reimburse(
         IBroker.FullExecution storage fx,
-        IBroker.Request storage r,
+        StoredRequest storage r,
+        uint256 maxStepGas,
         uint256 deposit,
         uint256 executed,
         uint256 stateBytes,
@@ -76,7 +77,7 @@ library Reexecution {
             gasUsed,
             executed,
             stateBytes,
-            r.maxStepGas,
+            maxStepGas,
             Deposits.reimbursedPrice(tx.gasprice, r.maxGasPrice, block.basefee),
             deposit / 2 - reimbursed
         );
@@ -140,19 +141,20 @@ library Reexecution {
         return 3 * (after_ - before) + (after_ * after_) / 512 - (before * before) / 512;
     }
 
-    /// @dev `run` on request `r`'s program from step `done`, for at most `maxSteps` steps and
-    /// never past the request's `maxSteps`.
+    /// @dev `run` on request `r`'s program `program` from step `done`, for at most `maxSteps`
+    /// steps and never past the request's `maxSteps`.
     function _runFrom(
-        IBroker.Request storage r,
-        IFactory factory,
+        StoredRequest storage r,
+        ProgramTerms memory program,
         uint64 done,
         bytes calldata state,
         uint256 maxSteps,
         uint256 reserve
     ) private view returns (bytes memory, bool, uint64) {
         uint256 remaining = r.maxSteps - done;
-        // slither-disable-next-line unused-return
-        (address execution, uint32 maxStepGas,) = factory.stepInfo(r.programId);
-        return run(execution, maxStepGas, done, state, maxSteps < remaining ? maxSteps : remaining, reserve);
+        return
+            run(
+                program.execution, program.maxStepGas, done, state, maxSteps < remaining ? maxSteps : remaining, reserve
+            );
     }
 }

@@ -68,6 +68,24 @@ contract BrokerTest is Fixtures {
         vm.assertEq(requester.balance, FUNDS - PAYMENT);
     }
 
+    /// @notice A request stores its program by the Broker's index of it, the terms copied from
+    /// the Factory by the program's first request: later requests do not ask the Factory, and
+    /// every request still shows its program's id and step gas.
+    function test_request_TheFirstRequestOfAProgramNotesItsTerms() public {
+        (, uint32 fibonacciStepGas,) = factory.stepInfo(fibonacciId);
+        vm.expectCall(address(factory), abi.encodeCall(IFactory.stepInfo, (counterId)), 1);
+        vm.expectCall(address(factory), abi.encodeCall(IFactory.stepInfo, (fibonacciId)), 1);
+        uint256 a = _request(counterId, _counterInput(3));
+        uint256 b = _request(fibonacciId, hex"01");
+        uint256 c = _request(counterId, _counterInput(4));
+        vm.assertEq(broker.getRequest(a).programId, counterId);
+        vm.assertEq(broker.getRequest(b).programId, fibonacciId);
+        vm.assertEq(broker.getRequest(c).programId, counterId);
+        vm.assertEq(broker.getRequest(c).maxStepGas, COUNTER_STEP_GAS);
+        vm.assertEq(broker.getRequest(b).maxStepGas, fibonacciStepGas);
+        vm.assertEq(broker.requiredDeposit(c), broker.requiredDeposit(a));
+    }
+
     function test_requestExecution_DefaultGasPriceIsTheTransactions() public {
         vm.txGasPrice(3 gwei);
         uint256 id = _request(counterId, _counterInput(STEPS));
@@ -701,11 +719,13 @@ contract BrokerTest is Fixtures {
     // ---------------------------------------------------------------------------------------
 
     /// @dev request, answer, soft-resolve, finalize, withdraw for a 32-byte input. A first
-    /// request is made and answered by the host beforehand, so the request counter and the
-    /// host's record are warm, as on a live Broker (a host's very first answer also pays for
-    /// its record's slot: `answerRequest_firstAnswerOfAHost`).
+    /// request is made and answered by the host beforehand, so the request counter, the
+    /// program's terms and the host's record are warm, as on a live Broker (a program's first
+    /// request also pays for noting its terms: `requestExecution_firstOfAProgram`; a host's
+    /// very first answer for its record's slot: `answerRequest_firstAnswerOfAHost`).
     function test_gas_SoftPath() public {
         uint256 first = _request(fibonacciId, hex"01");
+        vm.snapshotGasLastCall("requestExecution_firstOfAProgram");
         uint256 firstDeposit = broker.requiredDeposit(first);
         vm.prank(host);
         broker.answerRequest{value: firstDeposit}(first, hex"01", 2);
@@ -737,7 +757,7 @@ contract BrokerTest is Fixtures {
         vm.snapshotValue("softPath_total", total);
         // The first answer's deposit is still at stake.
         vm.assertEq(host.balance, FUNDS + PAYMENT - firstDeposit);
-        vm.assertLe(total, 220_000, "soft path regressed");
+        vm.assertLe(total, 190_000, "soft path regressed");
     }
 
     /// EIP-170: a contract's code is at most 24,576 bytes, or it cannot be deployed on a real
