@@ -538,7 +538,8 @@ contract Broker is IBroker, BrokerSettlement {
             options.maxGasPrice,
             // forge-lint: disable-next-line(unsafe-typecast) -- as above
             uint32(softResolutionBlocks),
-            options.mode
+            options.mode,
+            options.minHostJobs
         );
     }
 

@@ -342,7 +342,8 @@ interface IBroker {
 
     /// @notice A request was made (ECM's event; the input and terms are in `RequestInput`).
     event Created(uint256 indexed id, bytes32 indexed programId, address indexed requester);
-    /// @notice The input and terms of request `id`.
+    /// @notice The input and terms of request `id` (`minHostJobs`: see `RequestOptions`; a
+    /// host that does not meet it can leave the request alone without computing it).
     event RequestInput(
         uint256 indexed id,
         bytes input,
@@ -350,7 +351,8 @@ interface IBroker {
         uint64 maxSteps,
         uint64 maxGasPrice,
         uint32 softResolutionBlocks,
-        DisputeMode mode
+        DisputeMode mode,
+        uint16 minHostJobs
     );
     /// @notice The requester cancelled a pending request.
     event Cancelled(uint256 indexed id);

@@ -37,7 +37,7 @@ contract BrokerBatchTest is Fixtures {
             emit IBroker.Created(2 + k, counterId, requester);
             vm.expectEmit(address(broker));
             emit IBroker.RequestInput(
-                2 + k, inputs[k], PAYMENT, options.maxSteps, 0, uint32(WINDOW), IBroker.DisputeMode.Bisection
+                2 + k, inputs[k], PAYMENT, options.maxSteps, 0, uint32(WINDOW), IBroker.DisputeMode.Bisection, 0
             );
         }
         vm.prank(requester);

@@ -47,7 +47,7 @@ contract BrokerTest is Fixtures {
         emit IBroker.Created(1, counterId, requester);
         vm.expectEmit(address(broker));
         emit IBroker.RequestInput(
-            1, input, PAYMENT, broker.DEFAULT_MAX_STEPS(), 0, uint32(WINDOW), IBroker.DisputeMode.Bisection
+            1, input, PAYMENT, broker.DEFAULT_MAX_STEPS(), 0, uint32(WINDOW), IBroker.DisputeMode.Bisection, 0
         );
         uint256 id = _request(counterId, input);
 

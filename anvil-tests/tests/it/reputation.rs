@@ -1,6 +1,7 @@
 //! Reputation through the real agents: the Broker counts each host's jobs paid, and a request
-//! admitting only hosts with a record is left alone by a newcomer (which sends nothing and
-//! fails no action: it does not even try) and answered by a host whose record meets it.
+//! admitting only hosts with a record is left alone by a newcomer (which computes nothing, sends
+//! nothing and fails no action: it does not even try) and answered by a host whose record
+//! meets it.
 
 use alloy::providers::Provider;
 use ecm_agent::Roles;
@@ -30,7 +31,8 @@ async fn a_request_admitting_only_a_record_is_answered_by_the_veteran_not_the_ne
     assert_eq!((record.answered, record.paid), (1, 1), "{record:?}");
     assert_eq!(requester.record(newcomer).await.unwrap(), Record::default());
 
-    // A request admitting hosts with a job paid: the newcomer computes it, and sends nothing.
+    // A request admitting hosts with a job paid: the newcomer takes it in, computes nothing
+    // and sends nothing.
     let mut admitting = request("fibonacci", "12", ETHER / 100, 3);
     admitting.min_host_jobs = 1;
     let id = requester.request(admitting).await.unwrap();
@@ -40,14 +42,23 @@ async fn a_request_admitting_only_a_record_is_answered_by_the_veteran_not_the_ne
     config.metrics = Some(([127, 0, 0, 1], metrics_port).into());
     let newcomer_agent = AgentHandle::spawn(config);
     let store_dir = net.data_dir("spare-1");
-    eventually("the newcomer's claim", Duration::from_secs(30), || async {
+    eventually("the newcomer's job", Duration::from_secs(30), || async {
         let store = ecm_agent::JobStore::open(&store_dir).ok()?;
-        store.job(id).ok()??.claim.map(|_| ())
+        store.job(id).ok()?.map(|_| ())
     })
     .await;
     // Several decisions later (a tick is 50 ms; a stale job is looked at every 5 s).
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(requester.status(id).await.unwrap().status, Status::Pending);
+    let job = ecm_agent::JobStore::open(&store_dir)
+        .unwrap()
+        .job(id)
+        .unwrap()
+        .unwrap();
+    assert!(
+        job.claim.is_none() && job.trace.is_none(),
+        "the newcomer computed a request it cannot answer: {job:?}"
+    );
     let provider = requester.chain().provider();
     assert_eq!(
         provider.get_transaction_count(newcomer).await.unwrap(),

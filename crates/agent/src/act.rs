@@ -281,25 +281,15 @@ impl ActContext {
                 }
                 Acted::Done(outcome)
             }
-            Action::Answer | Action::Commit => {
-                // The deposit covers dispute gas at the requester's price bound; above it, a
-                // dispute would cost more than the deposits pay back. Wait for cheaper blocks.
-                let base_fee = self.chain.base_fee().await?;
-                if request.maxGasPrice.to::<u128>() < base_fee {
-                    info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice.to::<u64>(), "gas is above the request's price bound; not answering for now");
+            Action::Compute => {
+                if !self.may_answer(&request).await? {
                     return Ok(Acted::Wait(None));
                 }
-                // A request admitting only hosts with a record: the Broker would refuse us.
-                // Our record may grow (a job paid), so look again later rather than give up.
-                if request.minHostJobs != 0 {
-                    let record = self
-                        .chain
-                        .call("recordOf", broker.recordOf(self.me))
-                        .await?;
-                    if !record.meets(request.minHostJobs) {
-                        info!(target: "agent", id = self.job.id, min_host_jobs = request.minHostJobs, paid = record.paid, defences_lost = record.defencesLost, "the request admits only hosts with a longer record; not answering for now");
-                        return Ok(Acted::Wait(None));
-                    }
+                Acted::NeedTrace
+            }
+            Action::Answer | Action::Commit => {
+                if !self.may_answer(&request).await? {
+                    return Ok(Acted::Wait(None));
                 }
                 let (claim, deposit) = self.stake(id).await?;
                 if action == Action::Commit {
@@ -458,6 +448,31 @@ impl ActContext {
     }
 
     /// Our claim and the deposit that must go with it, for an answer or a challenge.
+    /// Whether we may answer `request` now; if not, we look again later (the gas price may
+    /// fall, our record may grow) rather than give up.
+    async fn may_answer(&self, request: &IBroker::Request) -> std::result::Result<bool, ActError> {
+        // The deposit covers dispute gas at the requester's price bound; above it, a dispute
+        // would cost more than the deposits pay back. Wait for cheaper blocks.
+        let base_fee = self.chain.base_fee().await?;
+        if request.maxGasPrice.to::<u128>() < base_fee {
+            info!(target: "agent", id = self.job.id, base_fee, bound = request.maxGasPrice.to::<u64>(), "gas is above the request's price bound; not answering for now");
+            return Ok(false);
+        }
+        // A request admitting only hosts with a record: the Broker would refuse us.
+        if request.minHostJobs != 0 {
+            let broker = self.chain.broker();
+            let record = self
+                .chain
+                .call("recordOf", broker.recordOf(self.me))
+                .await?;
+            if !record.meets(request.minHostJobs) {
+                info!(target: "agent", id = self.job.id, min_host_jobs = request.minHostJobs, paid = record.paid, defences_lost = record.defencesLost, "the request admits only hosts with a longer record; not answering for now");
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
     async fn stake(&self, id: U256) -> std::result::Result<(Claim, U256), ActError> {
         // `decide` only answers or challenges once the job has a claim.
         let claim = self

@@ -73,6 +73,10 @@ pub enum Action {
         /// A block at which the situation changes by itself (a deadline passes).
         until: Option<u64>,
     },
+    /// Compute our claim, to answer with it: the agent first checks that it may answer (the
+    /// request's gas price bound, its host admission), so that a request it could never answer
+    /// costs no computation.
+    Compute,
     /// Answer with our claim and the deposit.
     Answer,
     /// Commit to our claim with the deposit, to reveal it next (no one can copy it).
@@ -144,7 +148,7 @@ pub fn decide(v: &View<'_>) -> Action {
         Status::Pending if v.roles.answer => match v.claim {
             Some(_) if v.commit_answers => Action::Commit,
             Some(_) => Action::Answer,
-            None => Action::Wait { until: None },
+            None => Action::Compute,
         },
         Status::Pending => Action::Wait { until: None },
         // Our commitment: reveal it while we may; past its deadline our deposit is gone, and
@@ -363,11 +367,11 @@ mod tests {
     }
 
     #[test]
-    fn host_answers_once_computed() {
+    fn host_computes_then_answers() {
         let mut case = Case::new(request(Status::Pending, Address::ZERO, 0));
         assert_eq!(case.decide(), Action::Answer);
         case.claim = None;
-        assert_eq!(case.decide(), Action::Wait { until: None });
+        assert_eq!(case.decide(), Action::Compute);
         case.roles = Roles::CHALLENGER;
         case.claim = Some(B256::ZERO);
         assert_eq!(

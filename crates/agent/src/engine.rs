@@ -444,7 +444,12 @@ impl Agent {
                 ..Live::default()
             },
         );
-        self.spawn_compute(id);
+        // At once, to answer or check an answer as soon as may be; but a host that a request's
+        // admission may keep out computes it only once its decision finds it let in
+        // (`Action::Compute`), so that a request it cannot answer costs it nothing.
+        if self.config.roles.challenge || e.minHostJobs == 0 {
+            self.spawn_compute(id);
+        }
         if let Err(e) = self.store.save_job(id) {
             warn!(target: "agent", id, error = %e, "cannot save the new job");
         }

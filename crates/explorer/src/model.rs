@@ -452,6 +452,7 @@ mod tests {
                     maxGasPrice: 1,
                     softResolutionBlocks: 16,
                     mode: DisputeMode::Bisection.into(),
+                    minHostJobs: 0,
                 }),
             ),
             at(
