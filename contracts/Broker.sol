@@ -16,7 +16,7 @@ import {Trace} from "./libraries/Trace.sol";
 /// plus, for each unsettled request, its payment and the deposits locked in it (less the gas
 /// already reimbursed from them). Every transfer of value out of a request is a credit; ether
 /// only leaves through `withdraw`. The lifecycle, the game's moves and the one-step proof are
-/// in this contract; starting a dispute, full re-execution and timeouts in `BrokerDisputes`,
+/// in this contract; starting a dispute, full re-execution, timeouts and `countDispute` in `BrokerDisputes`,
 /// which this contract deploys and runs in its own storage (`DELEGATECALL`); how a dispute's
 /// end moves money and records in `BrokerSettlement`; parameters, storage and reads in
 /// `BrokerStorage`; the dispute rules in libraries (`Bisection`, `OneStep`, `Reexecution`,
@@ -239,6 +239,11 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function claimTimeout(uint256) external {
+        _runDisputes();
+    }
+
+    /// @inheritdoc IBroker
+    function countDispute(uint256) external {
         _runDisputes();
     }
 

@@ -11,9 +11,9 @@ import {Reexecution} from "./libraries/Reexecution.sol";
 
 /// @title BrokerDisputes
 /// @notice The `Broker`'s dispute entry points that are not moves of a game: starting a
-/// dispute, full re-execution and timeouts. The Broker deploys this contract and runs these
-/// functions in its own storage by `DELEGATECALL` (the Broker's code would not fit in
-/// EIP-170's 24,576 bytes with them); the game's moves and the one-step proof stay in the
+/// dispute, full re-execution, timeouts and counting a dispute's outcome early. The Broker
+/// deploys this contract and runs these functions in its own storage by `DELEGATECALL` (the
+/// Broker's code would not fit in EIP-170's 24,576 bytes with them); the game's moves and the one-step proof stay in the
 /// Broker itself, where a dispute's bounded transactions pay no extra call. Called directly,
 /// it has no requests: every function reverts `NoSuchRequest`.
 /// @dev Same storage layout as the Broker (both are `BrokerStorage`), same immutables (the
@@ -89,6 +89,18 @@ contract BrokerDisputes is BrokerSettlement {
         } else {
             revert IBroker.WrongStatus(id, status, IBroker.Status.Resolving);
         }
+    }
+
+    /// @notice See `IBroker`.
+    function countDispute(uint256 id) external nonReentrant {
+        StoredRequest storage r = _get(id);
+        IBroker.Status status = r.status;
+        // During a dispute the slot holds the open challenge; outside one, a kept outcome.
+        if (
+            status == IBroker.Status.NeedsResolution || status == IBroker.Status.Resolving
+                || _challenges[id].challenger == address(0)
+        ) revert IBroker.NothingToCount(id);
+        _countLastDispute(id, r.host);
     }
 
     /// @dev Ends a full re-execution: the computed commitment decides who was right.

@@ -71,6 +71,7 @@ abstract contract BrokerSettlement is BrokerStorage {
         (address defender, address challenger) = defenderLost ? (loser, winner) : (winner, loser);
         _recordDispute(defender, challenger, !defenderLost, outcome & OUTCOME_BY_TIMEOUT != 0);
         delete _challenges[id];
+        emit IBroker.DisputeCounted(id, defender, challenger);
     }
 
     /// @dev The challenger won: its answer is the request's standing answer from here on,

@@ -297,6 +297,9 @@ interface IBroker {
     error DeadlinePassed(uint256 id, uint256 deadline);
     /// @notice Nothing has timed out yet; the current wait ends at block `deadline`.
     error DeadlineNotReached(uint256 id, uint256 deadline);
+    /// @notice `countDispute`: request `id` has no dispute outcome waiting to be counted (none
+    /// ended since the last count, or one is under way).
+    error NothingToCount(uint256 id);
     /// @notice The request uses the other dispute mode.
     error WrongMode(uint256 id, DisputeMode mode);
     /// @notice The account has no credited balance.
@@ -388,6 +391,10 @@ interface IBroker {
     );
     /// @notice A dispute ended: `winner`'s answer stands (zero if nobody was right).
     event DisputeResolved(uint256 indexed id, address indexed winner, address indexed loser, bool byTimeout);
+    /// @notice Request `id`'s last bisection dispute, between `defender` and `challenger`, was
+    /// counted in both records (`recordOf`): by `countDispute`, or at the request's next
+    /// challenge or payout.
+    event DisputeCounted(uint256 indexed id, address indexed defender, address indexed challenger);
     /// @notice A full re-execution settled the request (status FirmResolution).
     event FirmlyResolved(uint256 indexed id, address indexed host, bytes32 computed);
     /// @notice The request was settled and paid out.
@@ -538,6 +545,13 @@ interface IBroker {
     /// that did not start its dispute, a bisection mover out of clock, or the challenger of a
     /// full re-execution nobody advanced for `clockBlocks`).
     function claimTimeout(uint256 id) external;
+
+    /// @notice Counts request `id`'s last bisection dispute in both parties' records now. Such
+    /// an outcome is otherwise counted at the request's next challenge or payout (the one-step
+    /// proof writes no record), and until then a host caught cheating still meets host
+    /// admission elsewhere (`recordOf`); anyone may end that wait, and the agents do when they
+    /// win as challenger. Reverts `NothingToCount` when there is no outcome left to count.
+    function countDispute(uint256 id) external;
 
     /// @notice Pays out a resolved request: the answer's author gets the payment, its deposit
     /// back and its rewards from the bisection disputes it won (`hostWins`), the requester its

@@ -447,6 +447,18 @@ contract BrokerHandler is Test {
         ++ghostDisputesResolved;
     }
 
+    /// @dev Anyone counts a request's last dispute early; the only refusal allowed is that
+    /// there is nothing to count (the handler cannot see a kept outcome).
+    function countDispute(uint256 idSeed, uint256 actorSeed) external observed {
+        uint256 id = _id(idSeed);
+        if (id == 0) return;
+        vm.prank(actors[actorSeed % actors.length]);
+        try broker.countDispute(id) {}
+        catch (bytes memory reason) {
+            vm.assertEq(reason, abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        }
+    }
+
     function execute(uint256 idSeed, uint256 steps, uint256 gasPrice, uint256 executorSeed) external observed {
         uint256 id = _id(idSeed);
         if (id == 0) return;
@@ -578,7 +590,7 @@ contract BrokerHandler is Test {
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](19);
+        s = new bytes4[](20);
         s[0] = this.request.selector;
         s[1] = this.cancel.selector;
         s[2] = this.answer.selector;
@@ -598,6 +610,7 @@ contract BrokerHandler is Test {
         s[16] = this.settleSome.selector;
         s[17] = this.commitSome.selector;
         s[18] = this.revealSome.selector;
+        s[19] = this.countDispute.selector;
     }
 }
 

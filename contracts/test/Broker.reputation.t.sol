@@ -166,6 +166,60 @@ contract BrokerReputationTest is DisputeFixtures {
         _assertDisputeRecord(challenger, 0, 0, 0, 1, 1);
     }
 
+    /// A host caught cheating is counted at once by `countDispute` (anyone's call), not at
+    /// the payout a window later: it no longer meets admission elsewhere, and the payout does
+    /// not count the dispute again.
+    function test_countDispute_CountsACaughtHostAtOnce_AndOnlyOnce() public {
+        _buildRecord(host, 3);
+        uint256 id = _disputed(_lie(20, Lie.State), _truth());
+        vm.assertFalse(_play(id, host, _lie(20, Lie.State), challenger, _truth()));
+        uint256 admitting = _requestAdmitting(1);
+        vm.assertEq(broker.recordOf(host).defencesLost, 0, "kept, not counted yet");
+
+        vm.expectEmit(address(broker));
+        emit IBroker.DisputeCounted(id, host, challenger);
+        vm.prank(stranger);
+        broker.countDispute(id);
+        _assertDisputeRecord(host, 0, 1, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 1, 0, 0);
+        _assertDisputeRecord(stranger, 0, 0, 0, 0, 0);
+        (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
+        uint256 deposit = broker.requiredDeposit(admitting);
+        _expectNotAdmitted(admitting, host, 1);
+        vm.prank(host);
+        broker.answerRequest{value: deposit}(admitting, result, steps, final_);
+
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        broker.countDispute(id);
+        _settleAfterWindow(id);
+        _assertDisputeRecord(host, 0, 1, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 1, 0, 0);
+        vm.assertEq(broker.recordOf(challenger).paid, 1);
+    }
+
+    /// Nothing to count before a dispute, during one (the slot holds the open challenge), or
+    /// after its count at the next challenge; the refusal changes nothing.
+    function test_countDispute_RevertWhen_NoOutcomeIsWaiting() public {
+        uint256 id = _disputed(_truth(), _lie(20, Lie.State));
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        broker.countDispute(id);
+        broker.initializeDispute(id);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        broker.countDispute(id);
+        vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
+        (bytes memory lie, uint64 steps, bool final_) = _claimOf(_lie(30, Lie.State));
+        _challenge(id, stranger, lie, steps, final_);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        broker.countDispute(id);
+        _assertDisputeRecord(host, 1, 0, 0, 0, 0);
+        _assertDisputeRecord(challenger, 0, 0, 0, 1, 0);
+        uint256 fresh = _newRequest();
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, fresh));
+        broker.countDispute(fresh);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NoSuchRequest.selector, 999));
+        broker.countDispute(999);
+    }
+
     // ---------------------------------------------------------------------------------------
     // Admission
     // ---------------------------------------------------------------------------------------

@@ -53,6 +53,31 @@ async fn cheater_is_caught(cheat: Cheat) {
     .await;
     let store = JobStore::open(&net.data_dir("challenger")).unwrap();
     assert_eq!(store.job(id).unwrap().unwrap().deposit, Some(deposit));
+    // The winner has the caught host counted at once (`countDispute`), not at the payout a
+    // window later: host admission elsewhere sees the lost defence now.
+    let record = eventually(
+        "the cheater's lost defence counted",
+        Duration::from_secs(30),
+        || async {
+            let r = requester.record(net.address("cheater")).await.unwrap();
+            (r.defences_lost == 1).then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(record.paid, 0, "{record:?}");
+    assert_eq!(
+        requester.status(id).await.unwrap().status,
+        Status::WaitingForResolution,
+        "counted before the payout"
+    );
+    assert_eq!(
+        requester
+            .record(net.address("challenger"))
+            .await
+            .unwrap()
+            .challenges_won,
+        1
+    );
 
     net.mine(25).await; // past the fresh window
     let settled = eventually("payout", Duration::from_secs(60), || async {

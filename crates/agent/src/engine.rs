@@ -61,6 +61,8 @@ struct Live {
     /// batch reports, not before (a decision meanwhile would find the batch's deposit on the
     /// chain and record it a second time).
     batched: bool,
+    /// The challenger of the request's latest challenge, from its `Challenged` log.
+    challenger: Option<Address>,
 }
 
 impl Live {
@@ -97,6 +99,8 @@ enum Done {
         ids: Vec<u64>,
         result: std::result::Result<(B256, U256), String>,
     },
+    /// A `countDispute` of this job landed: its hash and fee, for the ledger.
+    Counted { id: u64, tx: B256, fee: U256 },
     /// A `commitAnswers` or `revealAnswers` of these jobs' parts landed (its hash, fee, and
     /// the jobs the Broker took: the others it skipped) or failed.
     Answered {
@@ -382,6 +386,24 @@ impl Agent {
                 let entry = LedgerEntry::from_log(None, Movement::Withdrawn, e.amount, &log);
                 return self.store.record(&entry);
             }
+            E::Challenged(e) => {
+                if let Some(live) = self.live.get_mut(&to_u64(e.id)) {
+                    live.challenger = Some(e.challenger);
+                }
+            }
+            // We won as the challenger: the host we caught is counted in its record only at
+            // the request's payout, a window from now, and meets host admission elsewhere until
+            // then. Count it now (a small transaction; the payout would count it otherwise).
+            E::DisputeResolved(e)
+                if e.winner == self.me
+                    && e.loser != self.me
+                    && self
+                        .live
+                        .get(&to_u64(e.id))
+                        .is_some_and(|l| l.challenger == Some(self.me)) =>
+            {
+                self.spawn_count_dispute(to_u64(e.id));
+            }
             E::Bisected(e) => {
                 let id = to_u64(e.id);
                 if self.live.contains_key(&id)
@@ -507,6 +529,16 @@ impl Agent {
                 self.store.record(&entry)
             }
             Done::Settled { ids, result } => self.on_settled(ids, result),
+            Done::Counted { id, tx, fee } => {
+                if let Some(job) = self.store.get_mut(id) {
+                    job.log.push(format!(
+                        "counted the dispute it won in both records at once tx={tx}"
+                    ));
+                    self.store.save_job(id)?;
+                }
+                let entry = LedgerEntry::sent(Some(id), Movement::Gas, fee, Some(tx));
+                self.store.record(&entry)
+            }
             Done::Answered { parts, result } => self.on_answered(parts, result),
         }
     }
@@ -836,6 +868,27 @@ impl Agent {
         self.tasks.spawn(async move {
             let (outcome, seen) = ctx.act().await;
             let _ = tx.send(Done::Acted { id, outcome, seen });
+        });
+    }
+
+    /// Sends `countDispute(id)`: a dispute we won as challenger, counted now in the caught
+    /// host's record. Not retried: the request's payout counts it anyway.
+    fn spawn_count_dispute(&mut self, id: u64) {
+        let chain = self.chain.clone();
+        let done = self.done_tx.clone();
+        self.tasks.spawn(async move {
+            let call = chain.broker().countDispute(U256::from(id));
+            match chain.send("countDispute", call).await {
+                Ok(receipt) => {
+                    info!(target: "agent", id, tx = %receipt.transaction_hash, "counted the dispute we won in the caught host's record");
+                    let fee = crate::act::fee(&receipt);
+                    let tx = receipt.transaction_hash;
+                    let _ = done.send(Done::Counted { id, tx, fee });
+                }
+                Err(e) => {
+                    debug!(target: "agent", id, error = %e, "the dispute was not counted now; its payout counts it")
+                }
+            }
         });
     }
 

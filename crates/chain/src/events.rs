@@ -47,6 +47,7 @@ impl BrokerLog {
             E::StepProven(e) => e.id,
             E::Executed(e) => e.id,
             E::DisputeResolved(e) => e.id,
+            E::DisputeCounted(e) => e.id,
             E::FirmlyResolved(e) => e.id,
             E::Finalized(e) => e.id,
             E::Credited(e) => e.id,

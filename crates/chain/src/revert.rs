@@ -95,6 +95,9 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
             "the deadline passed: call claimTimeout"
         }
         BrokerErrors::DeadlineNotReached(_) => "the deadline has not passed yet",
+        BrokerErrors::NothingToCount(_) => {
+            "the request's last dispute is counted already (or one is under way)"
+        }
         BrokerErrors::InsufficientGasForStep(_) => "resend with a higher gas limit",
         BrokerErrors::MaxGasPriceTooHigh(_) => {
             "lower --max-gas-price: dispute gas is valued at most 2^48 - 1 wei (about 281,475 gwei) per gas"

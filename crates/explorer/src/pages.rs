@@ -493,6 +493,10 @@ fn timeline_line(view: &View, event: &BrokerEvents) -> Option<Markup> {
             @if e.winner == Address::ZERO { "nobody was right" } @else { (who(view, e.winner)) " won" }
             @if e.byTimeout { " by timeout" }
         },
+        BrokerEvents::DisputeCounted(e) => html! {
+            "the dispute counted in the records of " (who(view, e.defender)) " and "
+            (who(view, e.challenger))
+        },
         BrokerEvents::FirmlyResolved(e) => {
             html! { "settled by re-execution for " (who(view, e.host)) }
         }
