@@ -327,7 +327,7 @@ contract Broker is IBroker, BrokerSettlement {
             // slither-disable-next-line divide-before-multiply
             uint256 won = uint256(r.hostWins) * reward;
             if (won != 0) r.hostWins = 0;
-            _balances[host] += payment + deposit + won;
+            _addBalance(host, payment + deposit + won);
             emit Credited(host, id, payment, CreditReason.Payment);
             emit Credited(host, id, deposit, CreditReason.DepositReturned);
             if (won != 0) emit Credited(host, id, won, CreditReason.DisputeReward);
@@ -400,7 +400,7 @@ contract Broker is IBroker, BrokerSettlement {
 
     /// @inheritdoc IBroker
     function balanceOf(address account) external view returns (uint256) {
-        return _balances[account];
+        return _balanceOf(account);
     }
 
     /// @inheritdoc IBroker
@@ -642,9 +642,10 @@ contract Broker is IBroker, BrokerSettlement {
     }
 
     function _withdraw(address payable to) internal {
-        uint256 amount = _balances[msg.sender];
+        uint256 amount = _balanceOf(msg.sender);
         if (amount == 0) revert NothingToWithdraw(msg.sender);
-        _balances[msg.sender] = 0;
+        // One, not zero: the next credit then rewrites the word rather than filling it afresh.
+        _balances[msg.sender] = 1;
         emit Withdrawn(msg.sender, to, amount);
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert WithdrawFailed(to, amount);

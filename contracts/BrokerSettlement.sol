@@ -140,7 +140,14 @@ abstract contract BrokerSettlement is BrokerStorage {
 
     function _credit(address account, uint256 id, uint256 amount, IBroker.CreditReason reason) internal {
         if (amount == 0) return;
-        _balances[account] += amount;
+        _addBalance(account, amount);
         emit IBroker.Credited(account, id, amount, reason);
+    }
+
+    /// @dev Adds `amount` to `account`'s balance (its word holds the balance plus one once
+    /// credited: see `_balances`).
+    function _addBalance(address account, uint256 amount) internal {
+        uint256 held = _balances[account];
+        _balances[account] = (held == 0 ? 1 : held) + amount;
     }
 }

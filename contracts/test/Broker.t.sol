@@ -653,6 +653,19 @@ contract BrokerTest is Fixtures {
         broker.withdraw();
         vm.assertEq(broker.balanceOf(requester), 0);
         vm.assertEq(requester.balance, FUNDS);
+        // Nothing left (the word keeps a one that is not money), and the next credit is
+        // withdrawn whole.
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToWithdraw.selector, requester));
+        vm.prank(requester);
+        broker.withdraw();
+        uint256 again = _request(counterId, _counterInput(STEPS));
+        vm.prank(requester);
+        broker.cancelRequest(again);
+        vm.assertEq(broker.balanceOf(requester), PAYMENT);
+        vm.prank(requester);
+        broker.withdraw();
+        vm.assertEq(requester.balance, FUNDS);
+        vm.assertEq(address(broker).balance, 0);
     }
 
     function test_withdraw_ReentrancyGetsNothingMore() public {
@@ -719,10 +732,12 @@ contract BrokerTest is Fixtures {
     // ---------------------------------------------------------------------------------------
 
     /// @dev request, answer, soft-resolve, finalize, withdraw for a 32-byte input. A first
-    /// request is made and answered by the host beforehand, so the request counter, the
-    /// program's terms and the host's record are warm, as on a live Broker (a program's first
-    /// request also pays for noting its terms: `requestExecution_firstOfAProgram`; a host's
-    /// very first answer for its record's slot: `answerRequest_firstAnswerOfAHost`).
+    /// request is made, answered, paid out and withdrawn beforehand, so the request counter,
+    /// the program's terms, the host's record and its balance word are warm, as on a live
+    /// Broker (a program's first request also pays for noting its terms:
+    /// `requestExecution_firstOfAProgram`; a host's very first answer for its record's slot:
+    /// `answerRequest_firstAnswerOfAHost`; an account's first credit ever for its balance word:
+    /// `finalize_firstPayoutOfAHost`).
     function test_gas_SoftPath() public {
         uint256 first = _request(fibonacciId, hex"01");
         vm.snapshotGasLastCall("requestExecution_firstOfAProgram");
@@ -730,6 +745,13 @@ contract BrokerTest is Fixtures {
         vm.prank(host);
         broker.answerRequest{value: firstDeposit}(first, hex"01", 2);
         vm.snapshotGasLastCall("answerRequest_firstAnswerOfAHost");
+        vm.prank(requester);
+        broker.softResolveAnswer(first);
+        vm.prank(host);
+        broker.finalize(first);
+        vm.snapshotGasLastCall("finalize_firstPayoutOfAHost");
+        vm.prank(host);
+        broker.withdraw();
         bytes memory input = abi.encodePacked(bytes32(uint256(10) << 248)); // n = 10, 32 bytes LE
         uint256 total;
 
@@ -755,8 +777,8 @@ contract BrokerTest is Fixtures {
         total += vm.snapshotGasLastCall("softPath_5_withdraw");
 
         vm.snapshotValue("softPath_total", total);
-        // The first answer's deposit is still at stake.
-        vm.assertEq(host.balance, FUNDS + PAYMENT - firstDeposit);
+        vm.assertEq(host.balance, FUNDS + 2 * PAYMENT);
+        vm.assertEq(broker.balanceOf(host), 0);
         vm.assertLe(total, 190_000, "soft path regressed");
     }
 
