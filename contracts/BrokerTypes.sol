@@ -5,7 +5,7 @@ import {IBroker} from "./interfaces/IBroker.sol";
 
 /// @notice A request as the Broker stores it: `IBroker.Request` (which `getRequest` returns)
 /// with its program named by the Broker's index of it (`ProgramTerms.index`) rather than by its
-/// id and step gas. Four words are written by a request instead of five: the 32-byte program id
+/// id and step gas. Three words are written by a request instead of four: the 32-byte program id
 /// gives way to a 4-byte index in the terms' word.
 /// @dev The fields mean what `IBroker.Request`'s of the same names mean.
 struct StoredRequest {
