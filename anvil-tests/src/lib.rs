@@ -14,7 +14,7 @@ use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
 use ecm_primitives::Deployment;
 use std::{
     future::Future,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -234,6 +234,27 @@ pub fn assert_no_deposit_lost(e: &ecm_agent::Earnings) {
     assert_eq!(e.deposits_lost, U256::ZERO, "{e:?}");
     assert_eq!(e.deposits_locked, U256::ZERO, "{e:?}");
     assert_eq!(e.deposits_staked, e.deposits_returned, "{e:?}");
+}
+
+/// Waits until the agent store in `dir` shows `jobs` jobs done, none engaged, and `paid` wei
+/// of payments in its ledger, then asserts that ledger lost no deposit
+/// ([`assert_no_deposit_lost`]); returns the earnings.
+pub async fn assert_paid_and_no_deposit_lost(
+    dir: &Path,
+    paid: U256,
+    jobs: u64,
+) -> ecm_agent::Earnings {
+    let earnings = eventually(
+        "every payment in the ledger",
+        Duration::from_secs(60),
+        || async {
+            let e = ecm_agent::JobStore::open(dir).ok()?.earnings().ok()?;
+            (e.paid == paid && e.jobs_done == jobs && e.jobs_engaged == 0).then_some(e)
+        },
+    )
+    .await;
+    assert_no_deposit_lost(&earnings);
+    earnings
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout`.

@@ -38,6 +38,19 @@ contract BrokerReputationTest is DisputeFixtures {
         }
     }
 
+    /// @dev `who`'s true answer to request `id` is refused: `who` is not admitted.
+    function _answerTrulyRefused(uint256 id, address who, uint16 minHostJobs) internal {
+        (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
+        uint256 deposit = broker.requiredDeposit(id);
+        _expectNotAdmitted(id, who, minHostJobs);
+        vm.prank(who);
+        broker.answerRequest{value: deposit}(id, result, steps, final_);
+    }
+
+    function _expectNothingToCount(uint256 id) internal {
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+    }
+
     function _expectNotAdmitted(uint256 id, address who, uint16 minHostJobs) internal {
         IBroker.Record memory r = broker.recordOf(who);
         vm.expectRevert(
@@ -183,13 +196,9 @@ contract BrokerReputationTest is DisputeFixtures {
         _assertDisputeRecord(host, 0, 1, 0, 0, 0);
         _assertDisputeRecord(challenger, 0, 0, 1, 0, 0);
         _assertDisputeRecord(stranger, 0, 0, 0, 0, 0);
-        (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
-        uint256 deposit = broker.requiredDeposit(admitting);
-        _expectNotAdmitted(admitting, host, 1);
-        vm.prank(host);
-        broker.answerRequest{value: deposit}(admitting, result, steps, final_);
+        _answerTrulyRefused(admitting, host, 1);
 
-        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        _expectNothingToCount(id);
         broker.countDispute(id);
         _settleAfterWindow(id);
         _assertDisputeRecord(host, 0, 1, 0, 0, 0);
@@ -201,20 +210,20 @@ contract BrokerReputationTest is DisputeFixtures {
     /// after its count at the next challenge; the refusal changes nothing.
     function test_countDispute_RevertWhen_NoOutcomeIsWaiting() public {
         uint256 id = _disputed(_truth(), _lie(20, Lie.State));
-        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        _expectNothingToCount(id);
         broker.countDispute(id);
         broker.initializeDispute(id);
-        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        _expectNothingToCount(id);
         broker.countDispute(id);
         vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)));
         (bytes memory lie, uint64 steps, bool final_) = _claimOf(_lie(30, Lie.State));
         _challenge(id, stranger, lie, steps, final_);
-        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, id));
+        _expectNothingToCount(id);
         broker.countDispute(id);
         _assertDisputeRecord(host, 1, 0, 0, 0, 0);
         _assertDisputeRecord(challenger, 0, 0, 0, 1, 0);
         uint256 fresh = _newRequest();
-        vm.expectRevert(abi.encodeWithSelector(IBroker.NothingToCount.selector, fresh));
+        _expectNothingToCount(fresh);
         broker.countDispute(fresh);
         vm.expectRevert(abi.encodeWithSelector(IBroker.NoSuchRequest.selector, 999));
         broker.countDispute(999);
@@ -250,12 +259,7 @@ contract BrokerReputationTest is DisputeFixtures {
 
     function test_admission_AHostWithEnoughJobsPaidIsAdmitted() public {
         _buildRecord(host, 2);
-        uint256 tooHigh = _requestAdmitting(3);
-        (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
-        uint256 deposit = broker.requiredDeposit(tooHigh);
-        _expectNotAdmitted(tooHigh, host, 3);
-        vm.prank(host);
-        broker.answerRequest{value: deposit}(tooHigh, result, steps, final_);
+        _answerTrulyRefused(_requestAdmitting(3), host, 3);
 
         uint256 id = _requestAdmitting(2);
         _answerTruly(id, host);
@@ -264,6 +268,7 @@ contract BrokerReputationTest is DisputeFixtures {
 
         // And by commitment.
         uint256 committed = _requestAdmitting(3);
+        uint256 deposit = broker.requiredDeposit(committed);
         vm.prank(host);
         broker.commitAnswer{value: deposit}(committed, keccak256("commitment"));
         vm.assertEq(uint8(_status(committed)), uint8(IBroker.Status.Committed));
@@ -275,12 +280,7 @@ contract BrokerReputationTest is DisputeFixtures {
         vm.assertFalse(_play(lost, host, _lie(20, Lie.State), challenger, _truth()));
         _settleAfterWindow(lost);
 
-        uint256 id = _requestAdmitting(1);
-        (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
-        uint256 deposit = broker.requiredDeposit(id);
-        _expectNotAdmitted(id, host, 1);
-        vm.prank(host);
-        broker.answerRequest{value: deposit}(id, result, steps, final_);
+        _answerTrulyRefused(_requestAdmitting(1), host, 1);
         // A request admitting anyone still takes its answers.
         _answerTruly(_newRequest(), host);
     }
@@ -314,10 +314,6 @@ contract BrokerReputationTest is DisputeFixtures {
         );
         vm.assertEq(broker.getRequest(first).minHostJobs, 5);
         vm.assertEq(broker.getRequest(first + 1).minHostJobs, 5);
-        (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
-        uint256 deposit = broker.requiredDeposit(first + 1);
-        _expectNotAdmitted(first + 1, host, 5);
-        vm.prank(host);
-        broker.answerRequest{value: deposit}(first + 1, result, steps, final_);
+        _answerTrulyRefused(first + 1, host, 5);
     }
 }

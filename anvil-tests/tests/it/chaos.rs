@@ -5,7 +5,7 @@
 use alloy::{primitives::U256, providers::ext::AnvilApi, rpc::types::anvil::ReorgOptions};
 use ecm_agent::{JobStore, Outcome, Roles, Stance};
 use ecm_anvil_tests::{
-    AgentHandle, ETHER, TestNet, assert_no_deposit_lost, eventually,
+    AgentHandle, ETHER, TestNet, assert_paid_and_no_deposit_lost, eventually,
     proxy::{ChaosProxy, Faults},
     request,
 };
@@ -121,17 +121,7 @@ async fn chaos_a_flaky_network_a_kill_and_a_reorg_lose_nothing_and_answer_each_r
     }
     // Nothing lost: every job paid in the host's store, its ledger whole.
     let payment = U256::from(PAYMENT) * U256::from(REQUESTS);
-    let earnings = eventually(
-        "every payment in the ledger",
-        Duration::from_secs(60),
-        || async {
-            let store = JobStore::open(&net.data_dir("host")).ok()?;
-            let e = store.earnings().ok()?;
-            (e.paid == payment && e.jobs_done == REQUESTS).then_some(e)
-        },
-    )
-    .await;
-    assert_no_deposit_lost(&earnings);
+    assert_paid_and_no_deposit_lost(&net.data_dir("host"), payment, REQUESTS).await;
     host.stop().await.unwrap();
     drop(miner);
     let store = JobStore::open(&net.data_dir("host")).unwrap();

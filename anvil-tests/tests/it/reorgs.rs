@@ -7,7 +7,9 @@ use alloy::{
     rpc::types::anvil::ReorgOptions,
 };
 use ecm_agent::{JobStore, Roles};
-use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, assert_no_deposit_lost, eventually, request};
+use ecm_anvil_tests::{
+    AgentHandle, ETHER, TestNet, assert_paid_and_no_deposit_lost, eventually, request,
+};
 use ecm_client::Status;
 use std::time::Duration;
 
@@ -162,17 +164,7 @@ async fn an_answer_removed_by_a_reorg_is_sent_again_and_paid_once() {
     .await;
     assert_eq!(settled.host, Some(net.address("host")));
     assert_eq!(net.answered_ids().await, [id], "one answer on the chain");
-    let earnings = eventually(
-        "the payment in the ledger",
-        Duration::from_secs(60),
-        || async {
-            let store = JobStore::open(&net.data_dir("host")).ok()?;
-            let e = store.earnings().ok()?;
-            (e.paid == U256::from(payment) && e.jobs_done == 1 && e.jobs_engaged == 0).then_some(e)
-        },
-    )
-    .await;
-    assert_no_deposit_lost(&earnings);
+    assert_paid_and_no_deposit_lost(&net.data_dir("host"), U256::from(payment), 1).await;
     host.stop().await.unwrap();
     drop(miner);
     let store = JobStore::open(&net.data_dir("host")).unwrap();
@@ -245,17 +237,7 @@ async fn a_deposit_the_host_never_recorded_and_a_reorg_removes_is_not_counted_lo
     })
     .await;
     assert_eq!(net.answered_ids().await, [id], "one answer on the chain");
-    let earnings = eventually(
-        "the payment in the ledger",
-        Duration::from_secs(60),
-        || async {
-            let store = JobStore::open(&net.data_dir("host-restored")).ok()?;
-            let e = store.earnings().ok()?;
-            (e.paid == U256::from(payment) && e.jobs_done == 1 && e.jobs_engaged == 0).then_some(e)
-        },
-    )
-    .await;
-    assert_no_deposit_lost(&earnings);
+    assert_paid_and_no_deposit_lost(&net.data_dir("host-restored"), U256::from(payment), 1).await;
     host.stop().await.unwrap();
     drop(miner);
 }

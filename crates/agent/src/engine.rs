@@ -393,7 +393,7 @@ impl Agent {
             }
             // We won as the challenger: the host we caught is counted in its record only at
             // the request's payout, a window from now, and meets host admission elsewhere until
-            // then. Count it now (a small transaction; the payout would count it otherwise).
+            // then. Count it now (one transaction; the payout would count it otherwise).
             E::DisputeResolved(e)
                 if e.winner == self.me
                     && e.loser != self.me
@@ -749,7 +749,7 @@ impl Agent {
         if engaged == Some(true) && job.stance == Stance::Open {
             job.stance = Stance::Engaged;
             job.log.push(
-                "our answer or challenge is on-chain (the response to its transaction was lost)"
+                "our answer or challenge is on-chain (the agent stopped before it heard back from its transaction)"
                     .into(),
             );
             if let Some((deposit, tx)) = seen.as_ref().and_then(|s| s.unrecorded_stake) {

@@ -317,8 +317,9 @@ impl Chain {
     }
 
     /// Sends a transaction: simulates it first (a revert is reported decoded and nothing is
-    /// sent), prices it (gas estimate and fees, outside any lock), then takes the next nonce and
-    /// sends under the account's send lock, then waits for its receipt.
+    /// sent), prices it (gas estimate and fees, outside any lock), then takes the next nonce,
+    /// signs it here and sends it under the account's send lock (`submit`: a lost answer is
+    /// sent again), then waits for its receipt.
     pub async fn send<D>(
         &self,
         action: &str,
