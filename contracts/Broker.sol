@@ -90,7 +90,7 @@ contract Broker is IBroker, BrokerSettlement {
     function cancelRequest(uint256 id) external nonReentrant {
         StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Pending);
-        address requester = r.requester;
+        address requester = _requesterOf(r);
         if (msg.sender != requester) revert NotRequester(id, msg.sender, requester);
         r.status = Status.Cancelled;
         emit Cancelled(id);
@@ -149,10 +149,10 @@ contract Broker is IBroker, BrokerSettlement {
     {
         StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Committed);
-        address host = r.host;
+        address host = _hostOf(r);
         if (msg.sender != host) revert NotCommitter(id, msg.sender, host);
         if (block.number > r.deadline) revert DeadlinePassed(id, r.deadline);
-        _reveal(id, r, result, steps, final_, salt);
+        _reveal(id, r, host, result, steps, final_, salt);
     }
 
     /// @inheritdoc IBroker
@@ -160,8 +160,8 @@ contract Broker is IBroker, BrokerSettlement {
         for (uint256 k = 0; k < answers.length; ++k) {
             RevealedAnswer calldata a = answers[k];
             StoredRequest storage r = _get(a.id);
-            if (r.status != Status.Committed || r.host != msg.sender || block.number > r.deadline) continue;
-            _reveal(a.id, r, a.result, a.steps, a.final_, a.salt);
+            if (r.status != Status.Committed || block.number > r.deadline || _hostOf(r) != msg.sender) continue;
+            _reveal(a.id, r, msg.sender, a.result, a.steps, a.final_, a.salt);
             ++revealed;
         }
     }
@@ -171,14 +171,14 @@ contract Broker is IBroker, BrokerSettlement {
         StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.Committed);
         if (block.number <= r.deadline) revert DeadlineNotReached(id, r.deadline);
-        address host = r.host;
+        address host = _hostOf(r);
         r.status = Status.Pending;
         r.deadline = 0;
-        r.host = address(0);
+        r.host = 0;
         r.claim = bytes32(0);
         _count(host, EXPIRED);
         emit CommitmentExpired(id, host);
-        _credit(r.requester, id, _deposit(r), CreditReason.DelayCompensation);
+        _credit(_requesterOf(r), id, _deposit(r), CreditReason.DelayCompensation);
     }
 
     /// @inheritdoc IBroker
@@ -199,7 +199,7 @@ contract Broker is IBroker, BrokerSettlement {
     function softResolveAnswer(uint256 id) external nonReentrant {
         StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.WaitingForResolution);
-        if (msg.sender != r.requester && block.number <= r.deadline) revert WindowOpen(id, r.deadline);
+        if (block.number <= r.deadline && msg.sender != _requesterOf(r)) revert WindowOpen(id, r.deadline);
         r.status = Status.SoftResolution;
         emit SoftResolved(id, msg.sender);
     }
@@ -212,7 +212,7 @@ contract Broker is IBroker, BrokerSettlement {
             if (id == 0 || id > count) continue;
             StoredRequest storage r = _requests[id];
             Status status = r.status;
-            if (status == Status.WaitingForResolution && (msg.sender == r.requester || block.number > r.deadline)) {
+            if (status == Status.WaitingForResolution && (block.number > r.deadline || msg.sender == _requesterOf(r))) {
                 r.status = status = Status.SoftResolution;
                 emit SoftResolved(id, msg.sender);
             }
@@ -266,7 +266,7 @@ contract Broker is IBroker, BrokerSettlement {
         StoredRequest storage r = _get(id);
         _expectResolving(id, r, DisputeMode.Bisection);
         Game storage g = _games[id];
-        g.takeTurn(id, Phase.Bisect, r.host, _challenges[id].challenger, false);
+        g.takeTurn(id, Phase.Bisect, _hostOf(r), false);
         g.bisect(points, _arity);
         emit Bisected(id, g.lo, g.hi, points);
     }
@@ -276,7 +276,7 @@ contract Broker is IBroker, BrokerSettlement {
         StoredRequest storage r = _get(id);
         _expectResolving(id, r, DisputeMode.Bisection);
         Game storage g = _games[id];
-        g.takeTurn(id, Phase.Select, r.host, _challenges[id].challenger, false);
+        g.takeTurn(id, Phase.Select, _challenges[id].challenger, false);
         g.select(points, index);
         emit SegmentSelected(id, g.lo, g.hi, g.cLo, g.cHi);
     }
@@ -313,7 +313,7 @@ contract Broker is IBroker, BrokerSettlement {
     /// @dev Pays out resolved request `id` (`finalize`, `settle`).
     function _finalize(uint256 id, StoredRequest storage r) internal {
         r.status = Status.Finalized;
-        address host = r.host;
+        address host = _hostOf(r);
         uint256 payment = r.payment;
         uint256 deposit = _deposit(r);
         uint256 reward = deposit / 2;
@@ -333,7 +333,7 @@ contract Broker is IBroker, BrokerSettlement {
             if (won != 0) emit Credited(host, id, won, CreditReason.DisputeReward);
             emit Finalized(id, host, payment + deposit + won);
         } else {
-            address requester = r.requester;
+            address requester = _requesterOf(r);
             _credit(requester, id, payment, CreditReason.Refund);
             emit Finalized(id, requester, payment);
         }
@@ -357,7 +357,7 @@ contract Broker is IBroker, BrokerSettlement {
     function getRequest(uint256 id) external view returns (Request memory q) {
         StoredRequest storage r = _get(id);
         uint32 program = r.program;
-        q.requester = r.requester;
+        q.requester = _requesterOf(r);
         q.status = r.status;
         q.mode = r.mode;
         q.softResolutionBlocks = r.softResolutionBlocks;
@@ -369,7 +369,7 @@ contract Broker is IBroker, BrokerSettlement {
         q.minHostJobs = r.minHostJobs;
         q.maxSteps = r.maxSteps;
         q.maxStepGas = _programs[program].maxStepGas;
-        q.host = r.host;
+        q.host = _hostOf(r);
         q.steps = r.steps;
         q.hostWins = r.hostWins;
         q.disputes = r.disputes;
@@ -521,7 +521,7 @@ contract Broker is IBroker, BrokerSettlement {
             // answer slots (host, steps, claim) and pay for touching them; the answer writes
             // them. The status starts as Pending, which is 0, and the deadline as 0.
             StoredRequest storage r = _requests[id];
-            r.requester = msg.sender;
+            r.requester = _enrol(msg.sender);
             r.mode = options.mode;
             // forge-lint: disable-next-line(unsafe-typecast) -- checked against MAX_WINDOW_BLOCKS = 2^32 - 1
             r.softResolutionBlocks = uint32(softResolutionBlocks);
@@ -556,7 +556,7 @@ contract Broker is IBroker, BrokerSettlement {
         _takeDeposit(id, _deposit(r));
         _count(msg.sender, ANSWERED);
         uint256 windowEnd = _openWindow(r);
-        r.host = msg.sender;
+        r.host = _enrol(msg.sender);
         r.steps = steps;
         r.claim = Trace.commitCalldata(final_, result);
         emit Answered(id, msg.sender, result, steps, final_, windowEnd);
@@ -569,22 +569,22 @@ contract Broker is IBroker, BrokerSettlement {
         r.status = Status.Committed;
         // forge-lint: disable-next-line(unsafe-typecast) -- block numbers plus REVEAL_BLOCKS stay far below 2^48
         r.deadline = uint48(revealDeadline);
-        r.host = msg.sender;
+        r.host = _enrol(msg.sender);
         r.claim = commitment;
         emit AnswerCommitted(id, msg.sender, commitment, revealDeadline);
     }
 
     /// @dev Opens request `r`'s window on its host's revealed answer, checked against the
-    /// commitment (the caller checked the status, the host and the deadline).
+    /// commitment (the caller checked the status, that the sender is `host`, and the deadline).
     function _reveal(
         uint256 id,
         StoredRequest storage r,
+        address host,
         bytes calldata result,
         uint64 steps,
         bool final_,
         bytes32 salt
     ) internal {
-        address host = r.host;
         Trace.checkClaim(r.maxSteps, result.length, steps, final_);
         bytes32 claim = Trace.commitCalldata(final_, result);
         bytes32 computed = Trace.answerCommitment(id, claim, steps, host, salt);
@@ -605,7 +605,10 @@ contract Broker is IBroker, BrokerSettlement {
         if (claim == r.claim) revert SameClaim(claim);
         _takeDeposit(id, _deposit(r));
         // The last dispute's outcome is counted before its slot takes the new challenge.
-        _countLastDispute(id, r.host);
+        _countLastDispute(id, _hostOf(r));
+        // Enrolled now, so that a win can make it the host (`_adoptChallengersClaim`)
+        // without the one step paying for a new account.
+        _enrol(msg.sender);
         _challenges[id] = Challenge({challenger: msg.sender, steps: steps, claim: claim});
         uint256 startDeadline = block.number + _clockBlocks;
         r.status = Status.NeedsResolution;
@@ -623,7 +626,7 @@ contract Broker is IBroker, BrokerSettlement {
         r = _get(id);
         _expectResolving(id, r, DisputeMode.Bisection);
         g = _games[id];
-        g.takeTurn(id, Phase.OneStep, r.host, address(0), true);
+        g.takeTurn(id, Phase.OneStep, _hostOf(r), true);
         g.reveal(final_, state);
     }
 
@@ -634,6 +637,17 @@ contract Broker is IBroker, BrokerSettlement {
         bool defenderWon = computed == g.cHi;
         emit StepProven(id, stepNumber, computed, defenderWon);
         _resolveChallenge(id, r, defenderWon, false);
+    }
+
+    /// @dev `account`'s index (`_accountIndex`), given it now if it has none: the first
+    /// request, answer or challenge of an account pays for its two words, once. The count
+    /// would revert past 2^32 - 1 accounts, some 190 trillion gas of enrolments away.
+    function _enrol(address account) internal returns (uint32 index) {
+        index = _accountIndex[account];
+        if (index != 0) return index;
+        index = ++_accountCount;
+        _accountIndex[account] = index;
+        _accounts[index] = account;
     }
 
     function _takeDeposit(uint256 id, uint256 required) internal {

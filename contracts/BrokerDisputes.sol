@@ -80,8 +80,8 @@ contract BrokerDisputes is BrokerSettlement {
             IBroker.FullExecution storage fx = _fullExecutions[id];
             uint256 deadline = fx.deadline;
             if (block.number <= deadline) revert IBroker.DeadlineNotReached(id, deadline);
-            address host = r.host;
-            _forfeit(id, r.requester, host, _deposit(r) - fx.reimbursed);
+            address host = _hostOf(r);
+            _forfeit(id, _requesterOf(r), host, _deposit(r) - fx.reimbursed);
             _recordDispute(host, _challenges[id].challenger, true, true);
             delete _fullExecutions[id];
             emit IBroker.DisputeResolved(id, host, _challenges[id].challenger, true);
@@ -100,7 +100,7 @@ contract BrokerDisputes is BrokerSettlement {
             status == IBroker.Status.NeedsResolution || status == IBroker.Status.Resolving
                 || _challenges[id].challenger == address(0)
         ) revert IBroker.NothingToCount(id);
-        _countLastDispute(id, r.host);
+        _countLastDispute(id, _hostOf(r));
     }
 
     /// @dev Ends a full re-execution: the computed commitment decides who was right.
@@ -113,16 +113,17 @@ contract BrokerDisputes is BrokerSettlement {
         IBroker.Challenge memory c = _challenges[id];
         uint256 deposit = _deposit(r);
         uint256 reimbursed = fx.reimbursed;
-        address defender = r.host;
+        address requester = _requesterOf(r);
+        address defender = _hostOf(r);
         address winner = address(0);
         address loser = address(0);
         if (computed == r.claim) {
             (winner, loser) = (defender, c.challenger);
-            _forfeit(id, r.requester, winner, deposit - reimbursed);
+            _forfeit(id, requester, winner, deposit - reimbursed);
             _recordDispute(defender, c.challenger, true, false);
         } else if (computed == c.claim) {
             (winner, loser) = (c.challenger, defender);
-            _forfeit(id, r.requester, winner, deposit - reimbursed);
+            _forfeit(id, requester, winner, deposit - reimbursed);
             _recordDispute(defender, c.challenger, false, false);
             // A dispute the defender won earlier (its challenger never started it) is its own.
             _payHostWins(id, r, defender, deposit / 2);
@@ -130,11 +131,11 @@ contract BrokerDisputes is BrokerSettlement {
         } else {
             // Nobody was right: both deposits (less the gas reimbursed) go to the requester,
             // who is also refunded the payment on `finalize`.
-            _credit(r.requester, id, 2 * deposit - reimbursed, IBroker.CreditReason.DelayCompensation);
+            _credit(requester, id, 2 * deposit - reimbursed, IBroker.CreditReason.DelayCompensation);
             _payHostWins(id, r, defender, deposit / 2);
             _count(defender, DEFENCE_LOST);
             _count(c.challenger, CHALLENGE_LOST);
-            r.host = address(0);
+            r.host = 0;
             r.steps = 0;
             r.claim = computed;
         }

@@ -26,7 +26,7 @@ abstract contract BrokerSettlement is BrokerStorage {
     /// would overflow is paid out instead.
     function _resolveChallenge(uint256 id, StoredRequest storage r, bool defenderWon, bool byTimeout) internal {
         IBroker.Challenge memory c = _challenges[id];
-        address defender = r.host;
+        address defender = _hostOf(r);
         (address winner, address loser) = defenderWon ? (defender, c.challenger) : (c.challenger, defender);
         // The deposit is computed (a cold read) only when something is paid out now.
         if (defenderWon) {
@@ -77,7 +77,8 @@ abstract contract BrokerSettlement is BrokerStorage {
     /// @dev The challenger won: its answer is the request's standing answer from here on,
     /// with `hostWins` wins to its credit.
     function _adoptChallengersClaim(StoredRequest storage r, IBroker.Challenge memory c, uint16 hostWins) internal {
-        r.host = c.challenger;
+        // The challenger was enrolled by its challenge.
+        r.host = _accountIndex[c.challenger];
         r.steps = c.steps;
         r.hostWins = hostWins;
         r.claim = c.claim;
@@ -129,7 +130,7 @@ abstract contract BrokerSettlement is BrokerStorage {
     function _payCompensation(uint256 id, StoredRequest storage r, uint256 compensation) internal {
         uint256 count = r.disputes;
         r.disputes = 0;
-        _credit(r.requester, id, count * compensation, IBroker.CreditReason.DelayCompensation);
+        _credit(_requesterOf(r), id, count * compensation, IBroker.CreditReason.DelayCompensation);
     }
 
     function _forfeit(uint256 id, address requester, address winner, uint256 amount) internal {

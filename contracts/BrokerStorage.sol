@@ -93,6 +93,18 @@ abstract contract BrokerStorage {
     // Written by `Broker` only: slither, looking at `BrokerDisputes` alone, takes it for a constant.
     // slither-disable-next-line constable-states
     uint32 internal _programCount;
+    /// @dev The accounts that have requested, answered or challenged, numbered from 1 in the
+    /// order they first did (`Broker._enrol`): a request names its requester and host by these
+    /// 4-byte indices, which leaves room in its first word for the answer's fields, so that an
+    /// answer writes one fresh word rather than two. Index 0 is nobody. Written by `Broker`
+    /// only, read by `BrokerDisputes` in the Broker's storage: slither, looking at one contract
+    /// at a time, takes them for constants or never written there.
+    // slither-disable-next-line constable-states
+    uint32 internal _accountCount;
+    // slither-disable-next-line uninitialized-state
+    mapping(address account => uint32 index) internal _accountIndex;
+    // slither-disable-next-line uninitialized-state
+    mapping(uint32 index => address account) internal _accounts;
     /// @dev Each account's `IBroker.Record` as eight 32-bit counters in one word, its fields from the
     /// lowest bits up; an outcome adds its counters' units (`_count`). A counter would need
     /// 2^32 transactions to carry into the next.
@@ -130,7 +142,17 @@ abstract contract BrokerStorage {
 
     function _get(uint256 id) internal view returns (StoredRequest storage r) {
         r = _requests[id];
-        if (r.requester == address(0)) revert IBroker.NoSuchRequest(id);
+        if (r.requester == 0) revert IBroker.NoSuchRequest(id);
+    }
+
+    /// @dev Request `r`'s requester.
+    function _requesterOf(StoredRequest storage r) internal view returns (address) {
+        return _accounts[r.requester];
+    }
+
+    /// @dev Request `r`'s host; zero while nobody answers (`_accounts[0]` is never written).
+    function _hostOf(StoredRequest storage r) internal view returns (address) {
+        return _accounts[r.host];
     }
 
     /// @dev What `account` may withdraw (see `_balances`).

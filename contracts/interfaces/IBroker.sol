@@ -150,9 +150,10 @@ interface IBroker {
         uint32 expired;
     }
 
-    /// @notice One request, as `getRequest` shows it. The Broker stores it in five words, its
+    /// @notice One request, as `getRequest` shows it. The Broker stores it in four words, its
     /// program as the Broker's index of it (the id and step gas shown here are the program's,
-    /// noted by its first request).
+    /// noted by its first request) and its requester and host as account indices (shown here
+    /// by address).
     struct Request {
         address requester;
         Status status;

@@ -27,21 +27,14 @@ library Bisection {
         g.cHi = cN;
     }
 
-    /// @notice Checks that this is the `expected` phase, that the caller may move (anyone, if
-    /// `anyone`), and that the mover's clock has not run out; then charges the mover's clock
-    /// for the blocks it used and starts the other clock.
-    function takeTurn(
-        IBroker.Game storage g,
-        uint256 id,
-        IBroker.Phase expected,
-        address defender,
-        address challenger,
-        bool anyone
-    ) internal {
+    /// @notice Checks that this is the `expected` phase, that the caller is `mover` (the party
+    /// whose turn it is: the defender, or the challenger in the select phase; anyone may move
+    /// for it if `anyone`), and that the mover's clock has not run out; then charges the
+    /// mover's clock for the blocks it used and starts the other clock.
+    function takeTurn(IBroker.Game storage g, uint256 id, IBroker.Phase expected, address mover, bool anyone) internal {
         IBroker.Phase phase = g.phase;
         if (phase != expected) revert IBroker.WrongPhase(id, phase, expected);
         bool defenderMoves = phase != IBroker.Phase.Select;
-        address mover = defenderMoves ? defender : challenger;
         if (!anyone && msg.sender != mover) revert IBroker.NotYourMove(id, msg.sender, mover);
         uint256 turnStart = g.turnStart;
         uint256 clock = defenderMoves ? g.defenderClock : g.challengerClock;

@@ -294,8 +294,8 @@ contract BrokerDisputeTest is DisputeFixtures {
     function test_repeatedDisputes_FullCountersArePaidOutInsteadOfOverflowing() public {
         uint256 id = _disputed(_truth(), _lie(20, Lie.State));
         uint256 deposit = broker.requiredDeposit(id);
-        // StoredRequest slot 3: host (20 bytes), steps (8), hostWins (2), disputes (2).
-        bytes32 slot = bytes32(uint256(keccak256(abi.encode(id, uint256(1)))) + 3);
+        // StoredRequest's first word ends with hostWins (2 bytes) and disputes (2).
+        bytes32 slot = keccak256(abi.encode(id, uint256(1)));
         uint256 word = uint256(vm.load(address(broker), slot));
         vm.store(address(broker), slot, bytes32((word & ((uint256(1) << 224) - 1)) | (uint256(0xffffffff) << 224)));
         IBroker.Request memory r = broker.getRequest(id);

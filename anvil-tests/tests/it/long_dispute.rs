@@ -37,6 +37,17 @@ async fn cheating_host_caught_over_2_to_30_steps() {
     .await;
     let elapsed = started.elapsed();
     assert_eq!(won.steps, N);
+    // The winner counts the caught host at once (`countDispute`); waited for, so that its
+    // transaction is in the challenger's store before the agents stop.
+    eventually(
+        "the cheater's lost defence counted",
+        Duration::from_secs(30),
+        || async {
+            let r = requester.record(net.address("cheater")).await.unwrap();
+            (r.defences_lost == 1).then_some(())
+        },
+    )
+    .await;
 
     // Stopped first, so that every transaction they sent is in their stores.
     cheater.stop().await.unwrap();

@@ -170,6 +170,7 @@ pub struct Snapshot {
 /// Runs the plan on a fresh devnet.
 pub async fn run(plan: &Plan) -> Result<DisputeReport> {
     let bench = Bench::start().await?;
+    bench.enrol(bench.broker).await?;
     let mut bisection = Vec::new();
     for &log2 in &plan.counter_log2 {
         bisection.push(bench.counter_dispute(bench.broker, 16, log2).await?);
@@ -183,6 +184,7 @@ pub async fn run(plan: &Plan) -> Result<DisputeReport> {
     let mut sweep = Vec::new();
     for &arity in &plan.sweep_arities {
         let broker = bench.broker_with_arity(arity).await?;
+        bench.enrol(broker).await?;
         sweep.push(
             bench
                 .counter_dispute(broker, arity, plan.sweep_log2)
@@ -299,6 +301,28 @@ impl Bench {
             .await
             .map_err(|e| Error::Other(format!("deploying a Broker: {e}")))?;
         Ok(*broker.address())
+    }
+
+    /// Gives the dispute's parties their account indices on `broker` (each party's first
+    /// request, answer or challenge on a Broker writes its index, once), so that every row
+    /// measures what a dispute between known parties costs rather than the first one paying
+    /// for the enrolments: the challenger, the only party not enrolled by the request and the
+    /// answer, makes a request and cancels it.
+    async fn enrol(&self, broker: Address) -> Result<()> {
+        let challenger = self.chain("challenger", broker).await?;
+        let options = IBroker::RequestOptions {
+            maxSteps: 1,
+            maxGasPrice: 1_000_000_000,
+            mode: DisputeMode::Bisection.into(),
+            minHostJobs: 0,
+        };
+        let program = self.program_id("counter")?;
+        let (id, _) =
+            open_request(&challenger, program, 1u64.to_le_bytes().to_vec(), options).await?;
+        challenger
+            .send("cancel", challenger.broker().cancelRequest(id))
+            .await?;
+        withdraw_all(&[&challenger]).await
     }
 
     /// A counter dispute over `2^log2` steps: the defender claims final at N, the truth counts on.
