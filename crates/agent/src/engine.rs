@@ -36,6 +36,11 @@ const ANSWER_BATCH: usize = 50;
 /// At most this many bytes of results in one `revealAnswers` (each up to 8 KiB): nodes refuse
 /// transactions much over 128 KiB.
 const REVEAL_BATCH_BYTES: usize = 48 * 1024;
+/// Answer batches in flight at once, and settles. Each waits for its receipt, so with one at a
+/// time a host answered at most `ANSWER_BATCH` jobs every other block (commitments in one,
+/// their reveals in the next) and a burst of 500 requests took 20 blocks; with several, a
+/// burst's commitments go in one block and their reveals in the next.
+const BATCHES_IN_FLIGHT: usize = 8;
 /// A job not looked at for this long is looked at again, whatever the news.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 /// At most this many such stale jobs per tick.
@@ -164,13 +169,13 @@ struct Agent {
     withdrawing: Arc<std::sync::atomic::AtomicBool>,
     /// Jobs ready to be accepted and paid out, settled together by the next `settle`.
     settling: std::collections::BTreeSet<u64>,
-    /// Whether a `settle` is in flight (one at a time).
-    settle_in_flight: bool,
+    /// `settle`s in flight (at most `BATCHES_IN_FLIGHT`).
+    settles_in_flight: usize,
     /// Commitments and reveals ready, sent together by the next `commitAnswers` or
     /// `revealAnswers` (reveals first: their deadline runs).
     answering: std::collections::BTreeMap<u64, Batched>,
-    /// Whether one of those is in flight (one at a time).
-    answer_batch_in_flight: bool,
+    /// Those in flight (at most `BATCHES_IN_FLIGHT`).
+    answer_batches_in_flight: usize,
     tasks: JoinSet<()>,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -223,9 +228,9 @@ impl Agent {
             permits,
             withdrawing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             settling: Default::default(),
-            settle_in_flight: false,
+            settles_in_flight: 0,
             answering: Default::default(),
-            answer_batch_in_flight: false,
+            answer_batches_in_flight: 0,
             config,
             chain,
             me,
@@ -303,8 +308,8 @@ impl Agent {
         for id in due {
             self.spawn_act(id, block, now);
         }
-        self.spawn_settle();
-        self.spawn_answer_batch();
+        self.spawn_settles();
+        self.spawn_answer_batches();
         if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
             if self.metrics_server.is_some()
@@ -543,24 +548,20 @@ impl Agent {
         }
     }
 
-    /// Sends one `revealAnswers` (or, with no reveal waiting, one `commitAnswers`) for the
-    /// jobs whose part is ready, at most `ANSWER_BATCH`, if none is in flight.
-    fn spawn_answer_batch(&mut self) {
-        if self.answer_batch_in_flight || self.answering.is_empty() {
-            return;
+    /// Sends the jobs whose part is ready in `revealAnswers` (reveals first) and
+    /// `commitAnswers`, at most `ANSWER_BATCH` each (`next_answer_batch`), while fewer than
+    /// `BATCHES_IN_FLIGHT` are in flight.
+    fn spawn_answer_batches(&mut self) {
+        let room = BATCHES_IN_FLIGHT.saturating_sub(self.answer_batches_in_flight);
+        for parts in take_answer_batches(&mut self.answering, room) {
+            self.answer_batches_in_flight += 1;
+            let chain = self.chain.clone();
+            let done = self.done_tx.clone();
+            self.tasks.spawn(async move {
+                let result = send_answer_batch(&chain, &parts).await;
+                let _ = done.send(Done::Answered { parts, result });
+            });
         }
-        let ids = next_answer_batch(&self.answering);
-        let parts: Vec<(u64, Batched)> = ids
-            .iter()
-            .filter_map(|id| Some((*id, self.answering.remove(id)?)))
-            .collect();
-        self.answer_batch_in_flight = true;
-        let chain = self.chain.clone();
-        let done = self.done_tx.clone();
-        self.tasks.spawn(async move {
-            let result = send_answer_batch(&chain, &parts).await;
-            let _ = done.send(Done::Answered { parts, result });
-        });
     }
 
     /// A `commitAnswers` or `revealAnswers` landed or failed: each job the Broker took records
@@ -570,7 +571,7 @@ impl Agent {
         parts: Vec<(u64, Batched)>,
         result: std::result::Result<(B256, U256, Vec<u64>), String>,
     ) -> Result<()> {
-        self.answer_batch_in_flight = false;
+        self.answer_batches_in_flight -= 1;
         let (tx, fee, landed) = match result {
             Ok(landed) => landed,
             Err(reason) => {
@@ -641,7 +642,7 @@ impl Agent {
         ids: Vec<u64>,
         result: std::result::Result<(B256, U256), String>,
     ) -> Result<()> {
-        self.settle_in_flight = false;
+        self.settles_in_flight -= 1;
         for (k, id) in ids.iter().enumerate() {
             if let Some(live) = self.live.get_mut(id) {
                 live.dirty = true;
@@ -668,16 +669,20 @@ impl Agent {
         Ok(())
     }
 
-    /// Sends one `settle` for the jobs ready to be paid out (at most `SETTLE_BATCH`), if none
-    /// is in flight.
-    fn spawn_settle(&mut self) {
-        if self.settle_in_flight || self.settling.is_empty() {
-            return;
+    /// Sends `settle`s for the jobs ready to be paid out, at most `SETTLE_BATCH` each, while
+    /// fewer than `BATCHES_IN_FLIGHT` are in flight.
+    fn spawn_settles(&mut self) {
+        while self.settles_in_flight < BATCHES_IN_FLIGHT && !self.settling.is_empty() {
+            let ids: Vec<u64> = (0..SETTLE_BATCH)
+                .map_while(|_| self.settling.pop_first())
+                .collect();
+            self.settles_in_flight += 1;
+            self.spawn_settle(ids);
         }
-        let ids: Vec<u64> = (0..SETTLE_BATCH)
-            .map_while(|_| self.settling.pop_first())
-            .collect();
-        self.settle_in_flight = true;
+    }
+
+    /// Sends one `settle` for `ids`.
+    fn spawn_settle(&mut self, ids: Vec<u64>) {
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
         self.tasks.spawn(async move {
@@ -1004,6 +1009,24 @@ fn fee_share(fee: U256, count: usize, k: usize) -> U256 {
     fee / count + if k == 0 { fee % count } else { U256::ZERO }
 }
 
+/// Takes out of `answering` the parts of at most `room` batches, each as `next_answer_batch`
+/// chooses it (so reveals go first), until none is left.
+fn take_answer_batches(
+    answering: &mut std::collections::BTreeMap<u64, Batched>,
+    room: usize,
+) -> Vec<Vec<(u64, Batched)>> {
+    let mut batches = Vec::new();
+    while batches.len() < room && !answering.is_empty() {
+        let ids = next_answer_batch(answering);
+        batches.push(
+            ids.iter()
+                .filter_map(|id| Some((*id, answering.remove(id)?)))
+                .collect(),
+        );
+    }
+    batches
+}
+
 /// The jobs whose parts go in the next batch: reveals first (their deadline runs), at most
 /// `ANSWER_BATCH`, and reveals up to `REVEAL_BATCH_BYTES` of results (at least one).
 fn next_answer_batch(answering: &std::collections::BTreeMap<u64, Batched>) -> Vec<u64> {
@@ -1146,5 +1169,32 @@ mod tests {
         // One result over the byte bound still goes, alone.
         answering.insert(1000, reveal(REVEAL_BATCH_BYTES + 1));
         assert_eq!(next_answer_batch(&answering), vec![1000]);
+    }
+
+    #[test]
+    fn a_burst_goes_in_several_batches_at_once_up_to_the_room_left() {
+        let mut answering: std::collections::BTreeMap<u64, Batched> = (1..=2 * ANSWER_BATCH as u64
+            + 1)
+            .map(|id| (id, commit()))
+            .collect();
+        answering.insert(1000, reveal(8));
+        let batches = take_answer_batches(&mut answering, BATCHES_IN_FLIGHT);
+        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        assert_eq!(
+            sizes,
+            vec![1, ANSWER_BATCH, ANSWER_BATCH, 1],
+            "the reveal first, then every commitment"
+        );
+        assert!(matches!(batches[0][0], (1000, Batched::Reveal(_))));
+        assert!(answering.is_empty());
+
+        // With one batch's room left, one batch goes; the rest waits for the next tick.
+        let mut answering: std::collections::BTreeMap<u64, Batched> = (1..=2 * ANSWER_BATCH as u64)
+            .map(|id| (id, commit()))
+            .collect();
+        let batches = take_answer_batches(&mut answering, 1);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(answering.len(), ANSWER_BATCH);
+        assert!(take_answer_batches(&mut answering, 0).is_empty());
     }
 }
