@@ -354,7 +354,7 @@ impl Client {
     /// The request's input, from its `RequestInput` log.
     pub async fn input(&self, id: u64) -> Result<Bytes> {
         let logs = self
-            .request_logs(id, Broker::RequestInput::SIGNATURE_HASH)
+            .request_logs(id, vec![Broker::RequestInput::SIGNATURE_HASH])
             .await?;
         logs.iter()
             .find_map(|log| {
@@ -409,11 +409,15 @@ impl Client {
         })
     }
 
-    /// The request's logs with topic0 `event`.
-    async fn request_logs(&self, id: u64, event: B256) -> Result<Vec<alloy::rpc::types::Log>> {
+    /// The request's logs of the `events` (topic0s), in one query, in chain order.
+    async fn request_logs(
+        &self,
+        id: u64,
+        events: Vec<B256>,
+    ) -> Result<Vec<alloy::rpc::types::Log>> {
         let filter = Filter::new()
             .address(self.deployment.broker)
-            .event_signature(event)
+            .event_signature(events)
             .topic1(B256::from(U256::from(id)));
         let head = self.chain.block_number().await?;
         Ok(self

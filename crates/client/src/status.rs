@@ -150,24 +150,24 @@ async fn standing_result(
     id: u64,
     claim: B256,
 ) -> Result<(Option<Bytes>, Option<bool>)> {
-    for event in [
+    // Answers and challenges in one query (the explorer reads this for every request a block
+    // touched): a claim is a commitment to its result, so whichever log matches has it.
+    let events = vec![
         Broker::Answered::SIGNATURE_HASH,
         Broker::Challenged::SIGNATURE_HASH,
-    ] {
-        for log in client.request_logs(id, event).await? {
-            let (result, final_) = if let Ok(e) =
-                Broker::Answered::decode_raw_log(log.topics(), &log.data().data)
-            {
-                (e.result, e.final_)
-            } else if let Ok(e) = Broker::Challenged::decode_raw_log(log.topics(), &log.data().data)
-            {
-                (e.result, e.final_)
-            } else {
-                continue;
-            };
-            if ecm_primitives::commitment(final_, &result) == claim {
-                return Ok((Some(result), Some(final_)));
-            }
+    ];
+    for log in client.request_logs(id, events).await? {
+        let (result, final_) = if let Ok(e) =
+            Broker::Answered::decode_raw_log(log.topics(), &log.data().data)
+        {
+            (e.result, e.final_)
+        } else if let Ok(e) = Broker::Challenged::decode_raw_log(log.topics(), &log.data().data) {
+            (e.result, e.final_)
+        } else {
+            continue;
+        };
+        if ecm_primitives::commitment(final_, &result) == claim {
+            return Ok((Some(result), Some(final_)));
         }
     }
     Ok((None, None))
