@@ -262,6 +262,68 @@ async fn fifty_concurrent_requests_are_all_answered_once_and_settled() {
     }
 }
 
+/// A host whose balance pays only some of a burst's deposits commits to those it can pay and to
+/// the others as its payouts bring deposits back, and never sends a batch it cannot pay. Before,
+/// one batch carried every ready commitment: a host short of that batch's deposits failed it at
+/// every tick and answered nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_short_of_funds_commits_what_it_can_pay_and_the_rest_as_deposits_come_back() {
+    let net = TestNet::start(100).await;
+    let _miner = net.miner(Duration::from_millis(100)).await;
+    let requester = net.client("requester").await;
+    let mut ids = Vec::new();
+    for k in 0..6u64 {
+        // One price bound, so that every deposit is the same, and a payment small next to it,
+        // so that payouts give back about what was staked.
+        let mut new = request("fibonacci", &(20 + k).to_string(), ETHER / 1_000_000, 2);
+        new.max_gas_price = Some(2_000_000_000);
+        ids.push(requester.request(new).await.unwrap());
+    }
+    // Two deposits and a half: two commitments and their gas, never three.
+    let deposit = requester.status(ids[0]).await.unwrap().deposit;
+    assert_eq!(requester.status(ids[5]).await.unwrap().deposit, deposit);
+    let host = net.address("host");
+    let provider = requester.chain().provider().clone();
+    alloy::providers::ext::AnvilApi::anvil_set_balance(
+        &provider,
+        host,
+        deposit * U256::from(5) / U256::from(2),
+    )
+    .await
+    .unwrap();
+    let metrics_port = ecm_devnet::free_port().unwrap();
+    let mut config = net.agent_config("host", Roles::HOST);
+    config.metrics = Some(([127, 0, 0, 1], metrics_port).into());
+    let agent = AgentHandle::spawn(config);
+    for id in &ids {
+        let s = eventually("every payout", Duration::from_secs(120), || async {
+            let s = requester.status(*id).await.unwrap();
+            (s.status == Status::Finalized).then_some(s)
+        })
+        .await;
+        assert_eq!(s.host, Some(host), "request {id}");
+    }
+    assert_eq!(
+        metric(metrics_port, "ecm_actions_failed_total"),
+        0.0,
+        "a batch or an answer was sent that the host could not pay"
+    );
+    agent.stop().await.unwrap();
+    let store = ecm_agent::JobStore::open(&net.data_dir("host")).unwrap();
+    for id in &ids {
+        let job = store.job(*id).unwrap().unwrap();
+        let committed = job
+            .log
+            .iter()
+            .find(|line| line.starts_with("committed"))
+            .unwrap_or_else(|| panic!("request {id} never committed: {:?}", job.log));
+        assert!(
+            committed.contains("(a batch of 1)") || committed.contains("(a batch of 2)"),
+            "request {id}: {committed}"
+        );
+    }
+}
+
 /// Issue 16: a devnet restarted from block 0 keeps its chain id and contract addresses, so a
 /// host keeping its old data directory took the new request 1 for its old job 1 and answered it
 /// with the old job's result (a wrong answer, its deposit at stake). The store is bound to the

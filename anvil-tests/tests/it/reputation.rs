@@ -5,7 +5,7 @@
 
 use alloy::providers::Provider;
 use ecm_agent::Roles;
-use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, request};
+use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, metric, request};
 use ecm_client::{Record, Status};
 use std::time::Duration;
 
@@ -90,22 +90,4 @@ async fn a_request_admitting_only_a_record_is_answered_by_the_veteran_not_the_ne
     assert_eq!((record.answered, record.paid), (2, 2), "{record:?}");
     assert!(record.meets(2) && !record.meets(3));
     assert_eq!(provider.get_transaction_count(newcomer).await.unwrap(), 0);
-}
-
-/// A figure from an agent's Prometheus endpoint on 127.0.0.1:`port`.
-fn metric(port: u16, name: &str) -> f64 {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream
-        .write_all(b"GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {name} in {response}"))
 }

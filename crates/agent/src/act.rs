@@ -139,6 +139,13 @@ pub(crate) fn stake_tx(logs: &[ecm_chain::BrokerLog]) -> Option<B256> {
     stake
 }
 
+/// Gas a `commitAnswers` of `n` commitments (or an `answerRequest`, `n` = 1) is allowed for
+/// when the account's funds are counted: comfortably above the limit a send sets (its estimate,
+/// about 30,000 per commitment over a 26,000 base, plus a quarter and 10,000).
+pub(crate) fn commit_gas_allowance(n: usize) -> u64 {
+    100_000 + 40_000 * n as u64
+}
+
 /// What a landed transaction cost its sender.
 pub(crate) fn fee(receipt: &alloy::rpc::types::TransactionReceipt) -> U256 {
     U256::from(receipt.gas_used) * U256::from(receipt.effective_gas_price)
@@ -292,6 +299,15 @@ impl ActContext {
                     return Ok(Acted::Wait(None));
                 }
                 let (claim, deposit) = self.stake(id).await?;
+                // A deposit the account cannot pay with its gas would make a send that fails
+                // at every look: wait for funds (payouts, or the operator's).
+                let (max_fee, _) = self.chain.fees().await?;
+                let gas = U256::from(commit_gas_allowance(1)) * U256::from(max_fee);
+                let balance = self.chain.balance(self.me).await?;
+                if balance < deposit + gas {
+                    info!(target: "agent", id = self.job.id, %balance, %deposit, "the deposit and its gas are more than our balance; not answering for now");
+                    return Ok(Acted::Wait(None));
+                }
                 if action == Action::Commit {
                     let commitment = ecm_primitives::answer_commitment(
                         id,

@@ -2,7 +2,7 @@
 
 use crate::{
     AgentConfig, Error, Job, JobStore, Result, Stance,
-    act::{ActContext, Acted, Batched, Seen, Sent},
+    act::{ActContext, Acted, Batched, Seen, Sent, commit_gas_allowance},
     compute::{self, Oracle},
     decide::Outcome,
     metrics::{self, Metrics},
@@ -110,8 +110,26 @@ enum Done {
     /// the jobs the Broker took: the others it skipped) or failed.
     Answered {
         parts: Vec<(u64, Batched)>,
+        /// What the batch held of the account's funds (`AnswerBatch::reserved`).
+        reserved: U256,
         result: std::result::Result<(B256, U256, Vec<u64>), String>,
     },
+}
+
+/// What new commitments may stake this tick: the account's balance less what the commitment
+/// batches in flight hold, and the fee per gas their transactions would offer.
+#[derive(Clone, Copy, Debug)]
+struct Funds {
+    left: U256,
+    max_fee: u128,
+}
+
+/// The parts of one `commitAnswers` or `revealAnswers`, and what a commitment batch holds of
+/// the account's funds until it reports (its deposits and its gas at `Funds::max_fee`).
+#[derive(Debug)]
+struct AnswerBatch {
+    parts: Vec<(u64, Batched)>,
+    reserved: U256,
 }
 
 /// Runs an agent until `shutdown` resolves: discovers requests, computes them on the blocking
@@ -176,6 +194,10 @@ struct Agent {
     answering: std::collections::BTreeMap<u64, Batched>,
     /// Those in flight (at most `BATCHES_IN_FLIGHT`).
     answer_batches_in_flight: usize,
+    /// The funds the commitment batches in flight hold (`AnswerBatch::reserved`).
+    committing: U256,
+    /// Commitments wait for funds (said once, when they start to).
+    short_of_funds: bool,
     tasks: JoinSet<()>,
     done_tx: mpsc::UnboundedSender<Done>,
     done_rx: mpsc::UnboundedReceiver<Done>,
@@ -231,6 +253,8 @@ impl Agent {
             settles_in_flight: 0,
             answering: Default::default(),
             answer_batches_in_flight: 0,
+            committing: U256::ZERO,
+            short_of_funds: false,
             config,
             chain,
             me,
@@ -309,7 +333,23 @@ impl Agent {
             self.spawn_act(id, block, now);
         }
         self.spawn_settles();
-        self.spawn_answer_batches();
+        // Commitments carry deposits: counted against the balance, so that a batch is never
+        // sent that the account cannot pay (it would fail, and fail again at every tick).
+        let funds = if self
+            .answering
+            .values()
+            .any(|part| matches!(part, Batched::Commit { .. }))
+        {
+            let balance = self.chain.balance(self.me).await?;
+            let (max_fee, _) = self.chain.fees().await?;
+            Some(Funds {
+                left: balance.saturating_sub(self.committing),
+                max_fee,
+            })
+        } else {
+            None
+        };
+        self.spawn_answer_batches(funds);
         if self.ticks.is_multiple_of(10) {
             self.spawn_withdraw();
             if self.metrics_server.is_some()
@@ -544,22 +584,40 @@ impl Agent {
                 let entry = LedgerEntry::sent(Some(id), Movement::Gas, fee, Some(tx));
                 self.store.record(&entry)
             }
-            Done::Answered { parts, result } => self.on_answered(parts, result),
+            Done::Answered {
+                parts,
+                reserved,
+                result,
+            } => {
+                self.committing = self.committing.saturating_sub(reserved);
+                self.on_answered(parts, result)
+            }
         }
     }
 
     /// Sends the jobs whose part is ready in `revealAnswers` (reveals first) and
-    /// `commitAnswers`, at most `ANSWER_BATCH` each (`next_answer_batch`), while fewer than
-    /// `BATCHES_IN_FLIGHT` are in flight.
-    fn spawn_answer_batches(&mut self) {
+    /// `commitAnswers`, at most `ANSWER_BATCH` each (`next_answer_batch`) and commitments as far
+    /// as `funds` go, while fewer than `BATCHES_IN_FLIGHT` are in flight.
+    fn spawn_answer_batches(&mut self, funds: Option<Funds>) {
         let room = BATCHES_IN_FLIGHT.saturating_sub(self.answer_batches_in_flight);
-        for parts in take_answer_batches(&mut self.answering, room) {
+        let (batches, short) = take_answer_batches(&mut self.answering, room, funds);
+        if short && !self.short_of_funds {
+            let waiting = self.answering.len();
+            info!(target: "agent", waiting, "commitments wait for funds: the balance covers no more deposits until some come back");
+        }
+        self.short_of_funds = short;
+        for AnswerBatch { parts, reserved } in batches {
             self.answer_batches_in_flight += 1;
+            self.committing += reserved;
             let chain = self.chain.clone();
             let done = self.done_tx.clone();
             self.tasks.spawn(async move {
                 let result = send_answer_batch(&chain, &parts).await;
-                let _ = done.send(Done::Answered { parts, result });
+                let _ = done.send(Done::Answered {
+                    parts,
+                    reserved,
+                    result,
+                });
             });
         }
     }
@@ -1010,21 +1068,49 @@ fn fee_share(fee: U256, count: usize, k: usize) -> U256 {
 }
 
 /// Takes out of `answering` the parts of at most `room` batches, each as `next_answer_batch`
-/// chooses it (so reveals go first), until none is left.
+/// chooses it (so reveals go first), until none is left; commitments only as far as `funds`
+/// cover their deposits and gas (`None`: not counted). Also says whether commitments were left
+/// for want of funds.
 fn take_answer_batches(
     answering: &mut std::collections::BTreeMap<u64, Batched>,
     room: usize,
-) -> Vec<Vec<(u64, Batched)>> {
+    mut funds: Option<Funds>,
+) -> (Vec<AnswerBatch>, bool) {
     let mut batches = Vec::new();
     while batches.len() < room && !answering.is_empty() {
-        let ids = next_answer_batch(answering);
-        batches.push(
-            ids.iter()
-                .filter_map(|id| Some((*id, answering.remove(id)?)))
-                .collect(),
-        );
+        let mut ids = next_answer_batch(answering);
+        let mut reserved = U256::ZERO;
+        if let Some(funds) = funds.as_mut()
+            && matches!(answering.get(&ids[0]), Some(Batched::Commit { .. }))
+        {
+            // The longest run of these commitments that the funds cover.
+            let mut deposits = U256::ZERO;
+            let mut fits = 0;
+            for (k, id) in ids.iter().enumerate() {
+                let Some(Batched::Commit { deposit, .. }) = answering.get(id) else {
+                    break;
+                };
+                let gas = U256::from(commit_gas_allowance(k + 1)) * U256::from(funds.max_fee);
+                if deposits + *deposit + gas > funds.left {
+                    break;
+                }
+                deposits += *deposit;
+                fits = k + 1;
+                reserved = deposits + gas;
+            }
+            if fits == 0 {
+                return (batches, true);
+            }
+            ids.truncate(fits);
+            funds.left -= reserved;
+        }
+        let parts = ids
+            .iter()
+            .filter_map(|id| Some((*id, answering.remove(id)?)))
+            .collect();
+        batches.push(AnswerBatch { parts, reserved });
     }
-    batches
+    (batches, false)
 }
 
 /// The jobs whose parts go in the next batch: reveals first (their deadline runs), at most
@@ -1178,23 +1264,52 @@ mod tests {
             .map(|id| (id, commit()))
             .collect();
         answering.insert(1000, reveal(8));
-        let batches = take_answer_batches(&mut answering, BATCHES_IN_FLIGHT);
-        let sizes: Vec<usize> = batches.iter().map(Vec::len).collect();
+        let (batches, short) = take_answer_batches(&mut answering, BATCHES_IN_FLIGHT, None);
+        let sizes: Vec<usize> = batches.iter().map(|b| b.parts.len()).collect();
         assert_eq!(
             sizes,
             vec![1, ANSWER_BATCH, ANSWER_BATCH, 1],
             "the reveal first, then every commitment"
         );
-        assert!(matches!(batches[0][0], (1000, Batched::Reveal(_))));
-        assert!(answering.is_empty());
+        assert!(matches!(batches[0].parts[0], (1000, Batched::Reveal(_))));
+        assert!(answering.is_empty() && !short);
 
         // With one batch's room left, one batch goes; the rest waits for the next tick.
         let mut answering: std::collections::BTreeMap<u64, Batched> = (1..=2 * ANSWER_BATCH as u64)
             .map(|id| (id, commit()))
             .collect();
-        let batches = take_answer_batches(&mut answering, 1);
+        let (batches, _) = take_answer_batches(&mut answering, 1, None);
         assert_eq!(batches.len(), 1);
         assert_eq!(answering.len(), ANSWER_BATCH);
-        assert!(take_answer_batches(&mut answering, 0).is_empty());
+        assert!(take_answer_batches(&mut answering, 0, None).0.is_empty());
+    }
+
+    #[test]
+    fn commitments_go_as_far_as_the_funds_cover_their_deposits_and_gas() {
+        // Deposits of 1 wei each, gas at 1 wei: funds for three deposits and their gas.
+        let mut answering: std::collections::BTreeMap<u64, Batched> =
+            (1..=10).map(|id| (id, commit())).collect();
+        answering.insert(100, reveal(8));
+        let left = U256::from(3 + commit_gas_allowance(3));
+        let funds = Funds { left, max_fee: 1 };
+        let (batches, short) = take_answer_batches(&mut answering, BATCHES_IN_FLIGHT, Some(funds));
+        let sizes: Vec<usize> = batches.iter().map(|b| b.parts.len()).collect();
+        assert_eq!(
+            sizes,
+            vec![1, 3],
+            "the reveal, which stakes nothing, then three commitments"
+        );
+        assert_eq!(batches[0].reserved, U256::ZERO);
+        assert_eq!(batches[1].reserved, left);
+        assert!(short, "seven commitments wait for funds");
+        assert_eq!(answering.len(), 7);
+        // Not even one fits: nothing goes, and nothing is lost.
+        let funds = Funds {
+            left: U256::from(commit_gas_allowance(1)),
+            max_fee: 1,
+        };
+        let (batches, short) = take_answer_batches(&mut answering, BATCHES_IN_FLIGHT, Some(funds));
+        assert!(batches.is_empty() && short);
+        assert_eq!(answering.len(), 7);
     }
 }

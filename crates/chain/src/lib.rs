@@ -468,7 +468,8 @@ impl Chain {
 
     /// EIP-1559 fees from the node, reused for a second: twice the latest base fee plus the
     /// suggested tip, so a transaction stays includable while the base fee rises.
-    async fn fees(&self) -> Result<(u128, u128)> {
+    /// The max fee and the priority fee per gas a send offers now (read at most once a second).
+    pub async fn fees(&self) -> Result<(u128, u128)> {
         let mut cached = self.fees.lock().await;
         if let Some((at, max_fee, priority)) = *cached
             && at.elapsed() < Duration::from_secs(1)
