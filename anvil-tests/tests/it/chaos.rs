@@ -70,6 +70,10 @@ async fn chaos_a_flaky_network_a_kill_and_a_reorg_lose_nothing_and_answer_each_r
     )
     .await;
     host.kill();
+    // A transaction the host sent just before it died may still be on its way through the
+    // proxy (up to 20 ms late), and automine would put it in at once: let such stragglers land
+    // before the reorganisation, which must remove an answer and not see it come back.
+    tokio::time::sleep(Duration::from_millis(500)).await;
 
     // The reorganisation: back to just before the latest answer.
     miner.pause().await;
