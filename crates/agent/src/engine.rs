@@ -124,6 +124,18 @@ struct Funds {
     max_fee: u128,
 }
 
+impl Funds {
+    /// `account`'s funds now, less `held` by batches in flight.
+    async fn read(chain: &Chain, account: Address, held: U256) -> Result<Self> {
+        let balance = chain.balance(account).await?;
+        let (max_fee, _) = chain.fees().await?;
+        Ok(Self {
+            left: balance.saturating_sub(held),
+            max_fee,
+        })
+    }
+}
+
 /// The parts of one `commitAnswers` or `revealAnswers`, and what a commitment batch holds of
 /// the account's funds until it reports (its deposits and its gas at `Funds::max_fee`).
 #[derive(Debug)]
@@ -335,19 +347,13 @@ impl Agent {
         self.spawn_settles();
         // Commitments carry deposits: counted against the balance, so that a batch is never
         // sent that the account cannot pay (it would fail, and fail again at every tick).
-        let funds = if self
+        let commitments_wait = self
             .answering
             .values()
-            .any(|part| matches!(part, Batched::Commit { .. }))
-        {
-            let balance = self.chain.balance(self.me).await?;
-            let (max_fee, _) = self.chain.fees().await?;
-            Some(Funds {
-                left: balance.saturating_sub(self.committing),
-                max_fee,
-            })
-        } else {
-            None
+            .any(|part| matches!(part, Batched::Commit { .. }));
+        let funds = match commitments_wait {
+            true => Some(Funds::read(&self.chain, self.me, self.committing).await?),
+            false => None,
         };
         self.spawn_answer_batches(funds);
         if self.ticks.is_multiple_of(10) {

@@ -466,9 +466,9 @@ impl Chain {
         *self.send_lock.lock().await = None;
     }
 
-    /// EIP-1559 fees from the node, reused for a second: twice the latest base fee plus the
-    /// suggested tip, so a transaction stays includable while the base fee rises.
-    /// The max fee and the priority fee per gas a send offers now (read at most once a second).
+    /// The max fee and the priority fee per gas a send offers now: EIP-1559 fees from the node,
+    /// reused for a second, twice the latest base fee plus the suggested tip, so a transaction
+    /// stays includable while the base fee rises.
     pub async fn fees(&self) -> Result<(u128, u128)> {
         let mut cached = self.fees.lock().await;
         if let Some((at, max_fee, priority)) = *cached
