@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 import {BrokerDisputes} from "./BrokerDisputes.sol";
-import {BrokerSettlement} from "./BrokerSettlement.sol";
+import {BrokerIntake} from "./BrokerIntake.sol";
+import {BrokerJobs} from "./BrokerJobs.sol";
 import {ProgramTerms, StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
@@ -16,25 +17,28 @@ import {Trace} from "./libraries/Trace.sol";
 /// plus, for each unsettled request, its payment and the deposits locked in it (less the gas
 /// already reimbursed from them). Every transfer of value out of a request is a credit; ether
 /// only leaves through `withdraw`. The lifecycle, the game's moves and the one-step proof are
-/// in this contract; starting a dispute, full re-execution, timeouts and `countDispute` in `BrokerDisputes`,
+/// in this contract; starting a dispute, full re-execution, timeouts and `countDispute` in
+/// `BrokerDisputes`, and compact batches (requests held as one hash each) in `BrokerJobs`,
 /// which this contract deploys and runs in its own storage (`DELEGATECALL`); how a dispute's
-/// end moves money and records in `BrokerSettlement`; parameters, storage and reads in
-/// `BrokerStorage`; the dispute rules in libraries (`Bisection`, `OneStep`, `Reexecution`,
+/// end moves money and records in `BrokerSettlement`; program terms, accounts and deposits
+/// taken in `BrokerIntake`; parameters, storage and reads in `BrokerStorage`; the dispute rules in libraries (`Bisection`, `OneStep`, `Reexecution`,
 /// `Trace`) and the deposit arithmetic in `Deposits`.
-contract Broker is IBroker, BrokerSettlement {
+contract Broker is IBroker, BrokerIntake {
     using Bisection for Game;
     using OneStep for Game;
 
-    /// @dev The code `initializeDispute`, `executeExecutable` and `claimTimeout` run.
+    /// @dev The code `initializeDispute`, `executeExecutable`, `claimTimeout` and
+    /// `countDispute` run.
     address private immutable _disputes;
+    /// @dev The code compact batches run (`requestCompactBatch` and the job calls).
+    address private immutable _jobsCode;
     /// @dev The Factory's machine prover (fixed with the Factory), which proves machine steps.
     address private immutable _machineProver;
 
     /// @dev The parameters are `BrokerStorage`'s; `BrokerDisputes` is deployed with them.
-    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_)
-        BrokerSettlement(factory_, arity_, clockBlocks_)
-    {
+    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_) BrokerIntake(factory_, arity_, clockBlocks_) {
         _disputes = address(new BrokerDisputes(factory_, arity_, clockBlocks_));
+        _jobsCode = address(new BrokerJobs(factory_, arity_, clockBlocks_));
         _machineProver = factory_.machineProver();
     }
 
@@ -247,10 +251,47 @@ contract Broker is IBroker, BrokerSettlement {
         _runDisputes();
     }
 
-    /// @dev Runs this call's function of `BrokerDisputes` (same selector, same arguments) in
-    /// this contract's storage, and returns or reverts with what it returned or reverted.
     function _runDisputes() private {
-        address target = _disputes;
+        _delegate(_disputes);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Compact batches run by BrokerJobs
+    // ---------------------------------------------------------------------------------------
+
+    /// @inheritdoc IBroker
+    function requestCompactBatch(bytes32, bytes[] calldata, uint256, RequestOptions calldata)
+        external
+        payable
+        returns (uint256)
+    {
+        _delegate(_jobsCode);
+    }
+
+    /// @inheritdoc IBroker
+    function commitJobs(Job[] calldata, bytes32[] calldata) external payable returns (uint256) {
+        _delegate(_jobsCode);
+    }
+
+    /// @inheritdoc IBroker
+    function revealJobs(Job[] calldata, RevealedAnswer[] calldata) external returns (uint256) {
+        _delegate(_jobsCode);
+    }
+
+    /// @inheritdoc IBroker
+    function settleJobs(Job[] calldata) external returns (uint256) {
+        _delegate(_jobsCode);
+    }
+
+    /// @inheritdoc IBroker
+    function hydrate(Job calldata, bytes calldata) external {
+        _delegate(_jobsCode);
+    }
+
+    /// @dev Runs this call's function of `target`, `BrokerDisputes` or `BrokerJobs` (same
+    /// selector, same arguments), in this contract's storage, and returns or reverts with what
+    /// it returned or reverted.
+    function _delegate(address target) private {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, 0, calldatasize())
@@ -382,6 +423,17 @@ contract Broker is IBroker, BrokerSettlement {
     }
 
     /// @inheritdoc IBroker
+    function jobHash(uint256 id) external view returns (bytes32) {
+        return _jobs[id];
+    }
+
+    /// @inheritdoc IBroker
+    function requiredJobDeposit(Job calldata job) external view returns (uint256) {
+        return
+            _depositFor(job.mode, job.payment, job.maxGasPrice, job.maxSteps, _programTerms[job.programId].maxStepGas);
+    }
+
+    /// @inheritdoc IBroker
     function getChallenge(uint256 id) external view returns (Challenge memory c) {
         // Outside a dispute the slot may hold the last dispute's outcome, not a challenge.
         Status status = _requests[id].status;
@@ -473,34 +525,6 @@ contract Broker is IBroker, BrokerSettlement {
         (ProgramTerms memory program, bytes32 initialCore) =
             _acceptTerms(programId, softResolutionBlocks, options, payment);
         return _open(programId, input, softResolutionBlocks, options, payment, program.index, initialCore);
-    }
-
-    /// @dev The terms of program `programId` (noted by its first request: `_noteProgram`),
-    /// checked with a request's (`_checkTerms`); and a machine program's initial core, zero
-    /// for a step program.
-    function _acceptTerms(
-        bytes32 programId,
-        uint256 softResolutionBlocks,
-        RequestOptions memory options,
-        uint256 payment
-    ) internal returns (ProgramTerms memory program, bytes32 initialCore) {
-        program = _programTerms[programId];
-        if (program.index == 0) program = _noteProgram(programId);
-        _checkTerms(programId, program, softResolutionBlocks, options, payment);
-        if (program.machine) initialCore = _initialCores[program.index];
-    }
-
-    /// @dev Copies program `programId`'s terms from the Factory, under the next index: once per
-    /// program, by its first request (a registration never changes: the id binds it).
-    function _noteProgram(bytes32 programId) internal returns (ProgramTerms memory program) {
-        (address execution, uint32 maxStepGas, IFactory.ProgramKind kind) = _factory.stepInfo(programId);
-        if (execution == address(0)) revert UnknownProgram(programId);
-        uint32 index = ++_programCount;
-        program = ProgramTerms(execution, maxStepGas, kind == IFactory.ProgramKind.Machine, index);
-        _programTerms[programId] = program;
-        _programs[index] = program;
-        _programIds[index] = programId;
-        if (program.machine) _initialCores[index] = _factory.initialCoreOf(programId);
     }
 
     /// @dev Opens request `id` on `input` for the program of index `program`, its terms checked by
@@ -637,17 +661,6 @@ contract Broker is IBroker, BrokerSettlement {
         bool defenderWon = computed == g.cHi;
         emit StepProven(id, stepNumber, computed, defenderWon);
         _resolveChallenge(id, r, defenderWon, false);
-    }
-
-    /// @dev `account`'s index (`_accountIndex`), given it now if it has none: the first
-    /// request, answer or challenge of an account pays for its two words, once. The count
-    /// would revert past 2^32 - 1 accounts, some 190 trillion gas of enrolments away.
-    function _enrol(address account) internal returns (uint32 index) {
-        index = _accountIndex[account];
-        if (index != 0) return index;
-        index = ++_accountCount;
-        _accountIndex[account] = index;
-        _accounts[index] = account;
     }
 
     function _takeDeposit(uint256 id, uint256 required) internal {

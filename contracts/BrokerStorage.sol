@@ -109,6 +109,12 @@ abstract contract BrokerStorage {
     /// lowest bits up; an outcome adds its counters' units (`_count`). A counter would need
     /// 2^32 transactions to carry into the next.
     mapping(address account => uint256) internal _records;
+    /// @dev Each compact batch job's `IBroker.Job` hash (`_hashJob`) while it is held as one
+    /// (`BrokerJobs`), by id; zero for every other id. Written by `BrokerJobs` in the Broker's
+    /// storage, read by the Broker: slither, looking at one contract at a time, takes it for
+    /// never written there.
+    // slither-disable-next-line uninitialized-state
+    mapping(uint256 id => bytes32) internal _jobs;
 
     /// @dev Set while a call runs (in `Broker` or, by `DELEGATECALL`, `BrokerDisputes`).
     bool private transient _entered;
@@ -142,7 +148,10 @@ abstract contract BrokerStorage {
 
     function _get(uint256 id) internal view returns (StoredRequest storage r) {
         r = _requests[id];
-        if (r.requester == 0) revert IBroker.NoSuchRequest(id);
+        if (r.requester == 0) {
+            if (_jobs[id] != 0) revert IBroker.HeldAsJob(id);
+            revert IBroker.NoSuchRequest(id);
+        }
     }
 
     /// @dev Request `r`'s requester.
@@ -240,7 +249,11 @@ abstract contract BrokerStorage {
     /// @dev Whether request `r` admits `host` (`IBroker.RequestOptions.minHostJobs`): at least
     /// that many requests paid to it as the host (`PAID`) and no defence lost (`DEFENCE_LOST`).
     function _admitted(StoredRequest storage r, address host) internal view returns (bool) {
-        uint16 minJobs = r.minHostJobs;
+        return _meetsRecord(r.minHostJobs, host);
+    }
+
+    /// @dev Whether `host`'s record meets host admission `minJobs` (see `_admitted`).
+    function _meetsRecord(uint16 minJobs, address host) internal view returns (bool) {
         if (minJobs == 0) return true;
         uint256 w = _records[host];
         return uint32(w >> 32) >= minJobs && uint32(w >> 96) == 0;

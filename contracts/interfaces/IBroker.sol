@@ -192,6 +192,38 @@ interface IBroker {
         bytes32 claim;
     }
 
+    /// @notice A job of a compact batch (`requestCompactBatch`): a request the Broker holds as
+    /// one word, `jobHash(id) = keccak256(abi.encode(job))`, rather than as `Request`'s four,
+    /// while its path is the happy one (Pending, Committed, WaitingForResolution). Every call
+    /// on it (`commitJobs`, `revealJobs`, `settleJobs`, `hydrate`) passes its fields as they
+    /// stand, which its events tell: `Created` and `RequestInput` (`inputHash` is the
+    /// keccak256 of the input), then `AnswerCommitted` (status Committed, `deadline` the reveal
+    /// deadline, `host`, `claim` the commitment) and `Answered` (status WaitingForResolution,
+    /// `deadline` the window's end, `steps`, `claim = keccak256(abi.encodePacked(final_,
+    /// result))`). Anything else (a challenge, a cancel, an expiry) first stores it as a
+    /// request (`hydrate`), after which it is an ordinary request. The fields mean what
+    /// `Request`'s of the same names mean.
+    struct Job {
+        uint256 id;
+        /// keccak256 of the input (`RequestInput.input`).
+        bytes32 inputHash;
+        // The terms, the same for every job of a batch.
+        bytes32 programId;
+        address requester;
+        uint96 payment;
+        uint64 maxSteps;
+        uint64 maxGasPrice;
+        uint32 softResolutionBlocks;
+        DisputeMode mode;
+        uint16 minHostJobs;
+        // Where the job stands.
+        Status status;
+        uint48 deadline;
+        address host;
+        uint64 steps;
+        bytes32 claim;
+    }
+
     /// @notice An open challenge to the standing answer.
     struct Challenge {
         address challenger;
@@ -339,6 +371,17 @@ interface IBroker {
     error NotAMachineProgram(bytes32 programId);
     /// @notice A running state of a machine program is its 32-byte state hash.
     error MachineStateLength(uint256 length);
+    /// @notice Request `id` is a compact batch's job, held as a hash (`jobHash`): pass its
+    /// fields to the job calls (`commitJobs`, `revealJobs`, `settleJobs`), or store it as a
+    /// request first (`hydrate`).
+    error HeldAsJob(uint256 id);
+    /// @notice The fields passed for job `id` are not the ones it stands at (`jobHash`; zero
+    /// once the job is settled or hydrated): read them again from its events.
+    error JobMismatch(uint256 id, bytes32 given, bytes32 held);
+    /// @notice `BrokerJobs` was called directly: its code runs only as the Broker's (call the Broker).
+    error NotDelegated();
+    /// @notice The input passed does not hash to the job's `inputHash`.
+    error InputMismatch(uint256 id, bytes32 given, bytes32 expected);
 
     // ---------------------------------------------------------------------------------------
     // Events
@@ -402,6 +445,11 @@ interface IBroker {
     event Finalized(uint256 indexed id, address indexed paidTo, uint256 amount);
     /// @notice `amount` wei of request `id` became withdrawable by `account`.
     event Credited(address indexed account, uint256 indexed id, uint256 amount, CreditReason reason);
+    /// @notice Requests `firstId` to `firstId + count - 1` are a compact batch's jobs
+    /// (`requestCompactBatch`), held as hashes (`Job`).
+    event CompactBatch(uint256 indexed firstId, uint256 count);
+    /// @notice Job `id` is stored as a request from here on (`hydrate`).
+    event Hydrated(uint256 indexed id, address indexed by);
     /// @notice `account` withdrew its balance to `to`.
     event Withdrawn(address indexed account, address indexed to, uint256 amount);
 
@@ -436,6 +484,51 @@ interface IBroker {
         uint256 softResolutionBlocks,
         RequestOptions calldata options
     ) external payable returns (uint256 firstId);
+
+    /// @notice Requests as `requestExecutionBatch` does, but holds each request as one word,
+    /// the hash of its fields (`Job`), while it stays on the happy path: the cheap way to ask
+    /// for many jobs. Each job is on its own as a batch's request is (its window, answers,
+    /// disputes and money touch no other); the calls on it take its fields (`commitJobs`,
+    /// `revealJobs`, `settleJobs`), and anything else needs it stored first (`hydrate`).
+    /// `getRequest` does not show a job (`HeldAsJob`): its events do. Emits `CompactBatch`,
+    /// then `Created` and `RequestInput` for each job.
+    function requestCompactBatch(
+        bytes32 programId,
+        bytes[] calldata inputs,
+        uint256 softResolutionBlocks,
+        RequestOptions calldata options
+    ) external payable returns (uint256 firstId);
+
+    /// @notice `commitAnswers` for jobs: commits `commitments[k]` to `jobs[k]`, as
+    /// `commitAnswer` would, `msg.value` carrying each job's deposit (`DepositTooLow`
+    /// otherwise; a surplus is credited back). A job that does not stand at the fields passed
+    /// (another host was first: `jobHash`), is not Pending, or whose host admission refuses
+    /// the sender is skipped and its deposit credited back (`Surplus`). At least one job
+    /// (`EmptyBatch`). Returns how many were committed (an `AnswerCommitted` each).
+    function commitJobs(Job[] calldata jobs, bytes32[] calldata commitments)
+        external
+        payable
+        returns (uint256 committed);
+
+    /// @notice `revealAnswers` for jobs: reveals `answers[k]` for `jobs[k]` (same id, else
+    /// skipped), as `revealAnswer` would. A job that does not stand at the fields passed, is
+    /// not Committed to by the sender, or is past its reveal deadline is skipped; an answer
+    /// that does not match its commitment reverts the batch (`RevealMismatch`). Returns how
+    /// many were revealed (an `Answered` each).
+    function revealJobs(Job[] calldata jobs, RevealedAnswer[] calldata answers) external returns (uint256 revealed);
+
+    /// @notice `settle` for jobs (anyone may call): accepts each answer whose window has passed
+    /// (the requester's at any time) and pays it out, as `settle` would; the job's word is then
+    /// cleared (`jobHash` zero). A job that does not stand at the fields passed or is not
+    /// settleable yet is skipped. Returns how many jobs it paid out.
+    function settleJobs(Job[] calldata jobs) external returns (uint256 paid);
+
+    /// @notice Stores job `job` as a request (anyone may call, at any status): from here on it
+    /// is an ordinary request, shown by `getRequest` and taken by every call that takes an id
+    /// (`challengeAnswer`, `cancelRequest`, `expireCommitment`, `settle`, ...). `input` is the
+    /// job's input (`InputMismatch` otherwise), from which its `inputCommitment` is computed.
+    /// The caller pays for the four words; a challenger hydrates before it challenges.
+    function hydrate(Job calldata job, bytes calldata input) external;
 
     /// @notice Cancels a request nobody has answered; the payment is credited back.
     function cancelRequest(uint256 id) external;
@@ -570,11 +663,20 @@ interface IBroker {
     // Views
     // ---------------------------------------------------------------------------------------
 
-    /// @notice The request record; reverts `NoSuchRequest` for unknown ids.
+    /// @notice The request record; reverts `NoSuchRequest` for unknown ids and `HeldAsJob`
+    /// for a compact batch's job (see `Job`).
     function getRequest(uint256 id) external view returns (Request memory);
 
     /// @notice The deposit (wei) an answer or a challenge of request `id` must carry.
     function requiredDeposit(uint256 id) external view returns (uint256);
+
+    /// @notice The hash compact batch job `id` stands at (`Job`): zero if `id` is no job
+    /// (a request stored as such, a job settled or hydrated, or no request at all).
+    function jobHash(uint256 id) external view returns (bytes32);
+
+    /// @notice The deposit a host or challenger stakes on job `job` (`requiredDeposit` of the
+    /// request it stands for), from its terms.
+    function requiredJobDeposit(Job calldata job) external view returns (uint256);
 
     /// @notice The open challenge of request `id` (zero outside a dispute).
     function getChallenge(uint256 id) external view returns (Challenge memory);

@@ -24,6 +24,14 @@ contract BrokerHandler is Test {
     mapping(uint256 id => uint64) internal _n;
     /// @dev The wrong state each liar claimed for a request (empty for honest claims).
     mapping(uint256 id => mapping(address account => bytes)) internal _lies;
+    /// @dev Compact batch jobs (`requestCompactBatch`), in the order requested, and each one's
+    /// fields as the handler last saw them stand; a job hydrated joins `ids`.
+    uint256[] public jobIds;
+    mapping(uint256 id => IBroker.Job) internal _jobOf;
+    /// @dev Whether job `id` is still held as a hash (neither paid out nor hydrated).
+    mapping(uint256 id => bool) internal _held;
+    /// @dev Whether job `id` was paid out as a job (`settleJobs`): Finalized.
+    mapping(uint256 id => bool) internal _jobPaid;
 
     // Ghost counters, for the invariants.
     /// Disputes the handler ended (a one-step proof, a timeout, a finished re-execution), and
@@ -111,6 +119,13 @@ contract BrokerHandler is Test {
         for (uint256 k = 0; k < ids.length; ++k) {
             uint256 id = ids[k];
             IBroker.Status now_ = broker.getRequest(id).status;
+            if (!_allowed(_lastStatus[id], now_)) ++ghostBadTransitions;
+            _lastStatus[id] = now_;
+        }
+        for (uint256 k = 0; k < jobIds.length; ++k) {
+            uint256 id = jobIds[k];
+            if (!_held[id] && !_jobPaid[id]) continue;
+            IBroker.Status now_ = _held[id] ? _jobOf[id].status : IBroker.Status.Finalized;
             if (!_allowed(_lastStatus[id], now_)) ++ghostBadTransitions;
             _lastStatus[id] = now_;
         }
@@ -293,6 +308,138 @@ contract BrokerHandler is Test {
         }
         vm.prank(who);
         broker.revealAnswers(answers);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Compact batches: jobs held as hashes until paid out or hydrated
+    // ---------------------------------------------------------------------------------------
+
+    /// @dev A compact batch of up to four jobs, each paid `payment`.
+    function requestJobs(uint256 actorSeed, uint256 nSeed, uint256 payment, uint256 countSeed) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        payment = bound(payment, 1, 1 ether);
+        bytes[] memory inputs = new bytes[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            inputs[k] = _u64le(uint64(bound(uint256(keccak256(abi.encode(nSeed, k))), 1, 40)));
+        }
+        address requester = _actor(actorSeed, 0, 3);
+        IBroker.RequestOptions memory options =
+            IBroker.RequestOptions(MAX_STEPS, 0, IBroker.DisputeMode.Bisection, nSeed % 3 == 0 ? 1 : 0);
+        uint32 window = uint32(1 + (nSeed % 5));
+        vm.prank(requester);
+        uint256 first = broker.requestCompactBatch{value: payment * count}(counterId, inputs, window, options);
+        ghostPaidIn += payment * count;
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = first + k;
+            _n[id] = uint64(bound(uint256(keccak256(abi.encode(nSeed, k))), 1, 40));
+            IBroker.Job storage job = _jobOf[id];
+            (job.id, job.inputHash, job.programId, job.requester) = (id, keccak256(inputs[k]), counterId, requester);
+            (job.payment, job.maxSteps, job.softResolutionBlocks, job.minHostJobs) =
+            (uint96(payment), MAX_STEPS, window, options.minHostJobs);
+            _held[id] = true;
+            jobIds.push(id);
+        }
+    }
+
+    /// @dev Mostly one of the latest jobs, as `_id`.
+    function _jobId(uint256 seed) internal view returns (uint256) {
+        uint256 count = jobIds.length;
+        if (count == 0) return 0;
+        if (seed % 4 != 0) return jobIds[count - 1 - (seed / 4) % (count < 3 ? count : 3)];
+        return jobIds[(seed / 4) % count];
+    }
+
+    /// @dev Takes `job`'s new standing if the Broker holds it at that now.
+    function _sync(
+        IBroker.Job memory job,
+        IBroker.Status status,
+        uint256 deadline,
+        address host,
+        uint64 steps,
+        bytes32 claim
+    ) internal {
+        if (!_held[job.id]) return;
+        (job.status, job.deadline, job.host, job.steps, job.claim) = (status, uint48(deadline), host, steps, claim);
+        if (broker.jobHash(job.id) == keccak256(abi.encode(job))) _jobOf[job.id] = job;
+    }
+
+    /// @dev `commitJobs` over up to four of the latest jobs in any state (those not Pending,
+    /// gone, or not admitting the host are skipped and their deposits credited back).
+    function commitJobsSome(uint256 idSeed, uint256 countSeed, bool honest, uint256 surplus) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        address who = honest ? actors[3] : actors[4];
+        IBroker.Job[] memory some = new IBroker.Job[](count);
+        bytes32[] memory commitments = new bytes32[](count);
+        uint256 value = bound(surplus, 0, 1 ether);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = _jobId(uint256(keccak256(abi.encode(idSeed, k))));
+            if (id == 0) return;
+            some[k] = _jobOf[id];
+            value += broker.requiredJobDeposit(some[k]);
+            if (_held[id] && some[k].status == IBroker.Status.Pending) commitments[k] = _commitmentOf(id, who, honest);
+        }
+        uint256 deadline = block.number + broker.REVEAL_BLOCKS();
+        vm.prank(who);
+        broker.commitJobs{value: value}(some, commitments);
+        ghostPaidIn += value;
+        for (uint256 k = 0; k < count; ++k) {
+            _sync(some[k], IBroker.Status.Committed, deadline, who, 0, commitments[k]);
+        }
+    }
+
+    /// @dev `revealJobs` by one host over up to four of the latest jobs (those it has not
+    /// committed to, gone, or too late are skipped).
+    function revealJobsSome(uint256 idSeed, uint256 countSeed, bool honest) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        address who = honest ? actors[3] : actors[4];
+        IBroker.Job[] memory some = new IBroker.Job[](count);
+        IBroker.RevealedAnswer[] memory answers = new IBroker.RevealedAnswer[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = _jobId(uint256(keccak256(abi.encode(idSeed, k))));
+            if (id == 0) return;
+            some[k] = _jobOf[id];
+            bytes memory lie = _lies[id][who];
+            bytes memory result = lie.length != 0 ? lie : _state(_n[id], _n[id]);
+            answers[k] = IBroker.RevealedAnswer(id, result, _n[id], true, _salt(id, who));
+        }
+        vm.prank(who);
+        broker.revealJobs(some, answers);
+        for (uint256 k = 0; k < count; ++k) {
+            bytes32 claim = keccak256(abi.encodePacked(true, answers[k].result));
+            uint256 windowEnd = block.number + some[k].softResolutionBlocks;
+            _sync(some[k], IBroker.Status.WaitingForResolution, windowEnd, who, answers[k].steps, claim);
+        }
+    }
+
+    /// @dev `settleJobs` over up to four of the latest jobs, in any state, by anyone.
+    function settleJobsSome(uint256 idSeed, uint256 countSeed, uint256 actorSeed) external observed {
+        uint256 count = bound(countSeed, 1, 4);
+        IBroker.Job[] memory some = new IBroker.Job[](count);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = _jobId(uint256(keccak256(abi.encode(idSeed, k))));
+            if (id == 0) return;
+            some[k] = _jobOf[id];
+        }
+        vm.prank(actors[actorSeed % actors.length]);
+        broker.settleJobs(some);
+        for (uint256 k = 0; k < count; ++k) {
+            uint256 id = some[k].id;
+            if (_held[id] && broker.jobHash(id) == 0) (_held[id], _jobPaid[id]) = (false, true);
+        }
+    }
+
+    /// @dev Stores a job as a request, by anyone; the request's own actions take it from here.
+    function hydrate(uint256 idSeed, uint256 actorSeed) external observed {
+        uint256 id = _jobId(idSeed);
+        if (id == 0 || !_held[id]) return;
+        _hydrate(id, actors[actorSeed % actors.length]);
+    }
+
+    function _hydrate(uint256 id, address by) internal {
+        vm.prank(by);
+        broker.hydrate(_jobOf[id], _u64le(_n[id]));
+        _held[id] = false;
+        ids.push(id);
     }
 
     function expire(uint256 idSeed) external observed {
@@ -507,6 +654,10 @@ contract BrokerHandler is Test {
     /// someone (cancel, let deadlines pass, claim timeouts, run the re-execution, finalize), and
     /// returns how many did not get there.
     function settleEverything() external observed returns (uint256 stuck) {
+        // A job held as a hash is driven as the request it stands for.
+        for (uint256 k = 0; k < jobIds.length; ++k) {
+            if (_held[jobIds[k]]) _hydrate(jobIds[k], actors[6]);
+        }
         for (uint256 k = 0; k < ids.length; ++k) {
             uint256 id = ids[k];
             for (uint256 guard = 0; guard < 64; ++guard) {
@@ -585,12 +736,30 @@ contract BrokerHandler is Test {
         return 0;
     }
 
+    function jobCount() external view returns (uint256) {
+        return jobIds.length;
+    }
+
+    /// @notice What job `id` still holds while held as a hash, from its fields alone (once
+    /// hydrated, `held` counts it; once paid out, nothing).
+    function heldByJob(uint256 id) public view returns (uint256) {
+        if (!_held[id]) return 0;
+        IBroker.Job memory job = _jobOf[id];
+        if (job.status == IBroker.Status.Pending) return job.payment;
+        return job.payment + broker.requiredJobDeposit(job);
+    }
+
+    /// @notice The word job `id` should stand at: its fields' hash while held, else zero.
+    function expectedJobHash(uint256 id) external view returns (bytes32) {
+        return _held[id] ? keccak256(abi.encode(_jobOf[id])) : bytes32(0);
+    }
+
     function actorAt(uint256 k) external view returns (address) {
         return actors[k];
     }
 
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](20);
+        s = new bytes4[](25);
         s[0] = this.request.selector;
         s[1] = this.cancel.selector;
         s[2] = this.answer.selector;
@@ -611,6 +780,11 @@ contract BrokerHandler is Test {
         s[17] = this.commitSome.selector;
         s[18] = this.revealSome.selector;
         s[19] = this.countDispute.selector;
+        s[20] = this.requestJobs.selector;
+        s[21] = this.commitJobsSome.selector;
+        s[22] = this.revealJobsSome.selector;
+        s[23] = this.settleJobsSome.selector;
+        s[24] = this.hydrate.selector;
     }
 }
 
@@ -637,6 +811,9 @@ contract BrokerInvariantTest is Test {
         }
         for (uint256 k = 0; k < handler.idCount(); ++k) {
             owed += handler.held(handler.ids(k));
+        }
+        for (uint256 k = 0; k < handler.jobCount(); ++k) {
+            owed += handler.heldByJob(handler.jobIds(k));
         }
         vm.assertEq(address(broker).balance, owed, "Broker balance == credited balances + what requests hold");
         // Ether leaves the Broker only by withdrawals: no other path sends any.
@@ -703,7 +880,12 @@ contract BrokerInvariantTest is Test {
         vm.assertEq(address(broker).balance, owed, "once settled, the Broker holds only credited balances");
     }
 
+    /// Also: each job's word is the fields the handler saw it take, zero once paid or hydrated.
     function invariant_NoLockedDepositOutlivesItsRequest() public view {
+        for (uint256 k = 0; k < handler.jobCount(); ++k) {
+            uint256 id = handler.jobIds(k);
+            vm.assertEq(broker.jobHash(id), handler.expectedJobHash(id), "a job stands at its fields");
+        }
         for (uint256 k = 0; k < handler.idCount(); ++k) {
             uint256 id = handler.ids(k);
             IBroker.Status s = broker.getRequest(id).status;

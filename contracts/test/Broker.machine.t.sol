@@ -76,6 +76,31 @@ contract BrokerMachineTest is GameDriver {
         return keccak256(abi.encodePacked(false, _h0(data)));
     }
 
+    /// A compact batch job on a machine program commits to the machine's first state when it
+    /// is hydrated, as a stored request does at once.
+    function test_hydrate_CommitsToTheMachinesFirstState() public {
+        bytes[] memory inputs = new bytes[](2);
+        (inputs[0], inputs[1]) = (_pattern(33), _pattern(8192));
+        IBroker.RequestOptions memory options =
+            IBroker.RequestOptions(MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.Bisection, 0);
+        vm.prank(requester);
+        uint256 firstId = broker.requestCompactBatch{value: 2 * PAYMENT}(machineId, inputs, WINDOW, options);
+        for (uint256 k = 0; k < 2; ++k) {
+            IBroker.Job memory job;
+            (job.id, job.inputHash, job.programId, job.requester) =
+            (firstId + k, keccak256(inputs[k]), machineId, requester);
+            (job.payment, job.maxSteps, job.maxGasPrice, job.softResolutionBlocks) =
+            (uint96(PAYMENT), MAX_STEPS, GAS_PRICE, uint32(WINDOW));
+            broker.hydrate(job, inputs[k]);
+            vm.assertEq(broker.getRequest(firstId + k).inputCommitment, _expectedCommitment(inputs[k]));
+            vm.assertEq(broker.getRequest(firstId + k).maxStepGas, _requestOf(_requestMachine(inputs[k])).maxStepGas);
+        }
+    }
+
+    function _requestOf(uint256 id) internal view returns (IBroker.Request memory) {
+        return broker.getRequest(id);
+    }
+
     function test_request_CommitsToTheMachinesFirstState() public {
         uint16[9] memory lengths = [uint16(0), 1, 31, 32, 33, 100, 4096, 8191, 8192];
         for (uint256 j = 0; j < lengths.length; ++j) {

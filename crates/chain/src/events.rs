@@ -51,6 +51,9 @@ impl BrokerLog {
             E::FirmlyResolved(e) => e.id,
             E::Finalized(e) => e.id,
             E::Credited(e) => e.id,
+            // A compact batch's first job: the agents do not take jobs held as hashes yet.
+            E::CompactBatch(e) => e.firstId,
+            E::Hydrated(e) => e.id,
             E::Withdrawn(_) => return None,
         };
         // Ids are counted from 1 by the Broker: one beyond u64 is not a request of this world.
