@@ -193,6 +193,9 @@ struct Agent {
     live: BTreeMap<u64, Live>,
     /// Program ids of requests seen in `Created` logs, until their `RequestInput` arrives.
     created: HashMap<u64, B256>,
+    /// The ids of the compact batch whose `Created` and `RequestInput` logs follow (its
+    /// `CompactBatch` log comes first): jobs held as hashes, which this agent does not serve yet.
+    compact_batch: Option<std::ops::RangeInclusive<u64>>,
     /// Bounds the computations running at once.
     permits: Arc<tokio::sync::Semaphore>,
     /// Whether a withdrawal is in flight (one at a time).
@@ -276,6 +279,7 @@ impl Agent {
             module_scan: ModuleDirScan::default(),
             live: BTreeMap::new(),
             created: HashMap::new(),
+            compact_batch: None,
             tasks: JoinSet::new(),
             done_tx,
             done_rx,
@@ -413,8 +417,23 @@ impl Agent {
     fn on_log(&mut self, log: ecm_chain::BrokerLog) -> Result<()> {
         use Broker::BrokerEvents as E;
         match &log.event {
+            E::CompactBatch(e) => {
+                let first = to_u64(e.firstId);
+                let last = first + to_u64(e.count).saturating_sub(1);
+                info!(target: "agent", first, last, "a compact batch: its jobs are held as hashes, which this agent does not take yet");
+                self.compact_batch = Some(first..=last);
+                return Ok(());
+            }
             E::Created(e) => {
-                self.created.insert(to_u64(e.id), e.programId);
+                let id = to_u64(e.id);
+                if self
+                    .compact_batch
+                    .as_ref()
+                    .is_some_and(|ids| ids.contains(&id))
+                {
+                    return Ok(());
+                }
+                self.created.insert(id, e.programId);
                 return Ok(());
             }
             E::RequestInput(e) => {

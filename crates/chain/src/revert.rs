@@ -105,6 +105,15 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
         BrokerErrors::HostNotAdmitted(_) => {
             "the request admits only hosts with that many jobs paid and no defence lost (`ecm host stats` shows a record)"
         }
+        BrokerErrors::HeldAsJob(_) => {
+            "the request is a compact batch's job: pass its fields to commitJobs/revealJobs/settleJobs, or store it first with hydrate (see IBroker.Job)"
+        }
+        BrokerErrors::JobMismatch(_) => {
+            "the job does not stand at these fields (jobHash): rebuild them from its latest events"
+        }
+        BrokerErrors::InputMismatch(_) => {
+            "pass the job's input as its RequestInput event carries it"
+        }
         BrokerErrors::ClockTooShortForSteps(_) => {
             "ask for fewer steps (--max-steps): the game must fit each party's clock"
         }

@@ -244,10 +244,19 @@ impl Follower {
         let mut statuses = Vec::with_capacity(ids.len());
         for &id in &ids {
             let exists = model.as_ref().is_some_and(|m| m.requests.contains_key(&id));
-            let status = match exists {
-                true => Some(self.client.status(id).await?),
-                false => None,
-            };
+            let status =
+                match exists {
+                    true => match self.client.status(id).await {
+                        Ok(status) => Some(status),
+                        // A compact batch's job (held as a hash, or paid out as one) has no stored
+                        // request to read: its logs alone tell it.
+                        Err(ecm_client::Error::Chain(ecm_chain::Error::Revert {
+                            name, ..
+                        })) if name == "HeldAsJob" || name == "NoSuchRequest" => None,
+                        Err(e) => return Err(e),
+                    },
+                    false => None,
+                };
             statuses.push((id, status));
         }
         let mut balances = Vec::with_capacity(accounts.len());
