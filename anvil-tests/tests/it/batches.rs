@@ -79,3 +79,116 @@ async fn a_batch_whose_terms_differ_is_refused_before_anything_is_sent() {
     );
     assert_eq!(requester.chain().block_number().await.unwrap(), before);
 }
+
+/// A compact batch (`requestCompactBatch`): each job held as one hash of its fields. The real
+/// host serves the jobs as it serves requests, committing, revealing and settling them in
+/// batches (`commitJobs`, `revealJobs`, `settleJobs`); each is paid on its own, and its word is
+/// cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compact_batch_is_served_by_the_host_through_the_job_calls() {
+    let net = TestNet::start(100).await;
+    let requester = net.client("requester").await;
+    let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
+    let payment = ETHER / 100;
+    let batch: Vec<_> = (10..15)
+        .map(|n| request("fibonacci", &n.to_string(), payment, 3))
+        .collect();
+    let before = requester.chain().block_number().await.unwrap();
+    let ids = requester.request_compact_batch(batch).await.unwrap();
+    assert_eq!(ids.len(), 5);
+    let chain = requester.chain();
+    // Held as hashes: `getRequest` refuses them, and says why.
+    let refused = chain.request(U256::from(ids[0])).await.unwrap_err();
+    assert!(refused.to_string().contains("HeldAsJob"), "{refused}");
+    // `status` shows a job from its logs all the same.
+    let pending = requester.status(ids[0]).await.unwrap();
+    assert_eq!(pending.payment, U256::from(payment));
+
+    for (k, id) in ids.iter().enumerate() {
+        let s = eventually("the payout", Duration::from_secs(60), || async {
+            net.mine(1).await;
+            let s = requester.status(*id).await.unwrap();
+            (s.status == Status::Finalized).then_some(s)
+        })
+        .await;
+        assert_eq!(s.host, Some(net.address("host")));
+        // Each answered for its own input: fibonacci(n) takes n + 1 steps.
+        assert_eq!(s.steps, 10 + k as u64 + 1);
+        let word = chain
+            .call("jobHash", chain.broker().jobHash(U256::from(*id)))
+            .await
+            .unwrap();
+        assert_eq!(word, alloy::primitives::B256::ZERO, "paid out as a job");
+    }
+    host.stop().await.unwrap();
+    let logs = chain
+        .broker_logs(before, chain.block_number().await.unwrap())
+        .await
+        .unwrap();
+    let txs = |pick: fn(&BrokerEvents) -> bool| {
+        logs.iter()
+            .filter(|log| pick(&log.event))
+            .map(|log| log.tx)
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+    };
+    let commits = txs(|e| matches!(e, BrokerEvents::AnswerCommitted(_)));
+    let reveals = txs(|e| matches!(e, BrokerEvents::Answered(_)));
+    let payouts = txs(|e| matches!(e, BrokerEvents::Finalized(_)));
+    println!(
+        "5 jobs committed in {commits} transactions, revealed in {reveals}, paid in {payouts}"
+    );
+    assert!(
+        commits < 5 && reveals < 5,
+        "{commits} commit and {reveals} reveal transactions"
+    );
+    assert!(
+        !logs
+            .iter()
+            .any(|log| matches!(log.event, BrokerEvents::Hydrated(_))),
+        "the happy path stores no job"
+    );
+}
+
+/// A cheating host on a compact batch's job is caught as on any request: the real challenger
+/// stores the job as a request (`hydrate`), challenges, and wins; its answer is paid.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cheating_host_on_a_compact_job_is_caught_after_the_challenger_hydrates_it() {
+    let net = TestNet::start(100).await;
+    let mut cheater = net.agent_config("cheater", Roles::HOST);
+    cheater.cheat = Some(ecm_agent::Cheat::AtStep(3));
+    let cheater = AgentHandle::spawn(cheater);
+    let challenger = AgentHandle::spawn(net.agent_config("challenger", Roles::CHALLENGER));
+    let requester = net.client("requester").await;
+    let ids = requester
+        .request_compact_batch(vec![request("keccak-chain", "20", ETHER / 10, 20)])
+        .await
+        .unwrap();
+    let id = ids[0];
+    let won = eventually("the challenger's win", Duration::from_secs(120), || async {
+        net.mine(1).await;
+        let s = requester.status(id).await.unwrap();
+        (s.host == Some(net.address("challenger"))).then_some(s)
+    })
+    .await;
+    assert_eq!(won.disputes, 1, "{won:?}");
+    let logs = requester
+        .chain()
+        .broker_logs(0, requester.chain().block_number().await.unwrap())
+        .await
+        .unwrap();
+    let hydrated_by = logs.iter().find_map(|log| match &log.event {
+        BrokerEvents::Hydrated(e) if e.id == U256::from(id) => Some(e.by),
+        _ => None,
+    });
+    assert_eq!(hydrated_by, Some(net.address("challenger")));
+    net.mine(25).await; // past the fresh window
+    let settled = eventually("payout", Duration::from_secs(60), || async {
+        let s = requester.status(id).await.unwrap();
+        (s.status == Status::Finalized).then_some(s)
+    })
+    .await;
+    assert_eq!(settled.host, Some(net.address("challenger")));
+    cheater.stop().await.unwrap();
+    challenger.stop().await.unwrap();
+}

@@ -13,7 +13,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use ecm_bindings::{Broker, IBroker};
-use ecm_chain::Chain;
+use ecm_chain::{Chain, JobState};
 use ecm_primitives::{Claim, commitment};
 use ecm_runtime::TracePoints;
 use ecm_verifier::{MachineProverEvm, strategy};
@@ -80,8 +80,9 @@ pub(crate) enum Acted {
     /// The job is over.
     Done(Outcome),
     /// The request can be accepted and paid out: the engine settles such requests together,
-    /// many in one transaction (`settle`).
-    Settle,
+    /// many in one transaction (`settle`; `settleJobs` for a compact batch's job, whose fields
+    /// it carries).
+    Settle(Option<Box<IBroker::Job>>),
     /// A commitment or a reveal to send: the engine sends those of every job ready together,
     /// many in one transaction (`commitAnswers`, `revealAnswers`).
     Batch(Batched),
@@ -91,7 +92,8 @@ pub(crate) enum Acted {
     Failed(ActError),
 }
 
-/// A job's part of a batched answer.
+/// A job's part of a batched answer. A compact batch's job carries its fields: it goes in
+/// `commitJobs` or `revealJobs`, with the others of its kind.
 #[derive(Clone, Debug)]
 pub(crate) enum Batched {
     /// Commit to our answer with this deposit.
@@ -99,9 +101,37 @@ pub(crate) enum Batched {
         commitment: B256,
         deposit: U256,
         steps: u64,
+        job: Option<Box<IBroker::Job>>,
     },
     /// Reveal our committed answer.
-    Reveal(ecm_bindings::IBroker::RevealedAnswer),
+    Reveal {
+        answer: IBroker::RevealedAnswer,
+        job: Option<Box<IBroker::Job>>,
+    },
+}
+
+impl Batched {
+    /// Whether this is a reveal (else a commitment).
+    pub(crate) fn is_reveal(&self) -> bool {
+        matches!(self, Self::Reveal { .. })
+    }
+
+    /// The compact batch job's fields, for a job held as a hash.
+    pub(crate) fn job(&self) -> Option<&IBroker::Job> {
+        match self {
+            Self::Commit { job, .. } | Self::Reveal { job, .. } => job.as_deref(),
+        }
+    }
+}
+
+/// How a request is held on the chain, as this action found it.
+enum Held {
+    /// Stored as a request: `getRequest` shows it.
+    Stored,
+    /// A compact batch's job, held as a hash of these fields.
+    Job(Box<IBroker::Job>),
+    /// A compact batch's job paid out as one, in this block.
+    PaidOut(u64),
 }
 
 /// A transaction that landed, for the job's record.
@@ -197,7 +227,14 @@ impl ActContext {
     async fn try_act(&self, seen: &mut Option<Seen>) -> std::result::Result<Acted, ActError> {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
-        let request = self.chain.request(id).await?;
+        let (request, held) = match self.read_request(id).await? {
+            Some(read) => read,
+            None => return Ok(Acted::Wait(Some(self.block + 1))),
+        };
+        let job_fields = match &held {
+            Held::Job(job) => Some(job.clone()),
+            _ => None,
+        };
         let challenge = self
             .chain
             .call("getChallenge", broker.getChallenge(id))
@@ -218,10 +255,7 @@ impl ActContext {
             _ => None,
         };
         let unrecorded_stake = if engaged && !self.job.is_engaged() {
-            let deposit = self
-                .chain
-                .call("requiredDeposit", broker.requiredDeposit(id))
-                .await?;
+            let deposit = self.deposit(id, job_fields.as_deref()).await?;
             Some((deposit, self.find_stake_tx(id).await?))
         } else {
             None
@@ -247,7 +281,8 @@ impl ActContext {
             challenged: &self.job.challenged,
             engaged: self.job.is_engaged(),
             margin: self.config.deadline_margin,
-            commit_answers: self.config.commit_answers,
+            // A job held as a hash is answered by commitment: there is no plain job answer.
+            commit_answers: self.config.commit_answers || job_fields.is_some(),
         };
         let action = decide(&view);
         debug!(target: "agent", id = self.job.id, ?action, status = request.status, "decided");
@@ -278,11 +313,17 @@ impl ActContext {
                 let depth = self.config.confirmations;
                 if depth > 0 {
                     let past = self.block.saturating_sub(depth);
-                    let then = self
-                        .chain
-                        .call("getRequest", broker.getRequest(id).block(past.into()))
-                        .await?;
-                    if then.status != request.status {
+                    let settled_then = match held {
+                        Held::PaidOut(block) => block <= past,
+                        _ => {
+                            let then = self
+                                .chain
+                                .call("getRequest", broker.getRequest(id).block(past.into()))
+                                .await?;
+                            then.status == request.status
+                        }
+                    };
+                    if !settled_then {
                         return Ok(Acted::Wait(Some(self.block + 1)));
                     }
                 }
@@ -298,7 +339,7 @@ impl ActContext {
                 if !self.may_answer(&request).await? {
                     return Ok(Acted::Wait(None));
                 }
-                let (claim, deposit) = self.stake(id).await?;
+                let (claim, deposit) = self.stake(id, job_fields.as_deref()).await?;
                 // A deposit the account cannot pay with its gas would make a send that fails
                 // at every look: wait for funds (payouts, or the operator's).
                 let (max_fee, _) = self.chain.fees().await?;
@@ -320,6 +361,7 @@ impl ActContext {
                         commitment,
                         deposit,
                         steps: claim.steps,
+                        job: job_fields,
                     }));
                 }
                 let call = broker
@@ -333,22 +375,29 @@ impl ActContext {
             }
             Action::Reveal => {
                 let claim = self.job.claim.clone().expect("a commitment has a claim");
-                Acted::Batch(Batched::Reveal(ecm_bindings::IBroker::RevealedAnswer {
-                    id,
-                    result: claim.result.clone(),
-                    steps: claim.steps,
-                    final_: claim.final_,
-                    salt: self.salt(),
-                }))
+                Acted::Batch(Batched::Reveal {
+                    answer: IBroker::RevealedAnswer {
+                        id,
+                        result: claim.result.clone(),
+                        steps: claim.steps,
+                        final_: claim.final_,
+                        salt: self.salt(),
+                    },
+                    job: job_fields,
+                })
             }
-            Action::Expire => sent(
-                "ended a commitment not revealed in time".into(),
-                self.chain
-                    .send("expireCommitment", broker.expireCommitment(id))
-                    .await?,
-            ),
+            Action::Expire => {
+                self.hydrate(job_fields.as_deref()).await?;
+                sent(
+                    "ended a commitment not revealed in time".into(),
+                    self.chain
+                        .send("expireCommitment", broker.expireCommitment(id))
+                        .await?,
+                )
+            }
             Action::Challenge => {
-                let (claim, deposit) = self.stake(id).await?;
+                let (claim, deposit) = self.stake(id, job_fields.as_deref()).await?;
+                self.hydrate(job_fields.as_deref()).await?;
                 let call = broker
                     .challengeAnswer_1(id, claim.result.clone(), claim.steps, claim.final_)
                     .value(deposit);
@@ -371,7 +420,7 @@ impl ActContext {
                     .send("claimTimeout", broker.claimTimeout(id))
                     .await?,
             ),
-            Action::SoftResolve | Action::Finalize => Acted::Settle,
+            Action::SoftResolve | Action::Finalize => Acted::Settle(job_fields),
             Action::Execute => {
                 let Some(oracle) = self.oracle.clone() else {
                     return Ok(Acted::NeedTrace);
@@ -463,7 +512,81 @@ impl ActContext {
         ))
     }
 
-    /// Our claim and the deposit that must go with it, for an answer or a challenge.
+    /// Request `id` as the chain holds it, and how: stored (`getRequest`), or a compact batch's
+    /// job, held as a hash (its fields rebuilt from its logs, shown as the request it stands
+    /// for) or paid out as one (shown Finalized, to its host). `None` while the node's logs lag
+    /// the job's word, or the job is being hydrated: look again next block.
+    async fn read_request(
+        &self,
+        id: U256,
+    ) -> std::result::Result<Option<(IBroker::Request, Held)>, ActError> {
+        let error = match self.chain.request(id).await {
+            Ok(request) => return Ok(Some((request, Held::Stored))),
+            Err(e) => e,
+        };
+        let may_be_a_job = matches!(&error, ecm_chain::Error::Revert { name, .. } if name == "HeldAsJob" || name == "NoSuchRequest");
+        if !may_be_a_job {
+            return Err(error.into());
+        }
+        let from = self.config.deployment.deployed_at_block;
+        match self.chain.job(id, from).await {
+            Ok(JobState::Held(job)) => {
+                let request = ecm_chain::as_request(&job);
+                Ok(Some((request, Held::Job(job))))
+            }
+            Ok(JobState::PaidOut { paid_to, block, .. }) => {
+                let request = IBroker::Request {
+                    status: ecm_bindings::protocol::Status::Finalized as u8,
+                    host: paid_to,
+                    ..Default::default()
+                };
+                Ok(Some((request, Held::PaidOut(block))))
+            }
+            // Hydrated since `getRequest` was read: it is a request now.
+            Ok(JobState::NotHeld) if matches!(&error, ecm_chain::Error::Revert { name, .. } if name == "HeldAsJob") => {
+                Ok(None)
+            }
+            Ok(JobState::NotHeld) => Err(error.into()),
+            Err(ecm_chain::Error::JobLogsBehind { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores the compact batch job `job` as a request (`hydrate`), for the calls only a
+    /// stored request takes (a challenge, an expiry); nothing for a stored request.
+    async fn hydrate(&self, job: Option<&IBroker::Job>) -> std::result::Result<(), ActError> {
+        let Some(job) = job else { return Ok(()) };
+        let call = self
+            .chain
+            .broker()
+            .hydrate(job.clone(), self.job.input.clone());
+        let receipt = self.chain.send("hydrate", call).await?;
+        info!(target: "agent", id = self.job.id, tx = %receipt.transaction_hash, gas = receipt.gas_used, "stored the compact batch job as a request (hydrate)");
+        Ok(())
+    }
+
+    /// The deposit an answer or a challenge of request `id` takes (of job `job`, for a job
+    /// held as a hash).
+    async fn deposit(
+        &self,
+        id: U256,
+        job: Option<&IBroker::Job>,
+    ) -> std::result::Result<U256, ActError> {
+        let broker = self.chain.broker();
+        Ok(match job {
+            Some(job) => {
+                self.chain
+                    .call("requiredJobDeposit", broker.requiredJobDeposit(job.clone()))
+                    .await?
+            }
+            None => {
+                self.chain
+                    .call("requiredDeposit", broker.requiredDeposit(id))
+                    .await?
+            }
+        })
+    }
+
     /// Whether we may answer `request` now; if not, we look again later (the gas price may
     /// fall, our record may grow) rather than give up.
     async fn may_answer(&self, request: &IBroker::Request) -> std::result::Result<bool, ActError> {
@@ -489,17 +612,19 @@ impl ActContext {
         Ok(true)
     }
 
-    async fn stake(&self, id: U256) -> std::result::Result<(Claim, U256), ActError> {
+    /// Our claim and the deposit that must go with it, for an answer or a challenge.
+    async fn stake(
+        &self,
+        id: U256,
+        job: Option<&IBroker::Job>,
+    ) -> std::result::Result<(Claim, U256), ActError> {
         // `decide` only answers or challenges once the job has a claim.
         let claim = self
             .job
             .claim
             .clone()
             .expect("an answer or a challenge has a claim");
-        let deposit = self
-            .chain
-            .call("requiredDeposit", self.chain.broker().requiredDeposit(id))
-            .await?;
+        let deposit = self.deposit(id, job).await?;
         Ok((claim, deposit))
     }
 

@@ -10,7 +10,7 @@ use crate::{
     store::{Binding, Ending, LedgerEntry, Movement, Opened},
 };
 use alloy::primitives::{Address, B256, U256};
-use ecm_bindings::{Broker, protocol::CreditReason};
+use ecm_bindings::{Broker, IBroker, protocol::CreditReason};
 use ecm_chain::{Chain, ChainConfig};
 use ecm_primitives::Claim;
 use std::{
@@ -193,15 +193,14 @@ struct Agent {
     live: BTreeMap<u64, Live>,
     /// Program ids of requests seen in `Created` logs, until their `RequestInput` arrives.
     created: HashMap<u64, B256>,
-    /// The ids of the compact batch whose `Created` and `RequestInput` logs follow (its
-    /// `CompactBatch` log comes first): jobs held as hashes, which this agent does not serve yet.
-    compact_batch: Option<std::ops::RangeInclusive<u64>>,
     /// Bounds the computations running at once.
     permits: Arc<tokio::sync::Semaphore>,
     /// Whether a withdrawal is in flight (one at a time).
     withdrawing: Arc<std::sync::atomic::AtomicBool>,
     /// Jobs ready to be accepted and paid out, settled together by the next `settle`.
     settling: std::collections::BTreeSet<u64>,
+    /// The fields of those that are compact batch jobs, held as hashes: `settleJobs` takes them.
+    settling_jobs: std::collections::BTreeMap<u64, IBroker::Job>,
     /// `settle`s in flight (at most `BATCHES_IN_FLIGHT`).
     settles_in_flight: usize,
     /// Commitments and reveals ready, sent together by the next `commitAnswers` or
@@ -265,6 +264,7 @@ impl Agent {
             permits,
             withdrawing: Arc::new(std::sync::atomic::AtomicBool::new(false)),
             settling: Default::default(),
+            settling_jobs: Default::default(),
             settles_in_flight: 0,
             answering: Default::default(),
             answer_batches_in_flight: 0,
@@ -279,7 +279,6 @@ impl Agent {
             module_scan: ModuleDirScan::default(),
             live: BTreeMap::new(),
             created: HashMap::new(),
-            compact_batch: None,
             tasks: JoinSet::new(),
             done_tx,
             done_rx,
@@ -417,23 +416,8 @@ impl Agent {
     fn on_log(&mut self, log: ecm_chain::BrokerLog) -> Result<()> {
         use Broker::BrokerEvents as E;
         match &log.event {
-            E::CompactBatch(e) => {
-                let first = to_u64(e.firstId);
-                let last = first + to_u64(e.count).saturating_sub(1);
-                info!(target: "agent", first, last, "a compact batch: its jobs are held as hashes, which this agent does not take yet");
-                self.compact_batch = Some(first..=last);
-                return Ok(());
-            }
             E::Created(e) => {
-                let id = to_u64(e.id);
-                if self
-                    .compact_batch
-                    .as_ref()
-                    .is_some_and(|ids| ids.contains(&id))
-                {
-                    return Ok(());
-                }
-                self.created.insert(id, e.programId);
+                self.created.insert(to_u64(e.id), e.programId);
                 return Ok(());
             }
             E::RequestInput(e) => {
@@ -694,11 +678,11 @@ impl Agent {
                         None,
                     )
                 }
-                Batched::Reveal(answer) if taken => (
+                Batched::Reveal { answer, .. } if taken => (
                     format!("revealed {} steps (a batch of {count})", answer.steps),
                     None,
                 ),
-                Batched::Reveal(_) => (format!("reveal skipped in a batch of {count}"), None),
+                Batched::Reveal { .. } => (format!("reveal skipped in a batch of {count}"), None),
             };
             let sent = Sent {
                 what: format!("{what} tx={tx}"),
@@ -752,27 +736,52 @@ impl Agent {
         Ok(())
     }
 
-    /// Sends `settle`s for the jobs ready to be paid out, at most `SETTLE_BATCH` each, while
-    /// fewer than `BATCHES_IN_FLIGHT` are in flight.
+    /// Sends `settle`s (`settleJobs` for compact batch jobs) for the jobs ready to be paid
+    /// out, at most `SETTLE_BATCH` each, while fewer than `BATCHES_IN_FLIGHT` are in flight.
     fn spawn_settles(&mut self) {
         while self.settles_in_flight < BATCHES_IN_FLIGHT && !self.settling.is_empty() {
-            let ids: Vec<u64> = (0..SETTLE_BATCH)
-                .map_while(|_| self.settling.pop_first())
+            // Stored requests first (ids), then jobs (fields): one kind per transaction.
+            let jobs = self.settling.len() == self.settling_jobs.len();
+            let ids: Vec<u64> = if jobs {
+                (0..SETTLE_BATCH)
+                    .map_while(|_| self.settling.pop_first())
+                    .collect()
+            } else {
+                let stored: Vec<u64> = self
+                    .settling
+                    .iter()
+                    .filter(|id| !self.settling_jobs.contains_key(id))
+                    .take(SETTLE_BATCH)
+                    .copied()
+                    .collect();
+                for id in &stored {
+                    self.settling.remove(id);
+                }
+                stored
+            };
+            let fields = ids
+                .iter()
+                .filter_map(|id| self.settling_jobs.remove(id))
                 .collect();
             self.settles_in_flight += 1;
-            self.spawn_settle(ids);
+            self.spawn_settle(ids, fields);
         }
     }
 
-    /// Sends one `settle` for `ids`.
-    fn spawn_settle(&mut self, ids: Vec<u64>) {
+    /// Sends one `settle` for `ids`, or one `settleJobs` for compact batch jobs with these
+    /// `fields` (then one for each id).
+    fn spawn_settle(&mut self, ids: Vec<u64>, fields: Vec<IBroker::Job>) {
         let chain = self.chain.clone();
         let done = self.done_tx.clone();
         self.tasks.spawn(async move {
-            let call = chain
-                .broker()
-                .settle(ids.iter().map(|id| U256::from(*id)).collect());
-            let result = match chain.send("settle", call).await {
+            let broker = chain.broker();
+            let sent = if fields.is_empty() {
+                let call = broker.settle(ids.iter().map(|id| U256::from(*id)).collect());
+                chain.send("settle", call).await
+            } else {
+                chain.send("settleJobs", broker.settleJobs(fields)).await
+            };
+            let result = match sent {
                 Ok(receipt) => {
                     info!(target: "agent", jobs = ids.len(), tx = %receipt.transaction_hash, gas = receipt.gas_used, "settled");
                     Ok((receipt.transaction_hash, crate::act::fee(&receipt)))
@@ -890,10 +899,14 @@ impl Agent {
                 self.live.remove(&id);
                 changed = true;
             }
-            Acted::Settle => {
+            Acted::Settle(job) => {
                 // Decided again once the batch reports.
                 live.wake = None;
                 self.settling.insert(id);
+                match job {
+                    Some(job) => self.settling_jobs.insert(id, *job),
+                    None => self.settling_jobs.remove(&id),
+                };
             }
             Acted::Batch(part) => {
                 live.wake = None;
@@ -1141,17 +1154,20 @@ fn take_answer_batches(
 /// The jobs whose parts go in the next batch: reveals first (their deadline runs), at most
 /// `ANSWER_BATCH`, and reveals up to `REVEAL_BATCH_BYTES` of results (at least one).
 fn next_answer_batch(answering: &std::collections::BTreeMap<u64, Batched>) -> Vec<u64> {
-    let reveals = answering
-        .values()
-        .any(|part| matches!(part, Batched::Reveal(_)));
+    // One kind per transaction: reveals before commitments, stored requests before compact
+    // batch jobs (which go in `revealJobs` and `commitJobs`).
+    let kind = |part: &Batched| (!part.is_reveal(), part.job().is_some());
+    let Some(first) = answering.values().map(kind).min() else {
+        return Vec::new();
+    };
     let mut bytes = 0;
     answering
         .iter()
-        .filter(|(_, part)| matches!(part, Batched::Reveal(_)) == reveals)
+        .filter(|(_, part)| kind(part) == first)
         .take(ANSWER_BATCH)
         .take_while(|(_, part)| {
             let first = bytes == 0;
-            if let Batched::Reveal(answer) = part {
+            if let Batched::Reveal { answer, .. } = part {
                 bytes += answer.result.len().max(1);
             }
             first || bytes <= REVEAL_BATCH_BYTES
@@ -1203,20 +1219,33 @@ async fn send_answer_batch(
                 commitments.push(*commitment);
                 value += *deposit;
             }
-            Batched::Reveal(answer) => reveals.push(answer.clone()),
+            Batched::Reveal { answer, .. } => reveals.push(answer.clone()),
         }
     }
-    let receipt = if reveals.is_empty() {
-        chain
-            .send(
-                "commitAnswers",
-                broker.commitAnswers(ids, commitments).value(value),
-            )
-            .await
-    } else {
-        chain
-            .send("revealAnswers", broker.revealAnswers(reveals))
-            .await
+    // A batch is of one kind (`next_answer_batch`): compact batch jobs, or stored requests.
+    let jobs: Vec<IBroker::Job> = parts
+        .iter()
+        .filter_map(|(_, part)| part.job().cloned())
+        .collect();
+    let receipt = match (reveals.is_empty(), jobs.is_empty()) {
+        (true, true) => {
+            let call = broker.commitAnswers(ids, commitments).value(value);
+            chain.send("commitAnswers", call).await
+        }
+        (true, false) => {
+            let call = broker.commitJobs(jobs, commitments).value(value);
+            chain.send("commitJobs", call).await
+        }
+        (false, true) => {
+            chain
+                .send("revealAnswers", broker.revealAnswers(reveals))
+                .await
+        }
+        (false, false) => {
+            chain
+                .send("revealJobs", broker.revealJobs(jobs, reveals))
+                .await
+        }
     }
     .map_err(|e| e.to_string())?;
     let landed = receipt
@@ -1242,13 +1271,16 @@ mod tests {
     use ecm_bindings::IBroker::RevealedAnswer;
 
     fn reveal(bytes: usize) -> Batched {
-        Batched::Reveal(RevealedAnswer {
-            id: U256::ZERO,
-            result: vec![0u8; bytes].into(),
-            steps: 1,
-            final_: true,
-            salt: B256::ZERO,
-        })
+        Batched::Reveal {
+            answer: RevealedAnswer {
+                id: U256::ZERO,
+                result: vec![0u8; bytes].into(),
+                steps: 1,
+                final_: true,
+                salt: B256::ZERO,
+            },
+            job: None,
+        }
     }
 
     fn commit() -> Batched {
@@ -1256,6 +1288,7 @@ mod tests {
             commitment: B256::ZERO,
             deposit: U256::from(1),
             steps: 1,
+            job: None,
         }
     }
 
@@ -1282,6 +1315,52 @@ mod tests {
         assert_eq!(next_answer_batch(&answering), vec![1000]);
     }
 
+    /// A compact batch's jobs go in `revealJobs` and `commitJobs`, stored requests in
+    /// `revealAnswers` and `commitAnswers`: one kind per transaction, reveals first.
+    #[test]
+    fn compact_jobs_and_stored_requests_go_in_batches_of_their_own() {
+        let as_job = |part: Batched| match part {
+            Batched::Commit {
+                commitment,
+                deposit,
+                steps,
+                ..
+            } => Batched::Commit {
+                commitment,
+                deposit,
+                steps,
+                job: Some(Box::default()),
+            },
+            Batched::Reveal { answer, .. } => Batched::Reveal {
+                answer,
+                job: Some(Box::default()),
+            },
+        };
+        let mut answering: std::collections::BTreeMap<u64, Batched> = [
+            (1, commit()),
+            (2, as_job(commit())),
+            (3, as_job(reveal(8))),
+            (4, reveal(8)),
+            (5, as_job(reveal(8))),
+        ]
+        .into_iter()
+        .collect();
+        let (batches, _) = take_answer_batches(&mut answering, BATCHES_IN_FLIGHT, None);
+        let ids: Vec<Vec<u64>> = batches
+            .iter()
+            .map(|b| b.parts.iter().map(|(id, _)| *id).collect())
+            .collect();
+        assert_eq!(ids, vec![vec![4], vec![3, 5], vec![1], vec![2]]);
+        for batch in &batches {
+            let jobs = batch
+                .parts
+                .iter()
+                .filter(|(_, p)| p.job().is_some())
+                .count();
+            assert!(jobs == 0 || jobs == batch.parts.len(), "{batch:?}");
+        }
+    }
+
     #[test]
     fn a_burst_goes_in_several_batches_at_once_up_to_the_room_left() {
         let mut answering: std::collections::BTreeMap<u64, Batched> = (1..=2 * ANSWER_BATCH as u64
@@ -1296,7 +1375,10 @@ mod tests {
             vec![1, ANSWER_BATCH, ANSWER_BATCH, 1],
             "the reveal first, then every commitment"
         );
-        assert!(matches!(batches[0].parts[0], (1000, Batched::Reveal(_))));
+        assert!(matches!(
+            batches[0].parts[0],
+            (1000, Batched::Reveal { .. })
+        ));
         assert!(answering.is_empty() && !short);
 
         // With one batch's room left, one batch goes; the rest waits for the next tick.

@@ -54,6 +54,15 @@ pub enum Error {
         "this sends a transaction: pass --private-key, --keystore or --account (or --dev-account on a devnet)"
     )]
     NoSigner,
+    /// A compact batch job's logs do not rebuild the word the Broker holds for it: the node's
+    /// logs lag its state (or a log was missed). Transient: read again.
+    #[error(
+        "job {id}: its logs do not rebuild the fields the Broker holds (the node's logs lag its state); read again"
+    )]
+    JobLogsBehind {
+        /// The job.
+        id: U256,
+    },
     /// The call reverts with one of the Broker's errors.
     #[error("{action} reverted: {message}")]
     Revert {

@@ -21,11 +21,13 @@ use tokio_tungstenite as _;
 mod connect;
 pub mod error;
 mod events;
+mod jobs;
 mod revert;
 
 pub use connect::{SCHEMES, provider};
 pub use error::{Error, Result};
 pub use events::BrokerLog;
+pub use jobs::{JobState, as_request, job_hash, rebuild};
 pub use revert::describe;
 
 use alloy::{

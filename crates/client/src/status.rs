@@ -69,13 +69,52 @@ pub struct RequestStatus {
     pub host_wins: u16,
 }
 
+/// Request `id` and its deposit: as stored, or, for a compact batch's job, as its logs rebuild
+/// it (held as a hash, or paid out as a job: then Finalized, to its host).
+async fn read(client: &Client, id: u64) -> Result<(ecm_bindings::IBroker::Request, U256)> {
+    let chain = client.chain();
+    let broker = chain.broker();
+    let error = match chain.request(U256::from(id)).await {
+        Ok(r) => {
+            let deposit = chain
+                .call("requiredDeposit", broker.requiredDeposit(U256::from(id)))
+                .await?;
+            return Ok((r, deposit));
+        }
+        Err(e) => e,
+    };
+    let may_be_a_job = matches!(&error, ecm_chain::Error::Revert { name, .. } if name == "HeldAsJob" || name == "NoSuchRequest");
+    if !may_be_a_job {
+        return Err(error.into());
+    }
+    let from = client.deployment().deployed_at_block;
+    let (job, paid_to) = match chain.job(U256::from(id), from).await? {
+        ecm_chain::JobState::Held(job) => (job, None),
+        ecm_chain::JobState::PaidOut {
+            job: Some(job),
+            paid_to,
+            ..
+        } => (job, Some(paid_to)),
+        _ => return Err(error.into()),
+    };
+    let deposit = chain
+        .call(
+            "requiredJobDeposit",
+            broker.requiredJobDeposit((*job).clone()),
+        )
+        .await?;
+    let mut r = ecm_chain::as_request(&job);
+    if let Some(paid_to) = paid_to {
+        r.status = Status::Finalized as u8;
+        r.host = paid_to;
+    }
+    Ok((r, deposit))
+}
+
 pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
     let chain = client.chain();
     let broker = chain.broker();
-    let r = chain.request(U256::from(id)).await?;
-    let deposit = chain
-        .call("requiredDeposit", broker.requiredDeposit(U256::from(id)))
-        .await?;
+    let (r, deposit) = read(client, id).await?;
     let block = chain.block_number().await?;
     let known = |source| crate::Error::UnknownValue { id, source };
     let status = Status::try_from(r.status).map_err(known)?;

@@ -46,6 +46,12 @@ pub(crate) struct RequestArgs {
     /// dispute over their own answer lost (`ecm host stats` shows a record); 0 admits anyone.
     #[arg(long, default_value_t = 0)]
     min_host_jobs: u16,
+    /// Make the requests a compact batch (`requestCompactBatch`): each held on-chain as one
+    /// hash of its fields while nobody disputes it, about half the gas per request of a plain
+    /// batch. The agents serve compact jobs like any request; `ecm client status` shows them
+    /// from their logs.
+    #[arg(long)]
+    compact: bool,
     #[command(flatten)]
     common: Common,
 }
@@ -90,7 +96,7 @@ impl RequestArgs {
                 min_host_jobs: self.min_host_jobs,
             })
             .collect();
-        if requests.len() == 1 {
+        if requests.len() == 1 && !self.compact {
             let request = requests.into_iter().next().expect("one request");
             let id = client.request(request).await?;
             if self.common.output.json {
@@ -100,7 +106,11 @@ impl RequestArgs {
             }
             return Ok(());
         }
-        let ids = client.request_batch(requests).await?;
+        let ids = if self.compact {
+            client.request_compact_batch(requests).await?
+        } else {
+            client.request_batch(requests).await?
+        };
         if self.common.output.json {
             output::json(&serde_json::json!({ "ids": ids }));
         } else {
