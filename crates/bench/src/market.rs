@@ -13,11 +13,25 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// How the requester sends its requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub enum Batching {
+    /// One transaction per request.
+    #[default]
+    None,
+    /// `requestExecutionBatch`es of this many requests.
+    Stored(usize),
+    /// `requestCompactBatch`es of this many jobs, each held as one hash.
+    Compact(usize),
+}
+
 /// One market run.
 #[derive(Clone, Debug, Serialize)]
 pub struct MarketRow {
     /// The program requested.
     pub program: String,
+    /// How the requests were sent.
+    pub batching: Batching,
     /// Seconds between blocks (0: a block per transaction).
     pub block_time: u64,
     /// Requests made.
@@ -40,7 +54,12 @@ pub struct MarketRow {
 /// would be the limit past a hundred requests; 0 asks for that, to time the host alone).
 /// Inputs differ per request: Fibonacci of 10 to 209, or for a machine program (the devnet's
 /// `sha256sum`, `wordfreq`, ...) 1 to 4 KiB of text as its stdin.
-pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<MarketRow> {
+pub async fn run(
+    program: &str,
+    requests: usize,
+    block_time: u64,
+    batching: Batching,
+) -> Result<MarketRow> {
     let anvil = AnvilConfig {
         block_time: (block_time > 0).then_some(block_time),
         ..AnvilConfig::default()
@@ -105,26 +124,37 @@ pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<Mark
     let started = Instant::now();
     let mut submissions = tokio::task::JoinSet::new();
     let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(256));
-    for k in 0..requests {
-        let new = NewRequest {
-            program: program.into(),
-            input: input(k)?,
-            payment: U256::from(1_000_000_000_000_000u64),
-            window: 1,
-            max_steps: None,
-            max_gas_price: None,
-            mode: ecm_client::DisputeMode::Bisection,
-            min_host_jobs: 0,
-        };
+    let size = match batching {
+        Batching::None => 1,
+        Batching::Stored(n) | Batching::Compact(n) => n.max(1),
+    };
+    for first in (0..requests).step_by(size) {
+        let mut batch = Vec::new();
+        for k in first..(first + size).min(requests) {
+            batch.push(NewRequest {
+                program: program.into(),
+                input: input(k)?,
+                payment: U256::from(1_000_000_000_000_000u64),
+                window: 1,
+                max_steps: None,
+                max_gas_price: None,
+                mode: ecm_client::DisputeMode::Bisection,
+                min_host_jobs: 0,
+            });
+        }
         let (requester, permits) = (requester.clone(), permits.clone());
         submissions.spawn(async move {
             let _permit = permits.acquire_owned().await;
-            requester.request(new).await
+            match batching {
+                Batching::None => requester.request(batch.remove(0)).await.map(|id| vec![id]),
+                Batching::Stored(_) => requester.request_batch(batch).await,
+                Batching::Compact(_) => requester.request_compact_batch(batch).await,
+            }
         });
     }
     let mut ids = Vec::new();
     while let Some(joined) = submissions.join_next().await {
-        ids.push(joined.map_err(|e| Error::Other(e.to_string()))??);
+        ids.extend(joined.map_err(|e| Error::Other(e.to_string()))??);
     }
     let mut requested_at = HashMap::new();
     let mut answered_at = HashMap::new();
@@ -174,11 +204,19 @@ pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<Mark
             requester.chain().anvil_mine(1).await?;
         }
         let mut still = Vec::new();
+        let chain = requester.chain();
         for id in open {
-            // A plain read: the full status also searches the logs.
-            if requester.chain().request(U256::from(id)).await?.status
-                != u8::from(Status::Finalized)
-            {
+            // A plain read: the full status also searches the logs. A compact job paid out as
+            // one is no longer held (the host never hydrates on the happy path).
+            let paid = if matches!(batching, Batching::Compact(_)) {
+                chain
+                    .call("jobHash", chain.broker().jobHash(U256::from(id)))
+                    .await?
+                    == alloy::primitives::B256::ZERO
+            } else {
+                chain.request(U256::from(id)).await?.status == u8::from(Status::Finalized)
+            };
+            if !paid {
                 still.push(id);
             }
         }
@@ -207,6 +245,7 @@ pub async fn run(program: &str, requests: usize, block_time: u64) -> Result<Mark
     }
     Ok(MarketRow {
         program: program.into(),
+        batching,
         block_time,
         requests,
         answered_per_second,

@@ -340,15 +340,28 @@ pub(crate) struct MarketArgs {
     /// Numbers of requests, one run each.
     #[arg(long, value_delimiter = ',', default_values_t = [10usize, 100, 500])]
     requests: Vec<usize>,
+    /// Send the requests in `requestExecutionBatch`es of this many (default: one transaction
+    /// per request).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// With `--batch`: compact batches (`requestCompactBatch`), each job held as one hash.
+    #[arg(long, requires = "batch")]
+    compact: bool,
     #[command(flatten)]
     output: OutputOpts,
 }
 
 impl MarketArgs {
     async fn run(self) -> Result<()> {
+        use ecm_bench::market::Batching;
+        let batching = match (self.batch, self.compact) {
+            (None, _) => Batching::None,
+            (Some(n), false) => Batching::Stored(n),
+            (Some(n), true) => Batching::Compact(n),
+        };
         let mut rows = Vec::new();
         for m in &self.requests {
-            rows.push(ecm_bench::market::run(&self.program, *m, self.block_time).await?);
+            rows.push(ecm_bench::market::run(&self.program, *m, self.block_time, batching).await?);
         }
         if self.output.json {
             output::json(&rows);
@@ -372,7 +385,15 @@ impl MarketArgs {
             1 => "a block per second".to_string(),
             s => format!("a block every {s} seconds"),
         };
-        println!("{}: one host on a devnet mining {blocks}", self.program);
+        let sent = match batching {
+            Batching::None => String::new(),
+            Batching::Stored(n) => format!(", requested in batches of {n}"),
+            Batching::Compact(n) => format!(", requested in compact batches of {n}"),
+        };
+        println!(
+            "{}: one host on a devnet mining {blocks}{sent}",
+            self.program
+        );
         output::table(
             &[
                 "requests",
