@@ -114,6 +114,7 @@ async fn a_compact_batch_is_served_by_the_host_through_the_job_calls() {
         assert_eq!(s.host, Some(net.address("host")));
         // Each answered for its own input: fibonacci(n) takes n + 1 steps.
         assert_eq!(s.steps, 10 + k as u64 + 1);
+        assert!(requester.replay(*id).await.unwrap().matches);
         let word = chain
             .call("jobHash", chain.broker().jobHash(U256::from(*id)))
             .await

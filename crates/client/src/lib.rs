@@ -383,7 +383,8 @@ impl Client {
 
     /// Recomputes the request locally and compares with the standing answer.
     pub async fn replay(&self, id: u64) -> Result<Replay> {
-        let request = self.chain.request(U256::from(id)).await?;
+        // A compact batch's job as its logs rebuild it.
+        let (request, _) = status::read(self, id).await?;
         let name = self
             .deployment
             .program_name(request.programId)

@@ -71,7 +71,10 @@ pub struct RequestStatus {
 
 /// Request `id` and its deposit: as stored, or, for a compact batch's job, as its logs rebuild
 /// it (held as a hash, or paid out as a job: then Finalized, to its host).
-async fn read(client: &Client, id: u64) -> Result<(ecm_bindings::IBroker::Request, U256)> {
+pub(crate) async fn read(
+    client: &Client,
+    id: u64,
+) -> Result<(ecm_bindings::IBroker::Request, U256)> {
     let chain = client.chain();
     let broker = chain.broker();
     let error = match chain.request(U256::from(id)).await {
