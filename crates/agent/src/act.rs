@@ -190,6 +190,8 @@ pub(crate) struct ActContext {
     pub(crate) program: Arc<Program>,
     pub(crate) job: Job,
     pub(crate) block: u64,
+    /// The first block where the request's logs may be (its request's, when known).
+    pub(crate) logs_from: u64,
     /// The transaction that put the job's deposit on the request, while it holds one.
     pub(crate) stake_tx: Option<B256>,
     /// The commitments posted in the game's last rounds, as the job store kept them.
@@ -528,8 +530,7 @@ impl ActContext {
         if !may_be_a_job {
             return Err(error.into());
         }
-        let from = self.config.deployment.deployed_at_block;
-        match self.chain.job(id, from).await {
+        match self.chain.job(id, self.logs_from).await {
             Ok(JobState::Held(job)) => {
                 let request = ecm_chain::as_request(&job);
                 Ok(Some((request, Held::Job(job))))

@@ -68,6 +68,9 @@ struct Live {
     batched: bool,
     /// The challenger of the request's latest challenge, from its `Challenged` log.
     challenger: Option<Address>,
+    /// The block of the request's `RequestInput` log, when this run saw it: where a compact
+    /// batch job's logs start (after a restart, the deployment's block).
+    requested_at: Option<u64>,
 }
 
 impl Live {
@@ -423,7 +426,7 @@ impl Agent {
             E::RequestInput(e) => {
                 let id = to_u64(e.id);
                 if let Some(program_id) = self.created.remove(&id) {
-                    self.new_request(id, program_id, e);
+                    self.new_request(id, program_id, e, log.block);
                 }
                 return Ok(());
             }
@@ -475,7 +478,7 @@ impl Agent {
         Ok(())
     }
 
-    fn new_request(&mut self, id: u64, program_id: B256, e: &Broker::RequestInput) {
+    fn new_request(&mut self, id: u64, program_id: B256, e: &Broker::RequestInput, block: u64) {
         if !self.programs.contains_key(&program_id) {
             self.look_for_module(program_id);
         }
@@ -517,6 +520,7 @@ impl Agent {
             id,
             Live {
                 dirty: true,
+                requested_at: Some(block),
                 ..Live::default()
             },
         );
@@ -962,6 +966,9 @@ impl Agent {
             program,
             job: job.clone(),
             block,
+            logs_from: live
+                .requested_at
+                .unwrap_or(self.config.deployment.deployed_at_block),
             stake_tx,
             kept_points,
         };
