@@ -33,6 +33,11 @@ pragma solidity 0.8.30;
 /// 0 -> 7 Cancelled. An answer may also come in two steps, so that nobody can copy it from the
 /// mempool: 0 -> 8 Committed (a hash binding the answer to its host) -> 1 on the reveal, or
 /// back to 0 if it is not revealed in time (the host's deposit then goes to the requester).
+///
+/// A compact batch (`requestCompactBatch`) holds each of its requests as one hash of its fields
+/// (`Job`) while it stands at 0, 8 or 1; its calls take the fields (`commitJobs`, `revealJobs`,
+/// `settleJobs`, which pays it out and clears its word), and anything else stores it as an
+/// ordinary request first (`hydrate`).
 interface IBroker {
     // ---------------------------------------------------------------------------------------
     // Types
