@@ -192,6 +192,9 @@ pub(crate) struct ActContext {
     pub(crate) block: u64,
     /// The first block where the request's logs may be (its request's, when known).
     pub(crate) logs_from: u64,
+    /// The request's fields as a compact batch job, as the engine followed them from the logs
+    /// (checked against `jobHash` before use).
+    pub(crate) job_hint: Option<IBroker::Job>,
     /// The transaction that put the job's deposit on the request, while it holds one.
     pub(crate) stake_tx: Option<B256>,
     /// The commitments posted in the game's last rounds, as the job store kept them.
@@ -530,7 +533,8 @@ impl ActContext {
         if !may_be_a_job {
             return Err(error.into());
         }
-        match self.chain.job(id, self.logs_from).await {
+        let hint = self.job_hint.as_ref();
+        match self.chain.job_from_hint(id, self.logs_from, hint).await {
             Ok(JobState::Held(job)) => {
                 let request = ecm_chain::as_request(&job);
                 Ok(Some((request, Held::Job(job))))

@@ -71,6 +71,10 @@ struct Live {
     /// The block of the request's `RequestInput` log, when this run saw it: where a compact
     /// batch job's logs start (after a restart, the deployment's block).
     requested_at: Option<u64>,
+    /// The request as a compact batch job would stand, followed from the logs this run read
+    /// (`ecm_chain::apply`): the action checks it against `jobHash` and reads the job's logs
+    /// again only if the Broker holds other fields. Unused for a stored request.
+    job_fields: Option<IBroker::Job>,
 }
 
 impl Live {
@@ -194,8 +198,9 @@ struct Agent {
     module_scan: ModuleDirScan,
     /// The open jobs, by request id: exactly the store's jobs that are not done.
     live: BTreeMap<u64, Live>,
-    /// Program ids of requests seen in `Created` logs, until their `RequestInput` arrives.
-    created: HashMap<u64, B256>,
+    /// Program ids and requesters of requests seen in `Created` logs, until their
+    /// `RequestInput` arrives.
+    created: HashMap<u64, (B256, Address)>,
     /// Bounds the computations running at once.
     permits: Arc<tokio::sync::Semaphore>,
     /// Whether a withdrawal is in flight (one at a time).
@@ -420,13 +425,14 @@ impl Agent {
         use Broker::BrokerEvents as E;
         match &log.event {
             E::Created(e) => {
-                self.created.insert(to_u64(e.id), e.programId);
+                self.created
+                    .insert(to_u64(e.id), (e.programId, e.requester));
                 return Ok(());
             }
             E::RequestInput(e) => {
                 let id = to_u64(e.id);
-                if let Some(program_id) = self.created.remove(&id) {
-                    self.new_request(id, program_id, e, log.block);
+                if let Some(created) = self.created.remove(&id) {
+                    self.new_request(id, created, e, log.block);
                 }
                 return Ok(());
             }
@@ -474,11 +480,20 @@ impl Agent {
         // Any other news on a job of ours: decide on it again.
         if let Some(live) = log.request_id().and_then(|id| self.live.get_mut(&id)) {
             live.dirty = true;
+            if let Some(fields) = live.job_fields.as_mut() {
+                ecm_chain::apply(fields, &log.event);
+            }
         }
         Ok(())
     }
 
-    fn new_request(&mut self, id: u64, program_id: B256, e: &Broker::RequestInput, block: u64) {
+    fn new_request(
+        &mut self,
+        id: u64,
+        (program_id, requester): (B256, Address),
+        e: &Broker::RequestInput,
+        block: u64,
+    ) {
         if !self.programs.contains_key(&program_id) {
             self.look_for_module(program_id);
         }
@@ -521,6 +536,7 @@ impl Agent {
             Live {
                 dirty: true,
                 requested_at: Some(block),
+                job_fields: Some(ecm_chain::requested(program_id, requester, e)),
                 ..Live::default()
             },
         );
@@ -969,6 +985,7 @@ impl Agent {
             logs_from: live
                 .requested_at
                 .unwrap_or(self.config.deployment.deployed_at_block),
+            job_hint: live.job_fields.clone(),
             stake_tx,
             kept_points,
         };

@@ -36,6 +36,49 @@ pub fn job_hash(job: &Job) -> B256 {
     keccak256(job.abi_encode())
 }
 
+/// Job `id` as it stands at its request: `Created`'s program and requester, and
+/// `RequestInput`'s input and terms.
+pub fn requested(program_id: B256, requester: Address, input: &Broker::RequestInput) -> Job {
+    Job {
+        id: input.id,
+        inputHash: keccak256(&input.input),
+        programId: program_id,
+        requester,
+        payment: U96::saturating_from(input.payment),
+        maxSteps: input.maxSteps,
+        maxGasPrice: input.maxGasPrice,
+        softResolutionBlocks: input.softResolutionBlocks,
+        mode: input.mode,
+        minHostJobs: input.minHostJobs,
+        status: Status::Pending as u8,
+        deadline: U48::ZERO,
+        host: Address::ZERO,
+        steps: 0,
+        claim: B256::ZERO,
+    }
+}
+
+/// Moves `job` on by one of its events after the request (`AnswerCommitted`, `Answered`);
+/// any other event leaves it as it is.
+pub fn apply(job: &mut Job, event: &BrokerEvents) {
+    match event {
+        BrokerEvents::AnswerCommitted(e) if e.id == job.id => {
+            job.status = Status::Committed as u8;
+            job.deadline = U48::saturating_from(e.revealDeadline);
+            job.host = e.host;
+            job.claim = e.commitment;
+        }
+        BrokerEvents::Answered(e) if e.id == job.id => {
+            job.status = Status::WaitingForResolution as u8;
+            job.deadline = U48::saturating_from(e.windowEnd);
+            job.host = e.host;
+            job.steps = e.steps;
+            job.claim = keccak256([&[u8::from(e.final_)][..], &e.result[..]].concat());
+        }
+        _ => {}
+    }
+}
+
 /// Job `id`'s fields rebuilt from its logs, in order (`Created`, `RequestInput`, then each
 /// `AnswerCommitted` and `Answered`); `None` without its `Created` and `RequestInput`.
 pub fn rebuild(id: U256, logs: &[crate::BrokerLog]) -> Option<Job> {
@@ -46,40 +89,13 @@ pub fn rebuild(id: U256, logs: &[crate::BrokerLog]) -> Option<Job> {
             BrokerEvents::Created(e) if e.id == id => created = Some((e.programId, e.requester)),
             BrokerEvents::RequestInput(e) if e.id == id => {
                 let (program_id, requester) = created?;
-                job = Some(Job {
-                    id,
-                    inputHash: keccak256(&e.input),
-                    programId: program_id,
-                    requester,
-                    payment: U96::saturating_from(e.payment),
-                    maxSteps: e.maxSteps,
-                    maxGasPrice: e.maxGasPrice,
-                    softResolutionBlocks: e.softResolutionBlocks,
-                    mode: e.mode,
-                    minHostJobs: e.minHostJobs,
-                    status: Status::Pending as u8,
-                    deadline: U48::ZERO,
-                    host: Address::ZERO,
-                    steps: 0,
-                    claim: B256::ZERO,
-                });
+                job = Some(requested(program_id, requester, e));
             }
-            BrokerEvents::AnswerCommitted(e) if e.id == id => {
-                let job = job.as_mut()?;
-                job.status = Status::Committed as u8;
-                job.deadline = U48::saturating_from(e.revealDeadline);
-                job.host = e.host;
-                job.claim = e.commitment;
+            event => {
+                if let Some(job) = job.as_mut() {
+                    apply(job, event);
+                }
             }
-            BrokerEvents::Answered(e) if e.id == id => {
-                let job = job.as_mut()?;
-                job.status = Status::WaitingForResolution as u8;
-                job.deadline = U48::saturating_from(e.windowEnd);
-                job.host = e.host;
-                job.steps = e.steps;
-                job.claim = keccak256([&[u8::from(e.final_)][..], &e.result[..]].concat());
-            }
-            _ => {}
         }
     }
     job
@@ -114,7 +130,19 @@ impl Chain {
     /// deployment's) and checked against the word the Broker holds, or its payout. A word the
     /// logs do not rebuild (a node whose logs lag its state) is `Error::JobLogsBehind`.
     pub async fn job(&self, id: U256, from: u64) -> Result<JobState> {
+        self.job_from_hint(id, from, None).await
+    }
+
+    /// [`Chain::job`], trying first `hint`, the fields as the caller followed them from the
+    /// logs it read: if the Broker holds them, no log is read again.
+    pub async fn job_from_hint(&self, id: U256, from: u64, hint: Option<&Job>) -> Result<JobState> {
         let held = self.call("jobHash", self.broker.jobHash(id)).await?;
+        if let Some(hint) = hint
+            && held != B256::ZERO
+            && job_hash(hint) == held
+        {
+            return Ok(JobState::Held(Box::new(hint.clone())));
+        }
         let to = self.block_number().await?;
         let events = vec![
             Broker::Created::SIGNATURE_HASH,
