@@ -5,57 +5,67 @@ use alloy::primitives::U256;
 use ecm_agent::Roles;
 use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, request};
 use ecm_bindings::Broker::BrokerEvents;
-use ecm_client::{Error, Status};
+use ecm_chain::BrokerLog;
+use ecm_client::{Client, Error, NewRequest, RequestStatus, Status};
 use std::time::Duration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_is_one_transaction_and_each_request_is_paid_on_its_own() {
-    let net = TestNet::start(100).await;
-    let requester = net.client("requester").await;
-    let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
-    let payment = ETHER / 100;
-    let batch: Vec<_> = (10..15)
-        .map(|n| request("fibonacci", &n.to_string(), payment, 3))
-        .collect();
-    let before = requester.chain().block_number().await.unwrap();
-    let ids = requester.request_batch(batch).await.unwrap();
-    assert_eq!(ids.len(), 5);
-    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
-    // One transaction: Anvil mined it in one block.
-    assert_eq!(requester.chain().block_number().await.unwrap(), before + 1);
+const PAYMENT: u128 = ETHER / 100;
 
-    let mut paid = Vec::new();
+/// Fibonacci of 10 to 14, each paid `PAYMENT`, with a 3-block window: the terms a batch shares.
+fn fibonacci_batch() -> Vec<NewRequest> {
+    (10..15)
+        .map(|n| request("fibonacci", &n.to_string(), PAYMENT, 3))
+        .collect()
+}
+
+/// Waits for each of `fibonacci_batch`'s requests `ids` to be paid out to the host, checks it
+/// was answered for its own input (fibonacci(n) takes n + 1 steps) and replays it.
+async fn each_paid_to_the_host(net: &TestNet, requester: &Client, ids: &[u64]) {
     for (k, id) in ids.iter().enumerate() {
-        let s = eventually("the payout", Duration::from_secs(60), || async {
+        let s: RequestStatus = eventually("the payout", Duration::from_secs(60), || async {
             net.mine(1).await;
             let s = requester.status(*id).await.unwrap();
             (s.status == Status::Finalized).then_some(s)
         })
         .await;
         assert_eq!(s.host, Some(net.address("host")));
-        assert_eq!(s.payment, U256::from(payment));
-        // Each answered for its own input: fibonacci(n) takes n + 1 steps.
+        assert_eq!(s.payment, U256::from(PAYMENT));
         assert_eq!(s.steps, 10 + k as u64 + 1);
         assert!(requester.replay(*id).await.unwrap().matches);
-        paid.push(s);
     }
+}
+
+/// How many transactions emitted a log that `pick` takes.
+fn transactions_emitting(logs: &[BrokerLog], pick: fn(&BrokerEvents) -> bool) -> usize {
+    logs.iter()
+        .filter(|log| pick(&log.event))
+        .map(|log| log.tx)
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_is_one_transaction_and_each_request_is_paid_on_its_own() {
+    let net = TestNet::start(100).await;
+    let requester = net.client("requester").await;
+    let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
+    let before = requester.chain().block_number().await.unwrap();
+    let ids = requester.request_batch(fibonacci_batch()).await.unwrap();
+    assert_eq!(ids.len(), 5);
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "{ids:?}");
+    // One transaction: Anvil mined it in one block.
+    assert_eq!(requester.chain().block_number().await.unwrap(), before + 1);
+
+    each_paid_to_the_host(&net, &requester, &ids).await;
     host.stop().await.unwrap();
-    assert_eq!(paid.len(), 5);
     // The host committed and revealed them together too (`commitAnswers`, `revealAnswers`).
     let logs = requester
         .chain()
         .broker_logs(before, requester.chain().block_number().await.unwrap())
         .await
         .unwrap();
-    let txs = |pick: fn(&BrokerEvents) -> bool| {
-        logs.iter()
-            .filter(|log| pick(&log.event))
-            .map(|log| log.tx)
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-    };
-    let commits = txs(|e| matches!(e, BrokerEvents::AnswerCommitted(_)));
-    let reveals = txs(|e| matches!(e, BrokerEvents::Answered(_)));
+    let commits = transactions_emitting(&logs, |e| matches!(e, BrokerEvents::AnswerCommitted(_)));
+    let reveals = transactions_emitting(&logs, |e| matches!(e, BrokerEvents::Answered(_)));
     println!("5 requests committed in {commits} transactions, revealed in {reveals}");
     assert!(
         commits < 5 && reveals < 5,
@@ -89,12 +99,11 @@ async fn a_compact_batch_is_served_by_the_host_through_the_job_calls() {
     let net = TestNet::start(100).await;
     let requester = net.client("requester").await;
     let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
-    let payment = ETHER / 100;
-    let batch: Vec<_> = (10..15)
-        .map(|n| request("fibonacci", &n.to_string(), payment, 3))
-        .collect();
     let before = requester.chain().block_number().await.unwrap();
-    let ids = requester.request_compact_batch(batch).await.unwrap();
+    let ids = requester
+        .request_compact_batch(fibonacci_batch())
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 5);
     let chain = requester.chain();
     // Held as hashes: `getRequest` refuses them, and says why.
@@ -102,19 +111,10 @@ async fn a_compact_batch_is_served_by_the_host_through_the_job_calls() {
     assert!(refused.to_string().contains("HeldAsJob"), "{refused}");
     // `status` shows a job from its logs all the same.
     let pending = requester.status(ids[0]).await.unwrap();
-    assert_eq!(pending.payment, U256::from(payment));
+    assert_eq!(pending.payment, U256::from(PAYMENT));
 
-    for (k, id) in ids.iter().enumerate() {
-        let s = eventually("the payout", Duration::from_secs(60), || async {
-            net.mine(1).await;
-            let s = requester.status(*id).await.unwrap();
-            (s.status == Status::Finalized).then_some(s)
-        })
-        .await;
-        assert_eq!(s.host, Some(net.address("host")));
-        // Each answered for its own input: fibonacci(n) takes n + 1 steps.
-        assert_eq!(s.steps, 10 + k as u64 + 1);
-        assert!(requester.replay(*id).await.unwrap().matches);
+    each_paid_to_the_host(&net, &requester, &ids).await;
+    for id in &ids {
         let word = chain
             .call("jobHash", chain.broker().jobHash(U256::from(*id)))
             .await
@@ -126,16 +126,9 @@ async fn a_compact_batch_is_served_by_the_host_through_the_job_calls() {
         .broker_logs(before, chain.block_number().await.unwrap())
         .await
         .unwrap();
-    let txs = |pick: fn(&BrokerEvents) -> bool| {
-        logs.iter()
-            .filter(|log| pick(&log.event))
-            .map(|log| log.tx)
-            .collect::<std::collections::HashSet<_>>()
-            .len()
-    };
-    let commits = txs(|e| matches!(e, BrokerEvents::AnswerCommitted(_)));
-    let reveals = txs(|e| matches!(e, BrokerEvents::Answered(_)));
-    let payouts = txs(|e| matches!(e, BrokerEvents::Finalized(_)));
+    let commits = transactions_emitting(&logs, |e| matches!(e, BrokerEvents::AnswerCommitted(_)));
+    let reveals = transactions_emitting(&logs, |e| matches!(e, BrokerEvents::Answered(_)));
+    let payouts = transactions_emitting(&logs, |e| matches!(e, BrokerEvents::Finalized(_)));
     println!(
         "5 jobs committed in {commits} transactions, revealed in {reveals}, paid in {payouts}"
     );

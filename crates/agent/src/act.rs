@@ -13,7 +13,7 @@ use alloy::{
     sol_types::SolEvent,
 };
 use ecm_bindings::{Broker, IBroker};
-use ecm_chain::{Chain, JobState};
+use ecm_chain::{Chain, Holding};
 use ecm_primitives::{Claim, commitment};
 use ecm_runtime::TracePoints;
 use ecm_verifier::{MachineProverEvm, strategy};
@@ -124,16 +124,6 @@ impl Batched {
     }
 }
 
-/// How a request is held on the chain, as this action found it.
-enum Held {
-    /// Stored as a request: `getRequest` shows it.
-    Stored,
-    /// A compact batch's job, held as a hash of these fields.
-    Job(Box<IBroker::Job>),
-    /// A compact batch's job paid out as one, in this block.
-    PaidOut(u64),
-}
-
 /// A transaction that landed, for the job's record.
 pub(crate) struct Sent {
     /// What it did, with its hash.
@@ -232,14 +222,17 @@ impl ActContext {
     async fn try_act(&self, seen: &mut Option<Seen>) -> std::result::Result<Acted, ActError> {
         let id = U256::from(self.job.id);
         let broker = self.chain.broker();
-        let (request, held) = match self.read_request(id).await? {
-            Some(read) => read,
-            None => return Ok(Acted::Wait(Some(self.block + 1))),
+        // A compact batch's job is read from its logs, its fields checked against its word.
+        let holding = self
+            .chain
+            .holding(id, self.logs_from, self.job_hint.as_ref())
+            .await?;
+        // `None`: a job moving between two reads; look again next block.
+        let Some(holding) = holding else {
+            return Ok(Acted::Wait(Some(self.block + 1)));
         };
-        let job_fields = match &held {
-            Held::Job(job) => Some(job.clone()),
-            _ => None,
-        };
+        let request = holding.request();
+        let job_fields = holding.held_job().cloned().map(Box::new);
         let challenge = self
             .chain
             .call("getChallenge", broker.getChallenge(id))
@@ -318,8 +311,8 @@ impl ActContext {
                 let depth = self.config.confirmations;
                 if depth > 0 {
                     let past = self.block.saturating_sub(depth);
-                    let settled_then = match held {
-                        Held::PaidOut(block) => block <= past,
+                    let settled_then = match holding {
+                        Holding::PaidOut { block, .. } => block <= past,
                         _ => {
                             let then = self
                                 .chain
@@ -515,46 +508,6 @@ impl ActContext {
             self.config.private_key.trim_start_matches("0x"),
             self.job.id
         ))
-    }
-
-    /// Request `id` as the chain holds it, and how: stored (`getRequest`), or a compact batch's
-    /// job, held as a hash (its fields rebuilt from its logs, shown as the request it stands
-    /// for) or paid out as one (shown Finalized, to its host). `None` while the node's logs lag
-    /// the job's word, or the job is being hydrated: look again next block.
-    async fn read_request(
-        &self,
-        id: U256,
-    ) -> std::result::Result<Option<(IBroker::Request, Held)>, ActError> {
-        let error = match self.chain.request(id).await {
-            Ok(request) => return Ok(Some((request, Held::Stored))),
-            Err(e) => e,
-        };
-        let may_be_a_job = matches!(&error, ecm_chain::Error::Revert { name, .. } if name == "HeldAsJob" || name == "NoSuchRequest");
-        if !may_be_a_job {
-            return Err(error.into());
-        }
-        let hint = self.job_hint.as_ref();
-        match self.chain.job_from_hint(id, self.logs_from, hint).await {
-            Ok(JobState::Held(job)) => {
-                let request = ecm_chain::as_request(&job);
-                Ok(Some((request, Held::Job(job))))
-            }
-            Ok(JobState::PaidOut { paid_to, block, .. }) => {
-                let request = IBroker::Request {
-                    status: ecm_bindings::protocol::Status::Finalized as u8,
-                    host: paid_to,
-                    ..Default::default()
-                };
-                Ok(Some((request, Held::PaidOut(block))))
-            }
-            // Hydrated since `getRequest` was read: it is a request now.
-            Ok(JobState::NotHeld) if matches!(&error, ecm_chain::Error::Revert { name, .. } if name == "HeldAsJob") => {
-                Ok(None)
-            }
-            Ok(JobState::NotHeld) => Err(error.into()),
-            Err(ecm_chain::Error::JobLogsBehind { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
     }
 
     /// Stores the compact batch job `job` as a request (`hydrate`), for the calls only a

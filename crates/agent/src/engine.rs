@@ -207,7 +207,8 @@ struct Agent {
     withdrawing: Arc<std::sync::atomic::AtomicBool>,
     /// Jobs ready to be accepted and paid out, settled together by the next `settle`.
     settling: std::collections::BTreeSet<u64>,
-    /// The fields of those that are compact batch jobs, held as hashes: `settleJobs` takes them.
+    /// Those that are compact batch jobs, held as hashes, with their fields: settled together
+    /// by the next `settleJobs`.
     settling_jobs: std::collections::BTreeMap<u64, IBroker::Job>,
     /// `settle`s in flight (at most `BATCHES_IN_FLIGHT`).
     settles_in_flight: usize,
@@ -759,30 +760,20 @@ impl Agent {
     /// Sends `settle`s (`settleJobs` for compact batch jobs) for the jobs ready to be paid
     /// out, at most `SETTLE_BATCH` each, while fewer than `BATCHES_IN_FLIGHT` are in flight.
     fn spawn_settles(&mut self) {
-        while self.settles_in_flight < BATCHES_IN_FLIGHT && !self.settling.is_empty() {
-            // Stored requests first (ids), then jobs (fields): one kind per transaction.
-            let jobs = self.settling.len() == self.settling_jobs.len();
-            let ids: Vec<u64> = if jobs {
-                (0..SETTLE_BATCH)
+        while self.settles_in_flight < BATCHES_IN_FLIGHT {
+            // One kind per transaction: stored requests by id, then jobs by their fields.
+            let (ids, fields) = if !self.settling.is_empty() {
+                let ids = (0..SETTLE_BATCH)
                     .map_while(|_| self.settling.pop_first())
-                    .collect()
-            } else {
-                let stored: Vec<u64> = self
-                    .settling
-                    .iter()
-                    .filter(|id| !self.settling_jobs.contains_key(id))
-                    .take(SETTLE_BATCH)
-                    .copied()
                     .collect();
-                for id in &stored {
-                    self.settling.remove(id);
-                }
-                stored
+                (ids, Vec::new())
+            } else if !self.settling_jobs.is_empty() {
+                (0..SETTLE_BATCH)
+                    .map_while(|_| self.settling_jobs.pop_first())
+                    .unzip()
+            } else {
+                break;
             };
-            let fields = ids
-                .iter()
-                .filter_map(|id| self.settling_jobs.remove(id))
-                .collect();
             self.settles_in_flight += 1;
             self.spawn_settle(ids, fields);
         }
@@ -922,11 +913,14 @@ impl Agent {
             Acted::Settle(job) => {
                 // Decided again once the batch reports.
                 live.wake = None;
-                self.settling.insert(id);
                 match job {
-                    Some(job) => self.settling_jobs.insert(id, *job),
-                    None => self.settling_jobs.remove(&id),
-                };
+                    Some(job) => {
+                        self.settling_jobs.insert(id, *job);
+                    }
+                    None => {
+                        self.settling.insert(id);
+                    }
+                }
             }
             Acted::Batch(part) => {
                 live.wake = None;

@@ -1,6 +1,7 @@
 //! Compact batch jobs (`IBroker.Job`): a request the Broker holds as one word, the hash of its
-//! fields, which every call on it passes. Their fields are rebuilt here from the job's logs and
-//! checked against that word; a job paid out as a job is found by its `Finalized` log.
+//! fields, which every call on it passes. [`Chain::holding`] reads a request however it is held:
+//! stored, or a job, whose fields are rebuilt from its logs and checked against that word (a
+//! job paid out as one is found by its `Finalized` log).
 
 use crate::{Chain, Error, Result, events};
 use alloy::{
@@ -13,18 +14,56 @@ use ecm_bindings::{
     protocol::Status,
 };
 
-/// Where a compact batch job stands.
+/// How a request is held on the chain.
 #[derive(Clone, Debug)]
-pub enum JobState {
-    /// Held as a hash, at these fields.
-    Held(Box<Job>),
-    /// Paid out as a job (`settleJobs`): its word cleared, `paid_to` credited, at `block`.
+pub enum Holding {
+    /// Stored as a request: `getRequest` shows it.
+    Stored(Request),
+    /// A compact batch's job, held as a hash of these fields.
+    Job(Box<Job>),
+    /// A compact batch's job paid out as one (`settleJobs`): its word cleared, `paid_to`
+    /// credited, at `block`.
     PaidOut {
         /// Its fields as they last stood, rebuilt from its logs.
         job: Option<Box<Job>>,
         /// The job's host, paid.
         paid_to: Address,
         /// The block of its `Finalized` log.
+        block: u64,
+    },
+}
+
+impl Holding {
+    /// The request as `getRequest` shows it; a job as the request it stands for (Finalized,
+    /// to its host, once paid out), but for what a job does not hold: its `inputCommitment`
+    /// and its program's step gas (zero).
+    pub fn request(&self) -> Request {
+        match self {
+            Self::Stored(request) => request.clone(),
+            Self::Job(job) => as_request(job),
+            Self::PaidOut { job, paid_to, .. } => Request {
+                status: Status::Finalized as u8,
+                host: *paid_to,
+                ..job.as_deref().map(as_request).unwrap_or_default()
+            },
+        }
+    }
+
+    /// The job's fields, for a job held as a hash.
+    pub fn held_job(&self) -> Option<&Job> {
+        match self {
+            Self::Job(job) => Some(job),
+            _ => None,
+        }
+    }
+}
+
+/// Where a compact batch job stands, by its word and its logs.
+enum JobState {
+    Held(Box<Job>),
+    PaidOut {
+        job: Option<Box<Job>>,
+        paid_to: Address,
         block: u64,
     },
     /// Not held as a hash: stored as a request (hydrated, or never a job), or unknown.
@@ -103,7 +142,7 @@ pub fn rebuild(id: U256, logs: &[crate::BrokerLog]) -> Option<Job> {
 
 /// The request a held job stands for, as `getRequest` would show it once hydrated, but for
 /// what the job does not hold: its `inputCommitment` (zero) and its program's step gas (zero).
-pub fn as_request(job: &Job) -> Request {
+fn as_request(job: &Job) -> Request {
     Request {
         requester: job.requester,
         status: job.status,
@@ -126,16 +165,50 @@ pub fn as_request(job: &Job) -> Request {
 }
 
 impl Chain {
-    /// Where job `id` stands: its fields rebuilt from its logs since block `from` (the
-    /// deployment's) and checked against the word the Broker holds, or its payout. A word the
-    /// logs do not rebuild (a node whose logs lag its state) is `Error::JobLogsBehind`.
-    pub async fn job(&self, id: U256, from: u64) -> Result<JobState> {
-        self.job_from_hint(id, from, None).await
+    /// Request `id` as the chain holds it: stored (`getRequest`), or a compact batch's job,
+    /// held as a hash or paid out as one. A job's logs are read from block `from` (its
+    /// request's, or the deployment's), unless `hint`, its fields as the caller followed them
+    /// from the logs it read, is what the Broker holds. `None` while a job moves between two
+    /// reads (the node's logs lag its word, or it was hydrated meanwhile): read again.
+    pub async fn holding(
+        &self,
+        id: U256,
+        from: u64,
+        hint: Option<&Job>,
+    ) -> Result<Option<Holding>> {
+        let error = match self.request(id).await {
+            Ok(request) => return Ok(Some(Holding::Stored(request))),
+            Err(e) => e,
+        };
+        let refused = |what: &str| matches!(&error, Error::Revert { name, .. } if name == what);
+        let held_as_job = refused("HeldAsJob");
+        if !held_as_job && !refused("NoSuchRequest") {
+            return Err(error);
+        }
+        match self.job_state(id, from, hint).await {
+            Ok(JobState::Held(job)) => Ok(Some(Holding::Job(job))),
+            Ok(JobState::PaidOut {
+                job,
+                paid_to,
+                block,
+            }) => Ok(Some(Holding::PaidOut {
+                job,
+                paid_to,
+                block,
+            })),
+            // Hydrated since `getRequest` refused it: a request now.
+            Ok(JobState::NotHeld) if held_as_job => Ok(None),
+            Ok(JobState::NotHeld) => Err(error),
+            Err(Error::JobLogsBehind { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
-    /// [`Chain::job`], trying first `hint`, the fields as the caller followed them from the
-    /// logs it read: if the Broker holds them, no log is read again.
-    pub async fn job_from_hint(&self, id: U256, from: u64, hint: Option<&Job>) -> Result<JobState> {
+    /// Where job `id` stands: `hint` if the Broker holds it, else its fields rebuilt from its
+    /// logs since block `from` and checked against the word the Broker holds, or its payout.
+    /// A word the logs do not rebuild (a node whose logs lag its state) is
+    /// `Error::JobLogsBehind`.
+    async fn job_state(&self, id: U256, from: u64, hint: Option<&Job>) -> Result<JobState> {
         let held = self.call("jobHash", self.broker.jobHash(id)).await?;
         if let Some(hint) = hint
             && held != B256::ZERO

@@ -27,7 +27,7 @@ mod revert;
 pub use connect::{SCHEMES, provider};
 pub use error::{Error, Result};
 pub use events::BrokerLog;
-pub use jobs::{JobState, apply, as_request, job_hash, rebuild, requested};
+pub use jobs::{Holding, apply, job_hash, rebuild, requested};
 pub use revert::describe;
 
 use alloy::{

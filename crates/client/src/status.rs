@@ -9,6 +9,7 @@ use ecm_bindings::{
     Broker,
     protocol::{DisputeMode, Phase, Status},
 };
+use ecm_chain::Holding;
 use serde::Serialize;
 
 /// A bisection game in progress.
@@ -77,41 +78,30 @@ pub(crate) async fn read(
 ) -> Result<(ecm_bindings::IBroker::Request, U256)> {
     let chain = client.chain();
     let broker = chain.broker();
-    let error = match chain.request(U256::from(id)).await {
-        Ok(r) => {
-            let deposit = chain
-                .call("requiredDeposit", broker.requiredDeposit(U256::from(id)))
-                .await?;
-            return Ok((r, deposit));
-        }
-        Err(e) => e,
-    };
-    let may_be_a_job = matches!(&error, ecm_chain::Error::Revert { name, .. } if name == "HeldAsJob" || name == "NoSuchRequest");
-    if !may_be_a_job {
-        return Err(error.into());
-    }
     let from = client.deployment().deployed_at_block;
-    let (job, paid_to) = match chain.job(U256::from(id), from).await? {
-        ecm_chain::JobState::Held(job) => (job, None),
-        ecm_chain::JobState::PaidOut {
-            job: Some(job),
-            paid_to,
-            ..
-        } => (job, Some(paid_to)),
-        _ => return Err(error.into()),
+    // A job moving between two reads (its logs behind its word) is reported as such.
+    let behind = || ecm_chain::Error::JobLogsBehind { id: U256::from(id) };
+    let holding = chain
+        .holding(U256::from(id), from, None)
+        .await?
+        .ok_or_else(behind)?;
+    let deposit = match &holding {
+        Holding::Stored(_) => {
+            chain
+                .call("requiredDeposit", broker.requiredDeposit(U256::from(id)))
+                .await?
+        }
+        Holding::Job(job) | Holding::PaidOut { job: Some(job), .. } => {
+            chain
+                .call(
+                    "requiredJobDeposit",
+                    broker.requiredJobDeposit((**job).clone()),
+                )
+                .await?
+        }
+        Holding::PaidOut { job: None, .. } => return Err(behind().into()),
     };
-    let deposit = chain
-        .call(
-            "requiredJobDeposit",
-            broker.requiredJobDeposit((*job).clone()),
-        )
-        .await?;
-    let mut r = ecm_chain::as_request(&job);
-    if let Some(paid_to) = paid_to {
-        r.status = Status::Finalized as u8;
-        r.host = paid_to;
-    }
-    Ok((r, deposit))
+    Ok((holding.request(), deposit))
 }
 
 pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
