@@ -6,8 +6,9 @@ import {Bisection} from "./Bisection.sol";
 
 /// @title Tournament
 /// @notice A request's disputes as a tournament between claims, whose end is bounded whatever
-/// the number of claimants (review finding 10, the sybil delay). Stage 1 of its fix: the rules,
-/// tested on their own (`Tournament.t.sol`); the Broker still plays one game at a time.
+/// the number of claimants (review finding 10, the sybil delay). Stage 1 of its fix: the rules
+/// and who is owed what, tested on their own (`Tournament.t.sol`); the Broker still plays one
+/// game at a time.
 ///
 /// Why a tournament. With one game at a time, a cheater's puppet challengers each hold the
 /// request a clock, one after another. Letting challengers play the standing answer in
@@ -38,6 +39,12 @@ import {Bisection} from "./Bisection.sol";
 /// start, and the tournament is decided by `startDeadline + 2 * clock + 1` whatever the
 /// number of puppets: they cost the honest party gas per game, not time. Games between
 /// puppets do not hold the verdict back: it asks how many claims stand, not which games run.
+/// Money. Every entry holds one deposit (the Broker's `deposit`, the same for all). An
+/// entry's first loss forfeits it: half to the party that eliminated it (`Entry.wins`), half to
+/// the requester (`requesterShare`); a standing entry's deposit is returned (`share`). So each
+/// puppet costs the cheater half a deposit, as a lost challenge does today, and the shares
+/// always add up to the deposits held. What this does not pay: the gas an honest party spent
+/// starting a game against an entry some other entry eliminated first.
 /// @dev Indices are `uint32`; a game is keyed by its pair of entries (`gameKey`).
 library Tournament {
     using Bisection for IBroker.Game;
@@ -50,6 +57,8 @@ library Tournament {
         uint64 steps;
         /// Whether it lost a game.
         bool eliminated;
+        /// Entries it eliminated: each owes it half a deposit.
+        uint24 wins;
         /// `Trace.commit(final, result)` of the claimed answer.
         bytes32 claim;
     }
@@ -75,6 +84,8 @@ library Tournament {
         uint32 count;
         /// Different claims held by at least one entry not eliminated.
         uint32 standingClaims;
+        /// Entries eliminated.
+        uint32 eliminated;
         mapping(uint256 index => Entry) entries;
         /// Per claim, its entries not eliminated.
         mapping(bytes32 claim => uint256) standingEntries;
@@ -177,7 +188,8 @@ library Tournament {
         if (!m.open) revert NoOpenGame(key);
         m.open = false;
         m.defenderWon = defenderWon;
-        _eliminate(t, defenderWon ? m.challenger : m.defender);
+        (uint32 winner, uint32 loser) = defenderWon ? (m.defender, m.challenger) : (m.challenger, m.defender);
+        _eliminate(t, loser, winner);
         delete t.games[key];
     }
 
@@ -215,6 +227,19 @@ library Tournament {
         }
     }
 
+    /// @notice What entry `index`'s party is owed at the end, each entry having held `deposit`:
+    /// its deposit back if it stands, and half a deposit per entry it eliminated.
+    function share(State storage t, uint32 index, uint256 deposit) internal view returns (uint256) {
+        Entry storage e = t.entries[index];
+        return (e.eliminated ? 0 : deposit) + uint256(e.wins) * (deposit / 2);
+    }
+
+    /// @notice What the requester is owed for the entries eliminated: the other half of each
+    /// one's deposit.
+    function requesterShare(State storage t, uint256 deposit) internal view returns (uint256) {
+        return uint256(t.eliminated) * (deposit - deposit / 2);
+    }
+
     /// @notice The key of the game between entries `a` and `b`, either way round.
     function gameKey(uint32 a, uint32 b) internal pure returns (uint256) {
         (uint256 lo, uint256 hi) = a < b ? (a, b) : (b, a);
@@ -224,7 +249,7 @@ library Tournament {
     function _add(State storage t, address party, bytes32 claim, uint64 steps) private returns (uint32 index) {
         index = t.count;
         t.count = index + 1;
-        t.entries[index] = Entry({party: party, steps: steps, eliminated: false, claim: claim});
+        t.entries[index] = Entry({party: party, steps: steps, eliminated: false, wins: 0, claim: claim});
         if (t.standingEntries[claim]++ == 0) ++t.standingClaims;
     }
 
@@ -234,10 +259,14 @@ library Tournament {
         if (e.eliminated) revert EntryEliminated(index);
     }
 
-    function _eliminate(State storage t, uint32 index) private {
+    /// @dev Eliminates entry `index`, beaten by `winner`, unless it already lost elsewhere (a
+    /// forfeit): the first loss alone counts, for the standing claims and for the money.
+    function _eliminate(State storage t, uint32 index, uint32 winner) private {
         Entry storage e = t.entries[index];
         if (e.eliminated) return;
         e.eliminated = true;
+        ++t.eliminated;
+        ++t.entries[winner].wins;
         if (--t.standingEntries[e.claim] == 0) --t.standingClaims;
     }
 }

@@ -198,6 +198,13 @@ contract TournamentTest is GameDriver {
         vm.assertFalse(th.forfeit(xAgainstHost));
         // The puppet, which stalled against x meanwhile, loses that game by its clock.
         vm.assertFalse(_timeOut(xAgainstPuppet));
+        // The forfeit eliminated nobody new: the host's deposit went half to the puppet that
+        // beat it first, the puppet's half to x.
+        (uint256[] memory shares, uint256 requesterOwed) = th.shares(2 ether);
+        vm.assertEq(shares[0], 0);
+        vm.assertEq(shares[puppet], 1 ether);
+        vm.assertEq(shares[x], 2 ether + 1 ether);
+        vm.assertEq(requesterOwed, 2 ether);
         (uint256 entryDeadline,,) = th.deadlines();
         vm.roll(entryDeadline + 1);
         _assertVerdict(true, true, x);
@@ -314,6 +321,16 @@ contract TournamentTest is GameDriver {
         }
         // Decided at the latest timeout: the puppets' games among themselves do not count.
         _assertVerdict(true, true, honest);
+        // The honest party eliminated every other entry: its deposit back and half of each of
+        // theirs; the requester the other halves; the cheater's entries nothing.
+        uint256 deposit = 1 ether;
+        uint256 others = honestHost ? puppets : puppets + 1;
+        (uint256[] memory shares, uint256 requesterOwed) = th.shares(deposit);
+        vm.assertEq(shares[honest], deposit + others * (deposit / 2), "the honest party's share");
+        vm.assertEq(requesterOwed, others * (deposit - deposit / 2), "the requester's share");
+        for (uint256 i = 0; i < shares.length; ++i) {
+            if (i != honest) vm.assertEq(shares[i], 0, "a cheater's share");
+        }
         blocks = block.number - answeredAt;
     }
 
@@ -368,9 +385,21 @@ contract TournamentTest is GameDriver {
         }
     }
 
+    /// @dev The entries' shares and the requester's add up to the deposits held (an odd
+    /// deposit, so that its halves differ).
+    function _assertSharesAddUp(uint256 deposit) internal view {
+        (uint256[] memory entries, uint256 requesterOwed) = th.shares(deposit);
+        uint256 total = requesterOwed;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            total += entries[i];
+        }
+        vm.assertEq(total, entries.length * deposit, "shares add up to the deposits");
+    }
+
     /// @dev Random entries, games, timeouts, forfeits and waits, any of which may be refused:
     /// the count of standing claims the verdict reads always equals a recount, never drops to
-    /// zero, and a decided verdict names a standing entry holding the one standing claim.
+    /// zero, a decided verdict names a standing entry holding the one standing claim, and the
+    /// shares add up to the deposits.
     function testFuzz_standingClaims_MatchARecountWhateverIsPlayed(uint256 seed) public {
         vm.prank(address(0xA0));
         th.open(honestView.cs[0], _someClaim(seed), N, WINDOW, START_BLOCKS);
@@ -402,6 +431,7 @@ contract TournamentTest is GameDriver {
             (, uint32 standing) = th.counts();
             vm.assertEq(standing, _recount(), "standing claims");
             vm.assertGe(standing, 1, "some claim stands");
+            _assertSharesAddUp(1 ether + 1);
             (bool over, bool decided, uint32 winner) = th.verdict();
             if (decided) {
                 vm.assertTrue(over);

@@ -92,6 +92,15 @@ contract TournamentHarness {
         return (t.count, t.standingClaims);
     }
 
+    /// @dev Each entry's share and the requester's, each entry having held `deposit`.
+    function shares(uint256 deposit) external view returns (uint256[] memory entries, uint256 requester) {
+        entries = new uint256[](t.count);
+        for (uint32 i = 0; i < t.count; ++i) {
+            entries[i] = t.share(i, deposit);
+        }
+        requester = t.requesterShare(deposit);
+    }
+
     function gameKey(uint32 a, uint32 b) external pure returns (uint256) {
         return Tournament.gameKey(a, b);
     }
