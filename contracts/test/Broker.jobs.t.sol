@@ -467,6 +467,49 @@ contract BrokerJobsTest is Fixtures {
         vm.assertEq(address(broker).balance, 0);
     }
 
+    /// A challenge to one job of a batch touches none of the others: they settle by their
+    /// fields in one `settleJobs` (the challenged one, held as a request now, is skipped), and
+    /// the challenged job keeps its own dispute and payout.
+    function test_jobs_AChallengeToOneJobLeavesTheOthersToSettleOnTheirOwn() public {
+        IBroker.Job[] memory jobs = _requestJobs(3);
+        uint256 deposit = broker.requiredJobDeposit(jobs[0]);
+        _commit(jobs, host);
+        _reveal(jobs);
+        uint256 disputed = jobs[1].id;
+        vm.prank(challenger);
+        broker.hydrate(jobs[1], _input(1));
+        _challenge(disputed, challenger, _result(9), STEPS + 1); // a wrong challenge
+        vm.assertEq(broker.jobHash(disputed), bytes32(0), "held as a request now");
+        _assertHeld(jobs[0]);
+        _assertHeld(jobs[2]);
+
+        // Past the others' window: they are paid, the disputed one is skipped.
+        _rollPast(jobs[0].deadline);
+        vm.prank(stranger);
+        vm.assertEq(broker.settleJobs(jobs), 2);
+        vm.assertEq(broker.jobHash(jobs[0].id), bytes32(0));
+        vm.assertEq(broker.jobHash(jobs[2].id), bytes32(0));
+        vm.assertEq(uint8(_status(disputed)), uint8(IBroker.Status.NeedsResolution));
+
+        // The challenger never starts its dispute: the host wins it, and a fresh window later
+        // the disputed job pays the host too, with half the challenger's deposit.
+        _claimTimeoutAfter(disputed, broker.getRequest(disputed).deadline, host, challenger);
+        _rollPast(broker.getRequest(disputed).deadline);
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = disputed;
+        vm.assertEq(broker.settle(ids), 1);
+
+        uint256 reward = deposit / 2;
+        vm.assertEq(_withdrawAll(host), 3 * (PAYMENT + deposit) + reward);
+        vm.assertEq(_withdrawAll(requester), deposit - reward);
+        vm.assertEq(_withdrawAll(challenger), 0);
+        vm.assertEq(host.balance, FUNDS + 3 * PAYMENT + reward);
+        vm.assertEq(challenger.balance, FUNDS - deposit);
+        vm.assertEq(requester.balance, FUNDS - 3 * PAYMENT + deposit - reward);
+        vm.assertEq(stranger.balance, FUNDS);
+        vm.assertEq(address(broker).balance, 0);
+    }
+
     /// A pending job is cancelled as a request is, once hydrated: the payment back.
     function test_hydrate_ThenCancel_RefundsTheRequester() public {
         IBroker.Job[] memory jobs = _requestJobs(2);
