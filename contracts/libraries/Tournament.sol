@@ -231,6 +231,8 @@ library Tournament {
     /// its deposit back if it stands, and half a deposit per entry it eliminated.
     function share(State storage t, uint32 index, uint256 deposit) internal view returns (uint256) {
         Entry storage e = t.entries[index];
+        // Each win is the floor of half a deposit on purpose: `requesterShare` takes the rest.
+        // slither-disable-next-line divide-before-multiply
         return (e.eliminated ? 0 : deposit) + uint256(e.wins) * (deposit / 2);
     }
 
