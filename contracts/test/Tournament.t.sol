@@ -286,18 +286,24 @@ contract TournamentTest is GameDriver {
     // ---------------------------------------------------------------------------------------
 
     /// @dev Blocks from the answer until the tournament is decided, with `puppets` puppets
-    /// playing for the cheater as slowly as the rules let them: each enters at the window's
-    /// last block with a claim of its own, never moves in its games against the honest party,
-    /// and starts games against the other puppets at the last block games may start. The
-    /// honest party (the challenger of a wrong answer, or the host of a right one) challenges
-    /// every other claim as it appears and claims each timeout when it comes. Returns the
-    /// blocks and the honest party's entry, which must be the winner.
-    function _settlementBlocks(uint256 puppets, bool honestHost) internal returns (uint256 blocks, uint32 honest) {
+    /// playing for the cheater as slowly as the rules let them. Each enters at the window's
+    /// last block with a claim of its own and never moves in its games against the honest
+    /// party. At the last block games may start, the puppets either start games among
+    /// themselves and stall in them too, or (`throwChain`) throw games down a chain, each
+    /// beaten by the next within the block (the wrong host beaten by the first puppet), which
+    /// would restart every game if games were played against the standing answer. The honest
+    /// party (the challenger of a wrong answer, or the host of a right one) challenges every
+    /// other claim as it appears, claims each timeout when it comes and ignores dead games.
+    /// Checks the verdict and the money; returns the blocks.
+    function _settlementBlocks(uint256 puppets, bool honestHost, bool throwChain) internal returns (uint256 blocks) {
         uint256 answeredAt = block.number;
         _open(host, honestHost ? _honest() : _liar(1));
+        uint32 honest = 0;
+        uint32 firstPuppet = 1;
         uint256[] memory keys = new uint256[](puppets + 1);
         if (!honestHost) {
             honest = _enter(challenger, _honest());
+            firstPuppet = 2;
             keys[puppets] = _challengeEntry(honest, 0); // the host stalls in it
         }
         (uint256 entryDeadline, uint256 startDeadline,) = th.deadlines();
@@ -310,42 +316,61 @@ contract TournamentTest is GameDriver {
             keys[k] = _challengeEntry(honest, p);
         }
         vm.roll(startDeadline);
-        for (uint256 k = 1; k < puppets; ++k) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- at most 17 entries
-            _challengeEntry(uint32(honestHost ? k + 1 : k + 2), uint32(honestHost ? k : k + 1));
-        }
-        // Each timeout is claimed in the first block it may be.
+        _puppetsPlayAmongThemselves(puppets, firstPuppet, honestHost, throwChain);
+        // Each live game's timeout is claimed in the first block it may be.
+        uint256 eliminatedByHonest = 0;
         for (uint256 k = 0; k < keys.length; ++k) {
-            if (keys[k] == 0) continue;
+            if (keys[k] == 0 || th.entry(th.getMatch(keys[k]).defender).eliminated) continue;
             vm.assertFalse(_timeOut(keys[k]), "the staller loses");
+            ++eliminatedByHonest;
         }
-        // Decided at the latest timeout: the puppets' games among themselves do not count.
         _assertVerdict(true, true, honest);
-        // The honest party eliminated every other entry: its deposit back and half of each of
-        // theirs; the requester the other halves; the cheater's entries nothing.
-        uint256 deposit = 1 ether;
         uint256 others = honestHost ? puppets : puppets + 1;
-        (uint256[] memory shares, uint256 requesterOwed) = th.shares(deposit);
-        vm.assertEq(shares[honest], deposit + others * (deposit / 2), "the honest party's share");
-        vm.assertEq(requesterOwed, others * (deposit - deposit / 2), "the requester's share");
-        for (uint256 i = 0; i < shares.length; ++i) {
-            if (i != honest) vm.assertEq(shares[i], 0, "a cheater's share");
-        }
+        vm.assertEq(eliminatedByHonest, throwChain ? 1 : others);
+        _assertShares(honest, eliminatedByHonest, others);
         blocks = block.number - answeredAt;
+    }
+
+    /// @dev At the last block games may start, the wrong host (unless `honestHost`) and each
+    /// puppet but the last are challenged by the next puppet, and lose within the block if
+    /// `throwChain` (both sides play), or stall (neither moves).
+    function _puppetsPlayAmongThemselves(uint256 puppets, uint32 firstPuppet, bool honestHost, bool throwChain)
+        internal
+    {
+        for (uint256 k = honestHost ? 1 : 0; k < puppets; ++k) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- at most 17 entries
+            uint32 beaten = k == 0 ? 0 : uint32(firstPuppet + k - 1);
+            // forge-lint: disable-next-line(unsafe-typecast) -- as above
+            uint256 key = _challengeEntry(uint32(firstPuppet + k), beaten);
+            // forge-lint: disable-next-line(unsafe-typecast) -- tags 1 to 17
+            if (throwChain) vm.assertFalse(_playGame(key, _liar(uint8(1 + k)), _liar(uint8(2 + k)), false));
+        }
+    }
+
+    /// @dev The honest party gets its deposit back and half of each of the `eliminated`
+    /// deposits it took; the requester the other half of all `lost` deposits.
+    function _assertShares(uint32 honest, uint256 eliminated, uint256 lost) internal view {
+        uint256 deposit = 1 ether;
+        (uint256[] memory shares, uint256 requesterOwed) = th.shares(deposit);
+        vm.assertEq(shares[honest], deposit + eliminated * (deposit / 2), "the honest party's share");
+        vm.assertEq(requesterOwed, lost * (deposit - deposit / 2), "the requester's share");
     }
 
     function test_sybilDelay_PuppetsCostTheHonestPartyGasNotTime() public {
         uint256[3] memory counts = [uint256(1), 4, 16];
         uint256 bound = WINDOW + START_BLOCKS + 2 * uint256(CLOCK) + 1;
-        for (uint256 honestHost = 0; honestHost < 2; ++honestHost) {
+        for (uint256 scenario = 0; scenario < 4; ++scenario) {
+            bool honestHost = scenario % 2 == 1;
+            bool throwChain = scenario >= 2;
             uint256 first;
             for (uint256 k = 0; k < counts.length; ++k) {
                 uint256 snapshot = vm.snapshotState();
-                (uint256 blocks,) = _settlementBlocks(counts[k], honestHost == 1);
+                uint256 blocks = _settlementBlocks(counts[k], honestHost, throwChain);
                 vm.snapshotValue(
                     string.concat(
                         "tournament_blocks_",
-                        honestHost == 1 ? "honestHost_" : "wrongHost_",
+                        honestHost ? "honestHost_" : "wrongHost_",
+                        throwChain ? "throwing_" : "",
                         vm.toString(counts[k]),
                         "puppets"
                     ),
