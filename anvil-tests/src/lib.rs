@@ -9,7 +9,7 @@ pub mod range_limit;
 
 use alloy::primitives::{Address, U256};
 use ecm_agent::{AgentConfig, Roles};
-use ecm_client::{Client, NewRequest};
+use ecm_client::{Client, NewRequest, RequestStatus, Status};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
 use ecm_primitives::Deployment;
 use std::{
@@ -273,6 +273,16 @@ where
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `client` reads request `id` as Finalized, and returns its status then; panics
+/// after `timeout`, naming `what` it waited for.
+pub async fn finalized(client: &Client, id: u64, what: &str, timeout: Duration) -> RequestStatus {
+    eventually(what, timeout, || async {
+        let s = client.status(id).await.unwrap();
+        (s.status == Status::Finalized).then_some(s)
+    })
+    .await
 }
 
 fn init_tracing() {

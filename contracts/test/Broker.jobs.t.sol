@@ -99,6 +99,15 @@ contract BrokerJobsTest is Fixtures {
         }
     }
 
+    /// @dev A compact batch of `count` jobs answered by `host` (committed and revealed, the
+    /// window open), and the deposit of each.
+    function _answeredJobs(uint256 count) internal returns (IBroker.Job[] memory jobs, uint256 deposit) {
+        jobs = _requestJobs(count);
+        deposit = broker.requiredJobDeposit(jobs[0]);
+        _commit(jobs, host);
+        _reveal(jobs);
+    }
+
     function _one(IBroker.Job memory job) internal pure returns (IBroker.Job[] memory jobs) {
         jobs = new IBroker.Job[](1);
         jobs[0] = job;
@@ -234,10 +243,7 @@ contract BrokerJobsTest is Fixtures {
     }
 
     function test_settleJobs_TheRequesterAcceptsWithinTheWindow() public {
-        IBroker.Job[] memory jobs = _requestJobs(1);
-        uint256 deposit = broker.requiredJobDeposit(jobs[0]);
-        _commit(jobs, host);
-        _reveal(jobs);
+        (IBroker.Job[] memory jobs, uint256 deposit) = _answeredJobs(1);
         vm.prank(requester);
         vm.assertEq(broker.settleJobs(jobs), 1);
         vm.assertEq(_withdrawAll(host), PAYMENT + deposit);
@@ -247,10 +253,7 @@ contract BrokerJobsTest is Fixtures {
     /// Fields that are not the job's (a higher payment, another host) settle nothing and move
     /// no money, even past the window.
     function test_settleJobs_SkipsFieldsTheJobDoesNotStandAt() public {
-        IBroker.Job[] memory jobs = _requestJobs(1);
-        uint256 deposit = broker.requiredJobDeposit(jobs[0]);
-        _commit(jobs, host);
-        _reveal(jobs);
+        (IBroker.Job[] memory jobs, uint256 deposit) = _answeredJobs(1);
         _rollPast(jobs[0].deadline);
         IBroker.Job memory forged = _copy(jobs[0]);
         forged.payment = uint96(2 * PAYMENT);
@@ -471,10 +474,7 @@ contract BrokerJobsTest is Fixtures {
     /// fields in one `settleJobs` (the challenged one, held as a request now, is skipped), and
     /// the challenged job keeps its own dispute and payout.
     function test_jobs_AChallengeToOneJobLeavesTheOthersToSettleOnTheirOwn() public {
-        IBroker.Job[] memory jobs = _requestJobs(3);
-        uint256 deposit = broker.requiredJobDeposit(jobs[0]);
-        _commit(jobs, host);
-        _reveal(jobs);
+        (IBroker.Job[] memory jobs, uint256 deposit) = _answeredJobs(3);
         uint256 disputed = jobs[1].id;
         vm.prank(challenger);
         broker.hydrate(jobs[1], _input(1));

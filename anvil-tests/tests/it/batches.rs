@@ -3,7 +3,7 @@
 
 use alloy::primitives::U256;
 use ecm_agent::Roles;
-use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, request};
+use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, finalized, request};
 use ecm_bindings::Broker::BrokerEvents;
 use ecm_chain::BrokerLog;
 use ecm_client::{Client, Error, NewRequest, RequestStatus, Status};
@@ -177,11 +177,7 @@ async fn a_cheating_host_on_a_compact_job_is_caught_after_the_challenger_hydrate
     });
     assert_eq!(hydrated_by, Some(net.address("challenger")));
     net.mine(25).await; // past the fresh window
-    let settled = eventually("payout", Duration::from_secs(60), || async {
-        let s = requester.status(id).await.unwrap();
-        (s.status == Status::Finalized).then_some(s)
-    })
-    .await;
+    let settled = finalized(&requester, id, "payout", Duration::from_secs(60)).await;
     assert_eq!(settled.host, Some(net.address("challenger")));
     cheater.stop().await.unwrap();
     challenger.stop().await.unwrap();

@@ -5,11 +5,10 @@
 use alloy::{primitives::U256, providers::ext::AnvilApi, rpc::types::anvil::ReorgOptions};
 use ecm_agent::{JobStore, Outcome, Roles, Stance};
 use ecm_anvil_tests::{
-    AgentHandle, ETHER, TestNet, assert_paid_and_no_deposit_lost, eventually,
+    AgentHandle, ETHER, TestNet, assert_paid_and_no_deposit_lost, eventually, finalized,
     proxy::{ChaosProxy, Faults},
     request,
 };
-use ecm_client::Status;
 use std::{
     sync::atomic::Ordering,
     time::{Duration, Instant},
@@ -106,10 +105,7 @@ async fn chaos_a_flaky_network_a_kill_and_a_reorg_lose_nothing_and_answer_each_r
     // Restarted on the same store, through the same flaky network.
     let host = AgentHandle::spawn(host_config());
     for id in &ids {
-        eventually("settlement", Duration::from_secs(240), || async {
-            (requester.status(*id).await.unwrap().status == Status::Finalized).then_some(())
-        })
-        .await;
+        finalized(&requester, *id, "settlement", Duration::from_secs(240)).await;
         assert!(
             requester.replay(*id).await.unwrap().matches,
             "request {id} settled on the true answer"

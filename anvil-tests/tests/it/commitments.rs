@@ -4,7 +4,7 @@
 
 use alloy::primitives::{Address, B256, U256};
 use ecm_agent::Roles;
-use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, request};
+use ecm_anvil_tests::{AgentHandle, ETHER, TestNet, eventually, finalized, request};
 use ecm_client::Status;
 use std::time::Duration;
 
@@ -73,11 +73,7 @@ async fn a_commitment_nobody_reveals_is_ended_and_the_host_is_paid() {
     })
     .await;
     net.mine(4).await;
-    eventually("the payout", Duration::from_secs(60), || async {
-        let s = requester.status(id).await.unwrap();
-        (s.status == Status::Finalized).then_some(s)
-    })
-    .await;
+    finalized(&requester, id, "the payout", Duration::from_secs(60)).await;
     host.stop().await.unwrap();
     let s = requester.status(id).await.unwrap();
     assert_eq!(s.host, Some(net.address("host")));

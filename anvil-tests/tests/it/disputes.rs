@@ -80,11 +80,7 @@ async fn cheater_is_caught(cheat: Cheat) {
     );
 
     net.mine(25).await; // past the fresh window
-    let settled = eventually("payout", Duration::from_secs(60), || async {
-        let s = requester.status(id).await.unwrap();
-        (s.status == Status::Finalized).then_some(s)
-    })
-    .await;
+    let settled = finalized(&requester, id, "payout", Duration::from_secs(60)).await;
     assert_eq!(settled.host, Some(net.address("challenger")));
     // The requester got half the cheater's deposit for the delay.
     assert_eq!(
@@ -159,10 +155,7 @@ async fn false_challenge_is_defeated() {
         "the standing answer is the true one"
     );
     net.mine(25).await;
-    eventually("payout", Duration::from_secs(60), || async {
-        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
-    })
-    .await;
+    finalized(&requester, id, "payout", Duration::from_secs(60)).await;
     assert_eq!(
         requester.credited(net.address("requester")).await.unwrap(),
         deposit - deposit / U256::from(2),
@@ -258,10 +251,7 @@ async fn silent_challenger_loses_by_timeout() {
     let s = requester.status(id).await.unwrap();
     assert_eq!((s.disputes, s.host_wins), (1, 1));
     net.mine(25).await; // past the fresh window: the host resolves and finalizes
-    eventually("payout", Duration::from_secs(60), || async {
-        (requester.status(id).await.unwrap().status == Status::Finalized).then_some(())
-    })
-    .await;
+    finalized(&requester, id, "payout", Duration::from_secs(60)).await;
     assert_eq!(
         requester.credited(net.address("requester")).await.unwrap(),
         deposit - deposit / U256::from(2)

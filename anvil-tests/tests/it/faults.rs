@@ -97,12 +97,11 @@ async fn a_flaky_network_loses_nothing_and_answers_nothing_twice() {
     // The challenger's answer stands with a fresh window of its own.
     net.mine(DISPUTED_WINDOW).await;
     for id in &all {
-        eventually(
+        finalized(
+            &requester,
+            *id,
             "settlement through the flaky network",
             Duration::from_secs(180),
-            || async {
-                (requester.status(*id).await.unwrap().status == Status::Finalized).then_some(())
-            },
         )
         .await;
         assert!(

@@ -29,11 +29,7 @@ async fn honest_job_is_answered_accepted_and_paid() {
     assert_eq!(answered.steps, 61);
 
     requester.accept(id).await.unwrap();
-    let settled = eventually("payout", Duration::from_secs(60), || async {
-        let s = requester.status(id).await.unwrap();
-        (s.status == Status::Finalized).then_some(s)
-    })
-    .await;
+    let settled = finalized(&requester, id, "payout", Duration::from_secs(60)).await;
     assert_eq!(settled.host, Some(net.address("host")));
     // The host withdraws on its own: it ends up with the payment, less its gas.
     let host_after = eventually("the host's withdrawal", Duration::from_secs(60), || async {
