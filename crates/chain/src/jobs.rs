@@ -58,18 +58,6 @@ impl Holding {
     }
 }
 
-/// Where a compact batch job stands, by its word and its logs.
-enum JobState {
-    Held(Box<Job>),
-    PaidOut {
-        job: Option<Box<Job>>,
-        paid_to: Address,
-        block: u64,
-    },
-    /// Not held as a hash: stored as a request (hydrated, or never a job), or unknown.
-    NotHeld,
-}
-
 /// The hash a job stands at (`IBroker.jobHash`): `keccak256(abi.encode(job))`.
 pub fn job_hash(job: &Job) -> B256 {
     keccak256(job.abi_encode())
@@ -186,35 +174,27 @@ impl Chain {
             return Err(error);
         }
         match self.job_state(id, from, hint).await {
-            Ok(JobState::Held(job)) => Ok(Some(Holding::Job(job))),
-            Ok(JobState::PaidOut {
-                job,
-                paid_to,
-                block,
-            }) => Ok(Some(Holding::PaidOut {
-                job,
-                paid_to,
-                block,
-            })),
+            Ok(Some(holding)) => Ok(Some(holding)),
             // Hydrated since `getRequest` refused it: a request now.
-            Ok(JobState::NotHeld) if held_as_job => Ok(None),
-            Ok(JobState::NotHeld) => Err(error),
+            Ok(None) if held_as_job => Ok(None),
+            Ok(None) => Err(error),
             Err(Error::JobLogsBehind { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }
 
-    /// Where job `id` stands: `hint` if the Broker holds it, else its fields rebuilt from its
-    /// logs since block `from` and checked against the word the Broker holds, or its payout.
-    /// A word the logs do not rebuild (a node whose logs lag its state) is
-    /// `Error::JobLogsBehind`.
-    async fn job_state(&self, id: U256, from: u64, hint: Option<&Job>) -> Result<JobState> {
+    /// Where job `id` stands (`Holding::Job` or `Holding::PaidOut`): `hint` if the Broker holds
+    /// it, else its fields rebuilt from its logs since block `from` and checked against the word
+    /// the Broker holds, or its payout; `None` if it is not held as a hash (stored as a request:
+    /// hydrated, or never a job; or unknown). A word the logs do not rebuild (a node whose logs
+    /// lag its state) is `Error::JobLogsBehind`.
+    async fn job_state(&self, id: U256, from: u64, hint: Option<&Job>) -> Result<Option<Holding>> {
         let held = self.call("jobHash", self.broker.jobHash(id)).await?;
         if let Some(hint) = hint
             && held != B256::ZERO
             && job_hash(hint) == held
         {
-            return Ok(JobState::Held(Box::new(hint.clone())));
+            return Ok(Some(Holding::Job(Box::new(hint.clone()))));
         }
         let to = self.block_number().await?;
         let events = vec![
@@ -239,17 +219,14 @@ impl Chain {
                 BrokerEvents::Finalized(e) if !hydrated => Some((e.paidTo, log.block)),
                 _ => None,
             });
-            return Ok(match paid {
-                Some((paid_to, block)) => JobState::PaidOut {
-                    job: rebuild(id, &logs).map(Box::new),
-                    paid_to,
-                    block,
-                },
-                None => JobState::NotHeld,
-            });
+            return Ok(paid.map(|(paid_to, block)| Holding::PaidOut {
+                job: rebuild(id, &logs).map(Box::new),
+                paid_to,
+                block,
+            }));
         }
         match rebuild(id, &logs) {
-            Some(job) if job_hash(&job) == held => Ok(JobState::Held(Box::new(job))),
+            Some(job) if job_hash(&job) == held => Ok(Some(Holding::Job(Box::new(job)))),
             _ => Err(Error::JobLogsBehind { id }),
         }
     }
