@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {BrokerDisputes} from "./BrokerDisputes.sol";
 import {BrokerIntake} from "./BrokerIntake.sol";
 import {BrokerJobs} from "./BrokerJobs.sol";
+import {BrokerTournaments} from "./BrokerTournaments.sol";
 import {ProgramTerms, StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
@@ -32,14 +33,35 @@ contract Broker is IBroker, BrokerIntake {
     address private immutable _disputes;
     /// @dev The code compact batches run (`requestCompactBatch` and the job calls).
     address private immutable _jobsCode;
+    /// @dev The code tournament-mode disputes run (`IBrokerTournaments`, through `fallback`).
+    address private immutable _tournamentsCode;
     /// @dev The Factory's machine prover (fixed with the Factory), which proves machine steps.
     address private immutable _machineProver;
 
-    /// @dev The parameters are `BrokerStorage`'s; `BrokerDisputes` is deployed with them.
-    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_) BrokerIntake(factory_, arity_, clockBlocks_) {
+    /// @dev The parameters are `BrokerStorage`'s; `BrokerDisputes` and `BrokerJobs` are deployed
+    /// with them. `tournaments_` is deployed beforehand (this contract's creation code has no
+    /// room for it under EIP-3860's 49,152 bytes) and must have been given the same parameters.
+    constructor(IFactory factory_, uint256 arity_, uint32 clockBlocks_, BrokerTournaments tournaments_)
+        BrokerIntake(factory_, arity_, clockBlocks_)
+    {
+        (IFactory f, uint256 a, uint32 c) = tournaments_.parameters();
+        if (f != factory_ || a != arity_ || c != clockBlocks_) revert ModuleMismatch(address(tournaments_));
         _disputes = address(new BrokerDisputes(factory_, arity_, clockBlocks_));
         _jobsCode = address(new BrokerJobs(factory_, arity_, clockBlocks_));
+        _tournamentsCode = address(tournaments_);
         _machineProver = factory_.machineProver();
+    }
+
+    /// @notice Runs `IBrokerTournaments`' functions (tournament-mode disputes) in
+    /// `BrokerTournaments`; any other call data reverts there.
+    fallback() external payable {
+        _delegate(_tournamentsCode);
+    }
+
+    /// @notice Plain ether is refused (`BrokerTournaments` has no `receive`): value comes with
+    /// a request, an answer or a challenge.
+    receive() external payable {
+        _delegate(_tournamentsCode);
     }
 
     // ---------------------------------------------------------------------------------------
@@ -186,17 +208,21 @@ contract Broker is IBroker, BrokerIntake {
     }
 
     /// @inheritdoc IBroker
-    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps) external payable nonReentrant {
-        _challenge(id, result, steps, true);
+    /// @dev A challenge to a tournament-mode request is an entry, run by `BrokerTournaments`
+    /// (which guards itself against reentry: the delegation comes before this contract's guard).
+    // The delegation returns the module's answer itself (the `else` is the other mode's).
+    // slither-disable-next-line incorrect-return
+    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps) external payable {
+        if (_requests[id].mode == DisputeMode.Tournament) _delegate(_tournamentsCode);
+        else _challenge(id, result, steps, true);
     }
 
     /// @inheritdoc IBroker
-    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_)
-        external
-        payable
-        nonReentrant
-    {
-        _challenge(id, result, steps, final_);
+    // As above.
+    // slither-disable-next-line incorrect-return
+    function challengeAnswer(uint256 id, bytes calldata result, uint64 steps, bool final_) external payable {
+        if (_requests[id].mode == DisputeMode.Tournament) _delegate(_tournamentsCode);
+        else _challenge(id, result, steps, final_);
     }
 
     /// @inheritdoc IBroker
@@ -620,7 +646,7 @@ contract Broker is IBroker, BrokerIntake {
         emit Answered(id, host, result, steps, final_, windowEnd);
     }
 
-    function _challenge(uint256 id, bytes calldata result, uint64 steps, bool final_) internal {
+    function _challenge(uint256 id, bytes calldata result, uint64 steps, bool final_) internal nonReentrant {
         StoredRequest storage r = _get(id);
         _expectStatus(id, r.status, Status.WaitingForResolution);
         if (block.number > r.deadline) revert WindowClosed(id, r.deadline);
@@ -661,11 +687,6 @@ contract Broker is IBroker, BrokerIntake {
         bool defenderWon = computed == g.cHi;
         emit StepProven(id, stepNumber, computed, defenderWon);
         _resolveChallenge(id, r, defenderWon, false);
-    }
-
-    function _takeDeposit(uint256 id, uint256 required) internal {
-        if (msg.value < required) revert DepositTooLow(msg.value, required);
-        if (msg.value > required) _credit(msg.sender, id, msg.value - required, CreditReason.Surplus);
     }
 
     function _withdraw(address payable to) internal {

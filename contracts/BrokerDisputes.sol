@@ -72,7 +72,7 @@ contract BrokerDisputes is BrokerSettlement {
             (bool expired, bool defenderMoves, uint256 deadline) = _games[id].timeout();
             if (!expired) revert IBroker.DeadlineNotReached(id, deadline);
             _resolveChallenge(id, r, !defenderMoves, true);
-        } else if (status == IBroker.Status.Resolving) {
+        } else if (status == IBroker.Status.Resolving && r.mode == IBroker.DisputeMode.FullExecution) {
             // A full re-execution nobody advanced: the challenger, who must show the answer
             // wrong, did not. Its deposit, less the gas reimbursed out of it, goes half to the
             // host and half to the requester; the answer gets a fresh window (a stalled run
@@ -86,6 +86,9 @@ contract BrokerDisputes is BrokerSettlement {
             delete _fullExecutions[id];
             emit IBroker.DisputeResolved(id, host, _challenges[id].challenger, true);
             _reopen(id, r);
+        } else if (status == IBroker.Status.Resolving) {
+            // A tournament's games are timed out one by one: `claimTimeout(id, game)`.
+            revert IBroker.WrongMode(id, r.mode);
         } else {
             revert IBroker.WrongStatus(id, status, IBroker.Status.Resolving);
         }

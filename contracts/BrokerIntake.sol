@@ -54,4 +54,13 @@ abstract contract BrokerIntake is BrokerSettlement {
         _accountIndex[account] = index;
         _accounts[index] = account;
     }
+
+    /// @dev Takes `required` of the value sent as request `id`'s deposit; credits the rest.
+    /// Reached from the payable answers and challenges of `Broker` and `BrokerTournaments`;
+    /// `BrokerJobs` inherits it unused, which slither, per contract, reports.
+    // slither-disable-next-line msg-value-in-nonpayable
+    function _takeDeposit(uint256 id, uint256 required) internal {
+        if (msg.value < required) revert IBroker.DepositTooLow(msg.value, required);
+        if (msg.value > required) _credit(msg.sender, id, msg.value - required, IBroker.CreditReason.Surplus);
+    }
 }

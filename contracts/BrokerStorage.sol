@@ -7,6 +7,7 @@ import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
 import {Deposits} from "./libraries/Deposits.sol";
 import {MAX_STATE_BYTES, Trace} from "./libraries/Trace.sol";
+import {Tournament} from "./libraries/Tournament.sol";
 import {MachineInput} from "./machine/lib/MachineInput.sol";
 
 /// @title BrokerStorage
@@ -115,6 +116,9 @@ abstract contract BrokerStorage {
     /// never written there.
     // slither-disable-next-line uninitialized-state
     mapping(uint256 id => bytes32) internal _jobs;
+    /// @dev Each tournament-mode request's tournament, opened at its first challenge. Written
+    /// and read by `BrokerTournaments` in the Broker's storage only.
+    mapping(uint256 id => Tournament.State) internal _tournaments;
 
     /// @dev Set while a call runs (in `Broker` or, by `DELEGATECALL`, `BrokerDisputes`).
     bool private transient _entered;
@@ -203,7 +207,7 @@ abstract contract BrokerStorage {
 
     /// @dev Checks a request's payment and terms against the Broker's bounds and its program
     /// `p` (once for a whole batch: they are the same for every input): the step gas must give
-    /// a deposit that fits, and a machine program is disputed by bisection only.
+    /// a deposit that fits, and a machine program is disputed by bisection (games or a tournament) only.
     function _checkTerms(
         bytes32 programId,
         ProgramTerms memory p,
@@ -224,7 +228,7 @@ abstract contract BrokerStorage {
         }
         // Computed once, for the clock check and the deposit (a full re-execution has none).
         uint256 rounds = 0;
-        if (options.mode == IBroker.DisputeMode.Bisection) {
+        if (options.mode != IBroker.DisputeMode.FullExecution) {
             rounds = Bisection.rounds(options.maxSteps, _arity);
             uint256 needed = Bisection.clockForRounds(rounds);
             if (needed > _clockBlocks) revert IBroker.ClockTooShortForSteps(options.maxSteps, needed, _clockBlocks);
@@ -233,7 +237,7 @@ abstract contract BrokerStorage {
             options.mode, payment, options.maxGasPrice, options.maxSteps, p.maxStepGas, rounds
         );
         if (deposit > type(uint96).max) revert IBroker.DepositTooLarge(deposit, type(uint96).max);
-        if (p.machine && options.mode != IBroker.DisputeMode.Bisection) {
+        if (p.machine && options.mode == IBroker.DisputeMode.FullExecution) {
             revert IBroker.ModeUnsupported(programId, options.mode);
         }
     }

@@ -17,9 +17,14 @@ pragma solidity 0.8.30;
 ///   stored commitment) and the result decides (host right, challenger right, or neither); a
 ///   re-execution nobody advances for `clockBlocks` ends against the challenger
 ///   (`claimTimeout`), and the request returns to its challenge window.
+/// - Tournament: every challenge within the answer's window is an entry, and bisection games
+///   between entries of different claims run in parallel, a claim losing one game being out
+///   (`IBrokerTournaments`, called at this address): puppet challengers cannot hold the request
+///   one after another as they can in Bisection, where games are one at a time (review finding
+///   10). `challengeAnswer` enters the claim and starts its game against the answer.
 ///
 /// Machine programs (IFactory's `ProgramKind.Machine`, any WASM module run by ecm's machine)
-/// are disputed by bisection only: `c_0` commits to the machine's first state on the input,
+/// are disputed by bisection (games or a tournament) only: `c_0` commits to the machine's first state on the input,
 /// running points are the 32-byte state hash `H_i`, an answer is `exit code (u32 LE) || stdout`
 /// (empty after a trap), and the one step is proven by the machine prover
 /// (`proveMachineStep(id, final_, state, proof)`).
@@ -72,7 +77,10 @@ interface IBroker {
         /// A k-ary bisection game that ends in one step run on-chain.
         Bisection,
         /// The Broker re-executes the program step by step; the result decides (step programs).
-        FullExecution
+        FullExecution,
+        /// Bisection games between every pair of claims that disagree, played in parallel
+        /// (`IBrokerTournaments`): puppet challengers cannot delay an honest one.
+        Tournament
     }
 
     /// @notice The phase of a bisection game: whose move it is and what it must be.
@@ -276,6 +284,9 @@ interface IBroker {
     error ArityOutOfRange(uint256 given, uint256 min, uint256 max);
     /// @notice The chess clock must be at least one block.
     error ZeroClock();
+    /// @notice The tournament module at `module` was deployed with other parameters than the
+    /// Broker's (deploy `BrokerTournaments` with the same Factory, arity and clock).
+    error ModuleMismatch(address module);
     /// @notice A bisection game over `maxSteps` steps takes `blocksNeeded` blocks of a party's
     /// clock even if it replies every other block; the clock is `clockBlocks`. An honest party
     /// could lose by construction: ask for fewer steps (or deploy with a longer clock).
@@ -589,7 +600,10 @@ interface IBroker {
         returns (bytes32);
 
     /// @notice Challenges the standing answer with a different (final) result and an equal
-    /// deposit, inside the challenge window.
+    /// deposit, inside the challenge window. On a tournament-mode request it enters the claim
+    /// and starts its game against the answer (`IBrokerTournaments`: events `Entered`,
+    /// `GameStarted`), also while the tournament the first challenge opened runs, until the
+    /// window's end.
     function challengeAnswer(uint256 id, bytes calldata result, uint64 steps) external payable;
 
     /// @notice Challenges with an explicit final flag (see `answerRequest`).

@@ -46,7 +46,7 @@ library Deposits {
         uint256 maxStepGas,
         uint256 arity
     ) internal pure returns (uint256) {
-        uint256 rounds = mode == IBroker.DisputeMode.Bisection ? Bisection.rounds(maxSteps, arity) : 0;
+        uint256 rounds = mode != IBroker.DisputeMode.FullExecution ? Bisection.rounds(maxSteps, arity) : 0;
         return requiredForRounds(mode, payment, maxGasPrice, maxSteps, maxStepGas, rounds);
     }
 
@@ -60,7 +60,8 @@ library Deposits {
         uint256 maxStepGas,
         uint256 rounds
     ) internal pure returns (uint256) {
-        uint256 disputeGas = mode == IBroker.DisputeMode.Bisection
+        // A tournament's games are bisection games: each loser pays for one.
+        uint256 disputeGas = mode != IBroker.DisputeMode.FullExecution
             ? BISECTION_FIXED_GAS + rounds * BISECTION_ROUND_GAS + maxStepGas
             : fullExecutionGas(maxSteps, maxStepGas);
         return payment + 2 * maxGasPrice * disputeGas;

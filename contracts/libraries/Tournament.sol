@@ -6,9 +6,10 @@ import {Bisection} from "./Bisection.sol";
 
 /// @title Tournament
 /// @notice A request's disputes as a tournament between claims, whose end is bounded whatever
-/// the number of claimants (review finding 10, the sybil delay). Stage 1 of its fix: the rules
-/// and who is owed what, tested on their own (`Tournament.t.sol`); the Broker still plays one
-/// game at a time.
+/// the number of claimants (review finding 10, the sybil delay): the rules and who is owed
+/// what, tested on their own (`Tournament.t.sol`) and played by the Broker for tournament-mode
+/// requests (`BrokerTournaments`, which splits the payment among the standing entries rather
+/// than name one winner: `outcome` is the verdict it reads).
 ///
 /// Why a tournament. With one game at a time, a cheater's puppet challengers each hold the
 /// request a clock, one after another. Letting challengers play the standing answer in
@@ -218,13 +219,20 @@ library Tournament {
     /// and its earliest standing entry (`winner`).
     /// @dev The search for the winner reads the entries before it: one storage read per entry.
     function verdict(State storage t) internal view returns (bool over, bool decided, uint32 winner) {
-        if (block.number <= t.entryDeadline) return (false, false, 0);
-        uint256 standing = t.standingClaims;
-        if (standing != 1) return (block.number > t.endDeadline, false, 0);
+        (over, decided) = outcome(t);
+        if (!decided) return (over, false, 0);
         uint32 count = t.count;
         for (uint32 i = 0; i < count; ++i) {
             if (!t.entries[i].eliminated) return (true, true, i);
         }
+    }
+
+    /// @notice `verdict` without the winner, in constant gas: whether the tournament is over
+    /// and, if so, whether one claim stands.
+    function outcome(State storage t) internal view returns (bool over, bool decided) {
+        if (block.number <= t.entryDeadline) return (false, false);
+        if (t.standingClaims == 1) return (true, true);
+        return (block.number > t.endDeadline, false);
     }
 
     /// @notice What entry `index`'s party is owed at the end, each entry having held `deposit`:

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Broker} from "../Broker.sol";
+import {deployBroker} from "./utils/Fixtures.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {StepHarness} from "../verifier/StepHarness.sol";
 import {DisputeFixtures} from "./utils/DisputeFixtures.sol";
@@ -608,17 +609,17 @@ contract BrokerDisputeTest is DisputeFixtures {
     /// clock at `BLOCKS_PER_MOVE` blocks per move, and a defender moving that fast wins the
     /// longest game the clock admits.
     function test_attack_AGameLongerThanTheClockCannotBeRequested() public {
-        broker = new Broker(factory, 2, 50);
+        broker = deployBroker(factory, 2, 50);
         vm.expectRevert(abi.encodeWithSelector(IBroker.ClockTooShortForSteps.selector, uint64(2 ** 60), 122, 50));
         _requestWith(keccakChainId, input, 2 ** 60, GAS_PRICE, IBroker.DisputeMode.Bisection);
         // Full re-execution has no game, hence no such bound.
         _requestWith(keccakChainId, input, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.FullExecution);
 
         // keccak-chain over 45 steps at arity 2: 6 rounds and the one step, 14 blocks.
-        broker = new Broker(factory, 2, 13);
+        broker = deployBroker(factory, 2, 13);
         vm.expectRevert(abi.encodeWithSelector(IBroker.ClockTooShortForSteps.selector, MAX_STEPS, 14, 13));
         _newRequest();
-        broker = new Broker(factory, 2, 14);
+        broker = deployBroker(factory, 2, 14);
         uint256 id = _disputed(_truth(), _lie(20, Lie.State));
         moveDelay = Bisection.BLOCKS_PER_MOVE;
         vm.assertTrue(_play(id, host, _truth(), challenger, _lie(20, Lie.State)), "the honest defender wins");
@@ -704,7 +705,7 @@ contract BisectionGasTest is GameDriver {
     uint64 internal constant COUNT_TO = N + 5; // truth: not final at N
 
     function _deployBroker(uint256, uint32 clock) internal override returns (Broker) {
-        return new Broker(factory, 16, clock);
+        return deployBroker(factory, 16, clock);
     }
 
     function _state(uint64 i) internal pure returns (bytes memory) {

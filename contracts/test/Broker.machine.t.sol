@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Broker} from "../Broker.sol";
+import {deployBroker} from "./utils/Fixtures.sol";
 import {Factory} from "../Factory.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {Deposits} from "../libraries/Deposits.sol";
@@ -31,7 +32,7 @@ contract BrokerMachineTest is GameDriver {
         factory = new Factory(address(mock));
         keccakChainId = _register(address(keccakChain), "keccak-chain", KECCAK_CHAIN_STEP_GAS);
         machineId = factory.registerMachineProgram(WASM, CORE, "ecm://sha256");
-        broker = new Broker(factory, ARITY, CLOCK);
+        broker = deployBroker(factory, ARITY, CLOCK);
         (, halt,) = _claimOf(_truth());
         vm.assertTrue(_truth().finals[halt] && halt >= 4 && halt + 10 < MAX_STEPS, "the fixture's trace halts early");
     }

@@ -6,7 +6,7 @@ import {IBroker} from "../interfaces/IBroker.sol";
 import {Fixtures} from "./utils/Fixtures.sol";
 
 /// @notice A cheater's puppets take the challenge slot one after another (review finding 10,
-/// open): each challenges in the block where the last one's timeout is claimed, as a contract
+/// in Bisection mode; Tournament mode bounds it, `Broker.tournament.t.sol`): each challenges in the block where the last one's timeout is claimed, as a contract
 /// can, and never starts its dispute, so the honest challenger gets in only after all of them.
 contract PuppetMaster {
     Broker internal immutable broker;
@@ -22,10 +22,10 @@ contract PuppetMaster {
     }
 }
 
-/// @notice Measures the delay today, so that the fix (parallel challenges, or an equivalent
-/// design with settlement bounded independently of the number of puppets) has its baseline:
-/// with a clock of `CLOCK` blocks each puppet holds the request `CLOCK + 1` blocks, at the
-/// price of half a deposit (the other half goes back to the cheating host).
+/// @notice Measures the delay of Bisection mode, one game at a time, the baseline of Tournament
+/// mode's (`test_sybilDelay_TournamentPuppetsCostGasNotTime`): with a clock of `CLOCK` blocks
+/// each puppet holds the request `CLOCK + 1` blocks, at the price of half a deposit (the other
+/// half goes back to the cheating host).
 contract BrokerSybilDelayTest is Fixtures {
     uint64 internal constant STEPS = 5;
 
@@ -54,7 +54,7 @@ contract BrokerSybilDelayTest is Fixtures {
         cheaterCost = puppets * deposit - uint256(broker.getRequest(id).hostWins) * (deposit / 2);
     }
 
-    function test_sybilDelay_EachPuppetHoldsTheRequestAClock_OpenFinding10() public {
+    function test_sybilDelay_InBisectionModeEachPuppetHoldsTheRequestAClock() public {
         uint256[3] memory counts = [uint256(1), 4, 16];
         uint256 deposit;
         for (uint256 k = 0; k < counts.length; ++k) {
@@ -62,7 +62,7 @@ contract BrokerSybilDelayTest is Fixtures {
             (uint256 blocks, uint256 cost) = _delay(counts[k]);
             deposit = broker.requiredDeposit(1);
             vm.snapshotValue(string.concat("sybilDelay_blocks_", vm.toString(counts[k]), "puppets"), blocks);
-            // Linear in the puppets: the finding, measured. The fix makes this bounded.
+            // Linear in the puppets: the finding, measured. Tournament mode makes it bounded.
             vm.assertEq(blocks, counts[k] * (uint256(CLOCK) + 1));
             vm.assertEq(cost, counts[k] * (deposit - deposit / 2));
             vm.revertToState(snapshot);

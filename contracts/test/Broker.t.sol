@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Broker} from "../Broker.sol";
+import {BrokerTournaments} from "../BrokerTournaments.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
 import {IFactory} from "../interfaces/IFactory.sol";
 import {Deposits} from "../libraries/Deposits.sol";
@@ -20,15 +21,26 @@ contract BrokerTest is Fixtures {
     // ---------------------------------------------------------------------------------------
 
     function test_constructor_RevertWhen_ArityOutOfRange() public {
+        BrokerTournaments module = new BrokerTournaments(factory, 16, CLOCK);
         vm.expectRevert(abi.encodeWithSelector(IBroker.ArityOutOfRange.selector, 1, 2, 32));
-        new Broker(factory, 1, CLOCK);
+        new Broker(factory, 1, CLOCK, module);
         vm.expectRevert(abi.encodeWithSelector(IBroker.ArityOutOfRange.selector, 33, 2, 32));
-        new Broker(factory, 33, CLOCK);
+        new Broker(factory, 33, CLOCK, module);
     }
 
     function test_constructor_RevertWhen_ZeroClock() public {
+        BrokerTournaments module = new BrokerTournaments(factory, 16, CLOCK);
         vm.expectRevert(IBroker.ZeroClock.selector);
-        new Broker(factory, 16, 0);
+        new Broker(factory, 16, 0, module);
+    }
+
+    function test_constructor_RevertWhen_TheTournamentModuleHasOtherParameters() public {
+        BrokerTournaments otherClock = new BrokerTournaments(factory, ARITY, CLOCK + 1);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.ModuleMismatch.selector, address(otherClock)));
+        new Broker(factory, ARITY, CLOCK, otherClock);
+        BrokerTournaments otherArity = new BrokerTournaments(factory, ARITY + 1, CLOCK);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.ModuleMismatch.selector, address(otherArity)));
+        new Broker(factory, ARITY, CLOCK, otherArity);
     }
 
     function test_constructor_StoresConfig() public view {

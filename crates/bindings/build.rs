@@ -23,6 +23,7 @@ use std::{
 /// The contracts the rest of ecm uses: `(source file under contracts/, contract name)`.
 const CONTRACTS: &[(&str, &str)] = &[
     ("Broker.sol", "Broker"),
+    ("BrokerTournaments.sol", "BrokerTournaments"),
     ("Factory.sol", "Factory"),
     ("Execution.sol", "Execution"),
     ("programs/Fibonacci.sol", "Fibonacci"),
@@ -33,6 +34,11 @@ const CONTRACTS: &[(&str, &str)] = &[
     ("verifier/StepHarness.sol", "StepHarness"),
     ("machine/MachineProver.sol", "MachineProver"),
 ];
+
+/// Contracts whose bindings go in a module of their own, named here: their ABI uses `IBroker`'s
+/// structs, which the `Broker` bindings define at the top level already (`sol!` would define
+/// them twice).
+const OWN_MODULE: &[(&str, &str)] = &[("BrokerTournaments", "tournaments")];
 
 /// Test fixtures, compiled with the `test-fixtures` feature only.
 const TEST_FIXTURES: &[(&str, &str)] = &[
@@ -106,12 +112,14 @@ fn run() -> Result<(), String> {
         });
         let artifact = artifacts.join(format!("{name}.json"));
         std::fs::write(&artifact, artifact_json.to_string()).map_err(|e| e.to_string())?;
-        writeln!(
-            bindings,
+        let sol = format!(
             "alloy::sol!(\n    #[allow(missing_docs)]\n    #[sol(rpc, all_derives)]\n    {name},\n    {:?}\n);",
             artifact.display().to_string()
-        )
-        .unwrap();
+        );
+        match OWN_MODULE.iter().find(|(contract, _)| contract == name) {
+            Some((_, module)) => writeln!(bindings, "pub mod {module} {{\n{sol}\n}}").unwrap(),
+            None => writeln!(bindings, "{sol}").unwrap(),
+        }
     }
     std::fs::write(out_dir.join("bindings.rs"), bindings).map_err(|e| e.to_string())?;
 

@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {Broker} from "../../Broker.sol";
+import {BrokerTournaments} from "../../BrokerTournaments.sol";
+import {IFactory} from "../../interfaces/IFactory.sol";
 import {MachineProver} from "../../machine/MachineProver.sol";
 import {Factory} from "../../Factory.sol";
 import {IBroker} from "../../interfaces/IBroker.sol";
@@ -15,6 +17,11 @@ import {Test} from "./Test.sol";
 
 /// @notice Shared deployment for the Broker tests: a Factory with the example programs, a
 /// Broker, funded actors, and helpers that play the lifecycle. No assertions here.
+/// @notice A Broker on `factory` with its tournament module, as the deployment does.
+function deployBroker(IFactory factory, uint256 arity, uint32 clock) returns (Broker) {
+    return new Broker(factory, arity, clock, new BrokerTournaments(factory, arity, clock));
+}
+
 abstract contract Fixtures is Test {
     uint256 internal constant PAYMENT = 1 ether;
     uint256 internal constant WINDOW = 10;
@@ -71,7 +78,7 @@ abstract contract Fixtures is Test {
     }
 
     function _deployBroker(uint256 arity, uint32 clock) internal virtual returns (Broker) {
-        return new Broker(factory, arity, clock);
+        return deployBroker(factory, arity, clock);
     }
 
     function _register(address execution, string memory name, uint32 stepGas) internal returns (bytes32) {

@@ -141,6 +141,16 @@ pub fn decide(v: &View<'_>) -> Action {
     let (Ok(status), Ok(mode)) = (Status::try_from(r.status), DisputeMode::try_from(r.mode)) else {
         return Action::Wait { until: None };
     };
+    // Tournament-mode disputes (`IBrokerTournaments`) are not played by the agents yet: they
+    // neither answer nor challenge such a request, so they never put money on one they could
+    // not defend.
+    if mode == DisputeMode::Tournament {
+        return if v.engaged {
+            Action::Wait { until: None }
+        } else {
+            Action::Done(Outcome::Refused)
+        };
+    }
     let ours = r.host == v.me;
     let challenging = v.challenge.challenger == v.me;
     let deadline = u64::try_from(r.deadline).unwrap_or(u64::MAX);
@@ -213,6 +223,7 @@ pub fn decide(v: &View<'_>) -> Action {
             DisputeMode::FullExecution if ours || challenging => Action::Execute,
             DisputeMode::FullExecution => Action::Wait { until: None },
             DisputeMode::Bisection => decide_move(v, ours, challenging),
+            DisputeMode::Tournament => Action::Wait { until: None },
         },
     }
 }
@@ -467,6 +478,26 @@ mod tests {
     }
 
     #[test]
+    fn tournament_requests_are_refused_until_the_agents_play_them() {
+        for status in [
+            Status::Pending,
+            Status::WaitingForResolution,
+            Status::Resolving,
+        ] {
+            for roles in [Roles::HOST, Roles::CHALLENGER] {
+                let mut case = Case::new(request(status, OTHER, 200));
+                case.request.mode = u8::from(DisputeMode::Tournament);
+                case.roles = roles;
+                case.claim = Some(B256::repeat_byte(7));
+                assert_eq!(case.decide(), Action::Done(Outcome::Refused), "{status:?}");
+                // Money already on it (by an agent of a later version): leave it alone.
+                case.engaged = true;
+                assert_eq!(case.decide(), Action::Wait { until: None });
+            }
+        }
+    }
+
+    #[test]
     fn endings() {
         let mut case = Case::new(request(Status::Finalized, OTHER, 0));
         assert_eq!(case.decide(), Action::Done(Outcome::Settled));
@@ -482,7 +513,7 @@ mod tests {
         case.request.status = Status::ALL.len() as u8;
         assert_eq!(case.decide(), Action::Wait { until: None });
         let mut case = Case::new(request(Status::Resolving, ME, 0));
-        case.request.mode = 2;
+        case.request.mode = DisputeMode::ALL.len() as u8;
         assert_eq!(case.decide(), Action::Wait { until: None });
         case.request.mode = u8::from(DisputeMode::Bisection);
         case.game = game(Phase::Bisect, 90, 20);

@@ -15,6 +15,7 @@ use alloy::{
 use ecm_bindings::{
     Broker, IBroker,
     protocol::{DisputeMode, Status},
+    tournaments::BrokerTournaments,
 };
 use ecm_chain::{Chain, ChainConfig};
 use ecm_devnet::{AnvilConfig, DeployConfig, Devnet};
@@ -297,9 +298,15 @@ impl Bench {
         let key = &d.account("deployer").unwrap().private_key;
         // The one chain layer's provider (the one every command uses), signing as the deployer.
         let (provider, _) = ecm_chain::provider(&d.rpc_url, Some(key)).await?;
-        let broker = Broker::deploy(provider, d.factory, U256::from(arity), 10_000)
+        let deploy_error = |e| Error::Other(format!("deploying a Broker: {e}"));
+        let tournaments =
+            *BrokerTournaments::deploy(&provider, d.factory, U256::from(arity), 10_000)
+                .await
+                .map_err(deploy_error)?
+                .address();
+        let broker = Broker::deploy(provider, d.factory, U256::from(arity), 10_000, tournaments)
             .await
-            .map_err(|e| Error::Other(format!("deploying a Broker: {e}")))?;
+            .map_err(deploy_error)?;
         Ok(*broker.address())
     }
 

@@ -250,7 +250,7 @@ impl Client {
         };
         let max_steps = match (new.max_steps, new.mode) {
             (Some(steps), _) => steps,
-            (None, DisputeMode::Bisection) => {
+            (None, DisputeMode::Bisection | DisputeMode::Tournament) => {
                 self.chain
                     .call("DEFAULT_MAX_STEPS", broker.DEFAULT_MAX_STEPS())
                     .await?

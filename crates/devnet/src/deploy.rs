@@ -1,4 +1,4 @@
-//! Deploying ecm to any EVM chain: the machine prover, the Factory, the Broker, the example step
+//! Deploying ecm to any EVM chain: the machine prover, the Factory, the Broker (and its tournament module), the example step
 //! programs and the example machine programs.
 //!
 //! One path for the devnet and for real networks. On a real network a deployment can be
@@ -24,7 +24,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
     sol_types::SolConstructor,
 };
-use ecm_bindings::{Broker, Factory, MachineProver};
+use ecm_bindings::{Broker, Factory, MachineProver, tournaments::BrokerTournaments};
 use ecm_primitives::{Deployment, DevAccount, ProgramEntry};
 use serde::{Deserialize, Serialize};
 use std::{
@@ -165,6 +165,21 @@ async fn run(
             ),
         )
         .await?;
+    // The Broker's tournament disputes run in this module, deployed first with the Broker's
+    // parameters (the Broker's creation code has no room for it).
+    let tournaments = deployer
+        .create(
+            "BrokerTournaments",
+            with_constructor(
+                &BrokerTournaments::BYTECODE,
+                BrokerTournaments::constructorCall {
+                    factory_: factory,
+                    arity_: U256::from(config.arity),
+                    clockBlocks_: config.clock_blocks,
+                },
+            ),
+        )
+        .await?;
     let broker = deployer
         .create(
             "Broker",
@@ -174,6 +189,7 @@ async fn run(
                     factory_: factory,
                     arity_: U256::from(config.arity),
                     clockBlocks_: config.clock_blocks,
+                    tournaments_: tournaments,
                 },
             ),
         )
@@ -322,7 +338,7 @@ struct Journal {
     deployer: Address,
     arity: u64,
     clock_blocks: u32,
-    /// Contracts by name ("MachineProver", "Factory", "Broker", "program:<name>").
+    /// Contracts by name ("MachineProver", "Factory", "BrokerTournaments", "Broker", "program:<name>").
     contracts: BTreeMap<String, Created>,
 }
 

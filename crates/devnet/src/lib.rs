@@ -3,7 +3,7 @@
 //! ```text
 //!  Anvil::spawn  -- node_modules/@foundry-rs/anvil-*/bin/anvil on 127.0.0.1:<free port>,
 //!                   chain 31337, hardfork prague; killed when dropped
-//!  deploy        -- MachineProver, Factory(prover), Broker(factory, arity, clock), one Execution
+//!  deploy        -- MachineProver, Factory(prover), BrokerTournaments + Broker(factory, arity, clock), one Execution
 //!                   contract per example step program, registered with its WASM module hash,
 //!                   and the example machine programs (stock wasm32-wasip1 modules), registered
 //!                   with their initial cores  ->  Deployment
