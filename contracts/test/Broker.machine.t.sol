@@ -264,6 +264,59 @@ contract BrokerMachineTest is GameDriver {
         vm.assertEq(address(broker).balance, 0);
     }
 
+    /// @dev As `_reveal`, in tournament game `game`.
+    function _proveInGame(uint256 id, uint256 game, IBroker.Game memory g, View memory d, View memory c)
+        internal
+        override
+    {
+        View memory who = d.cs[g.lo] == g.cLo ? d : c;
+        bytes memory state = who.states[g.lo];
+        bool final_ = who.finals[g.lo];
+        bytes memory proof = final_ ? bytes("") : mock.proofFor(bytes32(state));
+        vm.prank(stranger);
+        tour().proveMachineStep(id, game, final_, state, proof);
+    }
+
+    /// A machine program's request in Tournament mode: the game ends in the machine prover's
+    /// step, as in Bisection mode, and the honest challenger is paid.
+    function test_machine_InATournamentTheHonestChallengerWins_AndIsPaid() public {
+        View memory liar = _machineView(halt / 2, Lie.State);
+        uint256 id = _requestWith(machineId, input, MAX_STEPS, GAS_PRICE, IBroker.DisputeMode.Tournament);
+        (bytes memory result, uint64 steps, bool final_) = _claimOf(liar);
+        _answer(id, host, result, steps, final_);
+        (result, steps, final_) = _claimOf(_truth());
+        _challenge(id, challenger, result, steps, final_);
+        uint256 deposit = broker.requiredDeposit(id);
+        vm.assertFalse(_playGame(id, tour().gameKey(1, 0), host, liar, challenger, _truth()), "the challenger wins");
+        _rollPast(tour().getTournament(id).entryDeadline);
+        tour().settleTournament(id, 1);
+        vm.assertEq(broker.getRequest(id).claim, _truth().cs[halt]);
+        tour().collectEntry(id, 0);
+        tour().collectEntry(id, 1);
+        vm.assertEq(_withdrawAll(challenger), PAYMENT + deposit + deposit / 2);
+        vm.assertEq(broker.balanceOf(host), 0);
+        vm.assertEq(_withdrawAll(requester), deposit - deposit / 2);
+        vm.assertEq(address(broker).balance, 0);
+    }
+
+    /// The machine prover is for machine programs, in a tournament as in a single game.
+    function test_tournament_proveMachineStep_RevertWhen_NotAMachineProgram() public {
+        bytes memory chainInput = abi.encodePacked(_u64le(3), keccak256("seed"));
+        uint256 id = _requestWith(keccakChainId, chainInput, 45, GAS_PRICE, IBroker.DisputeMode.Tournament);
+        _answer(id, host, hex"aa", 3, true);
+        _challenge(id, challenger, hex"bb", 3, true);
+        uint256 game = tour().gameKey(1, 0);
+        // Down to the one step [0, 1]: the defender bisects [0, 3] in three, the challenger
+        // picks the first; its agreed point is the input.
+        bytes32[] memory points = new bytes32[](2);
+        vm.prank(host);
+        tour().bisect(id, game, points);
+        vm.prank(challenger);
+        tour().selectSegment(id, game, points, 0);
+        vm.expectRevert(abi.encodeWithSelector(IBroker.NotAMachineProgram.selector, keccakChainId));
+        tour().proveMachineStep(id, game, false, chainInput, "");
+    }
+
     function _settle(uint256 id) internal {
         _rollPast(broker.getRequest(id).deadline);
         vm.prank(stranger);

@@ -11,11 +11,6 @@ import {DisputeFixtures} from "./utils/DisputeFixtures.sol";
 /// finding 10 measured on the Broker: puppets delay the honest party no more with 16 of them
 /// than with 1.
 contract BrokerTournamentTest is DisputeFixtures {
-    /// @dev The Broker, for its tournament calls (run by `BrokerTournaments`).
-    function tour() internal view returns (IBrokerTournaments) {
-        return IBrokerTournaments(address(broker));
-    }
-
     // ---------------------------------------------------------------------------------------
     // Helpers
     // ---------------------------------------------------------------------------------------
@@ -45,38 +40,6 @@ contract BrokerTournamentTest is DisputeFixtures {
         uint256 deposit = broker.requiredDeposit(id);
         vm.prank(who);
         entry = tour().enter{value: deposit}(id, result, steps, final_);
-    }
-
-    /// @dev Plays game `game` to its end, the defender (`defender`) from `d`, the challenger
-    /// from `c`, as `GameDriver._play` does; returns whether the defender won.
-    function _playGame(
-        uint256 id,
-        uint256 game,
-        address defender,
-        View memory d,
-        address challengerParty,
-        View memory c
-    ) internal returns (bool) {
-        for (uint256 guard = 0; guard < 64; ++guard) {
-            IBrokerTournaments.GameView memory gv = tour().getTournamentGame(id, game);
-            if (!gv.open) return gv.defenderWon;
-            IBroker.Game memory g = gv.game;
-            if (g.phase == IBroker.Phase.Bisect) {
-                bytes32[] memory points = _lastPoints(id, d, g);
-                vm.prank(defender);
-                tour().bisect(id, game, points);
-            } else if (g.phase == IBroker.Phase.Select) {
-                bytes32[] memory points = _lastPoints(id, d, g);
-                uint256 index = _honestIndex(g, points, c);
-                vm.prank(challengerParty);
-                tour().selectSegment(id, game, points, index);
-            } else {
-                View memory who = d.cs[g.lo] == g.cLo ? d : c;
-                vm.prank(stranger);
-                tour().proveStep(id, game, who.finals[g.lo], who.states[g.lo]);
-            }
-        }
-        revert("game did not end");
     }
 
     /// @dev Collects every entry of request `id`'s tournament.

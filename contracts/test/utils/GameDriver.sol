@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IBroker} from "../../interfaces/IBroker.sol";
+import {IBrokerTournaments} from "../../interfaces/IBrokerTournaments.sol";
 import {IExecution} from "../../interfaces/IExecution.sol";
 import {Fixtures} from "./Fixtures.sol";
 
@@ -157,5 +158,54 @@ abstract contract GameDriver is Fixtures {
         View memory who = d.cs[g.lo] == g.cLo ? d : c;
         vm.prank(stranger);
         broker.proveStep(id, who.finals[g.lo], who.states[g.lo]);
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Tournament games (`IBrokerTournaments`)
+    // ---------------------------------------------------------------------------------------
+
+    /// @dev The Broker, for its tournament calls (run by `BrokerTournaments`).
+    function tour() internal view returns (IBrokerTournaments) {
+        return IBrokerTournaments(address(broker));
+    }
+
+    /// @dev Plays game `game` to its end, the defender (`defender`) from `d`, the challenger
+    /// from `c`, as `_play` does; returns whether the defender won.
+    function _playGame(
+        uint256 id,
+        uint256 game,
+        address defender,
+        View memory d,
+        address challengerParty,
+        View memory c
+    ) internal returns (bool) {
+        for (uint256 guard = 0; guard < 64; ++guard) {
+            IBrokerTournaments.GameView memory gv = tour().getTournamentGame(id, game);
+            if (!gv.open) return gv.defenderWon;
+            IBroker.Game memory g = gv.game;
+            if (g.phase == IBroker.Phase.Bisect) {
+                bytes32[] memory points = _lastPoints(id, d, g);
+                vm.prank(defender);
+                tour().bisect(id, game, points);
+            } else if (g.phase == IBroker.Phase.Select) {
+                bytes32[] memory points = _lastPoints(id, d, g);
+                uint256 index = _honestIndex(g, points, c);
+                vm.prank(challengerParty);
+                tour().selectSegment(id, game, points, index);
+            } else {
+                _proveInGame(id, game, g, d, c);
+            }
+        }
+        revert("game did not end");
+    }
+
+    /// @dev The one step of tournament game `game`: as `_reveal`, by game.
+    function _proveInGame(uint256 id, uint256 game, IBroker.Game memory g, View memory d, View memory c)
+        internal
+        virtual
+    {
+        View memory who = d.cs[g.lo] == g.cLo ? d : c;
+        vm.prank(stranger);
+        tour().proveStep(id, game, who.finals[g.lo], who.states[g.lo]);
     }
 }
