@@ -20,7 +20,9 @@
 //! One job per module: [`engine`] the loop, `programs` what the agent serves (checked WASM
 //! against EVM at start-up), [`compute`] traces on the blocking pool, [`mod@decide`] the pure
 //! decision over the on-chain state, `act` reading, deciding and sending for one request,
-//! [`store`] the jobs and the ledger in SQLite, [`metrics`] the figures served at `--metrics`.
+//! [`store`] the jobs and the ledger in SQLite, [`metrics`] the figures served at `--metrics`,
+//! [`tournament`] the pure decision over a tournament-mode dispute (not wired in yet: the
+//! agents refuse tournament-mode requests).
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
@@ -33,6 +35,7 @@ pub mod error;
 pub mod metrics;
 mod programs;
 pub mod store;
+pub mod tournament;
 
 pub use config::{AgentConfig, Cheat, Roles};
 pub use decide::{Action, Outcome, decide};
