@@ -12,3 +12,4 @@ mod machine_agents;
 mod machine_dispute;
 mod reorgs;
 mod reputation;
+mod tournaments;

@@ -10,8 +10,10 @@
 //! Issue 15, stage 3 wires this into the engine (reading the tournament, sending the steps);
 //! until then the agents refuse tournament-mode requests ([`crate::decide`]).
 
-use alloy::primitives::{Address, B256};
+use crate::Result;
+use alloy::primitives::{Address, B256, U256};
 use ecm_bindings::protocol::Phase;
+use ecm_chain::Chain;
 
 /// One entry of the tournament (`IBrokerTournaments.EntryView`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -231,6 +233,59 @@ pub fn next_steps(s: &Situation<'_>) -> (Vec<Step>, Option<u64>) {
         }
     }
     (steps, wake)
+}
+
+/// Reads request `id`'s tournament as [`next_steps`] needs it: its deadlines, every entry, and
+/// every game between `me`'s entries and the others (`settled`: the request is Finalized).
+/// One call per entry and per game it might have with ours: a tournament is paid for entry by
+/// entry, so its size is bounded by its deposits.
+pub async fn read(chain: &Chain, id: U256, me: Address, settled: bool) -> Result<Tournament> {
+    let contract = chain.tournaments();
+    let view = chain
+        .call("getTournament", contract.getTournament(id))
+        .await?;
+    let mut t = Tournament {
+        entry_deadline: u64::try_from(view.entryDeadline).unwrap_or(u64::MAX),
+        start_deadline: u64::try_from(view.startDeadline).unwrap_or(u64::MAX),
+        end_deadline: u64::try_from(view.endDeadline).unwrap_or(u64::MAX),
+        settled,
+        ..Tournament::default()
+    };
+    for i in 0..view.entries {
+        let e = chain.call("getEntry", contract.getEntry(id, i)).await?;
+        t.entries.push(Entry {
+            party: e.party,
+            claim: e.claim,
+            eliminated: e.eliminated,
+        });
+    }
+    let count = t.entries.len();
+    for mine in (0..count).filter(|&i| t.entries[i].party == me) {
+        for other in (0..count).filter(|&i| i != mine) {
+            let k = key(mine, other);
+            let g = chain
+                .call(
+                    "getTournamentGame",
+                    contract.getTournamentGame(id, U256::from(k)),
+                )
+                .await?;
+            let started = g.defender != g.challenger;
+            if !started || t.games.iter().any(|known| known.key == k) {
+                continue;
+            }
+            t.games.push(Game {
+                key: k,
+                defender: g.defender,
+                challenger: g.challenger,
+                open: g.open,
+                phase: Phase::try_from(g.game.phase).unwrap_or(Phase::None),
+                turn_start: u64::try_from(g.game.turnStart).unwrap_or(u64::MAX),
+                defender_clock: g.game.defenderClock,
+                challenger_clock: g.game.challengerClock,
+            });
+        }
+    }
+    Ok(t)
 }
 
 /// `gameKey(a, b)`.

@@ -37,6 +37,7 @@ use alloy::{
     rpc::types::TransactionReceipt,
 };
 use ecm_bindings::Broker::{self, BrokerInstance};
+use ecm_bindings::tournaments::BrokerTournaments::{self, BrokerTournamentsInstance};
 use std::{future::Future, time::Duration};
 use tokio::sync::Mutex;
 use tracing::{debug, warn};
@@ -207,6 +208,12 @@ impl Chain {
     /// The Broker.
     pub fn broker(&self) -> &BrokerInstance<DynProvider> {
         &self.broker
+    }
+
+    /// The Broker's tournament-mode calls (`IBrokerTournaments`, run by its `BrokerTournaments`
+    /// module), at the Broker's address.
+    pub fn tournaments(&self) -> BrokerTournamentsInstance<DynProvider> {
+        BrokerTournaments::new(*self.broker.address(), self.provider.clone())
     }
 
     /// The signing account.
