@@ -372,6 +372,60 @@ contract BrokerTournamentTest is DisputeFixtures {
         vm.assertEq(broker.balanceOf(requester), t.eliminated * (deposit - deposit / 2));
     }
 
+    /// @dev As `_settlementDelay` with a wrong answer, but the cheater throws games down a chain
+    /// at the last block games may start: puppet 1 beats the host's entry, puppet 2 puppet 1,
+    /// ..., each game played out within the block (the move that restarts every game when games
+    /// are played against "the standing answer"). Puppet `k` lies at step `k + 2`, the host at
+    /// step 2: in each game the defender's lie comes first, so the one step beats it.
+    function _throwingDelay(uint256 puppets) internal returns (uint256 blocks) {
+        View memory hostLie = _lie(2, Lie.State);
+        uint256 id = _answered(hostLie);
+        uint256 answeredAt = block.number;
+        uint256 deposit = broker.requiredDeposit(id);
+        _challengeFrom(id, challenger, _truth()); // entry 1; the host never moves in this game
+        vm.roll(broker.getRequest(id).deadline);
+        for (uint256 k = 1; k <= puppets; ++k) {
+            address puppet = makeAddr(string.concat("puppet", vm.toString(k)));
+            vm.deal(puppet, deposit);
+            _enterFrom(id, puppet, _lie(2 + k, Lie.State)); // entry 1 + k
+        }
+        // Entries closed: the honest challenger challenges every puppet at once.
+        vm.roll(block.number + 1);
+        uint256[] memory games = new uint256[](puppets);
+        for (uint32 k = 1; k <= puppets; ++k) {
+            vm.prank(challenger);
+            games[k - 1] = tour().challengeEntry(id, 1, 1 + k);
+        }
+        // The last block games may start: the chain of thrown games.
+        vm.roll(tour().getTournament(id).startDeadline);
+        View memory beaten = hostLie;
+        uint32 beatenEntry = 0;
+        for (uint32 k = 1; k <= puppets; ++k) {
+            address puppet = makeAddr(string.concat("puppet", vm.toString(uint256(k))));
+            View memory thrower = _lie(2 + k, Lie.State);
+            vm.prank(puppet);
+            uint256 game = tour().challengeEntry(id, 1 + k, beatenEntry);
+            address defender = beatenEntry == 0 ? host : makeAddr(string.concat("puppet", vm.toString(uint256(k - 1))));
+            vm.assertFalse(_playGame(id, game, defender, beaten, puppet, thrower), "thrown");
+            (beaten, beatenEntry) = (thrower, 1 + k);
+        }
+        // Only the last puppet stands against the honest claim; its clock, started when the
+        // honest challenger challenged it, runs out.
+        vm.assertEq(tour().getTournament(id).standingClaims, 2);
+        IBroker.Game memory last = tour().getTournamentGame(id, games[puppets - 1]).game;
+        vm.roll(uint256(last.turnStart) + last.defenderClock + 1);
+        vm.prank(challenger);
+        tour().claimTimeout(id, games[puppets - 1]);
+        vm.assertTrue(tour().getTournament(id).decided, "one claim stands");
+        blocks = block.number - answeredAt;
+        tour().settleTournament(id, 1);
+        tour().collectEntry(id, 1);
+        // The payment, its deposit, half of the last puppet's: the host and the other puppets
+        // fell to puppets, whose wins are theirs.
+        vm.assertEq(broker.balanceOf(challenger), PAYMENT + deposit + deposit / 2);
+        vm.assertEq(broker.balanceOf(requester), (puppets + 1) * (deposit - deposit / 2));
+    }
+
     /// Review finding 10: with one game at a time, each puppet challenger held the request a
     /// clock (`Broker.sybil.t.sol`: 51, 204, 816 blocks for 1, 4, 16 puppets). In a tournament
     /// the puppets' games run in parallel with the honest party's: it settles as early with 16
@@ -399,6 +453,16 @@ contract BrokerTournamentTest is DisputeFixtures {
                 vm.assertLe(blocks, WINDOW + 2 * uint256(CLOCK) + 2);
                 vm.revertToState(snapshot);
             }
+        }
+        uint256 thrownFirst = 0;
+        for (uint256 k = 0; k < counts.length; ++k) {
+            uint256 snapshot = vm.snapshotState();
+            uint256 blocks = _throwingDelay(counts[k]);
+            vm.snapshotValue(string.concat("tournament_blocks_", vm.toString(counts[k]), "puppets_throwing"), blocks);
+            if (k == 0) thrownFirst = blocks;
+            vm.assertEq(blocks, thrownFirst, "thrown games hold nothing back either");
+            vm.assertLe(blocks, WINDOW + 2 * uint256(CLOCK) + 2);
+            vm.revertToState(snapshot);
         }
     }
 }
