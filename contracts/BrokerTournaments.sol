@@ -181,8 +181,7 @@ contract BrokerTournaments is BrokerIntake, IBrokerTournaments {
 
     /// @inheritdoc IBrokerTournaments
     function collectEntry(uint256 id, uint32 entry) external nonReentrant {
-        StoredRequest storage r = _get(id);
-        if (r.mode != IBroker.DisputeMode.Tournament) revert NotATournament(id);
+        StoredRequest storage r = _tournamentMode(id);
         _expectStatus(id, r.status, IBroker.Status.Finalized);
         Tournament.State storage t = _tournaments[id];
         if (entry >= t.count) revert Tournament.NoSuchEntry(entry);
@@ -258,8 +257,7 @@ contract BrokerTournaments is BrokerIntake, IBrokerTournaments {
         private
         returns (uint32 entry, Tournament.State storage t)
     {
-        StoredRequest storage r = _get(id);
-        if (r.mode != IBroker.DisputeMode.Tournament) revert NotATournament(id);
+        StoredRequest storage r = _tournamentMode(id);
         t = _tournaments[id];
         IBroker.Status status = r.status;
         if (status == IBroker.Status.WaitingForResolution) {
@@ -296,10 +294,15 @@ contract BrokerTournaments is BrokerIntake, IBrokerTournaments {
         if (!_programs[program].machine) revert IBroker.NotAMachineProgram(_programIds[program]);
     }
 
-    /// @dev Request `id` and its tournament, which must be running.
-    function _running(uint256 id) private view returns (StoredRequest storage r, Tournament.State storage t) {
+    /// @dev Request `id`, which must be a tournament-mode request.
+    function _tournamentMode(uint256 id) private view returns (StoredRequest storage r) {
         r = _get(id);
         if (r.mode != IBroker.DisputeMode.Tournament) revert NotATournament(id);
+    }
+
+    /// @dev Request `id` and its tournament, which must be running.
+    function _running(uint256 id) private view returns (StoredRequest storage r, Tournament.State storage t) {
+        r = _tournamentMode(id);
         _expectStatus(id, r.status, IBroker.Status.Resolving);
         t = _tournaments[id];
     }

@@ -4,14 +4,9 @@
 //! so the parties act by hand here.
 
 use alloy::primitives::{Address, B256, U256};
-use ecm_agent::tournament::{self, Situation, Step};
+use ecm_agent::tournament::{self, Situation, Step, game_key};
 use ecm_anvil_tests::{ETHER, TestNet, request};
 use ecm_client::{Client, DisputeMode, Status};
-
-/// `gameKey(a, b)` for entries below 2^32.
-fn game_key(a: u64, b: u64) -> u64 {
-    a.min(b) << 32 | a.max(b)
-}
 
 async fn steps(client: &Client, id: u64, me: Address, claim: B256) -> Vec<Step> {
     let chain = client.chain();

@@ -195,7 +195,7 @@ pub fn next_steps(s: &Situation<'_>) -> (Vec<Step>, Option<u64>) {
     };
 
     // Every standing entry of another claim we have no game with: challenge it.
-    let played = |a: usize, b: usize| t.games.iter().any(|g| key(a, b) == g.key);
+    let played = |a: usize, b: usize| t.games.iter().any(|g| game_key(a, b) == g.key);
     if s.block + s.margin <= t.start_deadline {
         for theirs in (0..t.entries.len()).filter(|&i| disagreeing(i)) {
             let ours_played = (0..t.entries.len()).any(|i| ours(i) && played(i, theirs));
@@ -262,7 +262,7 @@ pub async fn read(chain: &Chain, id: U256, me: Address, settled: bool) -> Result
     let count = t.entries.len();
     for mine in (0..count).filter(|&i| t.entries[i].party == me) {
         for other in (0..count).filter(|&i| i != mine) {
-            let k = key(mine, other);
+            let k = game_key(mine, other);
             let g = chain
                 .call(
                     "getTournamentGame",
@@ -288,8 +288,8 @@ pub async fn read(chain: &Chain, id: U256, me: Address, settled: bool) -> Result
     Ok(t)
 }
 
-/// `gameKey(a, b)`.
-fn key(a: usize, b: usize) -> u64 {
+/// The key of the game between entries `a` and `b`, either way round (`gameKey(a, b)`).
+pub fn game_key(a: usize, b: usize) -> u64 {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     ((lo as u64) << 32) | hi as u64
 }
@@ -323,7 +323,7 @@ mod tests {
 
     fn game(defender: u32, challenger: u32, phase: Phase, turn_start: u64) -> Game {
         Game {
-            key: key(defender as usize, challenger as usize),
+            key: game_key(defender as usize, challenger as usize),
             defender,
             challenger,
             open: true,
@@ -382,7 +382,12 @@ mod tests {
         }
         let (s, _) = steps(&t, 111);
         assert_eq!(s.len(), 5, "{s:?}");
-        assert_eq!(s[4], Step::Select { game: key(0, 1) });
+        assert_eq!(
+            s[4],
+            Step::Select {
+                game: game_key(0, 1)
+            }
+        );
         for (k, theirs) in (2..6).enumerate() {
             assert_eq!(s[k], Step::ChallengeEntry { ours: 1, theirs });
         }
@@ -391,7 +396,12 @@ mod tests {
             t.games.push(game(theirs, 1, Phase::Bisect, 111));
         }
         let (s, wake) = steps(&t, 112);
-        assert_eq!(s, vec![Step::Select { game: key(0, 1) }]);
+        assert_eq!(
+            s,
+            vec![Step::Select {
+                game: game_key(0, 1)
+            }]
+        );
         assert_eq!(
             wake,
             Some(162),
@@ -402,10 +412,18 @@ mod tests {
         assert_eq!(
             steps(&t, 170).0,
             vec![
-                Step::Timeout { game: key(2, 1) },
-                Step::Timeout { game: key(3, 1) },
-                Step::Timeout { game: key(4, 1) },
-                Step::Timeout { game: key(5, 1) }
+                Step::Timeout {
+                    game: game_key(2, 1)
+                },
+                Step::Timeout {
+                    game: game_key(3, 1)
+                },
+                Step::Timeout {
+                    game: game_key(4, 1)
+                },
+                Step::Timeout {
+                    game: game_key(5, 1)
+                }
             ]
         );
     }
@@ -422,18 +440,32 @@ mod tests {
         // Our bisection now; the other game's select is theirs, due by block 150.
         assert_eq!(
             steps(&t, 101),
-            (vec![Step::Bisect { game: key(0, 1) }], Some(111))
+            (
+                vec![Step::Bisect {
+                    game: game_key(0, 1)
+                }],
+                Some(111)
+            )
         );
         assert_eq!(
             steps(&t, 151).0,
             vec![
-                Step::Bisect { game: key(0, 1) },
-                Step::Timeout { game: key(0, 2) }
+                Step::Bisect {
+                    game: game_key(0, 1)
+                },
+                Step::Timeout {
+                    game: game_key(0, 2)
+                }
             ]
         );
         // Puppet 1 lost to puppet 2: our game with it is dead and takes no move.
         t.entries[1].eliminated = true;
-        assert_eq!(steps(&t, 151).0, vec![Step::Timeout { game: key(0, 2) }]);
+        assert_eq!(
+            steps(&t, 151).0,
+            vec![Step::Timeout {
+                game: game_key(0, 2)
+            }]
+        );
     }
 
     #[test]
@@ -441,7 +473,12 @@ mod tests {
         let mut t = on_wrong_answer();
         t.entries.push(entry(ME, RIGHT));
         t.games.push(game(0, 1, Phase::OneStep, 100));
-        assert_eq!(steps(&t, 101).0, vec![Step::Prove { game: key(0, 1) }]);
+        assert_eq!(
+            steps(&t, 101).0,
+            vec![Step::Prove {
+                game: game_key(0, 1)
+            }]
+        );
     }
 
     #[test]
