@@ -7,6 +7,7 @@ import {BrokerJobs} from "./BrokerJobs.sol";
 import {BrokerTournaments} from "./BrokerTournaments.sol";
 import {ProgramTerms, StoredRequest} from "./BrokerTypes.sol";
 import {IBroker} from "./interfaces/IBroker.sol";
+import {IBrokerTournamentsEvents} from "./interfaces/IBrokerTournaments.sol";
 import {IFactory} from "./interfaces/IFactory.sol";
 import {Bisection} from "./libraries/Bisection.sol";
 import {OneStep} from "./libraries/OneStep.sol";
@@ -24,7 +25,7 @@ import {Trace} from "./libraries/Trace.sol";
 /// end moves money and records in `BrokerSettlement`; program terms, accounts and deposits
 /// taken in `BrokerIntake`; parameters, storage and reads in `BrokerStorage`; the dispute rules in libraries (`Bisection`, `OneStep`, `Reexecution`,
 /// `Trace`) and the deposit arithmetic in `Deposits`.
-contract Broker is IBroker, BrokerIntake {
+contract Broker is IBroker, IBrokerTournamentsEvents, BrokerIntake {
     using Bisection for Game;
     using OneStep for Game;
 

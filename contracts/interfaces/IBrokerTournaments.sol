@@ -3,6 +3,41 @@ pragma solidity 0.8.30;
 
 import {IBroker} from "./IBroker.sol";
 
+/// @title IBrokerTournamentsEvents
+/// @notice The events and errors of tournament-mode disputes. The Broker's address emits and
+/// reverts with them (it runs `BrokerTournaments` by `DELEGATECALL`), so the Broker's ABI
+/// declares them too: a client decoding the Broker's logs with its ABI (cast, ethers, alloy)
+/// reads a tournament's as well.
+interface IBrokerTournamentsEvents {
+    /// @notice The tournament of request `id` opened on its answer, at its first challenge.
+    event TournamentOpened(uint256 indexed id, uint256 entryDeadline, uint256 startDeadline, uint256 endDeadline);
+    /// @notice `party` entered claim `Trace.commit(final_, result)` as entry `entry`.
+    event Entered(uint256 indexed id, uint32 entry, address indexed party, bytes result, uint64 steps, bool final_);
+    /// @notice Entry `challenger` challenged entry `defender`: game `game` started.
+    event GameStarted(uint256 indexed id, uint256 indexed game, uint32 defender, uint32 challenger);
+    /// @notice The defender of game `game` posted `points` for `[lo, hi]`.
+    event GameBisected(uint256 indexed id, uint256 indexed game, uint64 lo, uint64 hi, bytes32[] points);
+    /// @notice The challenger of game `game` picked `[lo, hi]`, its ends committed as `cLo`, `cHi`.
+    event GameSegmentSelected(uint256 indexed id, uint256 indexed game, uint64 lo, uint64 hi, bytes32 cLo, bytes32 cHi);
+    /// @notice Step `step` of game `game` ran on-chain and gave `computed`.
+    event GameStepProven(uint256 indexed id, uint256 indexed game, uint64 step, bytes32 computed, bool defenderWon);
+    /// @notice Game `game` ended; `how` says by what: 0 the one step, 1 a timeout, 2 a forfeit
+    /// (the loser had lost another game).
+    event GameEnded(uint256 indexed id, uint256 indexed game, uint32 winner, uint32 loser, uint8 how);
+    /// @notice The tournament of request `id` is settled: if `decided`, `claim` stood with
+    /// `standing` entries, each owed `paymentShare` of the payment besides its deposit.
+    event TournamentSettled(uint256 indexed id, bool decided, bytes32 claim, uint32 standing, uint256 paymentShare);
+
+    /// @notice The request is not in tournament mode.
+    error NotATournament(uint256 id);
+    /// @notice Request `id`'s tournament is not over: it ends at block `endDeadline` at the latest.
+    error TournamentNotOver(uint256 id, uint256 endDeadline);
+    /// @notice Entry `entry` holds no standing claim: name a standing entry to settle by.
+    error NotStanding(uint256 id, uint32 entry);
+    /// @notice Entry `entry`'s share was collected already.
+    error AlreadyCollected(uint256 id, uint32 entry);
+}
+
 /// @title IBrokerTournaments
 /// @notice The disputes of a request made in `IBroker.DisputeMode.Tournament`: every claim
 /// against the answer is an *entry*, games are between pairs of entries and run in parallel,
@@ -25,7 +60,7 @@ import {IBroker} from "./IBroker.sol";
 /// forfeits it: half to the entry that beat it, half to the requester. A standing entry gets
 /// its deposit back; if one claim stands, its standing entries share the payment evenly (the
 /// requester keeps what does not divide); if none is decided, the requester is refunded.
-interface IBrokerTournaments {
+interface IBrokerTournaments is IBrokerTournamentsEvents {
     /// @notice A request's tournament (`getTournament`).
     struct TournamentView {
         /// The last block at which a claim may be entered (the answer's window end).
@@ -68,34 +103,6 @@ interface IBrokerTournaments {
         /// The bisection game's record (cleared when it ends).
         IBroker.Game game;
     }
-
-    /// @notice The tournament of request `id` opened on its answer, at its first challenge.
-    event TournamentOpened(uint256 indexed id, uint256 entryDeadline, uint256 startDeadline, uint256 endDeadline);
-    /// @notice `party` entered claim `Trace.commit(final_, result)` as entry `entry`.
-    event Entered(uint256 indexed id, uint32 entry, address indexed party, bytes result, uint64 steps, bool final_);
-    /// @notice Entry `challenger` challenged entry `defender`: game `game` started.
-    event GameStarted(uint256 indexed id, uint256 indexed game, uint32 defender, uint32 challenger);
-    /// @notice The defender of game `game` posted `points` for `[lo, hi]`.
-    event GameBisected(uint256 indexed id, uint256 indexed game, uint64 lo, uint64 hi, bytes32[] points);
-    /// @notice The challenger of game `game` picked `[lo, hi]`, its ends committed as `cLo`, `cHi`.
-    event GameSegmentSelected(uint256 indexed id, uint256 indexed game, uint64 lo, uint64 hi, bytes32 cLo, bytes32 cHi);
-    /// @notice Step `step` of game `game` ran on-chain and gave `computed`.
-    event GameStepProven(uint256 indexed id, uint256 indexed game, uint64 step, bytes32 computed, bool defenderWon);
-    /// @notice Game `game` ended; `how` says by what: 0 the one step, 1 a timeout, 2 a forfeit
-    /// (the loser had lost another game).
-    event GameEnded(uint256 indexed id, uint256 indexed game, uint32 winner, uint32 loser, uint8 how);
-    /// @notice The tournament of request `id` is settled: if `decided`, `claim` stood with
-    /// `standing` entries, each owed `paymentShare` of the payment besides its deposit.
-    event TournamentSettled(uint256 indexed id, bool decided, bytes32 claim, uint32 standing, uint256 paymentShare);
-
-    /// @notice The request is not in tournament mode.
-    error NotATournament(uint256 id);
-    /// @notice Request `id`'s tournament is not over: it ends at block `endDeadline` at the latest.
-    error TournamentNotOver(uint256 id, uint256 endDeadline);
-    /// @notice Entry `entry` holds no standing claim: name a standing entry to settle by.
-    error NotStanding(uint256 id, uint32 entry);
-    /// @notice Entry `entry`'s share was collected already.
-    error AlreadyCollected(uint256 id, uint32 entry);
 
     /// @notice Enters claim `(result, steps, final_)` on request `id` with the deposit
     /// (`IBroker.requiredDeposit`), opening the tournament if it is the first; returns the entry.

@@ -6,7 +6,7 @@ import {deployBroker} from "./utils/Fixtures.sol";
 import {MachineProver} from "../machine/MachineProver.sol";
 import {Factory} from "../Factory.sol";
 import {IBroker} from "../interfaces/IBroker.sol";
-import {IBrokerTournaments} from "../interfaces/IBrokerTournaments.sol";
+import {IBrokerTournaments, IBrokerTournamentsEvents} from "../interfaces/IBrokerTournaments.sol";
 import {Counter} from "../programs/Counter.sol";
 import {Test} from "./utils/Test.sol";
 import {Vm} from "./utils/Vm.sol";
@@ -93,7 +93,7 @@ contract BrokerHandler is Test {
                 ghostWithdrawnBy[address(uint160(uint256(log.topics[1])))] += abi.decode(log.data, (uint256));
             } else if (log.topics[0] == IBroker.DisputeResolved.selector) {
                 ++ghostDisputeEvents;
-            } else if (log.topics[0] == IBrokerTournaments.GameEnded.selector) {
+            } else if (log.topics[0] == IBrokerTournamentsEvents.GameEnded.selector) {
                 // A tournament game's end is a dispute's, but for a forfeit (its loser's loss
                 // was counted in the game it lost).
                 (,, uint8 how) = abi.decode(log.data, (uint32, uint32, uint8));

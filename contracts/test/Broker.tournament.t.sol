@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IBroker} from "../interfaces/IBroker.sol";
-import {IBrokerTournaments} from "../interfaces/IBrokerTournaments.sol";
+import {IBrokerTournaments, IBrokerTournamentsEvents} from "../interfaces/IBrokerTournaments.sol";
 import {Tournament} from "../libraries/Tournament.sol";
 import {DisputeFixtures} from "./utils/DisputeFixtures.sol";
 
@@ -108,12 +108,12 @@ contract BrokerTournamentTest is DisputeFixtures {
         // Decided only once the entries close: another claim could still come.
         vm.expectRevert(
             abi.encodeWithSelector(
-                IBrokerTournaments.TournamentNotOver.selector, id, tour().getTournament(id).endDeadline
+                IBrokerTournamentsEvents.TournamentNotOver.selector, id, tour().getTournament(id).endDeadline
             )
         );
         tour().settleTournament(id, entry);
         _rollPast(tour().getTournament(id).entryDeadline);
-        vm.expectRevert(abi.encodeWithSelector(IBrokerTournaments.NotStanding.selector, id, uint32(0)));
+        vm.expectRevert(abi.encodeWithSelector(IBrokerTournamentsEvents.NotStanding.selector, id, uint32(0)));
         tour().settleTournament(id, 0);
         vm.prank(stranger);
         tour().settleTournament(id, entry);
@@ -178,7 +178,7 @@ contract BrokerTournamentTest is DisputeFixtures {
         _challengeFrom(id, challenger, _truth());
         IBrokerTournaments.TournamentView memory t = tour().getTournament(id);
         vm.roll(t.endDeadline);
-        vm.expectRevert(abi.encodeWithSelector(IBrokerTournaments.TournamentNotOver.selector, id, t.endDeadline));
+        vm.expectRevert(abi.encodeWithSelector(IBrokerTournamentsEvents.TournamentNotOver.selector, id, t.endDeadline));
         tour().settleTournament(id, 0);
         vm.roll(t.endDeadline + 1);
         tour().settleTournament(id, 0);
@@ -201,7 +201,7 @@ contract BrokerTournamentTest is DisputeFixtures {
         tour().claimTimeout(id, game);
         vm.roll(deadline + 1);
         vm.expectEmit(address(broker));
-        emit IBrokerTournaments.GameEnded(id, game, entry, 0, 1);
+        emit IBrokerTournamentsEvents.GameEnded(id, game, entry, 0, 1);
         vm.prank(stranger);
         tour().claimTimeout(id, game);
         _assertDisputeRecord(host, 0, 1, 0, 0, 1);
@@ -229,11 +229,11 @@ contract BrokerTournamentTest is DisputeFixtures {
         (bytes memory result, uint64 steps, bool final_) = _claimOf(_truth());
         _answer(id, host, result, steps, final_);
         uint256 deposit = broker.requiredDeposit(id);
-        vm.expectRevert(abi.encodeWithSelector(IBrokerTournaments.NotATournament.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IBrokerTournamentsEvents.NotATournament.selector, id));
         tour().enter{value: deposit}(id, result, steps, final_);
-        vm.expectRevert(abi.encodeWithSelector(IBrokerTournaments.NotATournament.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IBrokerTournamentsEvents.NotATournament.selector, id));
         tour().claimTimeout(id, 1);
-        vm.expectRevert(abi.encodeWithSelector(IBrokerTournaments.NotATournament.selector, id));
+        vm.expectRevert(abi.encodeWithSelector(IBrokerTournamentsEvents.NotATournament.selector, id));
         tour().collectEntry(id, 0);
     }
 
@@ -299,7 +299,7 @@ contract BrokerTournamentTest is DisputeFixtures {
         _rollPast(tour().getTournament(id).entryDeadline);
         tour().settleTournament(id, 0);
         tour().collectEntry(id, 0);
-        vm.expectRevert(abi.encodeWithSelector(IBrokerTournaments.AlreadyCollected.selector, id, uint32(0)));
+        vm.expectRevert(abi.encodeWithSelector(IBrokerTournamentsEvents.AlreadyCollected.selector, id, uint32(0)));
         tour().collectEntry(id, 0);
         vm.expectRevert(abi.encodeWithSelector(Tournament.NoSuchEntry.selector, uint256(2)));
         tour().collectEntry(id, 2);

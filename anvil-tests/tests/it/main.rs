@@ -12,4 +12,5 @@ mod machine_agents;
 mod machine_dispute;
 mod reorgs;
 mod reputation;
+mod tournament_agents;
 mod tournaments;

@@ -1,7 +1,7 @@
 //! Tournament-mode disputes on a real Anvil: through the Broker's fallback into its
 //! `BrokerTournaments` module (calls, gas estimates, events), read as the agents read them
-//! (`ecm_agent::tournament`). The agents refuse tournament-mode requests until they play them,
-//! so the parties act by hand here.
+//! (`ecm_agent::tournament`). The parties act by hand here, each step checked against what the
+//! agents would decide; `tournament_agents` has the agents play.
 
 use alloy::primitives::{Address, B256, U256};
 use ecm_agent::tournament::{self, Situation, Step, game_key};
@@ -54,9 +54,12 @@ async fn a_tournament_is_played_through_the_broker_and_read_as_the_agents_decide
             .value(deposit);
         client.chain().send("challenge", call).await.unwrap();
     }
+    let status = requester.status(id).await.unwrap();
+    assert_eq!(status.status, Status::Resolving);
+    let summary = status.tournament.expect("the client shows the tournament");
     assert_eq!(
-        requester.status(id).await.unwrap().status,
-        Status::Resolving
+        (summary.entries, summary.standing_claims, summary.over),
+        (3, 3, false)
     );
 
     // The host's view: three entries, two games it defends, its moves due in both.

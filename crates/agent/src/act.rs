@@ -20,6 +20,8 @@ use ecm_verifier::{MachineProverEvm, strategy};
 use std::sync::{Arc, Mutex};
 use tracing::{debug, error, info, warn};
 
+mod tournament;
+
 /// Steps per `executeExecutable` call, and its gas.
 const EXECUTE_STEPS: u64 = 10_000;
 const EXECUTE_GAS: u64 = 25_000_000;
@@ -77,6 +79,8 @@ pub(crate) enum Acted {
     Wait(Option<u64>),
     /// A transaction landed.
     Sent(Sent),
+    /// Steps of a tournament landed, one transaction each (any left unsent are decided again).
+    Played(Vec<Sent>),
     /// The job is over.
     Done(Outcome),
     /// The request can be accepted and paid out: the engine settles such requests together,
@@ -151,7 +155,10 @@ pub(crate) fn stake_tx(logs: &[ecm_chain::BrokerLog]) -> Option<B256> {
         match log.event {
             E::AnswerCommitted(_) => (stake, committed) = (log.tx, true),
             E::Answered(_) if committed => committed = false,
-            E::Answered(_) | E::Challenged(_) => (stake, committed) = (log.tx, false),
+            // A tournament's entry (the answer's is entry 0, entered by no log of its own).
+            E::Answered(_) | E::Challenged(_) | E::Entered(_) => {
+                (stake, committed) = (log.tx, false)
+            }
             E::CommitmentExpired(_) => committed = false,
             _ => {}
         }
@@ -204,12 +211,15 @@ impl ActContext {
     /// The transaction of ours that put our deposit on request `id`, from its logs: so that
     /// the ledger can tell the deposit was never taken if a reorganisation removes it.
     async fn find_stake_tx(&self, id: U256) -> std::result::Result<Option<B256>, ActError> {
-        use ecm_bindings::Broker::{AnswerCommitted, Answered, Challenged, CommitmentExpired};
+        use ecm_bindings::Broker::{
+            AnswerCommitted, Answered, Challenged, CommitmentExpired, Entered,
+        };
         let events = vec![
             AnswerCommitted::SIGNATURE_HASH,
             Answered::SIGNATURE_HASH,
             Challenged::SIGNATURE_HASH,
             CommitmentExpired::SIGNATURE_HASH,
+            Entered::SIGNATURE_HASH,
         ];
         let from = self.config.deployment.deployed_at_block;
         let logs = self
@@ -232,6 +242,9 @@ impl ActContext {
             return Ok(Acted::Wait(Some(self.block + 1)));
         };
         let request = holding.request();
+        if let Some(acted) = self.act_in_tournament(id, &request, seen).await? {
+            return Ok(acted);
+        }
         let job_fields = holding.held_job().cloned().map(Box::new);
         let challenge = self
             .chain
@@ -240,28 +253,13 @@ impl ActContext {
         let game = self.chain.call("getGame", broker.getGame(id)).await?;
         let challenging = challenge.challenger == self.me;
         let engaged = request.host == self.me || challenging;
-        let vanished_stake = match self.stake_tx {
-            Some(tx) if !engaged && self.job.deposit.is_some() => self
-                .chain
-                .read("eth_getTransactionReceipt", || async {
-                    alloy::providers::Provider::get_transaction_receipt(self.chain.provider(), tx)
-                        .await
-                })
-                .await?
-                .is_none()
-                .then_some(tx),
-            _ => None,
-        };
+        let vanished_stake = self.vanished_stake(engaged).await?;
         let unrecorded_stake = if engaged && !self.job.is_engaged() {
             let deposit = self.deposit(id, job_fields.as_deref()).await?;
             Some((deposit, self.find_stake_tx(id).await?))
         } else {
             None
         };
-        if vanished_stake.is_some() {
-            // Our transaction left the chain, and the nonce it used is free again.
-            self.chain.forget_nonce().await;
-        }
         *seen = Some(Seen {
             engaged,
             challenging: challenging.then_some(request.claim),
@@ -308,22 +306,14 @@ impl ActContext {
             Action::Done(outcome) => {
                 // A settlement a reorganisation could still remove must not end the job: with
                 // confirmations, it must show as deep as that.
-                let depth = self.config.confirmations;
-                if depth > 0 {
-                    let past = self.block.saturating_sub(depth);
-                    let settled_then = match holding {
-                        Holding::PaidOut { block, .. } => block <= past,
-                        _ => {
-                            let then = self
-                                .chain
-                                .call("getRequest", broker.getRequest(id).block(past.into()))
-                                .await?;
-                            then.status == request.status
-                        }
-                    };
-                    if !settled_then {
-                        return Ok(Acted::Wait(Some(self.block + 1)));
+                let deep_enough = match holding {
+                    Holding::PaidOut { block, .. } => {
+                        block <= self.block.saturating_sub(self.config.confirmations)
                     }
+                    _ => self.finalized_deep_enough(id, &request).await?,
+                };
+                if !deep_enough {
+                    return Ok(Acted::Wait(Some(self.block + 1)));
                 }
                 Acted::Done(outcome)
             }
@@ -451,11 +441,8 @@ impl ActContext {
                 let Some(oracle) = self.oracle.clone() else {
                     return Ok(Acted::NeedTrace);
                 };
-                let (lo, hi, arity) = (game.lo, game.hi, self.config.deployment.arity);
-                let points = blocking(move || {
-                    strategy::defender_points(&mut *oracle.lock().unwrap(), lo, hi, arity)
-                })
-                .await?;
+                let (lo, hi) = (game.lo, game.hi);
+                let points = self.our_points(oracle, &game).await?;
                 let receipt = self.chain.send("bisect", broker.bisect(id, points)).await?;
                 sent(format!("bisected [{lo}, {hi}]"), receipt)
             }
@@ -464,22 +451,9 @@ impl ActContext {
                     return Ok(Acted::NeedTrace);
                 };
                 let posted = self.posted_points(id, &game).await?;
-                let (lo, hi, arity, c_hi) =
-                    (game.lo, game.hi, self.config.deployment.arity, game.cHi);
-                let index = blocking(move || {
-                    strategy::challenger_index(
-                        &mut *oracle.lock().unwrap(),
-                        lo,
-                        hi,
-                        arity,
-                        &posted,
-                        c_hi,
-                    )
-                    .map(|i| (i, posted))
-                })
-                .await?;
-                match index {
-                    (Some(index), posted) => {
+                let (lo, hi) = (game.lo, game.hi);
+                match self.our_segment(oracle, &game, posted.clone()).await? {
+                    Some(index) => {
                         let receipt = self
                             .chain
                             .send(
@@ -489,14 +463,54 @@ impl ActContext {
                             .await?;
                         sent(format!("selected segment {index} of [{lo}, {hi}]"), receipt)
                     }
-                    (None, _) => {
-                        error!(target: "agent", id = self.job.id, "our trace agrees with every posted point: our challenge was wrong");
-                        Acted::Wait(None)
-                    }
+                    None => Acted::Wait(None),
                 }
             }
             Action::Prove => self.prove(id, &request, &game).await?,
         })
+    }
+
+    /// The transaction that put our deposit on the request, if we held a deposit, the chain
+    /// shows none of ours (`engaged` false) and that transaction is no longer on the chain: a
+    /// reorganisation deeper than our confirmations dropped it. Its nonce is free again.
+    async fn vanished_stake(&self, engaged: bool) -> std::result::Result<Option<B256>, ActError> {
+        let Some(tx) = self
+            .stake_tx
+            .filter(|_| !engaged && self.job.deposit.is_some())
+        else {
+            return Ok(None);
+        };
+        let receipt = self
+            .chain
+            .read("eth_getTransactionReceipt", || async {
+                alloy::providers::Provider::get_transaction_receipt(self.chain.provider(), tx).await
+            })
+            .await?;
+        if receipt.is_some() {
+            return Ok(None);
+        }
+        self.chain.forget_nonce().await;
+        Ok(Some(tx))
+    }
+
+    /// Whether `request` (as read now) showed the same status as deep as our confirmations: a
+    /// settlement a reorganisation could still remove must not end the job.
+    async fn finalized_deep_enough(
+        &self,
+        id: U256,
+        request: &IBroker::Request,
+    ) -> std::result::Result<bool, ActError> {
+        let depth = self.config.confirmations;
+        if depth == 0 {
+            return Ok(true);
+        }
+        let past = self.block.saturating_sub(depth);
+        let broker = self.chain.broker();
+        let then = self
+            .chain
+            .call("getRequest", broker.getRequest(id).block(past.into()))
+            .await?;
+        Ok(then.status == request.status)
     }
 
     /// The secret salt of our commitment to an answer of this request: derived from our key
@@ -602,13 +616,7 @@ impl ActContext {
             return Ok(kept.clone());
         }
         let filter = posted_points_filter(self.config.deployment.broker, id, game);
-        let provider = self.chain.provider();
-        let logs = self
-            .chain
-            .read("eth_getLogs", || async {
-                alloy::providers::Provider::get_logs(provider, &filter).await
-            })
-            .await?;
+        let logs = self.logs_in_one_read(&filter).await?;
         for log in logs.iter().rev() {
             let Ok(event) = Broker::Bisected::decode_raw_log(log.topics(), &log.data().data) else {
                 continue;
@@ -625,6 +633,50 @@ impl ActContext {
         })
     }
 
+    /// The defender's commitments at the split points of `game`'s segment, from our trace.
+    pub(crate) async fn our_points(
+        &self,
+        oracle: Arc<Mutex<Oracle>>,
+        game: &IBroker::Game,
+    ) -> std::result::Result<Vec<B256>, ActError> {
+        let (lo, hi, arity) = (game.lo, game.hi, self.config.deployment.arity);
+        blocking(move || strategy::defender_points(&mut *oracle.lock().unwrap(), lo, hi, arity))
+            .await
+    }
+
+    /// The sub-segment of `game` whose right end our trace disputes among the defender's
+    /// `posted` points; `None` (logged) if we agree with every one: our claim was wrong.
+    pub(crate) async fn our_segment(
+        &self,
+        oracle: Arc<Mutex<Oracle>>,
+        game: &IBroker::Game,
+        posted: Vec<B256>,
+    ) -> std::result::Result<Option<u64>, ActError> {
+        let (lo, hi, arity, c_hi) = (game.lo, game.hi, self.config.deployment.arity, game.cHi);
+        let index = blocking(move || {
+            strategy::challenger_index(&mut *oracle.lock().unwrap(), lo, hi, arity, &posted, c_hi)
+        })
+        .await?;
+        if index.is_none() {
+            error!(target: "agent", id = self.job.id, lo, hi, "our trace agrees with every posted point: our claim was wrong");
+        }
+        Ok(index)
+    }
+
+    /// The logs matching `filter`, in one `eth_getLogs` (its range a block: any provider takes it).
+    async fn logs_in_one_read(
+        &self,
+        filter: &Filter,
+    ) -> std::result::Result<Vec<alloy::rpc::types::Log>, ActError> {
+        let provider = self.chain.provider();
+        Ok(self
+            .chain
+            .read("eth_getLogs", || async {
+                alloy::providers::Provider::get_logs(provider, filter).await
+            })
+            .await?)
+    }
+
     /// Reveals the agreed point, if revm says the one step goes our way.
     async fn prove(
         &self,
@@ -632,8 +684,56 @@ impl ActContext {
         request: &IBroker::Request,
         game: &IBroker::Game,
     ) -> std::result::Result<Acted, ActError> {
+        let defending = request.host == self.me;
+        let (point, proof) = match self.check_one_step(game, defending).await? {
+            OneStep::Send { point, proof } => (point, proof),
+            OneStep::NeedTrace => return Ok(Acted::NeedTrace),
+            OneStep::Hold => return Ok(Acted::Wait(None)),
+        };
+        let lo = game.lo;
+        let gas = prove_gas(request.maxStepGas, &point, proof.as_deref());
+        let broker = self.chain.broker();
+        let state = Bytes::from(point.state);
+        let receipt = match proof {
+            None => {
+                let call = broker.proveStep(id, point.final_, state).gas(gas);
+                self.chain.send("proveStep", call).await?
+            }
+            Some(proof) => {
+                let call = broker
+                    .proveMachineStep(id, point.final_, state, Bytes::from(proof))
+                    .gas(gas);
+                self.chain.send("proveMachineStep", call).await?
+            }
+        };
+        Ok(self.proved(lo, &receipt))
+    }
+
+    /// The one step's record, once sent.
+    fn proved(&self, lo: u64, receipt: &alloy::rpc::types::TransactionReceipt) -> Acted {
+        info!(target: "agent", id = self.job.id, step = lo + 1, tx = %receipt.transaction_hash, gas = receipt.gas_used, "proved the one step");
+        let what = format!("proved step {} tx={}", lo + 1, receipt.transaction_hash);
+        Acted::Sent(Sent {
+            what,
+            engages: false,
+            challenged: None,
+            staked: None,
+            tx: receipt.transaction_hash,
+            fee: fee(receipt),
+        })
+    }
+
+    /// Whether to reveal the agreed point of `game` (at its one step), and with what: only if
+    /// our trace opens its agreed commitment and revm, running what the Broker will run for
+    /// step `lo + 1` (the Execution code for a step program, the machine prover with our own
+    /// proof for a machine program), says it goes our way (`defending`: we hold `cHi`).
+    pub(crate) async fn check_one_step(
+        &self,
+        game: &IBroker::Game,
+        defending: bool,
+    ) -> std::result::Result<OneStep, ActError> {
         let Some(oracle) = self.oracle.clone() else {
-            return Ok(Acted::NeedTrace);
+            return Ok(OneStep::NeedTrace);
         };
         let lo = game.lo;
         let reveal_oracle = oracle.clone();
@@ -641,14 +741,12 @@ impl ActContext {
             blocking(move || strategy::reveal(&mut *reveal_oracle.lock().unwrap(), lo)).await?;
         if point.commitment() != game.cLo {
             // Only a party whose trace opens the agreed commitment can reveal it.
-            return Ok(Acted::Wait(None));
+            return Ok(OneStep::Hold);
         }
         let program = self.program.clone();
         let reveal = point.clone();
         let proof_oracle = oracle;
-        // What the Broker will compute for step lo + 1, checked in revm before sending: the
-        // Execution code for a step program, the machine prover (with our own proof) for a
-        // machine program. A final agreed point is sticky and needs no proof.
+        // A final agreed point is sticky and needs no proof.
         let checked =
             tokio::task::spawn_blocking(move || -> Result<(B256, Option<Vec<u8>>), String> {
                 if let Some(mut evm) = program.evm() {
@@ -685,54 +783,42 @@ impl ActContext {
             Ok(checked) => checked,
             Err(reason) => {
                 error!(target: "agent", id = self.job.id, step = lo + 1, %reason, "cannot check the one step; not sending it");
-                return Ok(Acted::Wait(None));
+                return Ok(OneStep::Hold);
             }
         };
-        let defending = request.host == self.me;
         if (computed == game.cHi) != defending {
             warn!(target: "agent", id = self.job.id, step = lo + 1, "revm says the one step would go against us; not sending it");
-            return Ok(Acted::Wait(None));
+            return Ok(OneStep::Hold);
         }
-        let receipt = match proof {
-            None => {
-                let gas = u64::from(request.maxStepGas) * 2
-                    + PROVE_OVERHEAD_GAS
-                    + 16 * point.state.len() as u64;
-                let call = self
-                    .chain
-                    .broker()
-                    .proveStep(id, point.final_, Bytes::from(point.state))
-                    .gas(gas);
-                self.chain.send("proveStep", call).await?
-            }
-            Some(proof) => {
-                // The prover's call is not capped: the gas is the proof's execution, its
-                // calldata (at most the EIP-7623 floor, 40 gas a byte) and the settlement.
-                let gas = PROVE_OVERHEAD_GAS + 40 * (proof.len() + point.state.len()) as u64;
-                let call = self
-                    .chain
-                    .broker()
-                    .proveMachineStep(
-                        id,
-                        point.final_,
-                        Bytes::from(point.state),
-                        Bytes::from(proof),
-                    )
-                    .gas(gas);
-                self.chain.send("proveMachineStep", call).await?
-            }
-        };
+        Ok(OneStep::Send { point, proof })
+    }
+}
 
-        info!(target: "agent", id = self.job.id, step = lo + 1, tx = %receipt.transaction_hash, gas = receipt.gas_used, "proved the one step");
-        let what = format!("proved step {} tx={}", lo + 1, receipt.transaction_hash);
-        Ok(Acted::Sent(Sent {
-            what,
-            engages: false,
-            challenged: None,
-            staked: None,
-            tx: receipt.transaction_hash,
-            fee: fee(&receipt),
-        }))
+/// What [`ActContext::check_one_step`] found.
+pub(crate) enum OneStep {
+    /// Reveal `point` (with the machine prover's `proof` for a machine program).
+    Send {
+        point: ecm_runtime::Point,
+        proof: Option<Vec<u8>>,
+    },
+    /// The trace is not in memory.
+    NeedTrace,
+    /// Not ours to send, or it would not go our way (logged).
+    Hold,
+}
+
+/// Gas of a one-step proof: a step program's call is capped at twice the request's step gas
+/// over the settlement and the state's calldata; the machine prover's is not capped: the
+/// proof's execution, its calldata (at most the EIP-7623 floor, 40 gas a byte) and the
+/// settlement.
+pub(crate) fn prove_gas(
+    max_step_gas: u32,
+    point: &ecm_runtime::Point,
+    proof: Option<&[u8]>,
+) -> u64 {
+    match proof {
+        None => u64::from(max_step_gas) * 2 + PROVE_OVERHEAD_GAS + 16 * point.state.len() as u64,
+        Some(proof) => PROVE_OVERHEAD_GAS + 40 * (proof.len() + point.state.len()) as u64,
     }
 }
 

@@ -141,16 +141,6 @@ pub fn decide(v: &View<'_>) -> Action {
     let (Ok(status), Ok(mode)) = (Status::try_from(r.status), DisputeMode::try_from(r.mode)) else {
         return Action::Wait { until: None };
     };
-    // Tournament-mode disputes (`IBrokerTournaments`) are not played by the agents yet: they
-    // neither answer nor challenge such a request, so they never put money on one they could
-    // not defend.
-    if mode == DisputeMode::Tournament {
-        return if v.engaged {
-            Action::Wait { until: None }
-        } else {
-            Action::Done(Outcome::Refused)
-        };
-    }
     let ours = r.host == v.me;
     let challenging = v.challenge.challenger == v.me;
     let deadline = u64::try_from(r.deadline).unwrap_or(u64::MAX);
@@ -223,6 +213,8 @@ pub fn decide(v: &View<'_>) -> Action {
             DisputeMode::FullExecution if ours || challenging => Action::Execute,
             DisputeMode::FullExecution => Action::Wait { until: None },
             DisputeMode::Bisection => decide_move(v, ours, challenging),
+            // A tournament is played by its own decision (`crate::tournament::next_steps`),
+            // which the agent takes instead of this one once the tournament is open.
             DisputeMode::Tournament => Action::Wait { until: None },
         },
     }
@@ -478,23 +470,19 @@ mod tests {
     }
 
     #[test]
-    fn tournament_requests_are_refused_until_the_agents_play_them() {
-        for status in [
-            Status::Pending,
-            Status::WaitingForResolution,
-            Status::Resolving,
-        ] {
-            for roles in [Roles::HOST, Roles::CHALLENGER] {
-                let mut case = Case::new(request(status, OTHER, 200));
-                case.request.mode = u8::from(DisputeMode::Tournament);
-                case.roles = roles;
-                case.claim = Some(B256::repeat_byte(7));
-                assert_eq!(case.decide(), Action::Done(Outcome::Refused), "{status:?}");
-                // Money already on it (by an agent of a later version): leave it alone.
-                case.engaged = true;
-                assert_eq!(case.decide(), Action::Wait { until: None });
-            }
-        }
+    fn tournament_requests_are_answered_and_challenged_as_any_other() {
+        let wrong = B256::repeat_byte(7);
+        let mut case = Case::new(request(Status::Pending, OTHER, 200));
+        case.request.mode = u8::from(DisputeMode::Tournament);
+        case.claim = Some(wrong);
+        assert_eq!(case.decide(), Action::Answer);
+        // The first challenge opens the tournament (the Broker hands it to its module).
+        case.request.status = u8::from(Status::WaitingForResolution);
+        case.roles = Roles::CHALLENGER;
+        assert_eq!(case.decide(), Action::Challenge);
+        // Open, it is played by `tournament::next_steps`, not by this decision.
+        case.request.status = u8::from(Status::Resolving);
+        assert_eq!(case.decide(), Action::Wait { until: None });
     }
 
     #[test]

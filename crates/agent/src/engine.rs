@@ -900,6 +900,14 @@ impl Agent {
                 live.dirty = true;
                 changed = true;
             }
+            Acted::Played(sent) => {
+                for sent in sent {
+                    self.metrics.actions_sent.fetch_add(1, Ordering::Relaxed);
+                    ledger.extend(apply_sent(job, sent, &self.metrics));
+                }
+                live.dirty = true;
+                changed = true;
+            }
             Acted::Done(outcome) => {
                 info!(target: "agent", id, %outcome, "job done");
                 self.metrics.ended(outcome);

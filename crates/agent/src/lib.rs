@@ -21,8 +21,8 @@
 //! against EVM at start-up), [`compute`] traces on the blocking pool, [`mod@decide`] the pure
 //! decision over the on-chain state, `act` reading, deciding and sending for one request,
 //! [`store`] the jobs and the ledger in SQLite, [`metrics`] the figures served at `--metrics`,
-//! [`tournament`] the pure decision over a tournament-mode dispute (not wired in yet: the
-//! agents refuse tournament-mode requests).
+//! [`tournament`] the pure decision over a tournament-mode dispute (which `act` takes instead of
+//! [`mod@decide`]'s once a request's tournament is open).
 
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 

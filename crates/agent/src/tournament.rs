@@ -7,10 +7,9 @@
 //! So [`next_steps`] returns every step due now, not one: sending them together is what keeps
 //! the settlement bounded whatever the number of puppets (`docs/protocol.md`, "Tournament").
 //!
-//! Issue 15, stage 3 wires this into the engine (reading the tournament, sending the steps);
-//! until then the agents refuse tournament-mode requests ([`crate::decide`]).
+//! The agent's `act` module reads the tournament ([`read`]), takes this decision and sends
+//! every step it returns.
 
-use crate::Result;
 use alloy::primitives::{Address, B256, U256};
 use ecm_bindings::protocol::Phase;
 use ecm_chain::Chain;
@@ -24,6 +23,16 @@ pub struct Entry {
     pub claim: B256,
     /// Whether it lost a game.
     pub eliminated: bool,
+    /// Entries it eliminated (half a deposit each, collected at the end).
+    pub wins: u32,
+}
+
+impl Entry {
+    /// Whether `party` is owed something by this entry at the end: its deposit (standing) or
+    /// the halves of the deposits it won. Only such entries are worth settling and collecting.
+    pub fn owes(&self, party: Address) -> bool {
+        self.party == party && (!self.eliminated || self.wins > 0)
+    }
 }
 
 /// One game between two entries (`IBrokerTournaments.GameView`, keyed by `gameKey`).
@@ -142,9 +151,10 @@ pub enum Step {
 pub fn next_steps(s: &Situation<'_>) -> (Vec<Step>, Option<u64>) {
     let t = s.tournament;
     let ours = |i: usize| t.entries[i].party == s.me;
+    let owed = |i: usize| t.entries[i].owes(s.me);
     if t.settled {
         let steps = (0..t.entries.len())
-            .filter(|&i| ours(i))
+            .filter(|&i| owed(i))
             .map(|i| Step::Collect { entry: index(i) })
             .collect();
         return (steps, None);
@@ -158,6 +168,10 @@ pub fn next_steps(s: &Situation<'_>) -> (Vec<Step>, Option<u64>) {
         first.is_some() && claims.all(|c| Some(c) == first)
     };
     if (decided && s.block > t.entry_deadline) || s.block > t.end_deadline {
+        // Settled by those owed something; the others have no reason to pay its gas.
+        if !(0..t.entries.len()).any(owed) {
+            return (Vec::new(), None);
+        }
         let any_standing = (0..t.entries.len()).find(|&i| standing(i)).unwrap_or(0);
         return (
             vec![Step::Settle {
@@ -239,7 +253,12 @@ pub fn next_steps(s: &Situation<'_>) -> (Vec<Step>, Option<u64>) {
 /// every game between `me`'s entries and the others (`settled`: the request is Finalized).
 /// One call per entry and per game it might have with ours: a tournament is paid for entry by
 /// entry, so its size is bounded by its deposits.
-pub async fn read(chain: &Chain, id: U256, me: Address, settled: bool) -> Result<Tournament> {
+pub async fn read(
+    chain: &Chain,
+    id: U256,
+    me: Address,
+    settled: bool,
+) -> ecm_chain::Result<Tournament> {
     let contract = chain.tournaments();
     let view = chain
         .call("getTournament", contract.getTournament(id))
@@ -257,6 +276,7 @@ pub async fn read(chain: &Chain, id: U256, me: Address, settled: bool) -> Result
             party: e.party,
             claim: e.claim,
             eliminated: e.eliminated,
+            wins: e.wins.to::<u32>(),
         });
     }
     let count = t.entries.len();
@@ -314,6 +334,7 @@ mod tests {
             party,
             claim,
             eliminated: false,
+            wins: 0,
         }
     }
 
@@ -493,6 +514,19 @@ mod tests {
         let mut undecided = on_wrong_answer();
         undecided.entries.push(entry(ME, RIGHT));
         assert_eq!(steps(&undecided, 312).0, vec![Step::Settle { standing: 0 }]);
+        // An eliminated entry that won nothing is owed nothing: its party neither settles nor
+        // collects; one that won a game collects its winnings.
+        let mut lost = on_wrong_answer();
+        lost.entries[0] = entry(ME, WRONG);
+        lost.entries[0].eliminated = true;
+        lost.entries.push(puppet(1, RIGHT));
+        assert_eq!(steps(&lost, 111).0, vec![]);
+        lost.entries[0].wins = 1;
+        assert_eq!(steps(&lost, 111).0, vec![Step::Settle { standing: 1 }]);
+        lost.settled = true;
+        assert_eq!(steps(&lost, 120).0, vec![Step::Collect { entry: 0 }]);
+        lost.entries[0].wins = 0;
+        assert_eq!(steps(&lost, 120).0, vec![]);
         t.settled = true;
         assert_eq!(steps(&t, 120), (vec![Step::Collect { entry: 1 }], None));
         t.entries[1].party = Address::ZERO;

@@ -54,6 +54,15 @@ impl BrokerLog {
             // A compact batch's first job: the agents do not take jobs held as hashes yet.
             E::CompactBatch(e) => e.firstId,
             E::Hydrated(e) => e.id,
+            // A tournament-mode dispute's (`IBrokerTournaments`, run in the Broker's storage).
+            E::TournamentOpened(e) => e.id,
+            E::Entered(e) => e.id,
+            E::GameStarted(e) => e.id,
+            E::GameBisected(e) => e.id,
+            E::GameSegmentSelected(e) => e.id,
+            E::GameStepProven(e) => e.id,
+            E::GameEnded(e) => e.id,
+            E::TournamentSettled(e) => e.id,
             E::Withdrawn(_) => return None,
         };
         // Ids are counted from 1 by the Broker: one beyond u64 is not a request of this world.

@@ -21,7 +21,7 @@ mod status;
 pub use ecm_bindings::protocol::{DisputeMode, Status};
 pub use error::{Error, Result};
 pub use record::Record;
-pub use status::{GameView, RequestStatus};
+pub use status::{GameView, RequestStatus, TournamentSummary};
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256},

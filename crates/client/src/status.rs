@@ -25,6 +25,27 @@ pub struct GameView {
     pub deadline: u64,
 }
 
+/// A tournament-mode request's tournament (`IBrokerTournaments.getTournament`), once opened.
+#[derive(Clone, Debug, Serialize)]
+pub struct TournamentSummary {
+    /// Entries so far, entry 0 being the answer.
+    pub entries: u32,
+    /// Entries eliminated (each lost a game).
+    pub eliminated: u32,
+    /// Different claims still held by a standing entry.
+    pub standing_claims: u32,
+    /// The last block a claim may be entered.
+    pub entry_deadline: u64,
+    /// The last block a game may start.
+    pub start_deadline: u64,
+    /// The block after which it is over, decided or not.
+    pub end_deadline: u64,
+    /// Whether it is over (it may be settled).
+    pub over: bool,
+    /// Whether one claim stands.
+    pub decided: bool,
+}
+
 /// What a user wants to know about a request.
 #[derive(Clone, Debug, Serialize)]
 pub struct RequestStatus {
@@ -62,6 +83,8 @@ pub struct RequestStatus {
     pub block: u64,
     /// The game, if one is being played.
     pub game: Option<GameView>,
+    /// The tournament, for a tournament-mode request whose answer was challenged.
+    pub tournament: Option<TournamentSummary>,
     /// Bisection disputes settled so far: the requester is owed half a deposit for each,
     /// credited at finalize.
     pub disputes: u16,
@@ -153,6 +176,26 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
     } else {
         None
     };
+    let opened = matches!(status, Status::Resolving | Status::Finalized);
+    let tournament = if mode == DisputeMode::Tournament && opened {
+        let contract = chain.tournaments();
+        let t = chain
+            .call("getTournament", contract.getTournament(U256::from(id)))
+            .await?;
+        let block = |b: alloy::primitives::aliases::U48| u64::try_from(b).unwrap_or_default();
+        (t.entries > 0).then(|| TournamentSummary {
+            entries: t.entries,
+            eliminated: t.eliminated,
+            standing_claims: t.standingClaims,
+            entry_deadline: block(t.entryDeadline),
+            start_deadline: block(t.startDeadline),
+            end_deadline: block(t.endDeadline),
+            over: t.over,
+            decided: t.decided,
+        })
+    } else {
+        None
+    };
     Ok(RequestStatus {
         id,
         status,
@@ -173,6 +216,7 @@ pub(crate) async fn fetch(client: &Client, id: u64) -> Result<RequestStatus> {
         deadline: u64::try_from(r.deadline).unwrap_or_default(),
         block,
         game,
+        tournament,
     })
 }
 
@@ -182,11 +226,13 @@ async fn standing_result(
     id: u64,
     claim: B256,
 ) -> Result<(Option<Bytes>, Option<bool>)> {
-    // Answers and challenges in one query (the explorer reads this for every request a block
-    // touched): a claim is a commitment to its result, so whichever log matches has it.
+    // Answers, challenges and tournament entries in one query (the explorer reads this for
+    // every request a block touched): a claim is a commitment to its result, so whichever log
+    // matches has it.
     let events = vec![
         Broker::Answered::SIGNATURE_HASH,
         Broker::Challenged::SIGNATURE_HASH,
+        Broker::Entered::SIGNATURE_HASH,
     ];
     for log in client.request_logs(id, events).await? {
         let (result, final_) = if let Ok(e) =
@@ -194,6 +240,8 @@ async fn standing_result(
         {
             (e.result, e.final_)
         } else if let Ok(e) = Broker::Challenged::decode_raw_log(log.topics(), &log.data().data) {
+            (e.result, e.final_)
+        } else if let Ok(e) = Broker::Entered::decode_raw_log(log.topics(), &log.data().data) {
             (e.result, e.final_)
         } else {
             continue;

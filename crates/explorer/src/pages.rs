@@ -507,6 +507,29 @@ fn timeline_line(view: &View, event: &BrokerEvents) -> Option<Markup> {
             (eth(e.amount)) " credited to " (who(view, e.account)) " ("
             (CreditReason::try_from(e.reason).map(reason_text).unwrap_or("?")) ")"
         },
+        BrokerEvents::TournamentOpened(e) => html! {
+            strong { "tournament opened" } ": entries to block " (e.entryDeadline)
+            ", games start to block " (e.startDeadline) ", over after block " (e.endDeadline)
+        },
+        BrokerEvents::Entered(e) => html! {
+            (who(view, e.party)) " entered a claim as entry " (e.entry) " (" (e.steps) " steps)"
+        },
+        BrokerEvents::GameStarted(e) => html! {
+            "entry " (e.challenger) " challenged entry " (e.defender)
+        },
+        BrokerEvents::GameStepProven(e) => html! {
+            "game " (e.game) ": step " (e.step) " run on-chain: the "
+            @if e.defenderWon { "defender" } @else { "challenger" } " was right"
+        },
+        BrokerEvents::GameEnded(e) => html! {
+            "entry " (e.winner) " beat entry " (e.loser)
+            @match e.how { 1 => " by timeout", 2 => " (it had lost elsewhere)", _ => " at the one step" }
+        },
+        BrokerEvents::TournamentSettled(e) => html! {
+            strong { "tournament settled" } ": "
+            @if e.decided { "one claim stood, held by " (e.standing) " entries, each owed " (eth(e.paymentShare)) }
+            @else { "undecided, the payment refunded" }
+        },
         _ => return None,
     })
 }
@@ -680,6 +703,7 @@ mod tests {
                 deadline: 20,
                 block: 2,
                 game: None,
+                tournament: None,
                 disputes: 0,
                 host_wins: 0,
             },
@@ -699,6 +723,28 @@ mod tests {
             page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
             "{page}"
         );
+    }
+
+    #[test]
+    fn a_tournament_shows_in_the_timeline() {
+        let view = answered("ok");
+        let line = |event| timeline_line(&view, &event).unwrap().into_string();
+        let ended = BrokerEvents::GameEnded(ecm_bindings::Broker::GameEnded {
+            id: U256::from(1),
+            game: U256::from(1),
+            winner: 1,
+            loser: 0,
+            how: 1,
+        });
+        assert_eq!(line(ended), "entry 1 beat entry 0 by timeout");
+        let undecided = BrokerEvents::TournamentSettled(ecm_bindings::Broker::TournamentSettled {
+            id: U256::from(1),
+            decided: false,
+            claim: B256::ZERO,
+            standing: 0,
+            paymentShare: U256::ZERO,
+        });
+        assert!(line(undecided).contains("undecided, the payment refunded"));
     }
 
     #[test]

@@ -11,6 +11,10 @@ enum Mode {
     Bisection,
     /// Full on-chain re-execution (ECM's mode; short traces only).
     Full,
+    /// Bisection games played in parallel, every challenger against every other claim at once:
+    /// puppet challengers cannot delay an honest one (settled within the window and four
+    /// clocks, whatever their number).
+    Tournament,
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +86,7 @@ impl RequestArgs {
         let mode = match self.mode {
             Mode::Bisection => DisputeMode::Bisection,
             Mode::Full => DisputeMode::FullExecution,
+            Mode::Tournament => DisputeMode::Tournament,
         };
         let requests: Vec<NewRequest> = inputs
             .into_iter()

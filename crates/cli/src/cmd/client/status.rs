@@ -95,5 +95,21 @@ pub(crate) fn print(s: &RequestStatus) {
             ),
         ));
     }
+    if let Some(t) = &s.tournament {
+        pairs.push(("tournament", tournament_text(t)));
+    }
     output::fields(&pairs);
+}
+
+/// A tournament in one line: its entries, what stands, and its next deadline.
+fn tournament_text(t: &ecm_client::TournamentSummary) -> String {
+    let standing = match (t.over, t.decided) {
+        (true, true) => "one claim stands (settle it: the agents do)".to_string(),
+        (true, false) => "undecided (its settlement refunds the payment)".to_string(),
+        (false, _) => format!("{} claims standing", t.standing_claims),
+    };
+    format!(
+        "{} entries ({} eliminated), {standing}; entries until block {}, games start until block {}, over after block {}",
+        t.entries, t.eliminated, t.entry_deadline, t.start_deadline, t.end_deadline
+    )
 }

@@ -1,0 +1,273 @@
+//! Tournament-mode disputes played by the real agents on a chain that mines a block every
+//! 100 ms (with every transaction sent meanwhile): a cheating host, the honest challenger, and puppets entering wrong claims of their
+//! own that never move. The honest challenger challenges every puppet at once, so the blocks
+//! from the answer to the settlement do not grow with their number (issue 15, finding 10).
+
+use alloy::primitives::U256;
+use ecm_agent::{Cheat, JobStore, Outcome, Roles, Stance};
+use ecm_anvil_tests::*;
+use ecm_bindings::Broker::BrokerEvents;
+use ecm_client::{DisputeMode, Status};
+use std::time::Duration;
+
+const PAYMENT: u128 = ETHER / 10;
+const CLOCK: u32 = 30;
+const WINDOW: u64 = 40;
+
+/// Plays one tournament with `puppets` puppet entries; returns the blocks from the answer to
+/// the settlement, after checking who was paid what.
+async fn tournament_with_puppets(puppets: u64) -> u64 {
+    let net = TestNet::start(CLOCK).await;
+    let mut cheater = net.agent_config("cheater", Roles::HOST);
+    cheater.cheat = Some(Cheat::AtStep(10));
+    let cheater = AgentHandle::spawn(cheater);
+    let challenger = AgentHandle::spawn(net.agent_config("challenger", Roles::CHALLENGER));
+    let requester = net.client("requester").await;
+    let _miner = block_every_100_ms(&net).await;
+
+    let (id, deposit) = request_tournament(&requester, "counter", "20", WINDOW).await;
+    eventually(
+        "the honest challenger's entry",
+        Duration::from_secs(60),
+        || async {
+            (requester.status(id).await.unwrap().status == Status::Resolving).then_some(())
+        },
+    )
+    .await;
+
+    // The puppets: wrong claims of their own, entered while entries are open, never played.
+    let puppet = net.client("spare-1").await;
+    let counter = ecm_programs::by_name("counter").unwrap();
+    let tournaments = puppet.chain().tournaments();
+    // All at once (one account, nonces in order), so that they land together whatever their
+    // number: what is measured is the agents' pace, not the puppets'.
+    let entries = (0..puppets).map(|k| {
+        let claim = counter.parse_input(&(100 + k).to_string()).unwrap();
+        let call = tournaments
+            .enter(U256::from(id), claim.into(), 20, true)
+            .value(deposit);
+        puppet.chain().send("enter", call)
+    });
+    for entered in futures::future::join_all(entries).await {
+        entered.unwrap();
+    }
+
+    let settled = finalized(&requester, id, "the settlement", Duration::from_secs(120)).await;
+    assert_eq!(settled.mode, DisputeMode::Tournament);
+    assert_eq!(settled.host, None, "the answer's entry was eliminated");
+    assert!(
+        requester.replay(id).await.unwrap().matches,
+        "the claim that stood is the true one"
+    );
+    let (answered, settled_at) = answer_and_settlement_blocks(&net, id).await;
+
+    // The requester: half of every eliminated deposit (the cheater's and each puppet's); the
+    // payment went whole to the one standing entry.
+    let halves = U256::from(puppets + 1) * (deposit - deposit / U256::from(2));
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        halves
+    );
+    // The honest challenger: the payment, its deposit back, and half of the deposit of every
+    // entry it eliminated, in its ledger (its agent withdraws them); its job paid.
+    let store_dir = net.data_dir("challenger");
+    let earnings = assert_paid_and_no_deposit_lost(&store_dir, U256::from(PAYMENT), 1).await;
+    assert!(earnings.won > U256::ZERO, "{earnings:?}");
+    let job = JobStore::open(&store_dir)
+        .unwrap()
+        .job(id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.stance, done(Outcome::Paid), "{:?}", job.log);
+    // The cheater's job ended lost, its deposit gone.
+    eventually(
+        "the cheater's job to end",
+        Duration::from_secs(60),
+        || async {
+            let job = JobStore::open(&net.data_dir("cheater"))
+                .ok()?
+                .job(id)
+                .ok()??;
+            (job.stance == done(Outcome::Lost) && job.deposit.is_none()).then_some(())
+        },
+    )
+    .await;
+    cheater.stop().await.unwrap();
+    challenger.stop().await.unwrap();
+    settled_at - answered
+}
+
+/// A tournament-mode request of `program` on `input`, paid `PAYMENT`; its id and deposit.
+async fn request_tournament(
+    requester: &ecm_client::Client,
+    program: &str,
+    input: &str,
+    window: u64,
+) -> (u64, U256) {
+    let mut new = request(program, input, PAYMENT, window);
+    new.mode = DisputeMode::Tournament;
+    let id = requester.request(new).await.unwrap();
+    (id, requester.status(id).await.unwrap().deposit)
+}
+
+/// A block every 100 ms holding every transaction sent meanwhile, as a chain does: not a block
+/// per transaction (Anvil's automine), which would count the agents' transactions as time.
+async fn block_every_100_ms(net: &TestNet) -> Miner {
+    let client = net.client("deployer").await;
+    alloy::providers::ext::AnvilApi::anvil_set_auto_mine(client.chain().provider(), false)
+        .await
+        .unwrap();
+    net.miner(Duration::from_millis(100)).await
+}
+
+fn done(outcome: Outcome) -> Stance {
+    Stance::Done {
+        outcome: outcome.into(),
+    }
+}
+
+/// The blocks of request `id`'s answer and of its tournament's settlement.
+async fn answer_and_settlement_blocks(net: &TestNet, id: u64) -> (u64, u64) {
+    let client = net.client("deployer").await;
+    let head = client.chain().block_number().await.unwrap();
+    let logs = client.chain().broker_logs(0, head).await.unwrap();
+    let block_of = |wanted: fn(&BrokerEvents) -> bool| {
+        logs.iter()
+            .find(|log| log.request_id() == Some(id) && wanted(&log.event))
+            .map(|log| log.block)
+            .expect("the log")
+    };
+    (
+        block_of(|e| matches!(e, BrokerEvents::Answered(_))),
+        block_of(|e| matches!(e, BrokerEvents::TournamentSettled(_))),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_settle_a_tournament_in_bounded_blocks_whatever_the_puppets() {
+    let mut blocks = Vec::new();
+    for puppets in [1, 4, 16] {
+        let took = tournament_with_puppets(puppets).await;
+        eprintln!(
+            "tournament with {puppets} puppet(s): {took} blocks from the answer to the settlement"
+        );
+        blocks.push(took);
+    }
+    // Entries close a window after the answer; the puppets' games start before and time out a
+    // clock after they start; the rest is the agents' reaction, a few blocks at most. What the
+    // puppets must not do is add blocks: the counts take the same time, to that reaction.
+    let bound = WINDOW + u64::from(CLOCK) + 10;
+    let (fastest, slowest) = (blocks.iter().min().unwrap(), blocks.iter().max().unwrap());
+    assert!(*slowest <= bound, "{blocks:?} blocks, bound {bound}");
+    assert!(
+        slowest - fastest <= 10,
+        "{blocks:?} blocks for 1, 4 and 16 puppets"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_host_defends_every_puppet_challenge_at_once() {
+    const PUPPETS: u64 = 8;
+    let net = TestNet::start(CLOCK).await;
+    let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
+    let requester = net.client("requester").await;
+    let _miner = block_every_100_ms(&net).await;
+    let (id, deposit) = request_tournament(&requester, "counter", "20", WINDOW).await;
+    eventually("the host's answer", Duration::from_secs(60), || async {
+        (requester.status(id).await.unwrap().status == Status::WaitingForResolution).then_some(())
+    })
+    .await;
+
+    // Puppets challenge the answer with wrong claims, each starting a game the host defends,
+    // and never move again.
+    let puppet = net.client("spare-1").await;
+    let counter = ecm_programs::by_name("counter").unwrap();
+    let broker = puppet.chain().broker();
+    let challenges = (0..PUPPETS).map(|k| {
+        let claim = counter.parse_input(&(100 + k).to_string()).unwrap();
+        let call = broker
+            .challengeAnswer_1(U256::from(id), claim.into(), 20, true)
+            .value(deposit);
+        puppet.chain().send("challengeAnswer", call)
+    });
+    for challenged in futures::future::join_all(challenges).await {
+        challenged.unwrap();
+    }
+
+    let settled = finalized(&requester, id, "the settlement", Duration::from_secs(120)).await;
+    assert_eq!(settled.host, Some(net.address("host")), "the answer stood");
+    let (answered, settled_at) = answer_and_settlement_blocks(&net, id).await;
+    eprintln!(
+        "the host defended {PUPPETS} puppet challenges: {} blocks from the answer to the settlement",
+        settled_at - answered
+    );
+    assert!(settled_at - answered <= WINDOW + u64::from(CLOCK) + 10);
+    let halves = U256::from(PUPPETS) * (deposit - deposit / U256::from(2));
+    assert_eq!(
+        requester.credited(net.address("requester")).await.unwrap(),
+        halves
+    );
+    // The host: the payment, its deposit back, half of every puppet's deposit.
+    let earnings =
+        assert_paid_and_no_deposit_lost(&net.data_dir("host"), U256::from(PAYMENT), 1).await;
+    assert_eq!(
+        earnings.won,
+        U256::from(PUPPETS) * (deposit / U256::from(2))
+    );
+    let job = JobStore::open(&net.data_dir("host"))
+        .unwrap()
+        .job(id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.stance, done(Outcome::Paid), "{:?}", job.log);
+    host.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenger_restarted_mid_tournament_resumes_from_its_store_and_wins() {
+    let net = TestNet::start(10_000).await;
+    let mut liar = net.agent_config("cheater", Roles::HOST);
+    liar.cheat = Some(Cheat::AtStep(1000));
+    // The liar polls slowly, so the game lasts long enough to kill the challenger in it.
+    liar.poll_interval = Duration::from_millis(700);
+    let liar = AgentHandle::spawn(liar);
+    let challenger = AgentHandle::spawn(net.agent_config("challenger", Roles::CHALLENGER));
+    let requester = net.client("requester").await;
+    let (id, _) = request_tournament(&requester, "keccak-chain", "5000", 30).await;
+
+    let tournaments = requester.chain().tournaments();
+    let game = U256::from(ecm_agent::tournament::game_key(0, 1));
+    let narrowed = || async {
+        let g = requester
+            .chain()
+            .call(
+                "getTournamentGame",
+                tournaments.getTournamentGame(U256::from(id), game),
+            )
+            .await
+            .ok()?;
+        (g.open && g.game.hi > 0 && g.game.hi - g.game.lo < 5000).then_some(())
+    };
+    eventually("the first round to end", Duration::from_secs(120), narrowed).await;
+    challenger.kill();
+    let challenger = AgentHandle::spawn(net.agent_config("challenger", Roles::CHALLENGER));
+
+    // The game ends at the one step, for the challenger; entries close a window after the
+    // answer (blocks come with transactions here: mine them), then it settles and collects.
+    eventually(
+        "the liar's elimination",
+        Duration::from_secs(120),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            s.tournament.filter(|t| t.eliminated == 1).map(|_| ())
+        },
+    )
+    .await;
+    net.mine(31).await;
+    let settled = finalized(&requester, id, "the settlement", Duration::from_secs(60)).await;
+    assert!(requester.replay(id).await.unwrap().matches);
+    assert_eq!(settled.host, None, "the answer's entry lost");
+    assert_paid_and_no_deposit_lost(&net.data_dir("challenger"), U256::from(PAYMENT), 1).await;
+    challenger.stop().await.unwrap();
+    liar.stop().await.unwrap();
+}
