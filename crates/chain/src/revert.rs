@@ -5,12 +5,23 @@ use ecm_bindings::{
     Broker::BrokerErrors,
     Factory::FactoryErrors,
     protocol::{Phase, Status, UnknownValue},
+    tournaments::BrokerTournaments::BrokerTournamentsErrors,
 };
 
 /// The typed error a failed call reverted with, if the revert data decodes to one.
 pub(crate) fn decode(action: &str, e: &alloy::contract::Error) -> Option<Error> {
     if let Some(error) = e.as_decoded_interface_error::<BrokerErrors>() {
         let (name, message) = describe(&error);
+        return Some(Error::Revert {
+            action: action.into(),
+            name,
+            message,
+        });
+    }
+    // The tournament rules' own errors (`Tournament`'s), raised at the Broker's address by its
+    // tournament module: the Broker's ABI does not declare them.
+    if let Some(error) = e.as_decoded_interface_error::<BrokerTournamentsErrors>() {
+        let (name, message) = describe_tournament(&error);
         return Some(Error::Revert {
             action: action.into(),
             name,
@@ -127,6 +138,32 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
     (name, message)
 }
 
+/// A tournament error's name, and the error with its values followed by a hint on what to do.
+pub(crate) fn describe_tournament(error: &BrokerTournamentsErrors) -> (String, String) {
+    use BrokerTournamentsErrors as E;
+    let (name, body) = split(&format!("{error:?}"));
+    let hint = match error {
+        E::EntriesClosed(_) => "the answer's window is over: no claim can be entered any more",
+        E::StartsClosed(_) => "games could start until that block: no game can start any more",
+        E::EntryEliminated(_) => {
+            "that entry lost a game: it plays no more (`getEntry` shows it; end a game it is in with `forfeit`)"
+        }
+        E::NotEntrysParty(_) => "only the entry's own party may start its games",
+        E::SameClaimEntries(_) => "both entries hold the same claim: there is nothing to decide",
+        E::GameExists(_) => "these two entries have played, or are playing, their game",
+        E::NoOpenGame(_) => "no game is open under that key (`gameKey(a, b)` names a game)",
+        E::GameForfeited(_) => "an entry of this game lost elsewhere: end it with `forfeit`",
+        E::NoSuchEntry(_) => "entries are numbered from 0 (`getTournament` counts them)",
+        _ => "",
+    };
+    let message = if hint.is_empty() {
+        body
+    } else {
+        format!("{body}: {hint}")
+    };
+    (name, message)
+}
+
 /// A protocol enum's name for a `uint8` from a revert, or the number if ecm does not know it.
 fn name_of<T: TryFrom<u8, Error = UnknownValue> + std::fmt::Display>(value: u8) -> String {
     T::try_from(value).map_or_else(|_| format!("{value} (unknown)"), |v| v.to_string())
@@ -165,6 +202,18 @@ mod tests {
         // Round trip through the ABI, as a revert would arrive.
         let decoded = BrokerErrors::abi_decode(&error.abi_encode()).unwrap();
         assert_eq!(describe(&decoded).0, "DepositTooLow");
+    }
+
+    #[test]
+    fn the_tournament_rules_errors_are_named() {
+        use ecm_bindings::tournaments::BrokerTournaments;
+        let error = BrokerTournamentsErrors::EntryEliminated(BrokerTournaments::EntryEliminated {
+            index: U256::ZERO,
+        });
+        let decoded = BrokerTournamentsErrors::abi_decode(&error.abi_encode()).unwrap();
+        let (name, message) = describe_tournament(&decoded);
+        assert_eq!(name, "EntryEliminated");
+        assert!(message.contains("lost a game"), "{message}");
     }
 
     #[test]
