@@ -30,11 +30,17 @@ impl WaitArgs {
                 self.timeout.map(Duration::from_secs),
                 |s| {
                     if progress {
-                        let detail = s
+                        let game = s
                             .game
                             .as_ref()
-                            .map(|g| format!(", segment [{}, {}], {}'s move", g.lo, g.hi, g.mover))
-                            .unwrap_or_default();
+                            .map(|g| format!(", segment [{}, {}], {}'s move", g.lo, g.hi, g.mover));
+                        let tournament = s.tournament.as_ref().map(|t| {
+                            format!(
+                                ", tournament: {} entries, {} claims standing",
+                                t.entries, t.standing_claims
+                            )
+                        });
+                        let detail = game.or(tournament).unwrap_or_default();
                         eprintln!("block {}: {}{detail}", s.block, s.status);
                     }
                 },
