@@ -271,3 +271,60 @@ async fn a_challenger_restarted_mid_tournament_resumes_from_its_store_and_wins()
     challenger.stop().await.unwrap();
     liar.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_catch_a_cheating_host_of_a_machine_program_in_a_tournament() {
+    let net = TestNet::start(200).await;
+    let (mut liar, mut honest) = (
+        net.agent_config("cheater", Roles::HOST),
+        net.agent_config("challenger", Roles::CHALLENGER),
+    );
+    liar.programs = vec!["sha256sum".into()];
+    honest.programs = vec!["sha256sum".into()];
+    liar.cheat = Some(Cheat::AtStep(5_000));
+    let liar = AgentHandle::spawn(liar);
+    let honest = AgentHandle::spawn(honest);
+    let requester = net.client("requester").await;
+    let new = ecm_client::NewRequest {
+        program: "sha256sum".into(),
+        input: b"a tournament over a machine program's trace".to_vec(),
+        payment: U256::from(PAYMENT),
+        window: 20,
+        max_steps: None,
+        max_gas_price: None,
+        mode: DisputeMode::Tournament,
+        min_host_jobs: 0,
+    };
+    let id = requester.request(new).await.unwrap();
+
+    // The game ends at one step of the machine prover, for the challenger (its proof checked
+    // in revm first); then entries close (mined here) and it is settled and collected.
+    eventually(
+        "the liar's elimination",
+        Duration::from_secs(300),
+        || async {
+            let s = requester.status(id).await.unwrap();
+            s.tournament.filter(|t| t.eliminated == 1).map(|_| ())
+        },
+    )
+    .await;
+    net.mine(21).await;
+    finalized(&requester, id, "the settlement", Duration::from_secs(60)).await;
+    assert!(
+        requester.replay(id).await.unwrap().matches,
+        "the true output stood"
+    );
+    let logs = net.client("deployer").await;
+    let head = logs.chain().block_number().await.unwrap();
+    let ended_at_the_step = logs
+        .chain()
+        .broker_logs(0, head)
+        .await
+        .unwrap()
+        .into_iter()
+        .any(|log| matches!(log.event, BrokerEvents::GameStepProven(e) if !e.defenderWon));
+    assert!(ended_at_the_step, "decided by the machine prover");
+    assert_paid_and_no_deposit_lost(&net.data_dir("challenger"), U256::from(PAYMENT), 1).await;
+    honest.stop().await.unwrap();
+    liar.stop().await.unwrap();
+}
