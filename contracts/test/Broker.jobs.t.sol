@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IBroker} from "../interfaces/IBroker.sol";
+import {IBrokerTournaments} from "../interfaces/IBrokerTournaments.sol";
 import {Fixtures} from "./utils/Fixtures.sol";
 
 /// @notice Compact batches (`requestCompactBatch`): each job held as one hash of its fields
@@ -16,7 +17,11 @@ contract BrokerJobsTest is Fixtures {
     // ---------------------------------------------------------------------------------------
 
     function _options() internal view returns (IBroker.RequestOptions memory) {
-        return IBroker.RequestOptions(broker.DEFAULT_MAX_STEPS(), 0, IBroker.DisputeMode.Bisection, 0);
+        return _optionsIn(IBroker.DisputeMode.Bisection);
+    }
+
+    function _optionsIn(IBroker.DisputeMode mode) internal view returns (IBroker.RequestOptions memory) {
+        return IBroker.RequestOptions(broker.DEFAULT_MAX_STEPS(), 0, mode, 0);
     }
 
     /// @dev The input of the batch's job `k`: counting to `STEPS + k`.
@@ -30,11 +35,16 @@ contract BrokerJobsTest is Fixtures {
 
     /// @dev A compact batch of `count` jobs by `requester`, and the jobs as they stand.
     function _requestJobs(uint256 count) internal returns (IBroker.Job[] memory jobs) {
+        return _requestJobsIn(count, IBroker.DisputeMode.Bisection);
+    }
+
+    /// @dev As `_requestJobs`, the jobs' disputes in `mode`.
+    function _requestJobsIn(uint256 count, IBroker.DisputeMode mode) internal returns (IBroker.Job[] memory jobs) {
         bytes[] memory inputs = new bytes[](count);
         for (uint256 k = 0; k < count; ++k) {
             inputs[k] = _input(k);
         }
-        IBroker.RequestOptions memory options = _options();
+        IBroker.RequestOptions memory options = _optionsIn(mode);
         vm.prank(requester);
         uint256 firstId = broker.requestCompactBatch{value: PAYMENT * count}(counterId, inputs, WINDOW, options);
         jobs = new IBroker.Job[](count);
@@ -46,6 +56,7 @@ contract BrokerJobsTest is Fixtures {
             jobs[k].payment = uint96(PAYMENT);
             jobs[k].maxSteps = options.maxSteps;
             jobs[k].softResolutionBlocks = uint32(WINDOW);
+            jobs[k].mode = mode;
         }
     }
 
@@ -106,6 +117,29 @@ contract BrokerJobsTest is Fixtures {
         deposit = broker.requiredJobDeposit(jobs[0]);
         _commit(jobs, host);
         _reveal(jobs);
+    }
+
+    /// @dev `host` commits to and reveals a wrong result of the single job `jobs[0]`, which is
+    /// updated to match.
+    function _answerWrong(IBroker.Job[] memory jobs, uint256 deposit) internal {
+        uint256 id = jobs[0].id;
+        bytes memory wrong = _counterResult(STEPS + 9);
+        bytes32 commitment = broker.answerCommitment(id, keccak256(abi.encodePacked(true, wrong)), STEPS, host, SALT);
+        vm.prank(host);
+        broker.commitJobs{value: deposit}(jobs, _single(commitment));
+        (jobs[0].status, jobs[0].deadline, jobs[0].host, jobs[0].claim) =
+        (IBroker.Status.Committed, uint48(block.number + broker.REVEAL_BLOCKS()), host, commitment);
+        IBroker.RevealedAnswer[] memory answers = new IBroker.RevealedAnswer[](1);
+        answers[0] = IBroker.RevealedAnswer(id, wrong, STEPS, true, SALT);
+        vm.prank(host);
+        vm.assertEq(broker.revealJobs(jobs, answers), 1);
+        (jobs[0].status, jobs[0].deadline, jobs[0].steps, jobs[0].claim) =
+        (
+            IBroker.Status.WaitingForResolution,
+            uint48(block.number + WINDOW),
+            STEPS,
+            keccak256(abi.encodePacked(true, wrong))
+        );
     }
 
     function _one(IBroker.Job memory job) internal pure returns (IBroker.Job[] memory jobs) {
@@ -425,23 +459,7 @@ contract BrokerJobsTest is Fixtures {
         uint256 deposit = broker.requiredJobDeposit(jobs[0]);
         uint256 id = jobs[0].id;
         // The host commits to and reveals a wrong result.
-        bytes memory wrong = _counterResult(STEPS + 9);
-        bytes32 commitment = broker.answerCommitment(id, keccak256(abi.encodePacked(true, wrong)), STEPS, host, SALT);
-        vm.prank(host);
-        broker.commitJobs{value: deposit}(jobs, _single(commitment));
-        (jobs[0].status, jobs[0].deadline, jobs[0].host, jobs[0].claim) =
-        (IBroker.Status.Committed, uint48(block.number + broker.REVEAL_BLOCKS()), host, commitment);
-        IBroker.RevealedAnswer[] memory answers = new IBroker.RevealedAnswer[](1);
-        answers[0] = IBroker.RevealedAnswer(id, wrong, STEPS, true, SALT);
-        vm.prank(host);
-        vm.assertEq(broker.revealJobs(jobs, answers), 1);
-        (jobs[0].status, jobs[0].deadline, jobs[0].steps, jobs[0].claim) =
-        (
-            IBroker.Status.WaitingForResolution,
-            uint48(block.number + WINDOW),
-            STEPS,
-            keccak256(abi.encodePacked(true, wrong))
-        );
+        _answerWrong(jobs, deposit);
 
         // Without hydration the request's calls refuse the job, and say how to go on.
         vm.expectRevert(abi.encodeWithSelector(IBroker.HeldAsJob.selector, id));
@@ -465,6 +483,42 @@ contract BrokerJobsTest is Fixtures {
         vm.assertEq(_withdrawAll(requester), deposit - reward);
         vm.assertEq(_withdrawAll(host), 0);
         vm.assertEq(host.balance, FUNDS - deposit);
+        vm.assertEq(challenger.balance, FUNDS + PAYMENT + reward);
+        vm.assertEq(requester.balance, FUNDS - PAYMENT + deposit - reward);
+        vm.assertEq(address(broker).balance, 0);
+    }
+
+    /// A compact job in tournament mode, answered wrong, is hydrated and challenged as a stored
+    /// tournament-mode request: the challenge opens its tournament (the Broker hands it to its
+    /// module), the host's silence loses the game, and settlement and collection pay as for
+    /// any tournament; every balance after.
+    function test_hydrate_ThenChallenge_ATournamentModeJobIsATournament() public {
+        IBroker.Job[] memory jobs = _requestJobsIn(1, IBroker.DisputeMode.Tournament);
+        uint256 deposit = broker.requiredJobDeposit(jobs[0]);
+        uint256 id = jobs[0].id;
+        _answerWrong(jobs, deposit);
+
+        vm.prank(challenger);
+        broker.hydrate(jobs[0], _input(0));
+        _challenge(id, challenger, _result(0), STEPS);
+        IBrokerTournaments t = IBrokerTournaments(address(broker));
+        vm.assertEq(t.getTournament(id).entries, 2, "the answer and the challenge");
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Resolving));
+        // The host (the defender, to bisect first) never moves.
+        vm.roll(block.number + CLOCK + 1);
+        vm.prank(stranger);
+        t.claimTimeout(id, t.gameKey(0, 1));
+        _rollPast(t.getTournament(id).entryDeadline);
+        vm.prank(stranger);
+        t.settleTournament(id, 1);
+        vm.assertEq(uint8(_status(id)), uint8(IBroker.Status.Finalized));
+        t.collectEntry(id, 0);
+        t.collectEntry(id, 1);
+
+        uint256 reward = deposit / 2;
+        vm.assertEq(_withdrawAll(challenger), PAYMENT + deposit + reward);
+        vm.assertEq(_withdrawAll(requester), deposit - reward);
+        vm.assertEq(_withdrawAll(host), 0);
         vm.assertEq(challenger.balance, FUNDS + PAYMENT + reward);
         vm.assertEq(requester.balance, FUNDS - PAYMENT + deposit - reward);
         vm.assertEq(address(broker).balance, 0);
