@@ -7,14 +7,15 @@ use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Mode {
-    /// The k-ary bisection game.
-    Bisection,
-    /// Full on-chain re-execution (ECM's mode; short traces only).
-    Full,
     /// Bisection games played in parallel, every challenger against every other claim at once:
     /// puppet challengers cannot delay an honest one (settled within the window and four
     /// clocks, whatever their number).
     Tournament,
+    /// The k-ary bisection game, one challenge at a time (each puppet challenger can hold the
+    /// request for a clock).
+    Bisection,
+    /// Full on-chain re-execution (ECM's mode; short traces only).
+    Full,
 }
 
 #[derive(Debug, Args)]
@@ -40,8 +41,9 @@ pub(crate) struct RequestArgs {
     /// The most steps the computation may take (default: the Broker's).
     #[arg(long)]
     max_steps: Option<u64>,
-    /// How disputes are settled.
-    #[arg(long, value_enum, default_value_t = Mode::Bisection)]
+    /// How disputes are settled. Tournament by default: a cheater cannot delay the honest
+    /// challenger with puppets (docs/security.md, finding 10).
+    #[arg(long, value_enum, default_value_t = Mode::Tournament)]
     mode: Mode,
     /// Gas price (wei) at which dispute gas is valued for deposits (default: the node's).
     #[arg(long)]
