@@ -457,7 +457,9 @@ interface IBroker {
     event DisputeCounted(uint256 indexed id, address indexed defender, address indexed challenger);
     /// @notice A full re-execution settled the request (status FirmResolution).
     event FirmlyResolved(uint256 indexed id, address indexed host, bytes32 computed);
-    /// @notice The request was settled and paid out.
+    /// @notice The request was settled and paid out. A tournament's settlement emits
+    /// `IBrokerTournamentsEvents.TournamentSettled` instead (its entries are then paid one by one,
+    /// `collectEntry`, each credit a `Credited`): watch both to see every request end.
     event Finalized(uint256 indexed id, address indexed paidTo, uint256 amount);
     /// @notice `amount` wei of request `id` became withdrawable by `account`.
     event Credited(address indexed account, uint256 indexed id, uint256 amount, CreditReason reason);
