@@ -391,6 +391,12 @@ mod tests {
         // Everyone standing agrees with us: nothing to do.
         t.entries[1].claim = RIGHT;
         assert_eq!(steps(&t, 100).0, vec![]);
+        // A right answer disputed by a puppet: we enter beside it (the host might be silent,
+        // and no entry can come after the window), without a game against it.
+        let mut t = on_wrong_answer();
+        t.entries[0].claim = RIGHT;
+        t.entries.push(puppet(1, WRONG));
+        assert_eq!(steps(&t, 100).0, vec![Step::Enter]);
     }
 
     #[test]
