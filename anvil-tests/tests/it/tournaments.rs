@@ -10,10 +10,10 @@ use ecm_client::{Client, DisputeMode, Status};
 
 async fn steps(client: &Client, id: u64, me: Address, claim: B256) -> Vec<Step> {
     let chain = client.chain();
-    let t = tournament::read(chain, U256::from(id), me, false)
+    let block = chain.block_number().await.unwrap();
+    let t = tournament::read(chain, U256::from(id), me, false, block)
         .await
         .unwrap();
-    let block = chain.block_number().await.unwrap();
     let situation = Situation {
         me,
         claim,
@@ -64,7 +64,8 @@ async fn a_tournament_is_played_through_the_broker_and_read_as_the_agents_decide
 
     // The host's view: three entries, two games it defends, its moves due in both.
     let (host_address, honest) = (net.address("host"), net.address("challenger"));
-    let t = tournament::read(host.chain(), U256::from(id), host_address, false)
+    let now = host.chain().block_number().await.unwrap();
+    let t = tournament::read(host.chain(), U256::from(id), host_address, false, now)
         .await
         .unwrap();
     assert_eq!(t.entries.len(), 3);

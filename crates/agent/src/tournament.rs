@@ -249,63 +249,78 @@ pub fn next_steps(s: &Situation<'_>) -> (Vec<Step>, Option<u64>) {
     (steps, wake)
 }
 
-/// Reads request `id`'s tournament as [`next_steps`] needs it: its deadlines, every entry, and
-/// every game between `me`'s entries and the others (`settled`: the request is Finalized).
-/// One call per entry and per game it might have with ours: a tournament is paid for entry by
-/// entry, so its size is bounded by its deposits.
+/// Reads request `id`'s tournament as [`next_steps`] needs it, as it stood at `block`: its
+/// deadlines, every entry, and every game between `me`'s entries and the others (`settled`: the
+/// request is Finalized). All at one block, so the picture is consistent however the reads
+/// interleave with transactions; the entries and then the games are read concurrently (one
+/// call each: a tournament is paid for entry by entry, so its size is bounded by its deposits).
 pub async fn read(
     chain: &Chain,
     id: U256,
     me: Address,
     settled: bool,
+    block: u64,
 ) -> ecm_chain::Result<Tournament> {
+    use futures::future::try_join_all;
+    let at = alloy::eips::BlockId::number(block);
     let contract = chain.tournaments();
     let view = chain
-        .call("getTournament", contract.getTournament(id))
+        .call("getTournament", contract.getTournament(id).block(at))
         .await?;
-    let mut t = Tournament {
-        entry_deadline: u64::try_from(view.entryDeadline).unwrap_or(u64::MAX),
-        start_deadline: u64::try_from(view.startDeadline).unwrap_or(u64::MAX),
-        end_deadline: u64::try_from(view.endDeadline).unwrap_or(u64::MAX),
-        settled,
-        ..Tournament::default()
-    };
-    for i in 0..view.entries {
-        let e = chain.call("getEntry", contract.getEntry(id, i)).await?;
-        t.entries.push(Entry {
+    let entries = try_join_all((0..view.entries).map(|i| {
+        let call = contract.getEntry(id, i).block(at);
+        async move { chain.call("getEntry", call).await }
+    }))
+    .await?;
+    let entries: Vec<Entry> = entries
+        .into_iter()
+        .map(|e| Entry {
             party: e.party,
             claim: e.claim,
             eliminated: e.eliminated,
             wins: e.wins.to::<u32>(),
-        });
-    }
-    let count = t.entries.len();
-    for mine in (0..count).filter(|&i| t.entries[i].party == me) {
-        for other in (0..count).filter(|&i| i != mine) {
-            let k = game_key(mine, other);
-            let g = chain
-                .call(
-                    "getTournamentGame",
-                    contract.getTournamentGame(id, U256::from(k)),
-                )
-                .await?;
-            let started = g.defender != g.challenger;
-            if !started || t.games.iter().any(|known| known.key == k) {
-                continue;
-            }
-            t.games.push(Game {
-                key: k,
-                defender: g.defender,
-                challenger: g.challenger,
-                open: g.open,
-                phase: Phase::try_from(g.game.phase).unwrap_or(Phase::None),
-                turn_start: u64::try_from(g.game.turnStart).unwrap_or(u64::MAX),
-                defender_clock: g.game.defenderClock,
-                challenger_clock: g.game.challengerClock,
-            });
-        }
-    }
-    Ok(t)
+        })
+        .collect();
+    let count = entries.len();
+    let mut keys: Vec<u64> = (0..count)
+        .filter(|&i| entries[i].party == me)
+        .flat_map(|mine| {
+            (0..count)
+                .filter(move |&i| i != mine)
+                .map(move |other| game_key(mine, other))
+        })
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let views = try_join_all(keys.iter().map(|&k| {
+        let call = contract.getTournamentGame(id, U256::from(k)).block(at);
+        async move { chain.call("getTournamentGame", call).await }
+    }))
+    .await?;
+    let games = keys
+        .into_iter()
+        .zip(views)
+        // A pair that never played reads as a zero game (defender == challenger).
+        .filter(|(_, g)| g.defender != g.challenger)
+        .map(|(key, g)| Game {
+            key,
+            defender: g.defender,
+            challenger: g.challenger,
+            open: g.open,
+            phase: Phase::try_from(g.game.phase).unwrap_or(Phase::None),
+            turn_start: u64::try_from(g.game.turnStart).unwrap_or(u64::MAX),
+            defender_clock: g.game.defenderClock,
+            challenger_clock: g.game.challengerClock,
+        })
+        .collect();
+    Ok(Tournament {
+        entry_deadline: u64::try_from(view.entryDeadline).unwrap_or(u64::MAX),
+        start_deadline: u64::try_from(view.startDeadline).unwrap_or(u64::MAX),
+        end_deadline: u64::try_from(view.endDeadline).unwrap_or(u64::MAX),
+        entries,
+        games,
+        settled,
+    })
 }
 
 /// The key of the game between entries `a` and `b`, either way round (`gameKey(a, b)`).

@@ -37,7 +37,7 @@ impl ActContext {
         if DisputeMode::try_from(request.mode) != Ok(DisputeMode::Tournament) {
             return Ok(None);
         }
-        let t = tournament::read(&self.chain, id, self.me, settled).await?;
+        let t = tournament::read(&self.chain, id, self.me, settled, self.block).await?;
         if t.entries.is_empty() {
             // Finalized on its happy path: no dispute was ever opened.
             return Ok(None);
