@@ -26,16 +26,24 @@ async fn tournament_with_puppets(puppets: u64) -> u64 {
     let _miner = block_every_100_ms(&net).await;
 
     let (id, deposit) = request_tournament(&requester, "counter", "20", WINDOW).await;
-    eventually(
+    let opened = eventually(
         "the honest challenger's entry",
         Duration::from_secs(60),
-        || async {
-            (requester.status(id).await.unwrap().status == Status::Resolving).then_some(())
-        },
+        || async { requester.status(id).await.unwrap().tournament },
     )
     .await;
 
-    // The puppets: wrong claims of their own, entered while entries are open, never played.
+    // The puppets: wrong claims of their own, entered at the last blocks entries are open (the
+    // worst case: their games can start only then), never played.
+    eventually(
+        "the window's last blocks",
+        Duration::from_secs(60),
+        || async {
+            let block = requester.chain().block_number().await.unwrap();
+            (block + 3 >= opened.entry_deadline).then_some(())
+        },
+    )
+    .await;
     let puppet = net.client("spare-1").await;
     let counter = ecm_programs::by_name("counter").unwrap();
     let tournaments = puppet.chain().tournaments();
@@ -153,10 +161,10 @@ async fn agents_settle_a_tournament_in_bounded_blocks_whatever_the_puppets() {
         );
         blocks.push(took);
     }
-    // Entries close a window after the answer; the puppets' games start before and time out a
-    // clock after they start; the rest is the agents' reaction, a few blocks at most. What the
-    // puppets must not do is add blocks: the counts take the same time, to that reaction.
-    let bound = WINDOW + u64::from(CLOCK) + 10;
+    // Entries close a window after the answer, the puppets' games start then and time out a
+    // clock later; the rest is the agents' reaction, a few blocks. What the puppets must not do
+    // is add blocks: the counts take the same time, to that reaction.
+    let bound = WINDOW + u64::from(CLOCK) + 15;
     let (fastest, slowest) = (blocks.iter().min().unwrap(), blocks.iter().max().unwrap());
     assert!(*slowest <= bound, "{blocks:?} blocks, bound {bound}");
     assert!(
