@@ -1,7 +1,9 @@
-//! Tournament-mode disputes played by the real agents on a chain that mines a block every
-//! 100 ms (with every transaction sent meanwhile): a cheating host, the honest challenger, and puppets entering wrong claims of their
-//! own that never move. The honest challenger challenges every puppet at once, so the blocks
-//! from the answer to the settlement do not grow with their number (issue 15, finding 10).
+//! Tournament-mode disputes played by the real agents. The measure runs on a chain that mines
+//! a block every 100 ms (with every transaction sent meanwhile): a cheating host, the honest
+//! challenger, and puppets entering wrong claims of their own at the window's last blocks and
+//! never moving. The honest challenger challenges every puppet at once, so the blocks from the
+//! answer to the settlement do not grow with their number (issue 15, finding 10). Then: an
+//! honest host against puppet challenges, a restart mid-tournament, a machine program.
 
 use alloy::primitives::U256;
 use ecm_agent::{Cheat, JobStore, Outcome, Roles, Stance};
