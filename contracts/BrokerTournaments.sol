@@ -160,7 +160,7 @@ contract BrokerTournaments is BrokerIntake, IBrokerTournaments {
             if (standingEntry >= t.count || t.entries[standingEntry].eliminated) revert NotStanding(id, standingEntry);
             Tournament.Entry storage w = t.entries[standingEntry];
             claim = w.claim;
-            standing = uint32(t.standingEntries[claim]);
+            standing = uint32(_payees(t, claim));
             paymentShare = payment / standing;
             // What does not divide evenly is the requester's.
             _credit(requester, id, payment % standing, IBroker.CreditReason.Refund);
@@ -199,7 +199,8 @@ contract BrokerTournaments is BrokerIntake, IBrokerTournaments {
             _credit(party, id, deposit, IBroker.CreditReason.DepositReturned);
             // A standing entry holds the decided claim, or none was decided (`r.claim` zero).
             bytes32 claim = r.claim;
-            uint256 paymentShare = claim == bytes32(0) ? 0 : r.payment / t.standingEntries[claim];
+            bool paid = claim != bytes32(0) && (entry == 0 || t.entries[0].eliminated);
+            uint256 paymentShare = paid ? r.payment / _payees(t, claim) : 0;
             if (paymentShare != 0) {
                 _count(party, PAID);
                 _credit(party, id, paymentShare, IBroker.CreditReason.Payment);
@@ -275,6 +276,13 @@ contract BrokerTournaments is BrokerIntake, IBrokerTournaments {
         _enrol(msg.sender);
         entry = t.enter(msg.sender, Trace.commitCalldata(final_, result), steps);
         emit Entered(id, entry, msg.sender, result, steps, final_);
+    }
+
+    /// @dev The entries the payment is split among once `claim` stood: the answer's entry
+    /// alone if it stands (its host did the work; an entry beside it was paid by the deposits it
+    /// won), else every standing entry of the claim.
+    function _payees(Tournament.State storage t, bytes32 claim) private view returns (uint256) {
+        return t.entries[0].eliminated ? t.standingEntries[claim] : 1;
     }
 
     /// @dev Starts the game of entry `challenger` (the sender's) against entry `defender`.

@@ -24,8 +24,9 @@ interface IBrokerTournamentsEvents {
     /// @notice Game `game` ended; `how` says by what: 0 the one step, 1 a timeout, 2 a forfeit
     /// (the loser had lost another game).
     event GameEnded(uint256 indexed id, uint256 indexed game, uint32 winner, uint32 loser, uint8 how);
-    /// @notice The tournament of request `id` is settled: if `decided`, `claim` stood with
-    /// `standing` entries, each owed `paymentShare` of the payment besides its deposit.
+    /// @notice The tournament of request `id` is settled: if `decided`, `claim` stood, and
+    /// `standing` of its entries are each owed `paymentShare` of the payment besides their
+    /// deposit (the answer's entry alone if it stands).
     event TournamentSettled(uint256 indexed id, bool decided, bytes32 claim, uint32 standing, uint256 paymentShare);
 
     /// @notice The request is not in tournament mode.
@@ -58,8 +59,10 @@ interface IBrokerTournamentsEvents {
 ///
 /// Money: each entry holds one deposit (`IBroker.requiredDeposit`). An entry's first loss
 /// forfeits it: half to the entry that beat it, half to the requester. A standing entry gets
-/// its deposit back; if one claim stands, its standing entries share the payment evenly (the
-/// requester keeps what does not divide); if none is decided, the requester is refunded.
+/// its deposit back. If one claim stands, the payment is the answer's author's while the answer's
+/// entry stands (an entry beside it is paid by the deposits it wins); if the answer's entry fell,
+/// the standing entries of the claim that stood share it evenly (the requester keeps what does
+/// not divide). If none is decided, the requester is refunded.
 interface IBrokerTournaments is IBrokerTournamentsEvents {
     /// @notice A request's tournament (`getTournament`).
     struct TournamentView {
@@ -143,8 +146,8 @@ interface IBrokerTournaments is IBrokerTournamentsEvents {
     function settleTournament(uint256 id, uint32 standingEntry) external;
 
     /// @notice Credits entry `entry`'s party what it is owed (anyone may call, once per entry):
-    /// its deposit if it stands, half a deposit per entry it eliminated, and its share of the
-    /// payment if its claim was decided.
+    /// its deposit if it stands, half a deposit per entry it eliminated, and the payment or its
+    /// share of it if its claim was decided (the answer's entry alone is paid while it stands).
     function collectEntry(uint256 id, uint32 entry) external;
 
     /// @notice Request `id`'s tournament.

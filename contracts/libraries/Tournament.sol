@@ -8,8 +8,9 @@ import {Bisection} from "./Bisection.sol";
 /// @notice A request's disputes as a tournament between claims, whose end is bounded whatever
 /// the number of claimants (review finding 10, the sybil delay): the rules and who is owed
 /// what, tested on their own (`Tournament.t.sol`) and played by the Broker for tournament-mode
-/// requests (`BrokerTournaments`, which splits the payment among the standing entries rather
-/// than name one winner: `outcome` is the verdict it reads).
+/// requests (`BrokerTournaments`, which pays the answer's entry if it stands and else splits the
+/// payment among the claim's standing entries, rather than name one winner: `outcome` is the
+/// verdict it reads).
 ///
 /// Why a tournament. With one game at a time, a cheater's puppet challengers each hold the
 /// request a clock, one after another. Letting challengers play the standing answer in

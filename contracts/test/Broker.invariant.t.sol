@@ -873,10 +873,13 @@ contract BrokerHandler is Test {
     {
         uint32 entries = _tour().getTournament(id).entries;
         if (r.status == IBroker.Status.Resolving) return r.payment + entries * deposit;
-        uint256 standing = 0;
+        // The payment: the answer's entry's alone if it stands, else shared by the standing
+        // entries of the claim that stood (none if undecided: `r.claim` zero).
+        bool answerStands = !_tour().getEntry(id, 0).eliminated;
+        uint256 payees = 0;
         for (uint32 i = 0; i < entries; ++i) {
             IBrokerTournaments.EntryView memory e = _tour().getEntry(id, i);
-            if (!e.eliminated && e.claim == r.claim) ++standing;
+            if (!e.eliminated && e.claim == r.claim && (i == 0 || !answerStands)) ++payees;
         }
         for (uint32 i = 0; i < entries; ++i) {
             IBrokerTournaments.EntryView memory e = _tour().getEntry(id, i);
@@ -884,7 +887,7 @@ contract BrokerHandler is Test {
             sum += uint256(e.wins) * (deposit / 2);
             if (e.eliminated) continue;
             sum += deposit;
-            if (r.claim != bytes32(0)) sum += r.payment / standing;
+            if (r.claim != bytes32(0) && (i == 0 || !answerStands)) sum += r.payment / payees;
         }
     }
 

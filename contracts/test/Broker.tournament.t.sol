@@ -140,10 +140,9 @@ contract BrokerTournamentTest is DisputeFixtures {
         _assertOneGameSettled(host, challenger, deposit, true);
     }
 
-    /// A supporter who enters the answer's own claim defends it alongside its host (it does
-    /// not depend on the host playing well) and shares the payment; the requester keeps what
-    /// does not divide.
-    function test_tournament_EntriesOfTheClaimThatStandsShareThePayment() public {
+    /// A supporter beside a standing answer is paid by the deposits it wins, not the payment:
+    /// the payment is the answer's author's while its entry stands.
+    function test_tournament_ASupporterBesideAStandingAnswerIsPaidItsWinsNotThePayment() public {
         uint256 id = _answered(_truth());
         uint256 deposit = broker.requiredDeposit(id);
         uint32 supporter = _enterFrom(id, stranger, _truth());
@@ -161,13 +160,48 @@ contract BrokerTournamentTest is DisputeFixtures {
         _rollPast(tour().getTournament(id).entryDeadline);
         tour().settleTournament(id, 0);
         _collectAll(id);
-        vm.assertEq(broker.balanceOf(host), PAYMENT / 2 + deposit, "half the payment, no win");
-        vm.assertEq(broker.balanceOf(stranger), PAYMENT / 2 + deposit + deposit / 2, "half the payment and the win");
-        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2 + PAYMENT % 2);
+        vm.assertEq(broker.balanceOf(host), PAYMENT + deposit, "the whole payment: its answer stood");
+        vm.assertEq(broker.balanceOf(stranger), deposit + deposit / 2, "its deposit and its win");
+        vm.assertEq(broker.balanceOf(requester), deposit - deposit / 2);
         vm.assertEq(broker.balanceOf(challenger), 0);
         _assertHeldIsOwed(_parties());
         _assertDisputeRecord(challenger, 0, 1, 0, 0, 0);
         _assertDisputeRecord(stranger, 0, 0, 1, 0, 0);
+        vm.assertEq(broker.recordOf(host).paid, 1);
+        vm.assertEq(broker.recordOf(stranger).paid, 0);
+    }
+
+    /// When the answer's entry falls (its host silent), the right claim's other standing
+    /// entries share the payment evenly, the requester keeping what does not divide.
+    function test_tournament_EntriesOfTheClaimThatStandsShareThePaymentWhenTheAnswerFell() public {
+        address other = makeAddr("another supporter");
+        vm.deal(other, FUNDS);
+        uint256 id = _answered(_truth());
+        uint256 deposit = broker.requiredDeposit(id);
+        uint32 first = _enterFrom(id, stranger, _truth());
+        uint32 second = _enterFrom(id, other, _truth());
+        (uint32 wrong, uint256 game) = _challengeFrom(id, challenger, _lie(3, Lie.State));
+        // The host never moves: the wrong entry beats it by timeout.
+        vm.roll(block.number + CLOCK + 1);
+        tour().claimTimeout(id, game);
+        vm.assertTrue(tour().getEntry(id, 0).eliminated, "the answer's entry fell");
+        // The first supporter beats the wrong entry; the second one never plays.
+        vm.prank(stranger);
+        uint256 beat = tour().challengeEntry(id, first, wrong);
+        vm.assertFalse(_playGame(id, beat, challenger, _lie(3, Lie.State), stranger, _truth()));
+        _rollPast(tour().getTournament(id).entryDeadline);
+        tour().settleTournament(id, second);
+        vm.assertEq(broker.getRequest(id).host, address(0), "the answer's author lost");
+        _collectAll(id);
+        uint256 share = PAYMENT / 2;
+        vm.assertEq(broker.balanceOf(stranger), share + deposit + deposit / 2, "a share, its deposit, its win");
+        vm.assertEq(broker.balanceOf(other), share + deposit, "a share and its deposit");
+        vm.assertEq(broker.balanceOf(challenger), deposit / 2, "its win over the host, then its loss");
+        vm.assertEq(broker.balanceOf(host), 0);
+        vm.assertEq(broker.balanceOf(requester), 2 * (deposit - deposit / 2) + PAYMENT % 2);
+        address[] memory parties = new address[](5);
+        (parties[0], parties[1], parties[2], parties[3], parties[4]) = (requester, host, challenger, stranger, other);
+        _assertHeldIsOwed(parties);
     }
 
     /// Two claims still stand at the end when nobody played their game to its end: nothing

@@ -175,11 +175,15 @@ async fn agents_settle_a_tournament_in_bounded_blocks_whatever_the_puppets() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_honest_host_defends_every_puppet_challenge_at_once() {
-    const PUPPETS: u64 = 8;
+/// Puppets challenge an honest host's answer at once and never move again; the host agent
+/// defends every game (and, with `supporter`, a challenger agent agreeing with the answer enters
+/// beside it and challenges the puppets too). Checks the payouts; returns the blocks from the
+/// answer to the settlement.
+async fn host_defends_puppets(puppets: u64, supporter: bool) -> u64 {
     let net = TestNet::start(CLOCK).await;
     let host = AgentHandle::spawn(net.agent_config("host", Roles::HOST));
+    let challenger =
+        supporter.then(|| AgentHandle::spawn(net.agent_config("challenger", Roles::CHALLENGER)));
     let requester = net.client("requester").await;
     let _miner = block_every_100_ms(&net).await;
     let (id, deposit) = request_tournament(&requester, "counter", "20", WINDOW).await;
@@ -188,12 +192,10 @@ async fn an_honest_host_defends_every_puppet_challenge_at_once() {
     })
     .await;
 
-    // Puppets challenge the answer with wrong claims, each starting a game the host defends,
-    // and never move again.
     let puppet = net.client("spare-1").await;
     let counter = ecm_programs::by_name("counter").unwrap();
     let broker = puppet.chain().broker();
-    let challenges = (0..PUPPETS).map(|k| {
+    let challenges = (0..puppets).map(|k| {
         let claim = counter.parse_input(&(100 + k).to_string()).unwrap();
         let call = broker
             .challengeAnswer_1(U256::from(id), claim.into(), 20, true)
@@ -207,30 +209,59 @@ async fn an_honest_host_defends_every_puppet_challenge_at_once() {
     let settled = finalized(&requester, id, "the settlement", Duration::from_secs(120)).await;
     assert_eq!(settled.host, Some(net.address("host")), "the answer stood");
     let (answered, settled_at) = answer_and_settlement_blocks(&net, id).await;
-    eprintln!(
-        "the host defended {PUPPETS} puppet challenges: {} blocks from the answer to the settlement",
-        settled_at - answered
-    );
-    assert!(settled_at - answered <= WINDOW + u64::from(CLOCK) + 10);
-    let halves = U256::from(PUPPETS) * (deposit - deposit / U256::from(2));
+    let halves = U256::from(puppets) * (deposit - deposit / U256::from(2));
     assert_eq!(
         requester.credited(net.address("requester")).await.unwrap(),
         halves
     );
-    // The host: the payment, its deposit back, half of every puppet's deposit.
-    let earnings =
+    // The host: the whole payment, its deposit back, half of each puppet's deposit it won.
+    let host_earnings =
         assert_paid_and_no_deposit_lost(&net.data_dir("host"), U256::from(PAYMENT), 1).await;
-    assert_eq!(
-        earnings.won,
-        U256::from(PUPPETS) * (deposit / U256::from(2))
-    );
     let job = JobStore::open(&net.data_dir("host"))
         .unwrap()
         .job(id)
         .unwrap()
         .unwrap();
     assert_eq!(job.stance, done(Outcome::Paid), "{:?}", job.log);
+    // A supporter: no payment, its deposit back, half of each puppet's deposit it won; the two
+    // won every puppet's between them.
+    let supporter_won = match &challenger {
+        Some(_) => {
+            let dir = net.data_dir("challenger");
+            let earnings = assert_paid_and_no_deposit_lost(&dir, U256::ZERO, 1).await;
+            assert_eq!(
+                earnings.deposits_staked, deposit,
+                "it entered beside the answer"
+            );
+            let job = JobStore::open(&dir).unwrap().job(id).unwrap().unwrap();
+            assert_eq!(job.stance, done(Outcome::Settled), "{:?}", job.log);
+            earnings.won
+        }
+        None => U256::ZERO,
+    };
+    assert_eq!(
+        host_earnings.won + supporter_won,
+        U256::from(puppets) * (deposit / U256::from(2))
+    );
     host.stop().await.unwrap();
+    if let Some(challenger) = challenger {
+        challenger.stop().await.unwrap();
+    }
+    settled_at - answered
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_honest_host_defends_every_puppet_challenge_at_once() {
+    let took = host_defends_puppets(8, false).await;
+    eprintln!(
+        "the host defended 8 puppet challenges: {took} blocks from the answer to the settlement"
+    );
+    assert!(took <= WINDOW + u64::from(CLOCK) + 10);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supporter_beside_an_honest_host_is_paid_its_wins_and_the_host_the_payment() {
+    host_defends_puppets(4, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

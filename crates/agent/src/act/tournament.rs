@@ -6,7 +6,7 @@
 use super::{ActContext, ActError, Acted, OneStep, Seen, Sent, fee, prove_gas};
 use crate::tournament::{self, Situation, Step, Tournament};
 use alloy::{
-    primitives::{B256, Bytes, U256, keccak256},
+    primitives::{Address, B256, Bytes, U256, keccak256},
     rpc::types::{Filter, TransactionReceipt},
     sol_types::SolEvent,
 };
@@ -122,9 +122,10 @@ impl ActContext {
     }
 
     /// The job's end once the tournament is settled and none of our entries is left to
-    /// collect: paid if our claim stood, lost if our money was on another, else settled (the
-    /// tournament ended undecided, or without our money). Only once the settlement is as deep
-    /// as our confirmations.
+    /// collect: paid if the payment was ours (our claim stood, and our entry was the answer or
+    /// the answer's entry fell), lost if our money was on another claim, else settled (we stood
+    /// beside a standing answer, paid by the deposits we won; or it ended undecided, or without
+    /// our money). Only once the settlement is as deep as our confirmations.
     async fn tournament_done(
         &self,
         id: U256,
@@ -135,12 +136,16 @@ impl ActContext {
             return Ok(Acted::Wait(Some(self.block + 1)));
         }
         use crate::decide::Outcome;
+        // The Broker keeps the answer's author as the request's host only while its entry stood.
+        let payment_ours = request.host == self.me || request.host == Address::ZERO;
         let outcome = if !self.job.is_engaged() || request.claim == B256::ZERO {
             Outcome::Settled
-        } else if Some(request.claim) == claim {
+        } else if Some(request.claim) != claim {
+            Outcome::Lost
+        } else if payment_ours {
             Outcome::Paid
         } else {
-            Outcome::Lost
+            Outcome::Settled
         };
         Ok(Acted::Done(outcome))
     }
