@@ -46,21 +46,7 @@ async fn tournament_with_puppets(puppets: u64) -> u64 {
         },
     )
     .await;
-    let puppet = net.client("spare-1").await;
-    let counter = ecm_programs::by_name("counter").unwrap();
-    let tournaments = puppet.chain().tournaments();
-    // All at once (one account, nonces in order), so that they land together whatever their
-    // number: what is measured is the agents' pace, not the puppets'.
-    let entries = (0..puppets).map(|k| {
-        let claim = counter.parse_input(&(100 + k).to_string()).unwrap();
-        let call = tournaments
-            .enter(U256::from(id), claim.into(), 20, true)
-            .value(deposit);
-        puppet.chain().send("enter", call)
-    });
-    for entered in futures::future::join_all(entries).await {
-        entered.unwrap();
-    }
+    puppet_claims(&net, id, deposit, puppets, Puppets::Enter).await;
 
     let settled = finalized(&requester, id, "the settlement", Duration::from_secs(120)).await;
     assert_eq!(settled.mode, DisputeMode::Tournament);
@@ -118,6 +104,44 @@ async fn request_tournament(
     new.mode = DisputeMode::Tournament;
     let id = requester.request(new).await.unwrap();
     (id, requester.status(id).await.unwrap().deposit)
+}
+
+/// How the puppets put their claims on a tournament.
+#[derive(Clone, Copy, PartialEq)]
+enum Puppets {
+    /// `enter`: an entry alone, which the honest parties must challenge.
+    Enter,
+    /// `challengeAnswer`: an entry and a game against the answer, which its host defends.
+    ChallengeTheAnswer,
+}
+
+/// `puppets` wrong claims of the counter program (one account, `spare-1`) on request `id`,
+/// sent all at once (nonces in order) so that they land together whatever their number: what
+/// the tests measure is the agents' pace, not the puppets'. The puppets never move again.
+async fn puppet_claims(net: &TestNet, id: u64, deposit: U256, puppets: u64, how: Puppets) {
+    let puppet = net.client("spare-1").await;
+    let counter = ecm_programs::by_name("counter").unwrap();
+    let (broker, tournaments) = (puppet.chain().broker(), &puppet.chain().tournaments());
+    let sends = (0..puppets).map(|k| {
+        let claim: alloy::primitives::Bytes =
+            counter.parse_input(&(100 + k).to_string()).unwrap().into();
+        let (id, chain) = (U256::from(id), puppet.chain());
+        async move {
+            match how {
+                Puppets::Enter => {
+                    let call = tournaments.enter(id, claim, 20, true).value(deposit);
+                    chain.send("enter", call).await
+                }
+                Puppets::ChallengeTheAnswer => {
+                    let call = broker.challengeAnswer_1(id, claim, 20, true).value(deposit);
+                    chain.send("challengeAnswer", call).await
+                }
+            }
+        }
+    });
+    for sent in futures::future::join_all(sends).await {
+        sent.unwrap();
+    }
 }
 
 /// A block every 100 ms holding every transaction sent meanwhile, as a chain does: not a block
@@ -192,19 +216,7 @@ async fn host_defends_puppets(puppets: u64, supporter: bool) -> u64 {
     })
     .await;
 
-    let puppet = net.client("spare-1").await;
-    let counter = ecm_programs::by_name("counter").unwrap();
-    let broker = puppet.chain().broker();
-    let challenges = (0..puppets).map(|k| {
-        let claim = counter.parse_input(&(100 + k).to_string()).unwrap();
-        let call = broker
-            .challengeAnswer_1(U256::from(id), claim.into(), 20, true)
-            .value(deposit);
-        puppet.chain().send("challengeAnswer", call)
-    });
-    for challenged in futures::future::join_all(challenges).await {
-        challenged.unwrap();
-    }
+    puppet_claims(&net, id, deposit, puppets, Puppets::ChallengeTheAnswer).await;
 
     let settled = finalized(&requester, id, "the settlement", Duration::from_secs(120)).await;
     assert_eq!(settled.host, Some(net.address("host")), "the answer stood");

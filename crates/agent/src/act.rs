@@ -144,6 +144,27 @@ pub(crate) struct Sent {
     pub(crate) fee: U256,
 }
 
+impl Sent {
+    /// The record of job `job`'s transaction that did `what` and landed (logged here): its hash
+    /// and fee, no stake, no engagement (set them on the result for an answer or a challenge).
+    pub(crate) fn landed(
+        job: u64,
+        what: String,
+        receipt: &alloy::rpc::types::TransactionReceipt,
+    ) -> Self {
+        let tx = receipt.transaction_hash;
+        info!(target: "agent", id = job, %tx, gas = receipt.gas_used, "{what}");
+        Self {
+            what: format!("{what} tx={tx}"),
+            engages: false,
+            challenged: None,
+            staked: None,
+            tx,
+            fee: fee(receipt),
+        }
+    }
+}
+
 /// The transaction that put an account's deposit on a request, given the request's logs naming
 /// that account (commitments, answers, challenges, expiries), in order: its last commitment,
 /// plain answer or challenge. A reveal (an answer after a commitment not expired) carries no
@@ -283,16 +304,10 @@ impl ActContext {
         let action = decide(&view);
         debug!(target: "agent", id = self.job.id, ?action, status = request.status, "decided");
         let sent = |what: String, receipt: alloy::rpc::types::TransactionReceipt| {
-            info!(target: "agent", id = self.job.id, tx = %receipt.transaction_hash, gas = receipt.gas_used, "{what}");
-            let engages = matches!(action, Action::Answer | Action::Commit | Action::Challenge);
-            let challenged = matches!(action, Action::Challenge).then_some(request.claim);
             Acted::Sent(Sent {
-                what: format!("{what} tx={}", receipt.transaction_hash),
-                engages,
-                challenged,
-                staked: None,
-                tx: receipt.transaction_hash,
-                fee: fee(&receipt),
+                engages: matches!(action, Action::Answer | Action::Commit | Action::Challenge),
+                challenged: matches!(action, Action::Challenge).then_some(request.claim),
+                ..Sent::landed(self.job.id, what, &receipt)
             })
         };
         let staking = |mut acted: Acted, deposit: U256| {
@@ -706,21 +721,8 @@ impl ActContext {
                 self.chain.send("proveMachineStep", call).await?
             }
         };
-        Ok(self.proved(lo, &receipt))
-    }
-
-    /// The one step's record, once sent.
-    fn proved(&self, lo: u64, receipt: &alloy::rpc::types::TransactionReceipt) -> Acted {
-        info!(target: "agent", id = self.job.id, step = lo + 1, tx = %receipt.transaction_hash, gas = receipt.gas_used, "proved the one step");
-        let what = format!("proved step {} tx={}", lo + 1, receipt.transaction_hash);
-        Acted::Sent(Sent {
-            what,
-            engages: false,
-            challenged: None,
-            staked: None,
-            tx: receipt.transaction_hash,
-            fee: fee(receipt),
-        })
+        let what = format!("proved step {}", lo + 1);
+        Ok(Acted::Sent(Sent::landed(self.job.id, what, &receipt)))
     }
 
     /// Whether to reveal the agreed point of `game` (at its one step), and with what: only if

@@ -10,37 +10,22 @@ use ecm_bindings::{
 
 /// The typed error a failed call reverted with, if the revert data decodes to one.
 pub(crate) fn decode(action: &str, e: &alloy::contract::Error) -> Option<Error> {
-    if let Some(error) = e.as_decoded_interface_error::<BrokerErrors>() {
-        let (name, message) = describe(&error);
-        return Some(Error::Revert {
-            action: action.into(),
-            name,
-            message,
-        });
-    }
-    // The tournament rules' own errors (`Tournament`'s), raised at the Broker's address by its
-    // tournament module: the Broker's ABI does not declare them.
-    if let Some(error) = e.as_decoded_interface_error::<BrokerTournamentsErrors>() {
-        let (name, message) = describe_tournament(&error);
-        return Some(Error::Revert {
-            action: action.into(),
-            name,
-            message,
-        });
-    }
-    if let Some(error) = e.as_decoded_interface_error::<FactoryErrors>() {
-        let (name, message) = split(&format!("{error:?}"));
-        return Some(Error::Revert {
-            action: action.into(),
-            name,
-            message,
-        });
-    }
-    let data = e.as_revert_data()?;
+    let (name, message) = if let Some(error) = e.as_decoded_interface_error::<BrokerErrors>() {
+        describe(&error)
+    } else if let Some(error) = e.as_decoded_interface_error::<BrokerTournamentsErrors>() {
+        // The tournament rules' own errors (`Tournament`'s), raised at the Broker's address by
+        // its tournament module: the Broker's ABI does not declare them.
+        describe_tournament(&error)
+    } else if let Some(error) = e.as_decoded_interface_error::<FactoryErrors>() {
+        split(&format!("{error:?}"))
+    } else {
+        let data = e.as_revert_data()?;
+        ("Unknown".into(), format!("undecoded revert data {data}"))
+    };
     Some(Error::Revert {
         action: action.into(),
-        name: "Unknown".into(),
-        message: format!("undecoded revert data {data}"),
+        name,
+        message,
     })
 }
 
@@ -130,12 +115,7 @@ pub fn describe(error: &BrokerErrors) -> (String, String) {
         }
         _ => "",
     };
-    let message = if hint.is_empty() {
-        body
-    } else {
-        format!("{body}: {hint}")
-    };
-    (name, message)
+    (name, with_hint(body, hint))
 }
 
 /// A tournament error's name, and the error with its values followed by a hint on what to do.
@@ -156,12 +136,16 @@ pub(crate) fn describe_tournament(error: &BrokerTournamentsErrors) -> (String, S
         E::NoSuchEntry(_) => "entries are numbered from 0 (`getTournament` counts them)",
         _ => "",
     };
-    let message = if hint.is_empty() {
+    (name, with_hint(body, hint))
+}
+
+/// An error's text followed by what to do about it, if there is something to say.
+fn with_hint(body: String, hint: &str) -> String {
+    if hint.is_empty() {
         body
     } else {
         format!("{body}: {hint}")
-    };
-    (name, message)
+    }
 }
 
 /// A protocol enum's name for a `uint8` from a revert, or the number if ecm does not know it.

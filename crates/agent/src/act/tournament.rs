@@ -3,7 +3,7 @@
 //! Sending them together is what bounds the settlement whatever the number of puppets: every
 //! game of ours runs its clock at once.
 
-use super::{ActContext, ActError, Acted, OneStep, Seen, Sent, fee, prove_gas};
+use super::{ActContext, ActError, Acted, OneStep, Seen, Sent, prove_gas};
 use crate::tournament::{self, Situation, Step, Tournament};
 use alloy::{
     primitives::{Address, B256, Bytes, U256, keccak256},
@@ -16,7 +16,7 @@ use ecm_bindings::{
     tournaments::BrokerTournaments,
 };
 use ecm_primitives::Claim;
-use tracing::{info, warn};
+use tracing::warn;
 
 impl ActContext {
     /// Acts on request `id` if it is a tournament-mode request whose tournament was opened
@@ -159,36 +159,23 @@ impl ActContext {
         step: Step,
     ) -> Result<Option<Sent>, ActError> {
         let contract = self.chain.tournaments();
-        let send = |what: String, receipt: TransactionReceipt| {
-            info!(target: "agent", id = self.job.id, tx = %receipt.transaction_hash, gas = receipt.gas_used, "{what}");
-            Sent {
-                what: format!("{what} tx={}", receipt.transaction_hash),
-                engages: false,
-                challenged: None,
-                staked: None,
-                tx: receipt.transaction_hash,
-                fee: fee(&receipt),
-            }
-        };
+        let send =
+            |what: String, receipt: TransactionReceipt| Sent::landed(self.job.id, what, &receipt);
         Ok(Some(match step {
             Step::ChallengeAnswer | Step::Enter => {
                 let (claim, deposit) = self.stake(id, None).await?;
                 let (result, steps, final_) = (claim.result.clone(), claim.steps, claim.final_);
-                let receipt = if step == Step::ChallengeAnswer {
-                    let call = self
-                        .chain
-                        .broker()
+                let (receipt, what) = if step == Step::ChallengeAnswer {
+                    let broker = self.chain.broker();
+                    let call = broker
                         .challengeAnswer_1(id, result, steps, final_)
                         .value(deposit);
-                    self.chain.send("challengeAnswer", call).await?
+                    let what = format!("entered the tournament against {}'s answer", request.host);
+                    (self.chain.send("challengeAnswer", call).await?, what)
                 } else {
                     let call = contract.enter(id, result, steps, final_).value(deposit);
-                    self.chain.send("enter", call).await?
-                };
-                let what = if step == Step::ChallengeAnswer {
-                    format!("entered the tournament against {}'s answer", request.host)
-                } else {
-                    "entered our claim in the tournament".into()
+                    let what = "entered our claim in the tournament".to_string();
+                    (self.chain.send("enter", call).await?, what)
                 };
                 Sent {
                     engages: true,
